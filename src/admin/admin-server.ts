@@ -1,0 +1,27 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { bearerAuth } from './auth.js';
+import type { AdminContext } from './context.js';
+import { errorHandler, notFoundBody } from './errors.js';
+import { channelRoutes } from './routes/channels.js';
+import { securityRoutes } from './routes/security.js';
+import { serviceRoutes } from './routes/services.js';
+
+/** Builds the admin HTTP server (not yet listening). */
+export function createAdminServer(ctx: AdminContext, options: { token: string; logger: Logger }): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger.child({ part: 'admin' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 4 * 1024 * 1024,
+    // Unknown fields are errors (typos should not be silently dropped), and types are not coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  });
+  app.addHook('onRequest', bearerAuth(options.token));
+  app.setErrorHandler(errorHandler(options.logger));
+  app.setNotFoundHandler((req, reply) => reply.status(404).send(notFoundBody(req.method, req.url)));
+  app.get('/api/health', async () => ({ status: 'ok', version: ctx.version }));
+  channelRoutes(app, ctx);
+  securityRoutes(app, ctx);
+  serviceRoutes(app, ctx);
+  return app;
+}

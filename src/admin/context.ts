@@ -1,0 +1,14 @@
+import type { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.js';
+import type { SecurityDefinitions } from '../security/index.js';
+import type { HotDeployer, ServiceInvoker, ServiceRegistry } from '../services/index.js';
+
+/** What the admin API works with. */
+export interface AdminContext {
+  readonly version: string;
+  readonly channels: ChannelDefinitions;
+  readonly channelManager: ChannelManager;
+  readonly security: SecurityDefinitions;
+  readonly registry: ServiceRegistry;
+  readonly invoker: ServiceInvoker;
+  readonly deployer: HotDeployer | undefined;
+}

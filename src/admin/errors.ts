@@ -1,0 +1,62 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { SwitchboardError } from '../errors/index.js';
+
+/** The admin API's error body: `{ "error": { "code", "message", "field" } }`. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+function body(code: string, message: string, field?: string): ApiErrorBody {
+  return { error: field ? { code, message, field } : { code, message } };
+}
+
+interface AjvError {
+  instancePath?: string;
+  keyword?: string;
+  params?: { missingProperty?: string; additionalProperty?: string };
+  message?: string;
+}
+
+// Ajv reports `/address` or `{ missingProperty: 'name' }`; the API names the field as `address` / `name`.
+function fieldOf(err: AjvError): string | undefined {
+  const path = (err.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+  const extra = err.params?.missingProperty ?? err.params?.additionalProperty;
+  if (extra) return path ? `${path}.${extra}` : extra;
+  return path || undefined;
+}
+
+function validationMessage(err: AjvError, field: string | undefined): string {
+  if (err.keyword === 'additionalProperties') return `Unknown field: ${field}`;
+  if (err.keyword === 'required') return `Missing required field: ${field}`;
+  return field ? `${field} ${err.message ?? 'is invalid'}` : (err.message ?? 'Invalid request');
+}
+
+/** Maps every error to the API's error shape; logs only what is unexpected (5xx). */
+export function errorHandler(logger: Logger) {
+  return (error: FastifyError | SwitchboardError | Error, _req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    if (error instanceof SwitchboardError) {
+      if (error.status >= 500) logger.error({ err: error.cause ?? error, code: error.code }, 'Admin API call failed');
+      return reply.status(error.status).send(body(error.code, error.message, error.field));
+    }
+    const fe = error as FastifyError & { validation?: AjvError[] };
+    if (fe.validation?.length) {
+      const first = fe.validation[0] as AjvError;
+      const field = fieldOf(first);
+      return reply.status(400).send(body('invalid_body', validationMessage(first, field), field));
+    }
+    if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error instanceof SyntaxError && fe.statusCode === 400)) {
+      return reply.status(400).send(body('invalid_json', 'The request body is not valid JSON'));
+    }
+    if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.status(400).send(body('invalid_json', 'The request body is empty'));
+    if (fe.statusCode && fe.statusCode < 500) {
+      return reply.status(fe.statusCode).send(body(fe.code?.toLowerCase() ?? 'bad_request', fe.message));
+    }
+    logger.error({ err: error }, 'Admin API call failed');
+    return reply.status(500).send(body('internal_error', 'Internal server error'));
+  };
+}
+
+export function notFoundBody(method: string, url: string): ApiErrorBody {
+  return body('not_found', `No such endpoint: ${method} ${url}`);
+}

@@ -1,0 +1,3 @@
+export { createAdminServer } from './admin-server.js';
+export type { AdminContext } from './context.js';
+export type { ApiErrorBody } from './errors.js';

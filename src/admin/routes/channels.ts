@@ -1,0 +1,67 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { ChannelConfigSchema, type ChannelConfig, type ChannelInput } from '../../channels/wsx/index.js';
+import { ConflictError } from '../../errors/index.js';
+import type { AdminContext } from '../context.js';
+
+const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
+const ClientParams = Type.Object({ name: Type.String({ minLength: 1 }), pubClientId: Type.String({ minLength: 1 }) });
+const InvokeBody = Type.Object(
+  { request: Type.Optional(Type.Unknown()), timeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 600 })) },
+  { additionalProperties: false },
+);
+
+/** `/api/channels/wsx`: channels, their connected clients, and calls to those clients. */
+export function channelRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const withState = (config: ChannelConfig) => ({ ...config, runtime: ctx.channelManager.state(config.name) });
+
+  app.get('/api/channels/wsx', async () => (await ctx.channels.list()).map(withState));
+
+  app.post('/api/channels/wsx', { schema: { body: ChannelConfigSchema } }, async (req, reply) => {
+    const created = await ctx.channels.create(req.body as ChannelInput);
+    // Answer once the channel is live, so a client may connect as soon as this returns.
+    await ctx.channelManager.settled();
+    return reply.status(201).send(withState(created));
+  });
+
+  app.get('/api/channels/wsx/:name', { schema: { params: NameParams } }, async (req) => {
+    const { name } = req.params as { name: string };
+    return withState(await ctx.channels.get(name));
+  });
+
+  app.put('/api/channels/wsx/:name', { schema: { params: NameParams, body: ChannelConfigSchema } }, async (req) => {
+    const { name } = req.params as { name: string };
+    const updated = await ctx.channels.update(name, req.body as ChannelInput);
+    await ctx.channelManager.settled();
+    return withState(updated);
+  });
+
+  app.delete('/api/channels/wsx/:name', { schema: { params: NameParams } }, async (req) => {
+    const { name } = req.params as { name: string };
+    const deleted = await ctx.channels.delete(name);
+    await ctx.channelManager.settled();
+    return deleted;
+  });
+
+  app.get('/api/channels/wsx/:name/clients', { schema: { params: NameParams } }, async (req) => {
+    const { name } = req.params as { name: string };
+    await ctx.channels.get(name);
+    return ctx.channelManager.state(name).state === 'listening' ? ctx.channelManager.channel(name).clients() : [];
+  });
+
+  app.delete('/api/channels/wsx/:name/clients/:pubClientId', { schema: { params: ClientParams } }, async (req) => {
+    const { name, pubClientId } = req.params as { name: string; pubClientId: string };
+    await ctx.channelManager.channel(name).disconnect(pubClientId);
+    return { disconnected: pubClientId };
+  });
+
+  app.post('/api/channels/wsx/:name/clients/:pubClientId/invoke', { schema: { params: ClientParams, body: InvokeBody } }, async (req) => {
+    const { name, pubClientId } = req.params as { name: string; pubClientId: string };
+    const body = (req.body ?? {}) as { request?: unknown; timeout?: number };
+    const handle = ctx.channelManager.channel(name);
+    const client = handle.clients().find((c) => c.pubClientId === pubClientId);
+    if (client?.protocol === 'plain') throw new ConflictError('Plain-protocol clients cannot answer requests', 'not_supported');
+    const response = await handle.invoke(pubClientId, body.request, { timeout: (body.timeout ?? 5) * 1000 });
+    return { response };
+  });
+}

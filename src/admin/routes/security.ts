@@ -1,0 +1,36 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { ConflictError } from '../../errors/index.js';
+import { SecurityInputSchema, type SecurityInput } from '../../security/index.js';
+import type { AdminContext } from '../context.js';
+
+const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
+
+/** `/api/security`: security definitions; secrets are write-only. */
+export function securityRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  app.get('/api/security', async () => ctx.security.list());
+
+  app.post('/api/security', { schema: { body: SecurityInputSchema } }, async (req, reply) => {
+    return reply.status(201).send(await ctx.security.create(req.body as SecurityInput));
+  });
+
+  app.get('/api/security/:name', { schema: { params: NameParams } }, async (req) => {
+    return ctx.security.get((req.params as { name: string }).name);
+  });
+
+  app.put('/api/security/:name', { schema: { params: NameParams, body: SecurityInputSchema } }, async (req) => {
+    const { name } = req.params as { name: string };
+    const input = req.body as SecurityInput;
+    const users = input.name !== name ? await ctx.channels.usingSecurity(name) : [];
+    if (users.length) throw new ConflictError(`Cannot rename: used by channel(s) ${users.join(', ')}`, 'security_in_use', 'name');
+    return ctx.security.update(name, input);
+  });
+
+  app.delete('/api/security/:name', { schema: { params: NameParams } }, async (req) => {
+    const { name } = req.params as { name: string };
+    await ctx.security.get(name);
+    const users = await ctx.channels.usingSecurity(name);
+    if (users.length) throw new ConflictError(`Used by channel(s) ${users.join(', ')}`, 'security_in_use');
+    return ctx.security.delete(name);
+  });
+}

@@ -1,0 +1,150 @@
+import type { Logger } from 'pino';
+import { NotFoundError } from '../../errors/index.js';
+import { CLOSE_CODE } from '../../protocol/index.js';
+import type { ConfigChange, Store } from '../../store/index.js';
+import type { WsxChannelHandle, WsxChannels, WsxClientInfo } from '../../services/index.js';
+import { parseAddress, type ChannelConfig } from './config.js';
+import { ChannelRuntime, type ChannelDeps } from './channel-runtime.js';
+import type { ChannelDefinitions } from './definitions.js';
+import { PortListener } from './port-listener.js';
+
+/** A channel's live state, as the admin API shows it. */
+export interface ChannelState {
+  readonly state: 'listening' | 'stopped' | 'error';
+  readonly error?: string;
+  /** The port bound, when listening. */
+  readonly port?: number;
+  readonly connections: number;
+}
+
+interface Running {
+  readonly runtime: ChannelRuntime;
+  readonly listener: PortListener;
+  readonly path: string;
+}
+
+/**
+ * Keeps the running channels equal to the stored ones: starts, reconfigures and stops them as the store
+ * announces changes, and shares one listener between channels on the same host:port.
+ */
+export class ChannelManager implements WsxChannels {
+  readonly #store: Store;
+  readonly #definitions: ChannelDefinitions;
+  readonly #deps: ChannelDeps;
+  readonly #logger: Logger;
+  readonly #running = new Map<string, Running>();
+  readonly #listeners = new Map<string, PortListener>();
+  readonly #errors = new Map<string, string>();
+  #queue: Promise<void> = Promise.resolve();
+  readonly #onChange = (change: ConfigChange) => {
+    if (change.kind === 'channel') this.#enqueue(() => this.#apply(change as ConfigChange<ChannelConfig>));
+  };
+
+  constructor(options: { store: Store; definitions: ChannelDefinitions; deps: ChannelDeps }) {
+    this.#store = options.store;
+    this.#definitions = options.definitions;
+    this.#deps = options.deps;
+    this.#logger = options.deps.logger.child({ part: 'channels' });
+  }
+
+  /** Starts every active stored channel and follows changes from then on. */
+  async start(): Promise<void> {
+    this.#store.on('change', this.#onChange);
+    for (const config of await this.#definitions.list()) this.#enqueue(() => this.#startChannel(config));
+    await this.settled();
+  }
+
+  /** Resolves once every change announced so far has been applied. */
+  settled(): Promise<void> {
+    return this.#queue;
+  }
+
+  /** Stops every channel (clients get 1001) and listener. */
+  async close(): Promise<void> {
+    this.#store.off('change', this.#onChange);
+    await this.settled();
+    for (const name of [...this.#running.keys()]) await this.#stopChannel(name, CLOSE_CODE.GOING_AWAY, 'Server is shutting down');
+  }
+
+  /** The live state of a channel. */
+  state(name: string): ChannelState {
+    const running = this.#running.get(name);
+    if (running) return { state: 'listening', port: running.listener.boundPort, connections: running.runtime.connectionCount };
+    const error = this.#errors.get(name);
+    return error ? { state: 'error', error, connections: 0 } : { state: 'stopped', connections: 0 };
+  }
+
+  /** A running channel's clients and calls; 404 when the channel is not running. */
+  channel(name: string): WsxChannelHandle & { clients(): WsxClientInfo[] } {
+    const running = this.#running.get(name);
+    if (!running) throw new NotFoundError(`Channel ${name} is not running`, 'channel_not_running');
+    return running.runtime;
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((err: unknown) => this.#logger.error({ err }, 'Applying a channel change failed'));
+  }
+
+  async #apply(change: ConfigChange<ChannelConfig>): Promise<void> {
+    const { previous, current } = change;
+    const running = this.#running.get(change.name);
+    if (!current || !current.isActive) {
+      this.#errors.delete(change.name);
+      if (running) await this.#stopChannel(change.name, CLOSE_CODE.GOING_AWAY, current ? 'Channel deactivated' : 'Channel deleted');
+      return;
+    }
+    if (!running || !previous) {
+      if (running) await this.#stopChannel(change.name, CLOSE_CODE.SERVICE_RESTART, 'Channel reconfigured');
+      return this.#startChannel(current);
+    }
+    const mustRestart =
+      previous.name !== current.name || previous.address !== current.address || previous.protocol !== current.protocol;
+    if (mustRestart) {
+      await this.#stopChannel(change.name, CLOSE_CODE.SERVICE_RESTART, 'Channel reconfigured');
+      return this.#startChannel(current);
+    }
+    running.runtime.updateConfig(current);
+    if (previous.security !== current.security) {
+      // Sessions were granted under the old rules.
+      running.runtime.disconnectAll(CLOSE_CODE.SERVICE_RESTART, 'Channel security changed');
+    }
+  }
+
+  async #startChannel(config: ChannelConfig): Promise<void> {
+    if (!config.isActive) return;
+    this.#errors.delete(config.name);
+    const address = parseAddress(config.address);
+    let listener = this.#listeners.get(address.key);
+    if (!listener) {
+      const created = new PortListener(address.host, address.port, this.#logger);
+      try {
+        await created.listen();
+      } catch (err) {
+        const message = `Cannot listen on ${address.key}: ${(err as Error).message}`;
+        this.#errors.set(config.name, message);
+        this.#logger.error({ channel: config.name, err: (err as Error).message }, 'Channel could not start');
+        return;
+      }
+      listener = created;
+      this.#listeners.set(address.key, listener);
+    }
+    const runtime = new ChannelRuntime(config, this.#deps);
+    listener.route(address.path, runtime);
+    this.#running.set(config.name, { runtime, listener, path: address.path });
+    this.#logger.info({ channel: config.name, address: config.address, protocol: config.protocol }, 'Channel listening');
+  }
+
+  async #stopChannel(name: string, code: number, reason: string): Promise<void> {
+    const running = this.#running.get(name);
+    if (!running) return;
+    this.#running.delete(name);
+    running.listener.unroute(running.path, running.runtime);
+    running.runtime.close(code, reason);
+    if (running.listener.isEmpty) {
+      const key = `${running.listener.host}:${running.listener.port}`;
+      this.#listeners.delete(key);
+      await running.listener.close();
+    }
+    this.#logger.info({ channel: name, reason }, 'Channel stopped');
+  }
+}

@@ -1,0 +1,168 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { NotFoundError } from '../../errors/index.js';
+import { CLOSE_CODE } from '../../protocol/index.js';
+import type { ChannelInfo, ClientInvokeOptions, ServiceInvoker, WsxChannelHandle, WsxClientInfo } from '../../services/index.js';
+import type { SecurityDefinitions } from '../../security/index.js';
+import type { ChannelConfig } from './config.js';
+import type { ClientHost, WsxClient } from './client.js';
+import { ZatoClient } from './zato-client.js';
+import { PlainClient } from './plain-client.js';
+import { rejectUpgrade } from './http-reply.js';
+
+/** What a channel needs from the server. */
+export interface ChannelDeps {
+  readonly invoker: ServiceInvoker;
+  readonly security: SecurityDefinitions;
+  readonly logger: Logger;
+}
+
+function basicCredentials(req: IncomingMessage): { username: string; secret: string } | undefined {
+  const header = req.headers.authorization;
+  if (!header?.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { username: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+}
+
+/**
+ * One live channel: accepts upgrades routed to its path, creates a client per connection, keeps the
+ * registry of connected clients, and is the `WsxChannelHandle` services use to reach them.
+ */
+export class ChannelRuntime implements ClientHost, WsxChannelHandle {
+  config: ChannelConfig;
+  channelInfo: ChannelInfo;
+  readonly invoker: ServiceInvoker;
+  readonly security: SecurityDefinitions;
+  readonly logger: Logger;
+  readonly #clients = new Map<string, WsxClient>();
+  #wss: WebSocketServer;
+  #accepting = true;
+
+  constructor(config: ChannelConfig, deps: ChannelDeps) {
+    this.config = config;
+    this.channelInfo = this.#infoOf(config);
+    this.invoker = deps.invoker;
+    this.security = deps.security;
+    this.logger = deps.logger.child({ channel: config.name });
+    this.#wss = this.#createServer(config);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Connections open now (with or without a session). */
+  get connectionCount(): number {
+    return this.#clients.size;
+  }
+
+  /** Applies a changed config to this running channel; new limits apply to new connections. */
+  updateConfig(config: ChannelConfig): void {
+    if (config.maxMessageSize !== this.config.maxMessageSize) {
+      this.#wss.close();
+      this.#wss = this.#createServer(config);
+    }
+    this.config = config;
+    this.channelInfo = this.#infoOf(config);
+  }
+
+  /** Takes over an HTTP upgrade request routed to this channel. */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { config } = this;
+    if (!this.#accepting) return rejectUpgrade(socket, 503, 'channel_stopping', 'The channel is stopping');
+    if (config.maxConnections !== null && this.#clients.size >= config.maxConnections) {
+      return rejectUpgrade(socket, 503, 'too_many_connections', `The channel accepts at most ${config.maxConnections} connections`);
+    }
+    const origin = req.headers.origin;
+    if (config.allowedOrigins.length > 0 && (!origin || !config.allowedOrigins.includes(origin))) {
+      return rejectUpgrade(socket, 403, 'origin_not_allowed', 'This origin is not allowed');
+    }
+    // A plain channel has no session message, so its credentials come with the handshake.
+    if (config.protocol === 'plain' && config.security) {
+      const credentials = basicCredentials(req);
+      const ok = credentials ? await this.security.verify(config.security, credentials) : false;
+      if (!ok) return rejectUpgrade(socket, 401, 'invalid_credentials', 'Valid credentials are required', { 'WWW-Authenticate': 'Basic realm="switchboard"' });
+    }
+    if (socket.destroyed) return;
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, socket, req));
+  }
+
+  #accept(ws: WebSocket, socket: Duplex, req: IncomingMessage): void {
+    const client = this.config.protocol === 'plain' ? new PlainClient(ws, socket, req, this) : new ZatoClient(ws, socket, req, this);
+    this.#clients.set(client.pubClientId, client);
+    this.logger.debug({ pubClientId: client.pubClientId, peer: client.peerAddress }, 'Client connected');
+  }
+
+  clientReady(client: WsxClient): void {
+    this.#runHook('wsx_on_connected', client);
+  }
+
+  clientClosed(client: WsxClient): void {
+    if (!this.#clients.delete(client.pubClientId)) return;
+    if (client.hasSession) this.#runHook('wsx_on_disconnected', client);
+  }
+
+  #runHook(hookType: 'wsx_on_connected' | 'wsx_on_disconnected', client: WsxClient): void {
+    const hook = this.config.hookService;
+    if (!hook) return;
+    const ctx = { hookType, ...client.info() };
+    this.invoker.invoke(hook, { ctx }, { channel: this.channelInfo, client }).catch((err: unknown) => {
+      this.logger.warn({ err, hook, hookType }, 'Channel hook service failed');
+    });
+  }
+
+  /** Stops accepting connections and closes every client with `code`. */
+  close(code: number = CLOSE_CODE.GOING_AWAY, reason = 'Channel stopped'): void {
+    this.#accepting = false;
+    for (const client of this.#clients.values()) client.close(code, reason);
+    this.#wss.close();
+  }
+
+  /** Closes every client (e.g. after a security change) but keeps accepting new ones. */
+  disconnectAll(code: number, reason: string): void {
+    for (const client of this.#clients.values()) client.close(code, reason);
+  }
+
+  clients(): WsxClientInfo[] {
+    return [...this.#clients.values()].map((c) => c.info());
+  }
+
+  async broadcast(data: unknown): Promise<number> {
+    let sent = 0;
+    for (const client of this.#clients.values()) {
+      if (!client.hasSession) continue;
+      await client.send(data).then(() => sent++, () => undefined);
+    }
+    return sent;
+  }
+
+  invoke(pubClientId: string, data: unknown, options?: ClientInvokeOptions): Promise<unknown> {
+    return this.#client(pubClientId).invoke(data, options);
+  }
+
+  send(pubClientId: string, data: unknown): Promise<void> {
+    return this.#client(pubClientId).send(data);
+  }
+
+  async disconnect(pubClientId: string, code: number = CLOSE_CODE.OPERATOR, reason = 'Disconnected by an operator'): Promise<void> {
+    this.#client(pubClientId).close(code, reason);
+  }
+
+  #client(pubClientId: string): WsxClient {
+    const client = this.#clients.get(pubClientId);
+    if (!client) throw new NotFoundError(`No client ${pubClientId} on channel ${this.name}`, 'client_not_found');
+    return client;
+  }
+
+  #createServer(config: ChannelConfig): WebSocketServer {
+    // Compression is off: it costs memory per socket and invites zlib bombs (see hardening notes).
+    return new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false, clientTracking: false });
+  }
+
+  #infoOf(config: ChannelConfig): ChannelInfo {
+    return { type: 'wsx', name: config.name, gatewayServices: config.gatewayServices };
+  }
+}

@@ -1,0 +1,255 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { ConnectionClosedError, SwitchboardError, TimeoutError, toSwitchboardError } from '../../errors/index.js';
+import { CLOSE_CODE, newCid, pingPayload } from '../../protocol/index.js';
+import type { ClientInvokeOptions, ServiceInvoker, WsxClientInfo, CallingClient, ChannelInfo } from '../../services/index.js';
+import type { SecurityDefinitions } from '../../security/index.js';
+import type { ChannelConfig } from './config.js';
+import { CorkedWriter } from './corked-writer.js';
+
+/** What a client needs from the channel that accepted it. */
+export interface ClientHost {
+  readonly config: ChannelConfig;
+  readonly channelInfo: ChannelInfo;
+  readonly invoker: ServiceInvoker;
+  readonly security: SecurityDefinitions;
+  readonly logger: Logger;
+  /** The client is fully connected (zato: has a session; plain: open). */
+  clientReady(client: WsxClient): void;
+  /** The client's connection is gone. */
+  clientClosed(client: WsxClient): void;
+}
+
+interface PendingRequest {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+const DEFAULT_INVOKE_TIMEOUT_MS = 5000;
+/** Bytes queued for one client before we stop reading its requests until the socket drains. */
+const WRITE_HIGH_WATER = 4 * 1024 * 1024;
+/** Server → client requests awaiting a reply, per client; more is refused rather than growing without bound. */
+const MAX_PENDING_REQUESTS = 10_000;
+
+function peerAddressOf(req: IncomingMessage): string {
+  const s = req.socket;
+  return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort ?? 0}` : 'unknown';
+}
+
+/**
+ * One connected WebSocket client. Owns the socket's lifetime: pings, the close, backpressure, batching of
+ * writes, and server → client requests. The protocol (zato or plain) lives in the subclasses.
+ */
+export abstract class WsxClient implements CallingClient {
+  readonly pubClientId = `ws.${newCid()}`;
+  readonly peerAddress: string;
+  readonly connectedAt = new Date();
+  lastSeen = Date.now();
+  extClientId: string | undefined;
+  extClientName: string | undefined;
+
+  protected readonly ws: WebSocket;
+  protected readonly host: ClientHost;
+  protected readonly log: Logger;
+  readonly #socket: Duplex;
+  readonly #writer: CorkedWriter;
+  readonly #pending = new Map<string, PendingRequest>();
+  #pingTimer: NodeJS.Timeout | undefined;
+  #awaitingPong = false;
+  #pingsMissed = 0;
+  #readPaused = false;
+  #ready = false;
+  #closed = false;
+
+  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
+    this.ws = ws;
+    this.host = host;
+    this.#socket = socket;
+    this.#writer = new CorkedWriter(socket);
+    this.peerAddress = peerAddressOf(req);
+    this.log = host.logger.child({ pubClientId: this.pubClientId });
+    ws.on('message', (data, isBinary) => {
+      this.lastSeen = Date.now();
+      this.onMessage(data as Buffer, isBinary);
+    });
+    ws.on('pong', () => this.#onPong());
+    ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
+    // `ws` closes the connection itself on protocol errors (1002, 1007, 1009); without a listener they would crash us.
+    ws.on('error', (err) => this.log.debug({ err: err.message }, 'WebSocket error'));
+  }
+
+  abstract readonly protocol: 'zato' | 'plain';
+  abstract readonly hasSession: boolean;
+
+  /** Handles one received message. */
+  protected abstract onMessage(data: Buffer, isBinary: boolean): void;
+
+  /** Encodes a message the server pushes (send, broadcast) in this protocol. */
+  protected abstract encodePush(data: unknown): string | Buffer;
+
+  /** Encodes a server → client request; protocols without correlation return undefined. */
+  protected abstract encodeRequest(id: string, data: unknown): string | undefined;
+
+  /** The pub/sub-independent public view of this client. */
+  info(): WsxClientInfo {
+    return {
+      pubClientId: this.pubClientId,
+      channelName: this.host.config.name,
+      extClientId: this.extClientId,
+      extClientName: this.extClientName,
+      peerAddress: this.peerAddress,
+      connectedAt: this.connectedAt.toISOString(),
+      lastSeen: new Date(this.lastSeen).toISOString(),
+      protocol: this.protocol,
+      hasSession: this.hasSession,
+    };
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Writes one frame; false when the connection is no longer open. */
+  protected write(frame: string | Buffer): boolean {
+    if (!this.isOpen) return false;
+    this.#writer.cork();
+    this.ws.send(frame, { binary: typeof frame !== 'string' });
+    if (!this.#readPaused && this.#socket.writableLength > WRITE_HIGH_WATER) this.#pauseReading();
+    return true;
+  }
+
+  // A client that sends faster than it reads our replies is not read from until its replies drain,
+  // so its backlog lives in its TCP window, not in our memory.
+  #pauseReading(): void {
+    this.#readPaused = true;
+    this.ws.pause();
+    this.#socket.once('drain', () => {
+      this.#readPaused = false;
+      if (this.isOpen) this.ws.resume();
+    });
+  }
+
+  /** Sends a message to this client (no response expected). */
+  async send(data: unknown): Promise<void> {
+    if (!this.write(this.encodePush(data))) throw new ConnectionClosedError(`Client ${this.pubClientId} is not connected`);
+  }
+
+  /** Sends a request and resolves with the client's response (its `data.response`). */
+  invoke(data: unknown, options: ClientInvokeOptions = {}): Promise<unknown> {
+    const id = newCid();
+    const frame = this.encodeRequest(id, data);
+    if (frame === undefined) {
+      return Promise.reject(new SwitchboardError('not_supported', 400, 'Plain-protocol clients cannot answer requests; use send()'));
+    }
+    if (this.#pending.size >= MAX_PENDING_REQUESTS) {
+      return Promise.reject(new ConnectionClosedError(`Too many requests pending on ${this.pubClientId}`, 'too_many_pending'));
+    }
+    const timeoutMs = options.timeout ?? DEFAULT_INVOKE_TIMEOUT_MS;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TimeoutError(`Client ${this.pubClientId} did not respond within ${timeoutMs} ms`, 'client_timeout'));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      if (!this.write(frame)) {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        reject(new ConnectionClosedError(`Client ${this.pubClientId} is not connected`));
+      }
+    });
+  }
+
+  /** Settles a pending request; false when no request with this id is pending (late or unknown). */
+  protected settleRequest(id: string, response: unknown): boolean {
+    const pending = this.#pending.get(id);
+    if (!pending) return false;
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    pending.resolve(response);
+    return true;
+  }
+
+  /** Closes the connection with a close frame. */
+  close(code: number = CLOSE_CODE.NORMAL, reason = ''): void {
+    if (this.#closed) return;
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+    // A peer that never answers the close handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  /** Marks the client ready (registered, hook invoked) and starts pinging it. */
+  protected markReady(): void {
+    if (this.#ready || !this.isOpen) return;
+    this.#ready = true;
+    this.host.clientReady(this);
+    this.#startPings();
+  }
+
+  #startPings(): void {
+    const interval = this.host.config.pingInterval * 1000;
+    if (interval <= 0) return;
+    this.#pingTimer = setInterval(() => this.#ping(), interval);
+    this.#pingTimer.unref();
+  }
+
+  #ping(): void {
+    if (this.#awaitingPong) {
+      this.#pingsMissed += 1;
+      if (this.#pingsMissed >= this.host.config.pingsMissedThreshold) {
+        this.log.info({ pingsMissed: this.#pingsMissed }, 'Closing a client that missed pings');
+        this.close(CLOSE_CODE.PINGS_MISSED, 'Pings missed');
+        return;
+      }
+    }
+    this.#awaitingPong = true;
+    try {
+      this.ws.ping(pingPayload(newCid()));
+    } catch (err) {
+      this.log.warn({ err }, 'Ping failed');
+      this.close(CLOSE_CODE.PING_ERROR, 'Ping error');
+    }
+  }
+
+  #onPong(): void {
+    this.lastSeen = Date.now();
+    this.#awaitingPong = false;
+    this.#pingsMissed = 0;
+    this.onPong();
+  }
+
+  /** A pong arrived (zato: extends the token). */
+  protected onPong(): void {}
+
+  #onClose(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#pingTimer);
+    for (const [id, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      pending.reject(new ConnectionClosedError(`Client ${this.pubClientId} disconnected (${code}) before responding`));
+      this.#pending.delete(id);
+    }
+    this.onClosed();
+    this.log.debug({ code, reason }, 'Client disconnected');
+    this.host.clientClosed(this);
+  }
+
+  /** Protocol-specific clean-up after the connection closed. */
+  protected onClosed(): void {}
+
+  /** Runs the channel's service; resolves with its payload or rejects with a `SwitchboardError`. */
+  protected invokeService(request: unknown, cid: string): Promise<unknown> {
+    return this.host.invoker.invoke(this.host.config.service, request, { channel: this.host.channelInfo, client: this, cid });
+  }
+
+  /** Logs a failed service call once, at a level that fits its status. */
+  protected logFailure(err: unknown, cid: string): ReturnType<typeof toSwitchboardError> {
+    const e = toSwitchboardError(err);
+    if (e.status >= 500) this.log.error({ cid, code: e.code, err: e.cause ?? e }, 'Service call failed');
+    else this.log.debug({ cid, code: e.code, message: e.message }, 'Service call rejected');
+    return e;
+  }
+}

@@ -1,0 +1,67 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { BadRequestError, type SwitchboardError } from '../../errors/index.js';
+import { newCid } from '../../protocol/index.js';
+import { WsxClient, type ClientHost } from './client.js';
+import { decodeUtf8 } from './utf8.js';
+
+/** The error frame of plain channels: one JSON text frame. */
+export function plainError(error: Pick<SwitchboardError, 'code' | 'status' | 'message'>, cid?: string): string {
+  return JSON.stringify({ error: { code: error.code, status: error.status, message: error.message, ...(cid ? { cid } : {}) } });
+}
+
+/**
+ * A client of a `plain` channel: each message goes to the service as is (a string, a Buffer for binary
+ * frames, or parsed JSON with `dataFormat: json`), and what the service returns is sent back.
+ * Services run concurrently but replies leave in the order the requests came.
+ */
+export class PlainClient extends WsxClient {
+  readonly protocol = 'plain' as const;
+  readonly hasSession = true;
+  #replies: Promise<void> = Promise.resolve();
+
+  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
+    super(ws, socket, req, host);
+    this.markReady();
+  }
+
+  protected encodePush(data: unknown): string | Buffer {
+    if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
+    return JSON.stringify(data);
+  }
+
+  protected encodeRequest(): undefined {
+    return undefined;
+  }
+
+  protected onMessage(data: Buffer, isBinary: boolean): void {
+    const cid = newCid();
+    const result = this.#run(this.#decode(data, isBinary), cid);
+    this.#replies = this.#replies.then(async () => {
+      const reply = await result;
+      if (reply !== undefined) this.write(reply);
+    });
+  }
+
+  #decode(data: Buffer, isBinary: boolean): unknown {
+    if (this.host.config.dataFormat !== 'json') return isBinary ? data : data.toString('utf8');
+    const text = isBinary ? decodeUtf8(data) : data.toString('utf8');
+    if (text === undefined) return new BadRequestError('Invalid UTF-8 bytes', 'invalid_utf8');
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      return new BadRequestError(`Invalid JSON: ${(err as Error).message}`, 'invalid_json');
+    }
+  }
+
+  async #run(request: unknown, cid: string): Promise<string | Buffer | undefined> {
+    if (request instanceof BadRequestError) return plainError(request);
+    try {
+      const payload = await this.invokeService(request, cid);
+      return payload === undefined || payload === null ? undefined : this.encodePush(payload);
+    } catch (err) {
+      return plainError(this.logFailure(err, cid), cid);
+    }
+  }
+}

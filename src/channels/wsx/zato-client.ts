@@ -1,0 +1,173 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { ForbiddenError, UnauthorizedError, type SwitchboardError } from '../../errors/index.js';
+import {
+  ACTION,
+  CLOSE_CODE,
+  authResponse,
+  clientRequest,
+  errorMessage,
+  errorResponse,
+  newCid,
+  newToken,
+  okResponse,
+  parseClientFrame,
+  type ClientMessage,
+} from '../../protocol/index.js';
+import { WsxClient, type ClientHost } from './client.js';
+import { decodeUtf8 } from './utf8.js';
+
+interface Session {
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * A client of a `zato` channel: the WSX protocol of DESIGN.md §4. Errors are answered with error frames
+ * and the connection stays open, except for failed authentication (close 1008), no session in time
+ * (close 1008) and invalid UTF-8 before a session (close 4001).
+ */
+export class ZatoClient extends WsxClient {
+  readonly protocol = 'zato' as const;
+  #session: Session | undefined;
+  #sessionTimer: NodeJS.Timeout | undefined;
+  // Messages that arrive while credentials are being checked wait for the outcome, in order.
+  #authenticating: Promise<void> | undefined;
+
+  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
+    super(ws, socket, req, host);
+    const waitMs = host.config.newTokenWaitTime * 1000;
+    this.#sessionTimer = setTimeout(() => this.#noSessionInTime(), waitMs);
+  }
+
+  get hasSession(): boolean {
+    return this.#session !== undefined;
+  }
+
+  protected encodePush(data: unknown): string {
+    return clientRequest(newCid(), data);
+  }
+
+  protected encodeRequest(id: string, data: unknown): string {
+    return clientRequest(id, data);
+  }
+
+  protected override onPong(): void {
+    // As in Zato: each pong extends the token by one ping interval, counted from its current expiry.
+    if (this.#session) this.#session.expiresAt += this.host.config.pingInterval * 1000;
+  }
+
+  protected override onClosed(): void {
+    clearTimeout(this.#sessionTimer);
+  }
+
+  protected onMessage(data: Buffer, isBinary: boolean): void {
+    // ws has already checked UTF-8 in text frames (bad ones close with 1007); binary frames are checked here.
+    const text = isBinary ? decodeUtf8(data) : data.toString('utf8');
+    if (text === undefined) return this.#invalidUtf8();
+    if (this.#authenticating) {
+      void this.#authenticating.then(() => this.#handle(text));
+      return;
+    }
+    this.#handle(text);
+  }
+
+  #handle(text: string): void {
+    if (!this.isOpen) return;
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) {
+      const { error } = parsed;
+      this.write(error.inReplyTo ? errorResponse(error.inReplyTo, error, newCid()) : errorMessage(error));
+      return;
+    }
+    const message = parsed.message;
+    switch (message.meta.action) {
+      case ACTION.CREATE_SESSION:
+        this.#authenticating = this.#createSession(message)
+          .catch((err: unknown) => {
+            this.log.error({ err }, 'Creating a session failed');
+            this.write(errorResponse(message.meta.id, { status: 500, code: 'internal_error', message: 'Internal server error' }, newCid()));
+          })
+          .finally(() => {
+            this.#authenticating = undefined;
+          });
+        return;
+      case ACTION.INVOKE_SERVICE:
+        if (this.#checkToken(message)) void this.#invoke(message);
+        return;
+      case ACTION.CLIENT_RESPONSE:
+        if (this.#checkToken(message)) this.#clientResponse(message);
+        return;
+    }
+  }
+
+  async #createSession(message: ClientMessage): Promise<void> {
+    const { meta } = message;
+    const securityName = this.host.config.security;
+    if (securityName) {
+      const ok = await this.host.security.verify(securityName, { username: meta.username, secret: meta.secret });
+      if (!ok) return this.#forbid(new ForbiddenError('Invalid credentials', 'invalid_credentials'));
+    }
+    if (!this.isOpen) return;
+    clearTimeout(this.#sessionTimer);
+    const wasNew = this.#session === undefined;
+    this.#session = { token: newToken(), expiresAt: Date.now() + this.host.config.tokenTtl * 1000 };
+    if (meta.client_id !== undefined) this.extClientId = meta.client_id;
+    if (meta.client_name !== undefined) this.extClientName = meta.client_name;
+    this.write(authResponse(meta.id, this.#session.token));
+    // A repeated create-session renews the token; unlike Zato it does not register the client twice.
+    if (wasNew) this.markReady();
+  }
+
+  #checkToken(message: ClientMessage): boolean {
+    const { meta } = message;
+    const session = this.#session;
+    let error: SwitchboardError | undefined;
+    if (!session) error = new UnauthorizedError('Create a session first (meta.action "create-session")', 'session_required');
+    else if (meta.token !== session.token) error = new UnauthorizedError('Missing or invalid meta.token', 'invalid_token');
+    else if (Date.now() > session.expiresAt) error = new UnauthorizedError('The session token has expired; create a new session', 'token_expired');
+    if (!error) return true;
+    this.write(errorResponse(meta.id, error, newCid()));
+    return false;
+  }
+
+  async #invoke(message: ClientMessage): Promise<void> {
+    const cid = newCid();
+    try {
+      const payload = await this.invokeService(message.data, cid);
+      this.write(okResponse(message.meta.id, payload));
+    } catch (err) {
+      this.write(errorResponse(message.meta.id, this.logFailure(err, cid), cid));
+    }
+  }
+
+  #clientResponse(message: ClientMessage): void {
+    const inReplyTo = message.meta.in_reply_to;
+    const data = message.data;
+    const response = typeof data === 'object' && data !== null && 'response' in data ? (data as { response: unknown }).response : data;
+    if (!inReplyTo || !this.settleRequest(inReplyTo, response)) {
+      this.log.debug({ inReplyTo }, 'A client-response to no pending request (late or unknown) was dropped');
+    }
+  }
+
+  #forbid(error: SwitchboardError): void {
+    this.log.info({ code: error.code, peer: this.peerAddress }, 'Authentication failed');
+    this.write(errorMessage(error));
+    this.close(CLOSE_CODE.POLICY, error.message);
+  }
+
+  #invalidUtf8(): void {
+    if (!this.#session) {
+      this.close(CLOSE_CODE.INVALID_UTF8, 'Invalid UTF-8');
+      return;
+    }
+    this.write(errorMessage({ status: 422, code: 'invalid_utf8', message: 'Invalid UTF-8 bytes' }));
+  }
+
+  #noSessionInTime(): void {
+    if (this.#session || !this.isOpen) return;
+    const seconds = this.host.config.newTokenWaitTime;
+    this.#forbid(new UnauthorizedError(`No session was created within ${seconds} s`, 'session_timeout'));
+  }
+}

@@ -1,0 +1,27 @@
+// The public API of the `switchboard` package: what service files and embedders import.
+export {
+  Service,
+  text,
+  int,
+  float,
+  bool,
+  dict,
+  list,
+  opaque,
+  date,
+  dateTime,
+  uuid,
+  type SimpleIO,
+  type Element,
+  type ElementSpec,
+  type ServiceRequest,
+  type ServiceResponse,
+  type ChannelInfo,
+  type WsxFacade,
+  type WsxChannelHandle,
+  type WsxClientInfo,
+  type ClientInvokeOptions,
+} from './services/index.js';
+export * from './errors/index.js';
+export { WEB_SOCKET, type WsxHookCtx } from './constants.js';
+export { startServer, loadSettings, VERSION, type RunningServer, type Settings } from './server/index.js';

@@ -1,0 +1,13 @@
+export * from './constants.js';
+export { newCid, newToken, newHexId, timestamp } from './ids.js';
+export { parseClientFrame, flattenClientName, type ClientMessage, type ClientMeta, type FrameError, type ParseResult } from './client-message.js';
+export {
+  authResponse,
+  okResponse,
+  errorResponse,
+  errorMessage,
+  clientRequest,
+  pingPayload,
+  type ServerFrame,
+  type ServerMeta,
+} from './server-message.js';

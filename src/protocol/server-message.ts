@@ -1,0 +1,77 @@
+import { MSG_TYPE, type MsgType } from './constants.js';
+import { newCid, timestamp } from './ids.js';
+
+/** The `meta` object of a server → client frame. */
+export interface ServerMeta {
+  id: string;
+  timestamp: string;
+  msg_type: MsgType;
+  status?: number;
+  in_reply_to?: string;
+  error_message?: string;
+  /** Switchboard addition: the stable error code on error frames. Zato clients ignore it. */
+  code?: string;
+}
+
+export interface ServerFrame {
+  meta: ServerMeta;
+  data?: unknown;
+}
+
+function meta(msgType: MsgType, id: string = newCid()): ServerMeta {
+  return { id, timestamp: timestamp(), msg_type: msgType };
+}
+
+function serialize(frame: ServerFrame): string {
+  return JSON.stringify(frame);
+}
+
+/** `zwsx.rspa`: a session was created. */
+export function authResponse(inReplyTo: string, token: string): string {
+  return serialize({ meta: { ...meta(MSG_TYPE.AUTH_RESPONSE), status: 200, in_reply_to: inReplyTo }, data: { token } });
+}
+
+/** `zwsx.rspok`: a service's response; `data` is omitted when the service produced nothing. */
+export function okResponse(inReplyTo: string, data: unknown): string {
+  const frame: ServerFrame = { meta: { ...meta(MSG_TYPE.OK_RESPONSE), status: 200, in_reply_to: inReplyTo } };
+  if (data !== undefined) frame.data = data;
+  return serialize(frame);
+}
+
+/** `zwsx.rsperr`: an error in reply to a client request. */
+export function errorResponse(
+  inReplyTo: string,
+  err: { status: number; code: string; message: string },
+  cid: string,
+): string {
+  return serialize({
+    meta: {
+      ...meta(MSG_TYPE.ERROR_RESPONSE),
+      status: err.status,
+      in_reply_to: inReplyTo,
+      error_message: err.message,
+      code: err.code,
+    },
+    data: { cid, code: err.code },
+  });
+}
+
+/** `zwsx.merr`: an error not tied to a request (unreadable frame, forbidden). */
+export function errorMessage(err: { status: number; code: string; message: string }): string {
+  return serialize({
+    meta: { ...meta(MSG_TYPE.ERROR_MESSAGE), status: err.status, error_message: err.message, code: err.code },
+    data: err.message,
+  });
+}
+
+/** `zwsx.rqc`: a server → client request; the client answers with `client-response`. */
+export function clientRequest(id: string, data: unknown): string {
+  const frame: ServerFrame = { meta: meta(MSG_TYPE.CLIENT_REQUEST, id) };
+  if (data !== undefined) frame.data = data;
+  return serialize(frame);
+}
+
+/** The payload of a WebSocket PING: a compact `zwsx.rqc` meta, as Zato sends (fits in 125 bytes). */
+export function pingPayload(id: string): string {
+  return serialize({ meta: meta(MSG_TYPE.CLIENT_REQUEST, id) });
+}

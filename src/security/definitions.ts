@@ -1,0 +1,104 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ValidationError } from '../errors/index.js';
+import { ConfigRepository, type Store } from '../store/index.js';
+import { hashSecret, verifySecret } from './password.js';
+
+/** Kinds of security definition. `basic_auth`: username and password; `apikey`: a secret key alone. */
+export const SECURITY_TYPES = ['basic_auth', 'apikey'] as const;
+export type SecurityType = (typeof SECURITY_TYPES)[number];
+
+/** The admin API body for creating or replacing a security definition. */
+export const SecurityInputSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    type: Type.Union(SECURITY_TYPES.map((t) => Type.Literal(t))),
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    secret: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+);
+export type SecurityInput = Static<typeof SecurityInputSchema>;
+
+/** What the API returns: never the secret. */
+export const SecurityViewSchema = Type.Object({
+  name: Type.String(),
+  type: Type.Union(SECURITY_TYPES.map((t) => Type.Literal(t))),
+  username: Type.Optional(Type.String()),
+});
+export type SecurityView = Static<typeof SecurityViewSchema>;
+
+/** A stored definition: the secret only as a scrypt hash. */
+export interface StoredSecurityDefinition {
+  name: string;
+  type: SecurityType;
+  username?: string;
+  secretHash: string;
+}
+
+/** Credentials a client presented. */
+export interface Credentials {
+  readonly username: string | undefined;
+  readonly secret: string | undefined;
+}
+
+/** Security definitions: stored with hashed secrets, checked at `create-session`. */
+export class SecurityDefinitions {
+  readonly repo: ConfigRepository<StoredSecurityDefinition>;
+
+  constructor(store: Store) {
+    this.repo = new ConfigRepository<StoredSecurityDefinition>(store, 'security');
+  }
+
+  /** The public view of a stored definition. */
+  static view(def: StoredSecurityDefinition): SecurityView {
+    return def.username === undefined ? { name: def.name, type: def.type } : { name: def.name, type: def.type, username: def.username };
+  }
+
+  async list(): Promise<SecurityView[]> {
+    return (await this.repo.list()).map(SecurityDefinitions.view);
+  }
+
+  async get(name: string): Promise<SecurityView> {
+    return SecurityDefinitions.view(await this.repo.require(name));
+  }
+
+  async create(input: SecurityInput): Promise<SecurityView> {
+    const secret = input.password ?? input.secret;
+    if (!secret) throw new ValidationError('password', 'A password (or secret) is required');
+    return SecurityDefinitions.view(await this.repo.create(await this.#toStored(input, secret)));
+  }
+
+  /** Replaces a definition; without a new password the old secret is kept. */
+  async update(name: string, input: SecurityInput): Promise<SecurityView> {
+    const existing = await this.repo.require(name);
+    const secret = input.password ?? input.secret;
+    const stored = secret ? await this.#toStored(input, secret) : { ...this.#checked(input), secretHash: existing.secretHash };
+    return SecurityDefinitions.view(await this.repo.update(name, stored));
+  }
+
+  async delete(name: string): Promise<SecurityView> {
+    return SecurityDefinitions.view(await this.repo.delete(name));
+  }
+
+  /** True when the credentials match the named definition; false when they don't or it doesn't exist. */
+  async verify(name: string, credentials: Credentials): Promise<boolean> {
+    const def = await this.repo.get(name);
+    if (!def || !credentials.secret) return false;
+    if (def.type === 'basic_auth' && credentials.username !== def.username) {
+      // Still spend the hashing time, so a wrong username is not faster to detect than a wrong password.
+      await verifySecret(credentials.secret, def.secretHash);
+      return false;
+    }
+    return verifySecret(credentials.secret, def.secretHash);
+  }
+
+  #checked(input: SecurityInput): Omit<StoredSecurityDefinition, 'secretHash'> {
+    if (input.type === 'basic_auth' && !input.username) throw new ValidationError('username', 'basic_auth needs a username');
+    return input.username === undefined ? { name: input.name, type: input.type } : { name: input.name, type: input.type, username: input.username };
+  }
+
+  async #toStored(input: SecurityInput, secret: string): Promise<StoredSecurityDefinition> {
+    return { ...this.#checked(input), secretHash: await hashSecret(secret) };
+  }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// `npm start`: one server in the foreground until SIGINT/SIGTERM.
+import { createLogger } from '../observability/index.js';
+import { demoChannels } from './seed.js';
+import { startServer } from './server.js';
+
+const logger = createLogger();
+
+function printWelcome(server: Awaited<ReturnType<typeof startServer>>): void {
+  const lines = [
+    '',
+    `Switchboard is running. Admin API: ${server.adminUrl}/api  (services from ${server.settings.servicesDir})`,
+    server.adminTokenGenerated
+      ? `Admin token (saved to ${server.settings.dataDir}/admin-token): ${server.adminToken}`
+      : `Admin token: in ${server.settings.dataDir}/admin-token (or SWITCHBOARD_ADMIN_TOKEN)`,
+  ];
+  const demo = server.channelManager.state('demo');
+  if (demo.state === 'listening') {
+    const [zato, plain] = demoChannels(server.settings.demoPort);
+    lines.push(
+      `Try the demo: npx wscat -c ${plain?.address.replace('127.0.0.1', 'localhost')}   (type anything: it is echoed)`,
+      `          or: node examples/demo-client.mjs   (a WSX session on ${zato?.address}, invoking zato.helpers.echo)`,
+    );
+  }
+  console.log(lines.join('\n') + '\n');
+}
+
+try {
+  const server = await startServer({}, logger);
+  printWelcome(server);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'Shutting down');
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+} catch (err) {
+  logger.fatal({ err }, 'Switchboard could not start');
+  process.exitCode = 1;
+}

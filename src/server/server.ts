@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createAdminServer } from '../admin/index.js';
+import { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.js';
+import { createLogger } from '../observability/index.js';
+import { SecurityDefinitions } from '../security/index.js';
+import { HotDeployer, ServiceInvoker, ServiceRegistry, registerBuiltins } from '../services/index.js';
+import { Store } from '../store/index.js';
+import { resolveAdminToken } from './admin-token.js';
+import { seedOnce } from './seed.js';
+import { loadSettings, type Settings } from './settings.js';
+import { VERSION } from './version.js';
+
+/** A running server and its parts (what tests and embedders hold). */
+export interface RunningServer {
+  readonly settings: Settings;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly registry: ServiceRegistry;
+  readonly invoker: ServiceInvoker;
+  readonly security: SecurityDefinitions;
+  readonly channels: ChannelDefinitions;
+  readonly channelManager: ChannelManager;
+  readonly deployer: HotDeployer;
+  readonly admin: FastifyInstance;
+  /** `http://host:port` of the admin API. */
+  readonly adminUrl: string;
+  readonly adminToken: string;
+  /** True when this start created the admin token file. */
+  readonly adminTokenGenerated: boolean;
+  /** True when this start seeded the demo channels. */
+  readonly seeded: boolean;
+  /** Stops everything: clients get close 1001, the database is closed. */
+  close(): Promise<void>;
+}
+
+/** Starts a server: store, services (with hot deployment), channels and the admin API. */
+export async function startServer(overrides: Partial<Settings> = {}, logger: Logger = createLogger()): Promise<RunningServer> {
+  const settings = loadSettings(overrides);
+  const store = await Store.open({ path: settings.db });
+  const closers: Array<() => Promise<void>> = [() => store.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((err: unknown) => logger.error({ err }, 'Shutdown step failed'));
+  };
+  try {
+    const security = new SecurityDefinitions(store);
+    const channels = new ChannelDefinitions(store, security);
+    const registry = new ServiceRegistry();
+    registerBuiltins(registry);
+    const invoker = new ServiceInvoker(registry, logger);
+
+    const deployer = new HotDeployer({ dir: settings.servicesDir, outDir: join(settings.dataDir, 'deploy'), registry, logger });
+    await deployer.start();
+    closers.push(() => deployer.close());
+
+    const seeded = await seedOnce(store, channels, settings);
+    const channelManager = new ChannelManager({ store, definitions: channels, deps: { invoker, security, logger } });
+    invoker.environment.wsx = channelManager;
+    await channelManager.start();
+    closers.push(() => channelManager.close());
+
+    const { token, generated } = resolveAdminToken(settings.dataDir, settings.adminToken);
+    const admin = createAdminServer(
+      { version: VERSION, channels, channelManager, security, registry, invoker, deployer },
+      { token, logger },
+    );
+    await admin.listen({ host: settings.adminHost, port: settings.adminPort });
+    closers.push(() => admin.close());
+    const address = admin.server.address();
+    const port = typeof address === 'object' && address ? address.port : settings.adminPort;
+
+    return {
+      settings,
+      logger,
+      store,
+      registry,
+      invoker,
+      security,
+      channels,
+      channelManager,
+      deployer,
+      admin,
+      adminUrl: `http://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,
+      adminToken: token,
+      adminTokenGenerated: generated,
+      seeded,
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,68 @@
+// The faces that parts outside `services/` show to a running service. They are interfaces here so that
+// `services/` does not depend on `channels/` or `outgoing/`; the server wires the implementations in.
+
+/** Where a service call came from. */
+export interface ChannelInfo {
+  /** `wsx` for a WebSocket channel, `admin` for the admin API, `hook` for outgoing hooks, `internal` otherwise. */
+  readonly type: 'wsx' | 'admin' | 'hook' | 'internal';
+  readonly name: string;
+  /** For a WSX channel mounting the gateway: the services its clients may name (beyond the defaults). */
+  readonly gatewayServices?: readonly string[];
+}
+
+/** A connected WebSocket client, as the admin API and services see it. */
+export interface WsxClientInfo {
+  readonly pubClientId: string;
+  readonly channelName: string;
+  readonly extClientId: string | undefined;
+  readonly extClientName: string | undefined;
+  readonly peerAddress: string;
+  readonly connectedAt: string;
+  readonly lastSeen: string;
+  readonly protocol: 'zato' | 'plain';
+  readonly hasSession: boolean;
+}
+
+/** Options of a server → client request. */
+export interface ClientInvokeOptions {
+  /** Milliseconds to wait for the client's response (default 5000). */
+  readonly timeout?: number;
+}
+
+/** One channel's connected clients, reachable from any service. */
+export interface WsxChannelHandle {
+  /** The clients connected now. */
+  clients(): WsxClientInfo[];
+  /** Sends `data` to every client with a session (plain channels: every client); resolves with how many. */
+  broadcast(data: unknown): Promise<number>;
+  /** Sends a `zwsx.rqc` request to one client and resolves with its `client-response` payload. */
+  invoke(pubClientId: string, data: unknown, options?: ClientInvokeOptions): Promise<unknown>;
+  /** Sends one message to one client (no response expected). */
+  send(pubClientId: string, data: unknown): Promise<void>;
+  /** Closes one client's connection (default code 4005). */
+  disconnect(pubClientId: string, code?: number, reason?: string): Promise<void>;
+}
+
+/** Access to every WSX channel's clients. */
+export interface WsxChannels {
+  channel(name: string): WsxChannelHandle;
+}
+
+/** `this.wsx` inside a service: the calling client (when called from a WSX channel) and every channel. */
+export interface WsxFacade {
+  readonly pubClientId: string | undefined;
+  readonly extClientId: string | undefined;
+  readonly extClientName: string | undefined;
+  readonly peerAddress: string | undefined;
+  /** Sends a message to the calling client. */
+  send(data: unknown): Promise<void>;
+  /** Sends a request to the calling client and resolves with its response. */
+  invoke(data: unknown, options?: ClientInvokeOptions): Promise<unknown>;
+  /** Any channel's clients, by channel name. */
+  channel(name: string): WsxChannelHandle;
+}
+
+/** What the server provides to services, filled in as parts start. */
+export interface ServiceEnvironment {
+  wsx: WsxChannels | undefined;
+}

@@ -1,0 +1,87 @@
+import type { Logger } from 'pino';
+import { ServiceNotFoundError, InternalError, SwitchboardError } from '../errors/index.js';
+import { newCid } from '../protocol/index.js';
+import type { ServiceRegistry } from './registry.js';
+import { parseInput, checkOutput } from './simple-io.js';
+import type { ChannelInfo, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './facades.js';
+
+/** The calling WebSocket client, when a call comes from a WSX channel. */
+export interface CallingClient {
+  readonly pubClientId: string;
+  readonly extClientId: string | undefined;
+  readonly extClientName: string | undefined;
+  readonly peerAddress: string;
+  send(data: unknown): Promise<void>;
+  invoke(data: unknown, options?: ClientInvokeOptions): Promise<unknown>;
+}
+
+/** Where a call comes from. */
+export interface CallContext {
+  readonly channel?: ChannelInfo;
+  readonly client?: CallingClient;
+  readonly cid?: string;
+}
+
+const INTERNAL: ChannelInfo = { type: 'internal', name: 'internal' };
+
+/** Invokes services by name: SimpleIO in, `handle()`, SimpleIO out. */
+export class ServiceInvoker {
+  readonly registry: ServiceRegistry;
+  readonly environment: ServiceEnvironment;
+  readonly #logger: Logger;
+
+  constructor(registry: ServiceRegistry, logger: Logger, environment: ServiceEnvironment = { wsx: undefined }) {
+    this.registry = registry;
+    this.#logger = logger;
+    this.environment = environment;
+  }
+
+  /**
+   * Runs a service and resolves with its `response.payload`. Rejects with a `SwitchboardError`:
+   * 404 `service_not_found`, 400 for SimpleIO violations, the service's own typed errors, or 500 `internal_error`.
+   */
+  async invoke(name: string, request: unknown, context: CallContext = {}): Promise<unknown> {
+    const entry = this.registry.get(name);
+    if (!entry) throw new ServiceNotFoundError(name);
+    const cid = context.cid ?? newCid();
+    const channel = context.channel ?? INTERNAL;
+    const io = entry.cls.io;
+    const service = new entry.cls();
+    service.bindRuntime({
+      cid,
+      channel,
+      request: { input: parseInput(io, request), payload: request, rawRequest: request },
+      wsx: this.#wsxFacade(context.client),
+      logger: () => this.#logger.child({ cid, service: name }),
+      invoke: (target, req) => this.invoke(target, req, { channel, ...(context.client ? { client: context.client } : {}) }),
+    });
+    try {
+      await service.handle();
+    } catch (err) {
+      if (err instanceof SwitchboardError) throw err;
+      throw new InternalError('Internal server error', err);
+    }
+    checkOutput(io, service.response.payload);
+    return service.response.payload;
+  }
+
+  #wsxFacade(client: CallingClient | undefined): WsxFacade {
+    const environment = this.environment;
+    const channel = (channelName: string): WsxChannelHandle => {
+      if (!environment.wsx) throw new InternalError('WebSocket channels are not running');
+      return environment.wsx.channel(channelName);
+    };
+    const noClient = (): never => {
+      throw new InternalError('This service was not invoked from a WebSocket client');
+    };
+    return {
+      pubClientId: client?.pubClientId,
+      extClientId: client?.extClientId,
+      extClientName: client?.extClientName,
+      peerAddress: client?.peerAddress,
+      send: (data) => (client ? client.send(data) : Promise.resolve().then(noClient)),
+      invoke: (data, options) => (client ? client.invoke(data, options) : Promise.resolve().then(noClient)),
+      channel,
+    };
+  }
+}

@@ -1,0 +1,94 @@
+import { ConflictError, NotFoundError } from '../errors/index.js';
+import type { Store, ConfigChange } from './store.js';
+
+/** Anything stored as a configuration object. */
+export interface Named {
+  name: string;
+}
+
+/**
+ * Create/read/update/delete for one kind of configuration object. Every write emits a `ConfigChange`
+ * through the store after it commits, which is how live objects learn they changed.
+ */
+export class ConfigRepository<T extends Named> {
+  readonly kind: string;
+  readonly #store: Store;
+
+  constructor(store: Store, kind: string) {
+    this.#store = store;
+    this.kind = kind;
+  }
+
+  /** Every object of this kind, sorted by name. */
+  async list(): Promise<T[]> {
+    const rows = await this.#store.db.selectFrom('config_object').select('body').where('kind', '=', this.kind).orderBy('name').execute();
+    return rows.map((r) => JSON.parse(r.body) as T);
+  }
+
+  /** One object, or undefined. */
+  async get(name: string): Promise<T | undefined> {
+    const row = await this.#store.db
+      .selectFrom('config_object')
+      .select('body')
+      .where('kind', '=', this.kind)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row ? (JSON.parse(row.body) as T) : undefined;
+  }
+
+  /** One object, or a 404 `NotFoundError`. */
+  async require(name: string): Promise<T> {
+    const found = await this.get(name);
+    if (!found) throw new NotFoundError(`No ${this.kind} named ${name}`, `${this.kind}_not_found`);
+    return found;
+  }
+
+  /** Creates an object; a 409 `ConflictError` if the name is taken. */
+  async create(value: T): Promise<T> {
+    const now = new Date().toISOString();
+    try {
+      await this.#store.db
+        .insertInto('config_object')
+        .values({ kind: this.kind, name: value.name, body: JSON.stringify(value), version: 1, created_at: now, updated_at: now })
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`A ${this.kind} named ${value.name} already exists`, `${this.kind}_exists`, 'name');
+      throw err;
+    }
+    this.#emit({ kind: this.kind, op: 'create', name: value.name, previous: undefined, current: value });
+    return value;
+  }
+
+  /** Replaces an object (and renames it when `value.name` differs); 404 if missing, 409 if the new name is taken. */
+  async update(name: string, value: T): Promise<T> {
+    const previous = await this.require(name);
+    if (value.name !== name && (await this.get(value.name))) {
+      throw new ConflictError(`A ${this.kind} named ${value.name} already exists`, `${this.kind}_exists`, 'name');
+    }
+    await this.#store.db
+      .updateTable('config_object')
+      .set((eb) => ({ name: value.name, body: JSON.stringify(value), version: eb('version', '+', 1), updated_at: new Date().toISOString() }))
+      .where('kind', '=', this.kind)
+      .where('name', '=', name)
+      .execute();
+    this.#emit({ kind: this.kind, op: 'update', name, previous, current: value });
+    return value;
+  }
+
+  /** Deletes an object and resolves with what was deleted; 404 if missing. */
+  async delete(name: string): Promise<T> {
+    const previous = await this.require(name);
+    await this.#store.db.deleteFrom('config_object').where('kind', '=', this.kind).where('name', '=', name).execute();
+    this.#emit({ kind: this.kind, op: 'delete', name, previous, current: undefined });
+    return previous;
+  }
+
+  #emit(change: ConfigChange<T>): void {
+    this.#store.notify(change);
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}

@@ -1,0 +1,3 @@
+export { Store, type ConfigChange, type StoreOptions } from './store.js';
+export { ConfigRepository, type Named } from './config-repository.js';
+export type { Database } from './schema.js';

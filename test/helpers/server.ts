@@ -1,0 +1,96 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer, type Settings } from '../../src/server/index.js';
+import { silentLogger } from '../../src/observability/index.js';
+import { createLogger } from '../../src/observability/index.js';
+
+/** A free TCP port on 127.0.0.1 (bound and released, so another process could still take it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A server on a fresh temp dir (a real SQLite file), admin API on a free port, plus an API helper. */
+export interface TestServer extends RunningServer {
+  readonly dir: string;
+  /** Calls the admin API with the admin token; resolves with status and parsed JSON body. */
+  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
+  /** Stops the server and deletes its directory. */
+  stop(): Promise<void>;
+}
+
+export async function startTestServer(overrides: Partial<Settings> = {}): Promise<TestServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-test-'));
+  const logger = process.env.SWITCHBOARD_TEST_LOG ? createLogger(process.env.SWITCHBOARD_TEST_LOG) : silentLogger();
+  const server = await startServer(
+    {
+      dataDir: dir,
+      servicesDir: join(dir, 'services'),
+      adminHost: '127.0.0.1',
+      adminPort: 0,
+      adminToken: 'test-token',
+      demo: false,
+      ...overrides,
+    },
+    logger,
+  );
+  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(server.adminUrl + path, {
+      method,
+      headers: {
+        authorization: 'Bearer test-token',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed as any };
+  };
+  let stopped = false;
+  return Object.assign(Object.create(null), server, {
+    dir,
+    api,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  }) as TestServer;
+}
+
+/** Creates a channel on a free port through the admin API; resolves with its ws:// URL. */
+export async function createChannel(server: TestServer, channel: Record<string, unknown> & { name: string; service: string }, path = '/ws'): Promise<string> {
+  const port = await freePort();
+  const address = `ws://127.0.0.1:${port}${path}`;
+  const res = await server.api('POST', '/api/channels/wsx', { address, ...channel });
+  if (res.status !== 201) throw new Error(`Creating channel failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return (channel.address as string | undefined) ?? address;
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 3000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
