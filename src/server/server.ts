@@ -40,9 +40,12 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
   const settings = loadSettings(overrides);
   const store = await Store.open({ path: settings.db });
   const closers: Array<() => Promise<void>> = [() => store.close()];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((err: unknown) => logger.error({ err }, 'Shutdown step failed'));
-  };
+  let closing: Promise<void> | undefined;
+  // Parts stop in the reverse order they started; calling close twice waits for the first.
+  const closeAll = () =>
+    (closing ??= (async () => {
+      for (const close of [...closers].reverse()) await close().catch((err: unknown) => logger.error({ err }, 'Shutdown step failed'));
+    })());
   try {
     const security = new SecurityDefinitions(store);
     const channels = new ChannelDefinitions(store, security);

@@ -139,11 +139,11 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
     return sent;
   }
 
-  invoke(pubClientId: string, data: unknown, options?: ClientInvokeOptions): Promise<unknown> {
+  async invoke(pubClientId: string, data: unknown, options?: ClientInvokeOptions): Promise<unknown> {
     return this.#client(pubClientId).invoke(data, options);
   }
 
-  send(pubClientId: string, data: unknown): Promise<void> {
+  async send(pubClientId: string, data: unknown): Promise<void> {
     return this.#client(pubClientId).send(data);
   }
 
