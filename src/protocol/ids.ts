@@ -32,7 +32,16 @@ export function newHexId(bytes = 12): string {
   return randomHex(bytes);
 }
 
-/** The wire timestamp: ISO 8601 in UTC. */
-export function timestamp(now: Date = new Date()): string {
-  return now.toISOString();
+let lastMs = 0;
+let lastIso = '';
+
+/** The wire timestamp: ISO 8601 in UTC. Formatted at most once per millisecond (it is on every frame). */
+export function timestamp(now?: Date): string {
+  if (now) return now.toISOString();
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }

@@ -51,7 +51,7 @@ export class ServiceInvoker {
       cid,
       channel,
       request: { input: parseInput(io, request), payload: request, rawRequest: request },
-      wsx: this.#wsxFacade(context.client),
+      wsx: this.#facadeFor(context.client),
       logger: () => this.#logger.child({ cid, service: name }),
       invoke: (target, req) => this.invoke(target, req, { channel, ...(context.client ? { client: context.client } : {}) }),
     });
@@ -63,6 +63,20 @@ export class ServiceInvoker {
     }
     checkOutput(io, service.response.payload);
     return service.response.payload;
+  }
+
+  // One facade per calling client (and one for calls with no client), not one per call: the hot path.
+  readonly #facades = new WeakMap<CallingClient, WsxFacade>();
+  #noClientFacade: WsxFacade | undefined;
+
+  #facadeFor(client: CallingClient | undefined): WsxFacade {
+    if (!client) return (this.#noClientFacade ??= this.#wsxFacade(undefined));
+    let facade = this.#facades.get(client);
+    if (!facade) {
+      facade = this.#wsxFacade(client);
+      this.#facades.set(client, facade);
+    }
+    return facade;
   }
 
   #wsxFacade(client: CallingClient | undefined): WsxFacade {

@@ -136,7 +136,8 @@ export class ZatoClient extends WsxClient {
     const cid = newCid();
     try {
       const payload = await this.invokeService(message.data, cid);
-      this.write(okResponse(message.meta.id, payload));
+      // The reply's meta.id is the call's cid, so a frame can be found in the logs by its id.
+      this.write(okResponse(message.meta.id, payload, cid));
     } catch (err) {
       this.write(errorResponse(message.meta.id, this.logFailure(err, cid), cid));
     }
