@@ -6,6 +6,10 @@ import { startServer } from './server.js';
 
 const logger = createLogger();
 
+// Every known failure path is handled where it happens; should one slip through, log it and keep serving
+// the other clients rather than let one bad message take the process down.
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'Unhandled promise rejection'));
+
 function printWelcome(server: Awaited<ReturnType<typeof startServer>>): void {
   const lines = [
     '',
