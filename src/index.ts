@@ -16,12 +16,16 @@ export {
   type ElementSpec,
   type ServiceRequest,
   type ServiceResponse,
+  type ServiceLogger,
   type ChannelInfo,
   type WsxFacade,
   type WsxChannelHandle,
   type WsxClientInfo,
   type ClientInvokeOptions,
+  type OutgoingWsxClient,
+  type OutgoingWsxHandle,
 } from './services/index.js';
+export type { WsxResponse } from './protocol/index.js';
 export * from './errors/index.js';
 export { WEB_SOCKET, type WsxHookCtx } from './constants.js';
 export { startServer, loadSettings, VERSION, type RunningServer, type Settings } from './server/index.js';

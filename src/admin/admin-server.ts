@@ -4,6 +4,7 @@ import { bearerAuth } from './auth.js';
 import type { AdminContext } from './context.js';
 import { errorHandler, notFoundBody } from './errors.js';
 import { channelRoutes } from './routes/channels.js';
+import { outgoingRoutes } from './routes/outgoing.js';
 import { securityRoutes } from './routes/security.js';
 import { serviceRoutes } from './routes/services.js';
 
@@ -21,6 +22,7 @@ export function createAdminServer(ctx: AdminContext, options: { token: string; l
   app.setNotFoundHandler((req, reply) => reply.status(404).send(notFoundBody(req.method, req.url)));
   app.get('/api/health', async () => ({ status: 'ok', version: ctx.version }));
   channelRoutes(app, ctx);
+  outgoingRoutes(app, ctx);
   securityRoutes(app, ctx);
   serviceRoutes(app, ctx);
   return app;

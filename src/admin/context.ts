@@ -1,4 +1,5 @@
 import type { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.js';
+import type { OutgoingDefinitions, OutgoingManager } from '../outgoing/wsx/index.js';
 import type { SecurityDefinitions } from '../security/index.js';
 import type { HotDeployer, ServiceInvoker, ServiceRegistry } from '../services/index.js';
 
@@ -7,6 +8,8 @@ export interface AdminContext {
   readonly version: string;
   readonly channels: ChannelDefinitions;
   readonly channelManager: ChannelManager;
+  readonly outgoing: OutgoingDefinitions;
+  readonly outgoingManager: OutgoingManager;
   readonly security: SecurityDefinitions;
   readonly registry: ServiceRegistry;
   readonly invoker: ServiceInvoker;

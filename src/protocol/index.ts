@@ -11,3 +11,4 @@ export {
   type ServerFrame,
   type ServerMeta,
 } from './server-message.js';
+export { toResponse, type WsxResponse } from './response.js';

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ValidationError } from '../errors/index.js';
+import { SwitchboardError, ValidationError } from '../errors/index.js';
 import { ConfigRepository, type Store } from '../store/index.js';
 import { hashSecret, verifySecret } from './password.js';
+import type { SecretBox } from './secret-box.js';
 
 /** Kinds of security definition. `basic_auth`: username and password; `apikey`: a secret key alone. */
 export const SECURITY_TYPES = ['basic_auth', 'apikey'] as const;
@@ -28,12 +29,16 @@ export const SecurityViewSchema = Type.Object({
 });
 export type SecurityView = Static<typeof SecurityViewSchema>;
 
-/** A stored definition: the secret only as a scrypt hash. */
+/**
+ * A stored definition: the secret as a scrypt hash (to check what clients present) and, encrypted, for
+ * sending to remotes from outgoing connections. Neither ever leaves through the API.
+ */
 export interface StoredSecurityDefinition {
   name: string;
   type: SecurityType;
   username?: string;
   secretHash: string;
+  secretSealed?: string;
 }
 
 /** Credentials a client presented. */
@@ -45,9 +50,11 @@ export interface Credentials {
 /** Security definitions: stored with hashed secrets, checked at `create-session`. */
 export class SecurityDefinitions {
   readonly repo: ConfigRepository<StoredSecurityDefinition>;
+  readonly #box: SecretBox | undefined;
 
-  constructor(store: Store) {
+  constructor(store: Store, box?: SecretBox) {
     this.repo = new ConfigRepository<StoredSecurityDefinition>(store, 'security');
+    this.#box = box;
   }
 
   /** The public view of a stored definition. */
@@ -73,7 +80,7 @@ export class SecurityDefinitions {
   async update(name: string, input: SecurityInput): Promise<SecurityView> {
     const existing = await this.repo.require(name);
     const secret = input.password ?? input.secret;
-    const stored = secret ? await this.#toStored(input, secret) : { ...this.#checked(input), secretHash: existing.secretHash };
+    const stored = secret ? await this.#toStored(input, secret) : { ...this.#checked(input), ...keptSecret(existing) };
     return SecurityDefinitions.view(await this.repo.update(name, stored));
   }
 
@@ -93,12 +100,27 @@ export class SecurityDefinitions {
     return verifySecret(credentials.secret, def.secretHash);
   }
 
+  /** The username and secret in clear, for an outgoing connection to send to its remote. */
+  async reveal(name: string): Promise<{ username: string | undefined; secret: string }> {
+    const def = await this.repo.require(name);
+    if (!def.secretSealed || !this.#box) {
+      throw new SwitchboardError('secret_unavailable', 409, `The secret of ${name} cannot be read back; set its password again`);
+    }
+    return { username: def.username, secret: this.#box.decrypt(def.secretSealed) };
+  }
+
   #checked(input: SecurityInput): Omit<StoredSecurityDefinition, 'secretHash'> {
     if (input.type === 'basic_auth' && !input.username) throw new ValidationError('username', 'basic_auth needs a username');
     return input.username === undefined ? { name: input.name, type: input.type } : { name: input.name, type: input.type, username: input.username };
   }
 
   async #toStored(input: SecurityInput, secret: string): Promise<StoredSecurityDefinition> {
-    return { ...this.#checked(input), secretHash: await hashSecret(secret) };
+    const stored: StoredSecurityDefinition = { ...this.#checked(input), secretHash: await hashSecret(secret) };
+    if (this.#box) stored.secretSealed = this.#box.encrypt(secret);
+    return stored;
   }
+}
+
+function keptSecret(def: StoredSecurityDefinition): Pick<StoredSecurityDefinition, 'secretHash' | 'secretSealed'> {
+  return def.secretSealed === undefined ? { secretHash: def.secretHash } : { secretHash: def.secretHash, secretSealed: def.secretSealed };
 }

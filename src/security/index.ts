@@ -1,4 +1,5 @@
 export { hashSecret, verifySecret } from './password.js';
+export { SecretBox } from './secret-box.js';
 export {
   SecurityDefinitions,
   SecurityInputSchema,

@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { createAdminServer } from '../admin/index.js';
 import { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.js';
 import { createLogger } from '../observability/index.js';
-import { SecurityDefinitions } from '../security/index.js';
+import { OutgoingDefinitions, OutgoingManager } from '../outgoing/wsx/index.js';
+import { SecretBox, SecurityDefinitions } from '../security/index.js';
 import { HotDeployer, ServiceInvoker, ServiceRegistry, registerBuiltins } from '../services/index.js';
 import { Store } from '../store/index.js';
 import { resolveAdminToken } from './admin-token.js';
@@ -22,6 +23,8 @@ export interface RunningServer {
   readonly security: SecurityDefinitions;
   readonly channels: ChannelDefinitions;
   readonly channelManager: ChannelManager;
+  readonly outgoing: OutgoingDefinitions;
+  readonly outgoingManager: OutgoingManager;
   readonly deployer: HotDeployer;
   readonly admin: FastifyInstance;
   /** `http://host:port` of the admin API. */
@@ -47,8 +50,9 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       for (const close of [...closers].reverse()) await close().catch((err: unknown) => logger.error({ err }, 'Shutdown step failed'));
     })());
   try {
-    const security = new SecurityDefinitions(store);
+    const security = new SecurityDefinitions(store, SecretBox.fromFile(join(settings.dataDir, 'secret-key')));
     const channels = new ChannelDefinitions(store, security);
+    const outgoing = new OutgoingDefinitions(store, security);
     const registry = new ServiceRegistry();
     registerBuiltins(registry);
     const invoker = new ServiceInvoker(registry, logger);
@@ -63,9 +67,15 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     await channelManager.start();
     closers.push(() => channelManager.close());
 
+    // After the channels, so that a connection to a channel of this same server finds it listening.
+    const outgoingManager = new OutgoingManager({ store, definitions: outgoing, invoker, credentials: security, logger });
+    invoker.environment.outgoingWsx = outgoingManager;
+    await outgoingManager.start();
+    closers.push(() => outgoingManager.close());
+
     const { token, generated } = resolveAdminToken(settings.dataDir, settings.adminToken);
     const admin = createAdminServer(
-      { version: VERSION, channels, channelManager, security, registry, invoker, deployer },
+      { version: VERSION, channels, channelManager, outgoing, outgoingManager, security, registry, invoker, deployer },
       { token, logger },
     );
     await admin.listen({ host: settings.adminHost, port: settings.adminPort });
@@ -82,6 +92,8 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       security,
       channels,
       channelManager,
+      outgoing,
+      outgoingManager,
       deployer,
       admin,
       adminUrl: `http://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,

@@ -1,3 +1,5 @@
+import type { WsxResponse } from '../protocol/index.js';
+
 // The faces that parts outside `services/` show to a running service. They are interfaces here so that
 // `services/` does not depend on `channels/` or `outgoing/`; the server wires the implementations in.
 
@@ -62,7 +64,34 @@ export interface WsxFacade {
   channel(name: string): WsxChannelHandle;
 }
 
+/** A client leased from an outgoing connection's pool (`await using client = await conn.client()`). */
+export interface OutgoingWsxClient extends AsyncDisposable {
+  /** Plain remote: writes `msg` (objects as JSON), resolves once written. Zato remote: `invoke`. */
+  send(msg: unknown): Promise<WsxResponse | undefined>;
+  /** Zato remote: sends `invoke-service` and resolves with the reply (`response.data`). */
+  invoke(msg: unknown): Promise<WsxResponse | undefined>;
+  /** Returns the client to the pool. */
+  release(): void;
+}
+
+/** One outgoing connection as a service sees it. */
+export interface OutgoingWsxHandle {
+  readonly config: { readonly name: string; readonly address: string; readonly isZato: boolean };
+  readonly conn: { client(): Promise<OutgoingWsxClient> };
+}
+
+/** `this.out.wsx`: outgoing WebSocket connections by name. */
+export interface OutgoingWsx {
+  get(name: string): OutgoingWsxHandle;
+}
+
+/** `this.out`: outgoing connections. */
+export interface OutgoingConnections {
+  readonly wsx: OutgoingWsx;
+}
+
 /** What the server provides to services, filled in as parts start. */
 export interface ServiceEnvironment {
   wsx: WsxChannels | undefined;
+  outgoingWsx: OutgoingWsx | undefined;
 }

@@ -1,7 +1,7 @@
-export { Service, isServiceClass, type ServiceClass, type ServiceRequest, type ServiceResponse } from './service.js';
+export { Service, isServiceClass, type ServiceClass, type ServiceRequest, type ServiceResponse, type ServiceLogger, type LogMethod } from './service.js';
 export { text, int, float, bool, dict, list, opaque, date, dateTime, uuid, parseInput, checkOutput, describeIO, declaresInput, type Element, type ElementSpec, type ElementType, type SimpleIO } from './simple-io.js';
 export { ServiceRegistry, DuplicateServiceError, serviceNameOf, type DeployedService } from './registry.js';
 export { ServiceInvoker, type CallContext, type CallingClient } from './invoker.js';
 export { HotDeployer, type DeploymentStatus } from './hot-deploy.js';
 export { registerBuiltins, DEFAULT_GATEWAY_SERVICES, isAllowed } from './builtin/index.js';
-export type { ChannelInfo, ServiceEnvironment, WsxChannels, WsxChannelHandle, WsxClientInfo, WsxFacade, ClientInvokeOptions } from './facades.js';
+export type { ChannelInfo, OutgoingConnections, OutgoingWsx, OutgoingWsxClient, OutgoingWsxHandle, ServiceEnvironment, WsxChannels, WsxChannelHandle, WsxClientInfo, WsxFacade, ClientInvokeOptions } from './facades.js';

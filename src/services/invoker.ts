@@ -3,7 +3,7 @@ import { ServiceNotFoundError, InternalError, SwitchboardError } from '../errors
 import { newCid } from '../protocol/index.js';
 import type { ServiceRegistry } from './registry.js';
 import { parseInput, checkOutput } from './simple-io.js';
-import type { ChannelInfo, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './facades.js';
+import type { ChannelInfo, OutgoingConnections, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './facades.js';
 
 /** The calling WebSocket client, when a call comes from a WSX channel. */
 export interface CallingClient {
@@ -29,8 +29,17 @@ export class ServiceInvoker {
   readonly registry: ServiceRegistry;
   readonly environment: ServiceEnvironment;
   readonly #logger: Logger;
+  // `this.out` looks connections up at call time, so it sees connections created after the server started.
+  readonly #out: OutgoingConnections = {
+    wsx: {
+      get: (name) => {
+        if (!this.environment.outgoingWsx) throw new InternalError('Outgoing WebSocket connections are not running');
+        return this.environment.outgoingWsx.get(name);
+      },
+    },
+  };
 
-  constructor(registry: ServiceRegistry, logger: Logger, environment: ServiceEnvironment = { wsx: undefined }) {
+  constructor(registry: ServiceRegistry, logger: Logger, environment: ServiceEnvironment = { wsx: undefined, outgoingWsx: undefined }) {
     this.registry = registry;
     this.#logger = logger;
     this.environment = environment;
@@ -52,6 +61,7 @@ export class ServiceInvoker {
       channel,
       request: { input: parseInput(io, request), payload: request, rawRequest: request },
       wsx: this.#facadeFor(context.client),
+      out: this.#out,
       logger: () => this.#logger.child({ cid, service: name }),
       invoke: (target, req) => this.invoke(target, req, { channel, ...(context.client ? { client: context.client } : {}) }),
     });

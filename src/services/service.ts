@@ -1,6 +1,22 @@
 import type { Logger } from 'pino';
 import type { SimpleIO } from './simple-io.js';
-import type { ChannelInfo, WsxFacade } from './facades.js';
+import type { ChannelInfo, OutgoingConnections, WsxFacade } from './facades.js';
+
+/** A leveled log method: printf-style (`'Response is %j', data`) or an object first (`{ data }, 'Response'`). */
+export interface LogMethod {
+  (message: string, ...args: unknown[]): void;
+  (object: object, message?: string, ...args: unknown[]): void;
+}
+
+/** `this.logger`: pino underneath, bound to the call's `cid` and the service name. */
+export interface ServiceLogger {
+  trace: LogMethod;
+  debug: LogMethod;
+  info: LogMethod;
+  warn: LogMethod;
+  error: LogMethod;
+  fatal: LogMethod;
+}
 
 /** What a service received. */
 export interface ServiceRequest {
@@ -23,6 +39,7 @@ export interface ServiceRuntime {
   request: ServiceRequest;
   channel: ChannelInfo;
   wsx: WsxFacade;
+  out: OutgoingConnections;
   logger: () => Logger;
   invoke: (name: string, request: unknown) => Promise<unknown>;
 }
@@ -49,13 +66,16 @@ export abstract class Service {
   channel!: ChannelInfo;
   /** The calling WebSocket client, and every channel's clients. */
   wsx!: WsxFacade;
+  /** Outgoing connections: `this.out.wsx.get(name).conn.client()`. */
+  out!: OutgoingConnections;
 
   #runtime: ServiceRuntime | undefined;
-  #logger: Logger | undefined;
+  #logger: ServiceLogger | undefined;
 
   /** A logger bound to this call's `cid` and service name. */
-  get logger(): Logger {
-    if (!this.#logger) this.#logger = this.#requireRuntime().logger();
+  get logger(): ServiceLogger {
+    // pino's own typings check format strings against argument types; services get the plain contract.
+    if (!this.#logger) this.#logger = this.#requireRuntime().logger() as unknown as ServiceLogger;
     return this.#logger;
   }
 
@@ -74,6 +94,7 @@ export abstract class Service {
     this.request = runtime.request;
     this.channel = runtime.channel;
     this.wsx = runtime.wsx;
+    this.out = runtime.out;
   }
 
   #requireRuntime(): ServiceRuntime {

@@ -21,16 +21,22 @@ export function securityRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.put('/api/security/:name', { schema: { params: NameParams, body: SecurityInputSchema } }, async (req) => {
     const { name } = req.params as { name: string };
     const input = req.body as SecurityInput;
-    const users = input.name !== name ? await ctx.channels.usingSecurity(name) : [];
-    if (users.length) throw new ConflictError(`Cannot rename: used by channel(s) ${users.join(', ')}`, 'security_in_use', 'name');
+    const users = input.name !== name ? await usersOf(ctx, name) : [];
+    if (users.length) throw new ConflictError(`Cannot rename: used by ${users.join(', ')}`, 'security_in_use', 'name');
     return ctx.security.update(name, input);
   });
 
   app.delete('/api/security/:name', { schema: { params: NameParams } }, async (req) => {
     const { name } = req.params as { name: string };
     await ctx.security.get(name);
-    const users = await ctx.channels.usingSecurity(name);
-    if (users.length) throw new ConflictError(`Used by channel(s) ${users.join(', ')}`, 'security_in_use');
+    const users = await usersOf(ctx, name);
+    if (users.length) throw new ConflictError(`Used by ${users.join(', ')}`, 'security_in_use');
     return ctx.security.delete(name);
   });
+}
+
+async function usersOf(ctx: AdminContext, name: string): Promise<string[]> {
+  const channels = (await ctx.channels.usingSecurity(name)).map((n) => `channel ${n}`);
+  const outgoing = (await ctx.outgoing.usingSecurity(name)).map((n) => `outgoing connection ${n}`);
+  return [...channels, ...outgoing];
 }

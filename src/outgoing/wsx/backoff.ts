@@ -1,0 +1,16 @@
+import type { ReconnectConfig } from './config.js';
+
+/**
+ * Milliseconds to wait before reconnect attempt `attempt` (0-based): exponential backoff with full jitter,
+ * a uniformly random delay between 0 and `min(max, initial × factor^attempt)`. Jitter keeps a fleet of clients
+ * that lost the same server from reconnecting in lock step.
+ */
+export function backoffDelay(attempt: number, config: ReconnectConfig, random: () => number = Math.random): number {
+  const ceiling = Math.min(config.max, config.initial * config.factor ** Math.min(attempt, 64));
+  return Math.round(random() * ceiling * 1000);
+}
+
+/** The upper bound of `backoffDelay` for an attempt, in milliseconds (for tests and the admin API). */
+export function backoffCeiling(attempt: number, config: ReconnectConfig): number {
+  return Math.round(Math.min(config.max, config.initial * config.factor ** Math.min(attempt, 64)) * 1000);
+}

@@ -1,0 +1,49 @@
+import { ValidationError } from '../../errors/index.js';
+import { ConfigRepository, type Store } from '../../store/index.js';
+import type { SecurityDefinitions } from '../../security/index.js';
+import { normalizeOutgoing, type OutgoingConfig, type OutgoingInput } from './config.js';
+
+/** Outgoing connection configuration in the store, validated. */
+export class OutgoingDefinitions {
+  readonly repo: ConfigRepository<OutgoingConfig>;
+  readonly #security: SecurityDefinitions;
+
+  constructor(store: Store, security: SecurityDefinitions) {
+    this.repo = new ConfigRepository<OutgoingConfig>(store, 'outgoing');
+    this.#security = security;
+  }
+
+  list(): Promise<OutgoingConfig[]> {
+    return this.repo.list();
+  }
+
+  get(name: string): Promise<OutgoingConfig> {
+    return this.repo.require(name);
+  }
+
+  async create(input: OutgoingInput): Promise<OutgoingConfig> {
+    return this.repo.create(await this.#validate(input));
+  }
+
+  async update(name: string, input: OutgoingInput): Promise<OutgoingConfig> {
+    await this.repo.require(name);
+    return this.repo.update(name, await this.#validate(input));
+  }
+
+  delete(name: string): Promise<OutgoingConfig> {
+    return this.repo.delete(name);
+  }
+
+  /** Names of outgoing connections that use a security definition. */
+  async usingSecurity(securityName: string): Promise<string[]> {
+    return (await this.repo.list()).filter((c) => c.security === securityName).map((c) => c.name);
+  }
+
+  async #validate(input: OutgoingInput): Promise<OutgoingConfig> {
+    const config = normalizeOutgoing(input);
+    if (config.security && !(await this.#security.repo.get(config.security))) {
+      throw new ValidationError('security', `No security definition named ${config.security}`);
+    }
+    return config;
+  }
+}

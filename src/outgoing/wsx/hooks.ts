@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import { WEB_SOCKET, type WsxHookCtx } from '../../constants.js';
+import type { ServiceInvoker } from '../../services/index.js';
+import type { OutgoingConfig } from './config.js';
+import { OutgoingClient } from './connection.js';
+import type { RemoteSocket, SocketEvents } from './remote-socket.js';
+
+/**
+ * Turns a connection's socket events into calls of its hook services, each with input `{ ctx }`.
+ * A hook that fails is logged and never breaks the connection.
+ */
+export function hookEvents(config: OutgoingConfig, invoker: ServiceInvoker, logger: Logger): SocketEvents {
+  const log = logger.child({ outgoing: config.name });
+  const call = async (service: string | null, ctx: WsxHookCtx): Promise<unknown> => {
+    if (!service) return undefined;
+    try {
+      return await invoker.invoke(service, { ctx }, { channel: { type: 'hook', name: config.name } });
+    } catch (err) {
+      log.warn({ err, service, hook: ctx.type }, 'Hook service failed');
+      return undefined;
+    }
+  };
+  const conn = (socket: RemoteSocket) => new OutgoingClient(socket, config.isZato, config.name);
+  return {
+    connected(socket) {
+      void call(config.onConnectService, { type: WEB_SOCKET.OUT_MSG_TYPE.CONNECT, conn: conn(socket), config });
+    },
+    message(socket, data) {
+      return call(config.onMessageService, { type: WEB_SOCKET.OUT_MSG_TYPE.MESSAGE, data, conn: conn(socket), config });
+    },
+    closed(socket, code, reason) {
+      void call(config.onCloseService, { type: WEB_SOCKET.OUT_MSG_TYPE.CLOSE, code, reason, conn: conn(socket), config });
+    },
+  };
+}

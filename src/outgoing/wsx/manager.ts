@@ -1,0 +1,110 @@
+import type { Logger } from 'pino';
+import { NotFoundError } from '../../errors/index.js';
+import type { ConfigChange, Store } from '../../store/index.js';
+import type { ServiceInvoker } from '../../services/index.js';
+import type { OutgoingConfig } from './config.js';
+import { OutgoingConnection, type ConnectionState } from './connection.js';
+import type { OutgoingDefinitions } from './definitions.js';
+import { hookEvents } from './hooks.js';
+import type { RemoteCredentials } from './remote-socket.js';
+
+/** Reads the credentials of a security definition, for sending to a remote. */
+export interface CredentialsSource {
+  reveal(name: string): Promise<RemoteCredentials>;
+}
+
+/** `this.out.wsx.get(name)`: a connection's config and its pool. */
+export interface OutgoingHandle {
+  readonly config: OutgoingConfig;
+  readonly conn: OutgoingConnection;
+}
+
+/**
+ * Keeps the open outgoing connections equal to the stored ones: opens new ones, reconnects edited ones,
+ * closes deactivated and deleted ones, as the store announces changes.
+ */
+export class OutgoingManager {
+  readonly #store: Store;
+  readonly #definitions: OutgoingDefinitions;
+  readonly #invoker: ServiceInvoker;
+  readonly #credentials: CredentialsSource;
+  readonly #logger: Logger;
+  readonly #connections = new Map<string, OutgoingConnection>();
+  #queue: Promise<void> = Promise.resolve();
+  readonly #onChange = (change: ConfigChange) => {
+    if (change.kind === 'outgoing') this.#enqueue(() => this.#apply(change as ConfigChange<OutgoingConfig>));
+  };
+
+  constructor(options: { store: Store; definitions: OutgoingDefinitions; invoker: ServiceInvoker; credentials: CredentialsSource; logger: Logger }) {
+    this.#store = options.store;
+    this.#definitions = options.definitions;
+    this.#invoker = options.invoker;
+    this.#credentials = options.credentials;
+    this.#logger = options.logger.child({ part: 'outgoing' });
+  }
+
+  /** Opens every active stored connection (without waiting for them to connect) and follows changes. */
+  async start(): Promise<void> {
+    this.#store.on('change', this.#onChange);
+    for (const config of await this.#definitions.list()) this.#enqueue(async () => this.#open(config));
+    await this.settled();
+  }
+
+  /** Resolves once every change announced so far has been applied. */
+  settled(): Promise<void> {
+    return this.#queue;
+  }
+
+  async close(): Promise<void> {
+    this.#store.off('change', this.#onChange);
+    await this.settled();
+    for (const name of [...this.#connections.keys()]) this.#closeOne(name, 'Server is shutting down');
+  }
+
+  /** A connection by name; a 404 naming the connections that exist otherwise. */
+  get(name: string): OutgoingHandle {
+    const conn = this.#connections.get(name);
+    if (!conn) {
+      const known = [...this.#connections.keys()].sort();
+      throw new NotFoundError(
+        `No active outgoing WebSocket connection named ${name}; active: ${known.length ? known.join(', ') : 'none'}`,
+        'outgoing_not_found',
+      );
+    }
+    return { config: conn.config, conn };
+  }
+
+  /** Live state; `stopped` for a stored connection that is not open (inactive). */
+  state(name: string): ConnectionState | { state: 'stopped'; connected: 0 } {
+    return this.#connections.get(name)?.state() ?? { state: 'stopped', connected: 0 };
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((err: unknown) => this.#logger.error({ err }, 'Applying an outgoing connection change failed'));
+  }
+
+  async #apply(change: ConfigChange<OutgoingConfig>): Promise<void> {
+    this.#closeOne(change.name, change.current ? 'Connection reconfigured' : 'Connection deleted');
+    if (change.current) this.#open(change.current);
+  }
+
+  #open(config: OutgoingConfig): void {
+    if (!config.isActive) return;
+    const security = config.security;
+    const conn = new OutgoingConnection(config, {
+      events: hookEvents(config, this.#invoker, this.#logger),
+      credentials: async () => (security ? this.#credentials.reveal(security) : undefined),
+      logger: this.#logger,
+    });
+    this.#connections.set(config.name, conn);
+    conn.start();
+    this.#logger.info({ outgoing: config.name, address: config.address, isZato: config.isZato }, 'Outgoing connection opened');
+  }
+
+  #closeOne(name: string, reason: string): void {
+    const conn = this.#connections.get(name);
+    if (!conn) return;
+    this.#connections.delete(name);
+    conn.stop(reason);
+  }
+}

@@ -1,0 +1,394 @@
+import { EventEmitter } from 'node:events';
+import { WebSocket, type RawData } from 'ws';
+import type { Logger } from 'pino';
+import { ConnectionClosedError, SwitchboardError, TimeoutError } from '../../errors/index.js';
+import { backoffDelay } from './backoff.js';
+import type { OutgoingConfig } from './config.js';
+import { ACTION, MSG_TYPE, newCid, timestamp, toResponse, type WsxResponse } from '../../protocol/index.js';
+
+/** Where one socket of an outgoing connection is in its life. */
+export type SocketState = 'connecting' | 'connected' | 'reconnecting' | 'stopped';
+
+/** Credentials sent in `create-session` to a Zato-protocol remote. */
+export interface RemoteCredentials {
+  readonly username: string | undefined;
+  readonly secret: string;
+}
+
+/** What a socket reports to its connection: events for the hook services. */
+export interface SocketEvents {
+  connected(socket: RemoteSocket): void;
+  /** A message from the remote; for a Zato `zwsx.rqc` request, the resolved value is sent back as the response. */
+  message(socket: RemoteSocket, data: unknown, isRequest: boolean): Promise<unknown>;
+  closed(socket: RemoteSocket, code: number, reason: string): void;
+}
+
+interface Pending {
+  resolve(response: WsxResponse): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+interface IncomingFrame {
+  meta?: { id?: unknown; msg_type?: unknown; in_reply_to?: unknown; status?: unknown; error_message?: unknown; code?: unknown };
+  data?: unknown;
+}
+
+/** The remote is not connected (yet, or any more). */
+export class NotConnectedError extends ConnectionClosedError {
+  constructor(name: string, state: SocketState) {
+    super(`Outgoing connection ${name} is not connected (${state})`, 'not_connected');
+  }
+}
+
+/**
+ * One WebSocket to the remote, kept open: connects, creates a session on a Zato remote, correlates requests
+ * with replies, pings, and reconnects with backoff after anything but a deliberate `stop()`.
+ * Emits `state` whenever `state` changes.
+ */
+export class RemoteSocket extends EventEmitter {
+  readonly index: number;
+  state: SocketState = 'connecting';
+  lastError: string | undefined;
+  connectedSince: Date | undefined;
+  nextAttemptAt: Date | undefined;
+  /** Reconnects since start (for metrics and tests). */
+  reconnects = 0;
+
+  readonly #config: OutgoingConfig;
+  readonly #events: SocketEvents;
+  readonly #credentials: () => Promise<RemoteCredentials | undefined>;
+  readonly #log: Logger;
+  readonly #pending = new Map<string, Pending>();
+  #ws: WebSocket | undefined;
+  #token: string | undefined;
+  #attempt = 0;
+  #everConnected = false;
+  #stopped = false;
+  #timers = new Set<NodeJS.Timeout>();
+  #pingTimer: NodeJS.Timeout | undefined;
+  #awaitingPong = false;
+  #sessionWaiter: { id: string; resolve(ok: boolean): void } | undefined;
+
+  constructor(options: {
+    index: number;
+    config: OutgoingConfig;
+    events: SocketEvents;
+    credentials: () => Promise<RemoteCredentials | undefined>;
+    logger: Logger;
+  }) {
+    super();
+    this.index = options.index;
+    this.#config = options.config;
+    this.#events = options.events;
+    this.#credentials = options.credentials;
+    this.#log = options.logger.child({ outgoing: options.config.name, socket: options.index });
+  }
+
+  /** Requests waiting for their reply. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Opens the connection (and keeps it open until `stop()`). */
+  start(): void {
+    this.#connect();
+  }
+
+  /** Closes deliberately: no reconnect, no close hook; pending requests fail at once. */
+  stop(reason = 'Connection stopped'): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#stopPings();
+    this.#failPending(new ConnectionClosedError(`Outgoing connection ${this.#config.name} was stopped`, 'connection_stopped'));
+    const ws = this.#ws;
+    this.#ws = undefined;
+    if (ws) {
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000, reason);
+      else ws.terminate();
+      // A remote that never answers the close handshake is cut off.
+      this.#after(2000, () => ws.terminate(), true);
+    }
+    this.#setState('stopped');
+  }
+
+  /** Sends a message as is (plain remotes; objects are JSON-encoded); resolves once written. */
+  write(data: unknown): Promise<void> {
+    const ws = this.#openSocket();
+    const frame = typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data);
+    return new Promise((resolve, reject) => {
+      ws.send(frame, { binary: Buffer.isBuffer(frame) }, (err) => (err ? reject(new ConnectionClosedError(`Write to ${this.#config.name} failed: ${err.message}`)) : resolve()));
+    });
+  }
+
+  /** Zato remotes: sends `invoke-service` and resolves with the reply; renews an expired session once, transparently. */
+  async request(data: unknown): Promise<WsxResponse> {
+    const response = await this.#requestOnce(data);
+    if (response.status !== 401 || !(response.code === 'token_expired' || response.code === 'invalid_token')) return response;
+    this.#log.info({ code: response.code }, 'Session expired on the remote; creating a new one');
+    if (!(await this.#createSession())) return response;
+    return this.#requestOnce(data);
+  }
+
+  #requestOnce(data: unknown): Promise<WsxResponse> {
+    const ws = this.#openSocket();
+    if (this.#pending.size >= this.#config.maxPendingRequests) {
+      return Promise.reject(new SwitchboardError('too_many_pending', 503, `Outgoing connection ${this.#config.name} has ${this.#pending.size} requests waiting for replies`));
+    }
+    const id = `zwsxc.inv.${newCid()}`;
+    const frame = JSON.stringify({ meta: { action: ACTION.INVOKE_SERVICE, id, timestamp: timestamp(), token: this.#token }, data });
+    const timeoutMs = this.#config.responseTimeout * 1000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TimeoutError(`No reply from ${this.#config.name} within ${this.#config.responseTimeout} s`, 'response_timeout'));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      ws.send(frame);
+    });
+  }
+
+  #openSocket(): WebSocket {
+    const ws = this.#ws;
+    if (this.state !== 'connected' || !ws || ws.readyState !== WebSocket.OPEN) throw new NotConnectedError(this.#config.name, this.state);
+    return ws;
+  }
+
+  #connect(): void {
+    if (this.#stopped) return;
+    this.#setState(this.#everConnected || this.#attempt > 0 ? 'reconnecting' : 'connecting');
+    this.nextAttemptAt = undefined;
+    const ws = new WebSocket(this.#config.address, {
+      handshakeTimeout: this.#config.connectTimeout * 1000,
+      maxPayload: this.#config.maxMessageSize,
+      perMessageDeflate: false,
+      followRedirects: false,
+    });
+    this.#ws = ws;
+    let opened = false;
+    ws.on('open', () => {
+      opened = true;
+      void this.#onOpen(ws);
+    });
+    ws.on('message', (data, isBinary) => this.#onMessage(ws, data, isBinary));
+    ws.on('pong', () => {
+      this.#awaitingPong = false;
+    });
+    ws.on('error', (err) => {
+      this.lastError = err.message;
+      this.#log.debug({ err: err.message }, 'Outgoing socket error');
+    });
+    ws.on('close', (code, reason) => this.#onClose(ws, opened, code, reason.toString()));
+  }
+
+  async #onOpen(ws: WebSocket): Promise<void> {
+    if (ws !== this.#ws) return;
+    if (this.#config.isZato && !(await this.#createSession())) {
+      ws.terminate();
+      return;
+    }
+    if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
+    this.#markConnected();
+  }
+
+  /** Sends `create-session` and waits for `zwsx.rspa`; false (with `lastError`) when refused or unanswered. */
+  async #createSession(): Promise<boolean> {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    let credentials: RemoteCredentials | undefined;
+    try {
+      credentials = await this.#credentials();
+    } catch (err) {
+      this.lastError = `Cannot read credentials: ${(err as Error).message}`;
+      return false;
+    }
+    const id = `zwsxc.auth.${newCid()}`;
+    const meta: Record<string, unknown> = { action: ACTION.CREATE_SESSION, id, timestamp: timestamp(), client_name: `switchboard:${this.#config.name}` };
+    if (credentials) Object.assign(meta, { username: credentials.username, secret: credentials.secret });
+    const answered = new Promise<boolean>((resolve) => {
+      this.#sessionWaiter = { id, resolve };
+      this.#after(this.#config.connectTimeout * 1000, () => {
+        if (this.#sessionWaiter?.id !== id) return;
+        this.#sessionWaiter = undefined;
+        this.lastError = `No session reply within ${this.#config.connectTimeout} s`;
+        resolve(false);
+      });
+    });
+    ws.send(JSON.stringify({ meta, data: {} }));
+    return answered;
+  }
+
+  #markConnected(): void {
+    this.#everConnected = true;
+    this.connectedSince = new Date();
+    this.lastError = undefined;
+    this.#setState('connected');
+    this.#startPings();
+    // Only a connection that stays up for a while resets the backoff; one that drops at once keeps backing off.
+    const since = this.connectedSince;
+    this.#after(this.#config.reconnect.resetAfter * 1000, () => {
+      if (this.state === 'connected' && this.connectedSince === since) this.#attempt = 0;
+    });
+    this.#events.connected(this);
+  }
+
+  #onMessage(ws: WebSocket, data: RawData, isBinary: boolean): void {
+    if (ws !== this.#ws) return;
+    const buf = data as Buffer;
+    if (!this.#config.isZato) {
+      void this.#events.message(this, this.#decodePlain(buf, isBinary), false).catch(() => undefined);
+      return;
+    }
+    let frame: IncomingFrame;
+    try {
+      frame = JSON.parse(buf.toString('utf8')) as IncomingFrame;
+    } catch {
+      this.#log.warn('The remote sent a frame that is not JSON; ignored');
+      return;
+    }
+    this.#onZatoFrame(ws, frame);
+  }
+
+  #onZatoFrame(ws: WebSocket, frame: IncomingFrame): void {
+    const meta = frame.meta ?? {};
+    const inReplyTo = typeof meta.in_reply_to === 'string' ? meta.in_reply_to : undefined;
+    if (inReplyTo && this.#sessionWaiter?.id === inReplyTo) return this.#onSessionReply(frame);
+    if (inReplyTo) {
+      const pending = this.#pending.get(inReplyTo);
+      if (pending) {
+        this.#pending.delete(inReplyTo);
+        clearTimeout(pending.timer);
+        pending.resolve(toResponse(frame));
+      }
+      return;
+    }
+    if (meta.msg_type === MSG_TYPE.ERROR_MESSAGE) {
+      this.lastError = `Remote error: ${String(meta.error_message ?? frame.data)}`;
+      if (this.#sessionWaiter) this.#onSessionReply(frame);
+      return;
+    }
+    if (meta.msg_type === MSG_TYPE.CLIENT_REQUEST || meta.msg_type === MSG_TYPE.PUBSUB_REQUEST) {
+      void this.#answer(ws, String(meta.id ?? ''), frame.data);
+    }
+  }
+
+  #onSessionReply(frame: IncomingFrame): void {
+    const waiter = this.#sessionWaiter;
+    if (!waiter) return;
+    this.#sessionWaiter = undefined;
+    const token = (frame.data as { token?: unknown } | undefined)?.token;
+    if (frame.meta?.msg_type === MSG_TYPE.AUTH_RESPONSE && typeof token === 'string') {
+      this.#token = token;
+      waiter.resolve(true);
+      return;
+    }
+    this.lastError = `Session refused by the remote: ${String(frame.meta?.error_message ?? 'no token')}`;
+    waiter.resolve(false);
+  }
+
+  // A server → client request: the MESSAGE hook's result goes back as the client-response.
+  async #answer(ws: WebSocket, id: string, data: unknown): Promise<void> {
+    let response: unknown;
+    try {
+      response = await this.#events.message(this, data, true);
+    } catch {
+      response = null;
+    }
+    if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN || !id) return;
+    ws.send(
+      JSON.stringify({
+        meta: { action: ACTION.CLIENT_RESPONSE, id: `zwsxc.rsp.${newCid()}`, timestamp: timestamp(), token: this.#token, in_reply_to: id },
+        data: { response: response ?? null },
+      }),
+    );
+  }
+
+  #decodePlain(buf: Buffer, isBinary: boolean): unknown {
+    if (this.#config.dataFormat !== 'json') return isBinary ? buf : buf.toString('utf8');
+    const text = buf.toString('utf8');
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+
+  #onClose(ws: WebSocket, opened: boolean, code: number, reason: string): void {
+    if (ws !== this.#ws) return;
+    this.#ws = undefined;
+    this.#token = undefined;
+    this.#stopPings();
+    const waiter = this.#sessionWaiter;
+    this.#sessionWaiter = undefined;
+    waiter?.resolve(false);
+    const wasConnected = this.state === 'connected';
+    this.connectedSince = undefined;
+    this.#failPending(new ConnectionClosedError(`Outgoing connection ${this.#config.name} closed (${code}${reason ? ` ${reason}` : ''}) before replying`));
+    if (this.#stopped) return;
+    if (opened && !this.lastError && code !== 1000) this.lastError = `Closed by the remote: ${code}${reason ? ` ${reason}` : ''}`;
+    if (wasConnected) this.#events.closed(this, code, reason);
+    if (!this.#config.hasAutoReconnect) {
+      this.#setState('stopped');
+      return;
+    }
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const delay = backoffDelay(this.#attempt++, this.#config.reconnect);
+    this.nextAttemptAt = new Date(Date.now() + delay);
+    this.#setState('reconnecting');
+    this.reconnects += 1;
+    this.#log.debug({ delay, attempt: this.#attempt, lastError: this.lastError }, 'Reconnecting');
+    this.#after(delay, () => this.#connect());
+  }
+
+  #startPings(): void {
+    const interval = this.#config.pingInterval * 1000;
+    if (interval <= 0) return;
+    this.#awaitingPong = false;
+    this.#pingTimer = setInterval(() => {
+      const ws = this.#ws;
+      if (!ws || ws.readyState !== WebSocket.OPEN) return;
+      // A pong missing for a whole interval means a half-open connection: drop it and reconnect.
+      if (this.#awaitingPong) {
+        this.lastError = 'The remote stopped answering pings';
+        ws.terminate();
+        return;
+      }
+      this.#awaitingPong = true;
+      ws.ping();
+    }, interval);
+    this.#pingTimer.unref();
+  }
+
+  #stopPings(): void {
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+  }
+
+  #failPending(err: Error): void {
+    for (const [id, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      this.#pending.delete(id);
+      pending.reject(err);
+    }
+  }
+
+  #after(ms: number, fn: () => void, unref = false): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    if (unref) timer.unref();
+    this.#timers.add(timer);
+  }
+
+  #setState(state: SocketState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}
