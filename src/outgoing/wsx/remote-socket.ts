@@ -325,7 +325,9 @@ export class RemoteSocket extends EventEmitter {
     waiter?.resolve(false);
     const wasConnected = this.state === 'connected';
     this.connectedSince = undefined;
-    this.#failPending(new ConnectionClosedError(`Outgoing connection ${this.#config.name} closed (${code}${reason ? ` ${reason}` : ''}) before replying`));
+    // ws reports its own aborts (oversized frame, bad frame) as 1006 and says why only in the error event.
+    const why = [code, reason, this.lastError].filter(Boolean).join(': ');
+    this.#failPending(new ConnectionClosedError(`Outgoing connection ${this.#config.name} closed (${why}) before replying`));
     if (this.#stopped) return;
     if (opened && !this.lastError && code !== 1000) this.lastError = `Closed by the remote: ${code}${reason ? ` ${reason}` : ''}`;
     if (wasConnected) this.#events.closed(this, code, reason);
