@@ -28,6 +28,19 @@ class Answer extends Service {
   }
 }
 
+/** A MESSAGE hook that records ctx and answers through ctx.conn. */
+class Reflect extends Service {
+  static override serviceName = 'test.reflect';
+  static override io = { inputOptional: [opaque('ctx')] };
+  static seen: WsxHookCtx[] = [];
+  async handle(): Promise<void> {
+    const ctx = this.request.input.ctx as WsxHookCtx;
+    Reflect.seen.push(ctx);
+    const conn = ctx.conn as { send(msg: unknown): Promise<unknown> };
+    await conn.send({ reflected: ctx.data });
+  }
+}
+
 /** A hook that always throws. */
 class BadHook extends Service {
   static override serviceName = 'test.bad-hook';
@@ -44,7 +57,7 @@ let zatoUrl: string;
 before(async () => {
   server = await startTestServer();
   deployTestServices(server);
-  server.registry.replaceSource('faults', [CallRemote, Answer, BadHook].map((cls) => ({ name: cls.serviceName, cls })));
+  server.registry.replaceSource('faults', [CallRemote, Answer, BadHook, Reflect].map((cls) => ({ name: cls.serviceName, cls })));
   zatoUrl = await createChannel(server, { name: 'remote', service: 'helpers.web-sockets-gateway', gatewayServices: ['test.*'] });
 });
 after(() => server.stop());
@@ -132,6 +145,22 @@ describe('outgoing connections: using them', () => {
     const results = await Promise.all([call('bounded', slow), call('bounded', slow), call('bounded', slow)]);
     const codes = results.map((r) => r.body.error?.code ?? r.status);
     assert.deepEqual(codes.sort(), [200, 200, 'too_many_pending'].sort());
+  });
+
+  test('plain remote with dataFormat json: the MESSAGE hook gets parsed JSON, ctx.config, and ctx.conn to answer with', async () => {
+    const remote = await PlainRemote.start(await freePort());
+    try {
+      await outgoing({ name: 'json-remote', address: remote.url, dataFormat: 'json', onMessageService: 'test.reflect' });
+      await connected('json-remote');
+      remote.broadcast(JSON.stringify({ price: 7 }));
+      await waitFor(() => remote.received.includes(JSON.stringify({ reflected: { price: 7 } })), 2000, 'the answer');
+      const ctx = Reflect.seen.at(-1)!;
+      assert.equal(ctx.type, 'message');
+      assert.deepEqual(ctx.data, { price: 7 });
+      assert.equal((ctx.config as { name: string }).name, 'json-remote');
+    } finally {
+      await remote.kill();
+    }
   });
 
   test('a hook that throws is logged and does not break the connection', async () => {
@@ -291,28 +320,27 @@ describe('outgoing connections: faults', () => {
       await remote.kill();
     }
   });
+});
 
-  test('remote killed and restarted 100 times: comes back every time, no handles leak, backoff within bounds', async () => {
+describe('backoff resets after a stable connection', () => {
+  test('a connection that stayed up resetAfter starts again from the initial delay', async () => {
     const port = await freePort();
-    let remote = await PlainRemote.start(port);
-    const reconnect = { initial: 0.005, factor: 2, max: 0.04, resetAfter: 5 };
-    await server.api('POST', '/api/outgoing/wsx', { name: 'flappy', address: remote.url, reconnect, pingInterval: 0 });
-    await connected('flappy');
-    const handlesBefore = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
-    const conn = server.outgoingManager.get('flappy').conn;
-    for (let i = 0; i < 100; i++) {
+    const reconnect = { initial: 0.05, factor: 10, max: 5, resetAfter: 0.2 };
+    await server.api('POST', '/api/outgoing/wsx', { name: 'resets', address: `ws://127.0.0.1:${port}/remote`, reconnect, pingInterval: 0 });
+    // Three failed attempts push the ceiling to 5 s...
+    await waitFor(() => (server.outgoingManager.get('resets').conn.sockets[0]!.reconnects ?? 0) >= 3, 5000, 'failed attempts');
+    const remote = await PlainRemote.start(port);
+    try {
+      await waitFor(() => state('resets').state === 'connected', 10_000, 'connected');
+      await new Promise((r) => setTimeout(r, 300));
       await remote.kill();
-      await waitFor(() => state('flappy').state === 'reconnecting', 3000, `reconnecting #${i}`);
-      const next = state('flappy').nextAttemptAt;
-      if (next) assert.ok(Date.parse(next) - Date.now() <= reconnect.max * 1000 + 5, 'delay within max');
-      remote = await PlainRemote.start(port);
-      await waitFor(() => state('flappy').state === 'connected', 3000, `reconnected #${i}`);
+      await waitFor(() => state('resets').state === 'reconnecting', 2000, 'reconnecting');
+      // ...but after a stable connection the next delay is at most the initial 50 ms again.
+      assert.ok(Date.parse(state('resets').nextAttemptAt) - Date.now() <= 60);
+    } finally {
+      await remote.kill();
+      await server.api('DELETE', '/api/outgoing/wsx/resets');
     }
-    assert.ok(conn.sockets[0]!.reconnects >= 100);
-    const handlesAfter = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
-    assert.ok(handlesAfter <= handlesBefore + 2, `handles: ${handlesBefore} → ${handlesAfter}`);
-    await remote.kill();
-    await server.api('DELETE', '/api/outgoing/wsx/flappy');
   });
 });
 
