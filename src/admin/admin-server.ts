@@ -5,6 +5,7 @@ import type { AdminContext } from './context.js';
 import { errorHandler, notFoundBody } from './errors.js';
 import { channelRoutes } from './routes/channels.js';
 import { outgoingRoutes } from './routes/outgoing.js';
+import { pubsubRoutes } from './routes/pubsub.js';
 import { securityRoutes } from './routes/security.js';
 import { serviceRoutes } from './routes/services.js';
 
@@ -23,6 +24,7 @@ export function createAdminServer(ctx: AdminContext, options: { token: string; l
   app.get('/api/health', async () => ({ status: 'ok', version: ctx.version }));
   channelRoutes(app, ctx);
   outgoingRoutes(app, ctx);
+  pubsubRoutes(app, ctx);
   securityRoutes(app, ctx);
   serviceRoutes(app, ctx);
   return app;

@@ -1,5 +1,6 @@
 import type { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.js';
 import type { OutgoingDefinitions, OutgoingManager } from '../outgoing/wsx/index.js';
+import type { PubSub, TopicDefinitions } from '../pubsub/index.js';
 import type { SecurityDefinitions } from '../security/index.js';
 import type { HotDeployer, ServiceInvoker, ServiceRegistry } from '../services/index.js';
 
@@ -10,6 +11,8 @@ export interface AdminContext {
   readonly channelManager: ChannelManager;
   readonly outgoing: OutgoingDefinitions;
   readonly outgoingManager: OutgoingManager;
+  readonly pubsub: PubSub;
+  readonly topics: TopicDefinitions;
   readonly security: SecurityDefinitions;
   readonly registry: ServiceRegistry;
   readonly invoker: ServiceInvoker;

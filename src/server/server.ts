@@ -5,6 +5,7 @@ import { createAdminServer } from '../admin/index.js';
 import { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.js';
 import { createLogger } from '../observability/index.js';
 import { OutgoingDefinitions, OutgoingManager } from '../outgoing/wsx/index.js';
+import { PubSub, TopicDefinitions, pubsubServices } from '../pubsub/index.js';
 import { SecretBox, SecurityDefinitions } from '../security/index.js';
 import { HotDeployer, ServiceInvoker, ServiceRegistry, registerBuiltins } from '../services/index.js';
 import { Store } from '../store/index.js';
@@ -25,6 +26,7 @@ export interface RunningServer {
   readonly channelManager: ChannelManager;
   readonly outgoing: OutgoingDefinitions;
   readonly outgoingManager: OutgoingManager;
+  readonly pubsub: PubSub;
   readonly deployer: HotDeployer;
   readonly admin: FastifyInstance;
   /** `http://host:port` of the admin API. */
@@ -67,6 +69,13 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     await channelManager.start();
     closers.push(() => channelManager.close());
 
+    const pubsub = new PubSub({ store, channels: channelManager, logger });
+    await pubsub.start();
+    closers.push(() => pubsub.close());
+    registry.replaceSource('builtin:pubsub', pubsubServices(pubsub).map((cls) => ({ name: cls.serviceName!, cls })));
+    invoker.environment.pubsub = { publish: (topic, data, options = {}) => pubsub.publish(topic, { ...options, data }) };
+    const topics = new TopicDefinitions(pubsub);
+
     // After the channels, so that a connection to a channel of this same server finds it listening.
     const outgoingManager = new OutgoingManager({ store, definitions: outgoing, invoker, credentials: security, logger });
     invoker.environment.outgoingWsx = outgoingManager;
@@ -75,7 +84,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
 
     const { token, generated } = resolveAdminToken(settings.dataDir, settings.adminToken);
     const admin = createAdminServer(
-      { version: VERSION, channels, channelManager, outgoing, outgoingManager, security, registry, invoker, deployer },
+      { version: VERSION, channels, channelManager, outgoing, outgoingManager, pubsub, topics, security, registry, invoker, deployer },
       { token, logger },
     );
     await admin.listen({ host: settings.adminHost, port: settings.adminPort });
@@ -94,6 +103,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       channelManager,
       outgoing,
       outgoingManager,
+      pubsub,
       deployer,
       admin,
       adminUrl: `http://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,

@@ -90,8 +90,28 @@ export interface OutgoingConnections {
   readonly wsx: OutgoingWsx;
 }
 
+/** Options of `this.pubsub.publish` (Zato's publish-message fields, camel-cased). */
+export interface PublishOptions {
+  readonly hasGd?: boolean;
+  /** 1–9, default 5. */
+  readonly priority?: number;
+  /** Milliseconds until the message expires. */
+  readonly expiration?: number;
+  readonly correlId?: string;
+  readonly inReplyTo?: string;
+  readonly mimeType?: string;
+  readonly extClientId?: string;
+}
+
+/** `this.pubsub`: publishing from services. */
+export interface PubSubFacade {
+  /** Publishes `data` to a topic; resolves with the `msg_id` once it is safe (GD: committed). */
+  publish(topicName: string, data: unknown, options?: PublishOptions): Promise<string>;
+}
+
 /** What the server provides to services, filled in as parts start. */
 export interface ServiceEnvironment {
   wsx: WsxChannels | undefined;
   outgoingWsx: OutgoingWsx | undefined;
+  pubsub: PubSubFacade | undefined;
 }

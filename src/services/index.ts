@@ -4,4 +4,4 @@ export { ServiceRegistry, DuplicateServiceError, serviceNameOf, type DeployedSer
 export { ServiceInvoker, type CallContext, type CallingClient } from './invoker.js';
 export { HotDeployer, type DeploymentStatus } from './hot-deploy.js';
 export { registerBuiltins, DEFAULT_GATEWAY_SERVICES, isAllowed } from './builtin/index.js';
-export type { ChannelInfo, OutgoingConnections, OutgoingWsx, OutgoingWsxClient, OutgoingWsxHandle, ServiceEnvironment, WsxChannels, WsxChannelHandle, WsxClientInfo, WsxFacade, ClientInvokeOptions } from './facades.js';
+export type { ChannelInfo, PubSubFacade, PublishOptions, OutgoingConnections, OutgoingWsx, OutgoingWsxClient, OutgoingWsxHandle, ServiceEnvironment, WsxChannels, WsxChannelHandle, WsxClientInfo, WsxFacade, ClientInvokeOptions } from './facades.js';

@@ -3,7 +3,7 @@ import { ServiceNotFoundError, InternalError, SwitchboardError } from '../errors
 import { newCid } from '../protocol/index.js';
 import type { ServiceRegistry } from './registry.js';
 import { parseInput, checkOutput } from './simple-io.js';
-import type { ChannelInfo, OutgoingConnections, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './facades.js';
+import type { ChannelInfo, OutgoingConnections, PubSubFacade, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './facades.js';
 
 /** The calling WebSocket client, when a call comes from a WSX channel. */
 export interface CallingClient {
@@ -39,7 +39,14 @@ export class ServiceInvoker {
     },
   };
 
-  constructor(registry: ServiceRegistry, logger: Logger, environment: ServiceEnvironment = { wsx: undefined, outgoingWsx: undefined }) {
+  readonly #pubsub: PubSubFacade = {
+    publish: (topicName, data, options) => {
+      if (!this.environment.pubsub) return Promise.reject(new InternalError('Publish/subscribe is not running'));
+      return this.environment.pubsub.publish(topicName, data, options);
+    },
+  };
+
+  constructor(registry: ServiceRegistry, logger: Logger, environment: ServiceEnvironment = { wsx: undefined, outgoingWsx: undefined, pubsub: undefined }) {
     this.registry = registry;
     this.#logger = logger;
     this.environment = environment;
@@ -62,6 +69,7 @@ export class ServiceInvoker {
       request: { input: parseInput(io, request), payload: request, rawRequest: request },
       wsx: this.#facadeFor(context.client),
       out: this.#out,
+      pubsub: this.#pubsub,
       logger: () => this.#logger.child({ cid, service: name }),
       invoke: (target, req) => this.invoke(target, req, { channel, ...(context.client ? { client: context.client } : {}) }),
     });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { SimpleIO } from './simple-io.js';
-import type { ChannelInfo, OutgoingConnections, WsxFacade } from './facades.js';
+import type { ChannelInfo, OutgoingConnections, PubSubFacade, WsxFacade } from './facades.js';
 
 /** A leveled log method: printf-style (`'Response is %j', data`) or an object first (`{ data }, 'Response'`). */
 export interface LogMethod {
@@ -40,6 +40,7 @@ export interface ServiceRuntime {
   channel: ChannelInfo;
   wsx: WsxFacade;
   out: OutgoingConnections;
+  pubsub: PubSubFacade;
   logger: () => Logger;
   invoke: (name: string, request: unknown) => Promise<unknown>;
 }
@@ -68,6 +69,8 @@ export abstract class Service {
   wsx!: WsxFacade;
   /** Outgoing connections: `this.out.wsx.get(name).conn.client()`. */
   out!: OutgoingConnections;
+  /** Publish/subscribe: `this.pubsub.publish(topic, data)`. */
+  pubsub!: PubSubFacade;
 
   #runtime: ServiceRuntime | undefined;
   #logger: ServiceLogger | undefined;
@@ -95,6 +98,7 @@ export abstract class Service {
     this.channel = runtime.channel;
     this.wsx = runtime.wsx;
     this.out = runtime.out;
+    this.pubsub = runtime.pubsub;
   }
 
   #requireRuntime(): ServiceRuntime {

@@ -20,7 +20,45 @@ export interface MetaTable {
   value: string;
 }
 
+/** A guaranteed-delivery pub/sub message. Times are epoch milliseconds; `seq` orders publications. */
+export interface PubSubMessageTable {
+  msg_id: string;
+  seq: number;
+  topic_name: string;
+  data: string;
+  mime_type: string;
+  priority: number;
+  pub_time: number;
+  expiration_time: number;
+  correl_id: string | null;
+  in_reply_to: string | null;
+  ext_client_id: string | null;
+  size: number;
+}
+
+/** A subscription; its settings are the JSON `body`. */
+export interface PubSubSubscriptionTable {
+  sub_key: string;
+  topic_name: string;
+  body: string;
+  created_at: string;
+}
+
+/** One message a subscription has yet to receive (or to acknowledge). */
+export interface PubSubQueueTable {
+  sub_key: string;
+  msg_id: string;
+  priority: number;
+  seq: number;
+  delivery_count: number;
+  /** 1 once sent and awaiting the subscriber's acknowledgement (ack mode `client`). */
+  delivered: ColumnType<number, number | undefined, number>;
+}
+
 export interface Database {
   config_object: ConfigObjectTable;
   meta: MetaTable;
+  pubsub_message: PubSubMessageTable;
+  pubsub_subscription: PubSubSubscriptionTable;
+  pubsub_queue: PubSubQueueTable;
 }

@@ -1,12 +1,14 @@
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { NotFoundError } from '../../errors/index.js';
 import { CLOSE_CODE } from '../../protocol/index.js';
 import type { ConfigChange, Store } from '../../store/index.js';
 import type { WsxChannelHandle, WsxChannels, WsxClientInfo } from '../../services/index.js';
 import { parseAddress, type ChannelConfig } from './config.js';
-import { ChannelRuntime, type ChannelDeps } from './channel-runtime.js';
+import { ChannelRuntime, type ChannelDeps, type ChannelEvents } from './channel-runtime.js';
 import type { ChannelDefinitions } from './definitions.js';
 import { PortListener } from './port-listener.js';
+import type { PushTarget } from './client.js';
 
 /** A channel's live state, as the admin API shows it. */
 export interface ChannelState {
@@ -23,11 +25,24 @@ interface Running {
   readonly path: string;
 }
 
+/** A client left (`client-closed`). */
+export interface ClientClosedEvent {
+  readonly channelName: string;
+  readonly pubClientId: string;
+}
+
+/** A `client-response` that answered no pending request (`client-response`), e.g. a pub/sub acknowledgement. */
+export interface ClientResponseEvent extends ClientClosedEvent {
+  readonly inReplyTo: string;
+  readonly response: unknown;
+}
+
 /**
  * Keeps the running channels equal to the stored ones: starts, reconfigures and stops them as the store
  * announces changes, and shares one listener between channels on the same host:port.
+ * Emits `client-closed` (`ClientClosedEvent`) and `client-response` (`ClientResponseEvent`).
  */
-export class ChannelManager implements WsxChannels {
+export class ChannelManager extends EventEmitter implements WsxChannels {
   readonly #store: Store;
   readonly #definitions: ChannelDefinitions;
   readonly #deps: ChannelDeps;
@@ -40,7 +55,14 @@ export class ChannelManager implements WsxChannels {
     if (change.kind === 'channel') this.#enqueue(() => this.#apply(change as ConfigChange<ChannelConfig>));
   };
 
+  readonly #events: ChannelEvents = {
+    clientClosed: (channelName, pubClientId) => this.emit('client-closed', { channelName, pubClientId } satisfies ClientClosedEvent),
+    unclaimedResponse: (channelName, pubClientId, inReplyTo, response) =>
+      this.emit('client-response', { channelName, pubClientId, inReplyTo, response } satisfies ClientResponseEvent),
+  };
+
   constructor(options: { store: Store; definitions: ChannelDefinitions; deps: ChannelDeps }) {
+    super();
     this.#store = options.store;
     this.#definitions = options.definitions;
     this.#deps = options.deps;
@@ -75,7 +97,7 @@ export class ChannelManager implements WsxChannels {
   }
 
   /** A running channel's clients and calls; 404 when the channel is not running. */
-  channel(name: string): WsxChannelHandle & { clients(): WsxClientInfo[] } {
+  channel(name: string): WsxChannelHandle & { clients(): WsxClientInfo[]; pushTarget(pubClientId: string): PushTarget } {
     const running = this.#running.get(name);
     if (!running) throw new NotFoundError(`Channel ${name} is not running`, 'channel_not_running');
     return running.runtime;
@@ -128,7 +150,7 @@ export class ChannelManager implements WsxChannels {
       listener = created;
       this.#listeners.set(address.key, listener);
     }
-    const runtime = new ChannelRuntime(config, this.#deps);
+    const runtime = new ChannelRuntime(config, this.#deps, this.#events);
     listener.route(address.path, runtime);
     this.#running.set(config.name, { runtime, listener, path: address.path });
     this.#logger.info({ channel: config.name, address: config.address, protocol: config.protocol }, 'Channel listening');

@@ -7,10 +7,16 @@ import { CLOSE_CODE } from '../../protocol/index.js';
 import type { ChannelInfo, ClientInvokeOptions, ServiceInvoker, WsxChannelHandle, WsxClientInfo } from '../../services/index.js';
 import type { SecurityDefinitions } from '../../security/index.js';
 import type { ChannelConfig } from './config.js';
-import type { ClientHost, WsxClient } from './client.js';
+import type { ClientHost, PushTarget, WsxClient } from './client.js';
 import { ZatoClient } from './zato-client.js';
 import { PlainClient } from './plain-client.js';
 import { rejectUpgrade } from './http-reply.js';
+
+/** Client events a channel reports to its manager. */
+export interface ChannelEvents {
+  clientClosed(channelName: string, pubClientId: string): void;
+  unclaimedResponse(channelName: string, pubClientId: string, inReplyTo: string, response: unknown): void;
+}
 
 /** What a channel needs from the server. */
 export interface ChannelDeps {
@@ -41,7 +47,10 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
   #wss: WebSocketServer;
   #accepting = true;
 
-  constructor(config: ChannelConfig, deps: ChannelDeps) {
+  readonly #events: ChannelEvents;
+
+  constructor(config: ChannelConfig, deps: ChannelDeps, events: ChannelEvents) {
+    this.#events = events;
     this.config = config;
     this.channelInfo = this.#infoOf(config);
     this.invoker = deps.invoker;
@@ -103,6 +112,16 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
   clientClosed(client: WsxClient): void {
     if (!this.#clients.delete(client.pubClientId)) return;
     if (client.hasSession) this.#runHook('wsx_on_disconnected', client);
+    this.#events.clientClosed(this.name, client.pubClientId);
+  }
+
+  unclaimedResponse(client: WsxClient, inReplyTo: string, response: unknown): void {
+    this.#events.unclaimedResponse(this.name, client.pubClientId, inReplyTo, response);
+  }
+
+  /** A connected client as a push target (for pub/sub deliveries); 404 if it is gone. */
+  pushTarget(pubClientId: string): PushTarget {
+    return this.#client(pubClientId);
   }
 
   #runHook(hookType: 'wsx_on_connected' | 'wsx_on_disconnected', client: WsxClient): void {

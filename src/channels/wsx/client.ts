@@ -9,6 +9,19 @@ import type { SecurityDefinitions } from '../../security/index.js';
 import type { ChannelConfig } from './config.js';
 import { CorkedWriter } from './corked-writer.js';
 
+/** A connection the server pushes frames to (pub/sub deliveries), with its backlog for flow control. */
+export interface PushTarget {
+  readonly pubClientId: string;
+  readonly isOpen: boolean;
+  /** Bytes written but not yet on the wire. */
+  readonly queuedBytes: number;
+  /** Writes one text frame; false when the connection is closed. */
+  push(frame: string): boolean;
+  /** Calls `callback` once the backlog has drained. */
+  onDrain(callback: () => void): void;
+  close(code: number, reason: string): void;
+}
+
 /** What a client needs from the channel that accepted it. */
 export interface ClientHost {
   readonly config: ChannelConfig;
@@ -20,6 +33,8 @@ export interface ClientHost {
   clientReady(client: WsxClient): void;
   /** The client's connection is gone. */
   clientClosed(client: WsxClient): void;
+  /** A `client-response` that answers no pending request of ours (e.g. a pub/sub acknowledgement). */
+  unclaimedResponse(client: WsxClient, inReplyTo: string, response: unknown): void;
 }
 
 interface PendingRequest {
@@ -43,7 +58,7 @@ function peerAddressOf(req: IncomingMessage): string {
  * One connected WebSocket client. Owns the socket's lifetime: pings, the close, backpressure, batching of
  * writes, and server → client requests. The protocol (zato or plain) lives in the subclasses.
  */
-export abstract class WsxClient implements CallingClient {
+export abstract class WsxClient implements CallingClient, PushTarget {
   readonly pubClientId = `ws.${newCid()}`;
   readonly peerAddress: string;
   readonly connectedAt = new Date();
@@ -130,6 +145,19 @@ export abstract class WsxClient implements CallingClient {
       this.#readPaused = false;
       if (this.isOpen) this.ws.resume();
     });
+  }
+
+  get queuedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  push(frame: string): boolean {
+    return this.write(frame);
+  }
+
+  onDrain(callback: () => void): void {
+    if (this.queuedBytes === 0) return void setImmediate(callback);
+    this.#socket.once('drain', callback);
   }
 
   /** Sends a message to this client (no response expected). */

@@ -147,9 +147,11 @@ export class ZatoClient extends WsxClient {
     const inReplyTo = message.meta.in_reply_to;
     const data = message.data;
     const response = typeof data === 'object' && data !== null && 'response' in data ? (data as { response: unknown }).response : data;
-    if (!inReplyTo || !this.settleRequest(inReplyTo, response)) {
-      this.log.debug({ inReplyTo }, 'A client-response to no pending request (late or unknown) was dropped');
+    if (!inReplyTo) {
+      this.write(errorResponse(message.meta.id, { status: 400, code: 'missing_in_reply_to', message: 'meta.in_reply_to is required in a client-response' }, newCid()));
+      return;
     }
+    if (!this.settleRequest(inReplyTo, response)) this.host.unclaimedResponse(this, inReplyTo, response);
   }
 
   #forbid(error: SwitchboardError): void {

@@ -1,0 +1,236 @@
+import type { Logger } from 'pino';
+import type { PushTarget } from '../channels/wsx/index.js';
+import { MSG_TYPE, newCid, timestamp } from '../protocol/index.js';
+import type { GdStore } from './gd-store.js';
+import { compareForDelivery, externalJson, type PubSubMessage } from './message.js';
+import type { Subscription } from './subscription.js';
+
+/** Bytes queued on a subscriber's socket above which its deliveries pause until the socket drains. */
+export const OUTBOUND_HIGH_WATER = 1024 * 1024;
+
+/** A non-GD queue this many times over its limit is cut off even when its socket is not backed up. */
+const RAM_HARD_CAP_FACTOR = 10;
+
+/** Close code for a non-GD subscriber that fell too far behind. */
+export const SLOW_CONSUMER_CLOSE = 4010;
+
+interface Queued {
+  readonly message: PubSubMessage;
+  deliveryCount: number;
+}
+
+/** What a task tells its owner. */
+export interface DeliveryEvents {
+  expired(topicName: string, count: number): void;
+  gdDeleted(topicName: string, count: number): void;
+  slowConsumer(sub: Subscription): void;
+}
+
+/**
+ * Delivers one subscription's messages, one batch at a time and in order (priority, then publication),
+ * to whichever connection the subscription is attached to. GD messages are read from the store; non-GD ones
+ * wait in memory, bounded by the topic's `maxDepthNonGd`.
+ */
+export class DeliveryTask {
+  readonly sub: Subscription;
+  readonly #gd: GdStore;
+  readonly #events: DeliveryEvents;
+  readonly #log: Logger;
+  readonly #maxRam: number;
+  #ram: Queued[] = [];
+  readonly #ramInFlight = new Map<string, Queued>();
+  readonly #batches = new Map<string, string[]>();
+  #target: PushTarget | undefined;
+  #running = false;
+  #again = false;
+  #paused = false;
+  #closed = false;
+
+  constructor(sub: Subscription, options: { gd: GdStore; events: DeliveryEvents; logger: Logger; maxRam: number }) {
+    this.sub = sub;
+    this.#gd = options.gd;
+    this.#events = options.events;
+    this.#log = options.logger.child({ subKey: sub.subKey });
+    this.#maxRam = options.maxRam;
+  }
+
+  /** The connection receiving deliveries now, if any. */
+  get target(): PushTarget | undefined {
+    return this.#target;
+  }
+
+  /** Non-GD messages waiting (and awaiting acknowledgement). */
+  get ramDepth(): number {
+    return this.#ram.length + this.#ramInFlight.size;
+  }
+
+  /** Attaches a connection; unacknowledged messages are delivered again with their count raised. */
+  async attach(target: PushTarget): Promise<void> {
+    this.#target = target;
+    this.#paused = false;
+    if (this.sub.ackMode === 'client') {
+      await this.#gd.requeueUnacknowledged(this.sub.subKey);
+      for (const q of this.#ramInFlight.values()) this.#ram.push(q);
+      this.#ramInFlight.clear();
+      this.#ram.sort((a, b) => compareForDelivery(a.message, b.message));
+      this.#batches.clear();
+    }
+    this.wake();
+  }
+
+  /** The connection went away; messages wait for the next `attach`. */
+  detach(): void {
+    this.#target = undefined;
+  }
+
+  /** Stops for good (unsubscribed). */
+  close(): void {
+    this.#closed = true;
+    this.#target = undefined;
+    this.#ram = [];
+    this.#ramInFlight.clear();
+  }
+
+  /**
+   * Queues a non-GD message. A subscriber whose socket is backed up and whose queue is over the topic's
+   * `maxDepthNonGd` is cut off as a slow consumer; so is any queue ten times over, whatever the reason.
+   */
+  pushRam(message: PubSubMessage): void {
+    if (this.#closed) return;
+    const depth = this.ramDepth;
+    if ((depth >= this.#maxRam && (this.#paused || !this.#target)) || depth >= this.#maxRam * RAM_HARD_CAP_FACTOR) {
+      if (this.#target) this.#events.slowConsumer(this.sub);
+      return;
+    }
+    const q = { message, deliveryCount: 0 };
+    // Publications mostly arrive in order: append, and only sort when a higher priority overtakes.
+    const last = this.#ram[this.#ram.length - 1];
+    this.#ram.push(q);
+    if (last && compareForDelivery(last.message, message) > 0) this.#ram.sort((a, b) => compareForDelivery(a.message, b.message));
+    this.wake();
+  }
+
+  /** Something changed (a publication, an attach, a drained socket): deliver what can be delivered. */
+  wake(): void {
+    if (this.#closed) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
+    setImmediate(() => void this.#run());
+  }
+
+  /** The subscriber acknowledged a message id (or a batch frame's id); false when it is not ours. */
+  async acknowledge(id: string): Promise<boolean> {
+    const ids = this.#batches.get(id) ?? [id];
+    this.#batches.delete(id);
+    const gdIds: string[] = [];
+    let known = false;
+    for (const msgId of ids) {
+      const ram = this.#ramInFlight.get(msgId);
+      if (ram) {
+        this.#ramInFlight.delete(msgId);
+        known = true;
+      } else {
+        gdIds.push(msgId);
+      }
+    }
+    if (gdIds.length) {
+      const deleted = await this.#gd.acknowledge(this.sub.subKey, gdIds);
+      if (deleted) this.#events.gdDeleted(this.sub.topicName, deleted);
+      known = true;
+    }
+    return known;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      do {
+        this.#again = false;
+        await this.#deliverAll();
+      } while (this.#again && !this.#closed);
+    } catch (err) {
+      this.#log.error({ err }, 'Delivery failed; retrying in 1 s');
+      setTimeout(() => this.wake(), 1000).unref();
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #deliverAll(): Promise<void> {
+    for (;;) {
+      const target = this.#target;
+      if (!target || !target.isOpen || this.#paused || this.#closed) return;
+      const batch = await this.#nextBatch();
+      if (!batch.length) return;
+      if (!this.#send(target, batch)) return;
+      await this.#afterSend(batch);
+      if (target.queuedBytes > OUTBOUND_HIGH_WATER) {
+        this.#paused = true;
+        target.onDrain(() => {
+          this.#paused = false;
+          this.wake();
+        });
+        return;
+      }
+    }
+  }
+
+  async #nextBatch(): Promise<Queued[]> {
+    const limit = this.sub.deliveryBatchSize;
+    const now = Date.now();
+    this.#dropExpiredRam(now);
+    // Expired GD messages are dropped as they are met; read again until a batch has live ones (or none are left).
+    for (;;) {
+      const gd = (await this.#gd.nextBatch(this.sub.subKey, limit)).map((q) => ({ message: q.message, deliveryCount: q.deliveryCount }));
+      const expired = gd.filter((q) => q.message.expirationTime <= now).map((q) => q.message.msgId);
+      if (expired.length) {
+        await this.#gd.acknowledge(this.sub.subKey, expired);
+        this.#events.expired(this.sub.topicName, expired.length);
+      }
+      const live = gd.filter((q) => q.message.expirationTime > now);
+      if (live.length === 0 && expired.length > 0) continue;
+      const merged = [...live, ...this.#ram.slice(0, limit)];
+      merged.sort((a, b) => compareForDelivery(a.message, b.message));
+      return merged.slice(0, limit);
+    }
+  }
+
+  #dropExpiredRam(now: number): void {
+    const live = this.#ram.filter((q) => q.message.expirationTime > now);
+    if (live.length !== this.#ram.length) this.#events.expired(this.sub.topicName, this.#ram.length - live.length);
+    this.#ram = live;
+  }
+
+  #send(target: PushTarget, batch: Queued[]): boolean {
+    const items = batch.map((q) => externalJson(q.message, this.sub.subKey, q.deliveryCount + 1));
+    const single = batch.length === 1 && !this.sub.wrapOneMsgInList;
+    // A single message's frame id is its msg_id (as in Zato); a batch gets its own id, which acknowledges it whole.
+    const id = single ? batch[0]!.message.msgId : newCid();
+    if (!single) this.#batches.set(id, batch.map((q) => q.message.msgId));
+    const data = single ? items[0] : `[${items.join(',')}]`;
+    return target.push(`{"meta":{"id":"${id}","timestamp":"${timestamp()}","msg_type":"${MSG_TYPE.PUBSUB_REQUEST}"},"data":${data}}`);
+  }
+
+  async #afterSend(batch: Queued[]): Promise<void> {
+    const gdIds: string[] = [];
+    for (const q of batch) {
+      if (!q.message.hasGd) {
+        const index = this.#ram.indexOf(q);
+        if (index >= 0) this.#ram.splice(index, 1);
+        q.deliveryCount += 1;
+        if (this.sub.ackMode === 'client') this.#ramInFlight.set(q.message.msgId, q);
+      } else {
+        gdIds.push(q.message.msgId);
+      }
+    }
+    if (!gdIds.length) return;
+    if (this.sub.ackMode === 'client') {
+      await this.#gd.markDelivered(this.sub.subKey, gdIds);
+      return;
+    }
+    const deleted = await this.#gd.acknowledge(this.sub.subKey, gdIds);
+    if (deleted) this.#events.gdDeleted(this.sub.topicName, deleted);
+  }
+}

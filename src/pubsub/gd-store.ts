@@ -1,0 +1,252 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, Store } from '../store/index.js';
+import type { PubSubMessage } from './message.js';
+
+/** A queued GD message as a delivery task reads it. */
+export interface QueuedGdMessage {
+  readonly message: PubSubMessage;
+  readonly deliveryCount: number;
+}
+
+type Op = (trx: Transaction<Database>) => Promise<void>;
+
+interface PendingOp {
+  run: Op;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+const CHUNK = 400;
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Guaranteed-delivery persistence. Every write goes through one queue and the writes that arrive while the
+ * previous commit runs share the next transaction: concurrent publishers share one fsync ("group commit"),
+ * and a publish resolves only after its transaction committed (`synchronous=FULL`).
+ */
+export class GdStore {
+  readonly #db: Kysely<Database>;
+  #pending: PendingOp[] = [];
+  #flushing: Promise<void> | undefined;
+
+  constructor(store: Store) {
+    this.#db = store.db;
+  }
+
+  /** Highest `seq` stored, so a restarted server continues the order. */
+  async maxSeq(): Promise<number> {
+    const row = await this.#db.selectFrom('pubsub_message').select((eb) => eb.fn.max('seq').as('m')).executeTakeFirst();
+    return Number(row?.m ?? 0);
+  }
+
+  /** Number of stored messages per topic. */
+  async depths(): Promise<Map<string, number>> {
+    const rows = await this.#db
+      .selectFrom('pubsub_message')
+      .select(['topic_name', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('topic_name')
+      .execute();
+    return new Map(rows.map((r) => [r.topic_name, Number(r.n)]));
+  }
+
+  /** Stores messages and queues them for the given subscriptions; resolves once committed. */
+  publish(messages: readonly PubSubMessage[], subKeys: readonly string[]): Promise<void> {
+    return this.#enqueue(async (trx) => {
+      for (const part of chunks(messages, 200)) {
+        await trx.insertInto('pubsub_message').values(part.map(toRow)).execute();
+      }
+      const rows = subKeys.flatMap((sub_key) =>
+        messages.map((m) => ({ sub_key, msg_id: m.msgId, priority: m.priority, seq: m.seq, delivery_count: 0 })),
+      );
+      for (const part of chunks(rows)) await trx.insertInto('pubsub_queue').values(part).execute();
+    });
+  }
+
+  /** The next undelivered messages of a subscription, in delivery order. */
+  async nextBatch(subKey: string, limit: number): Promise<QueuedGdMessage[]> {
+    const rows = await this.#db
+      .selectFrom('pubsub_queue as q')
+      .innerJoin('pubsub_message as m', 'm.msg_id', 'q.msg_id')
+      .selectAll('m')
+      .select('q.delivery_count')
+      .where('q.sub_key', '=', subKey)
+      .where('q.delivered', '=', 0)
+      .orderBy('q.priority', 'desc')
+      .orderBy('q.seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ message: fromRow(r), deliveryCount: r.delivery_count }));
+  }
+
+  /** Counts a subscription's messages: queued and awaiting acknowledgement. */
+  async queueDepth(subKey: string): Promise<number> {
+    const row = await this.#db
+      .selectFrom('pubsub_queue')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('sub_key', '=', subKey)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** Marks messages as sent and awaiting the subscriber's acknowledgement, and counts the delivery. */
+  markDelivered(subKey: string, msgIds: readonly string[]): Promise<void> {
+    return this.#enqueue(async (trx) => {
+      for (const part of chunks(msgIds)) {
+        await trx
+          .updateTable('pubsub_queue')
+          .set((eb) => ({ delivered: 1, delivery_count: eb('delivery_count', '+', 1) }))
+          .where('sub_key', '=', subKey)
+          .where('msg_id', 'in', part)
+          .execute();
+      }
+    });
+  }
+
+  /**
+   * Removes delivered (ack mode `write`) or acknowledged messages from a subscription's queue, and the
+   * messages no subscription needs any more; resolves with how many messages were deleted.
+   */
+  async acknowledge(subKey: string, msgIds: readonly string[]): Promise<number> {
+    let deleted = 0;
+    await this.#enqueue(async (trx) => {
+      for (const part of chunks(msgIds)) {
+        await trx.deleteFrom('pubsub_queue').where('sub_key', '=', subKey).where('msg_id', 'in', part).execute();
+        deleted += await deleteOrphans(trx, part);
+      }
+    });
+    return deleted;
+  }
+
+  /** Ack mode `client` after a reconnect or resume: every unacknowledged message is queued again. */
+  requeueUnacknowledged(subKey: string): Promise<void> {
+    return this.#enqueue(async (trx) => {
+      await trx.updateTable('pubsub_queue').set({ delivered: 0 }).where('sub_key', '=', subKey).where('delivered', '=', 1).execute();
+    });
+  }
+
+  /** Drops a subscription's queue; resolves with how many messages no one needs any more were deleted. */
+  async dropQueue(subKey: string): Promise<number> {
+    let deleted = 0;
+    await this.#enqueue(async (trx) => {
+      const ids = (await trx.selectFrom('pubsub_queue').select('msg_id').where('sub_key', '=', subKey).execute()).map((r) => r.msg_id);
+      await trx.deleteFrom('pubsub_queue').where('sub_key', '=', subKey).execute();
+      for (const part of chunks(ids)) deleted += await deleteOrphans(trx, part);
+    });
+    return deleted;
+  }
+
+  /** Deletes expired messages (and their queue entries); resolves with the count per topic. */
+  async deleteExpired(now: number): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    await this.#enqueue(async (trx) => {
+      const rows = await trx.selectFrom('pubsub_message').select(['msg_id', 'topic_name']).where('expiration_time', '<=', now).execute();
+      for (const part of chunks(rows)) {
+        const ids = part.map((r) => r.msg_id);
+        await trx.deleteFrom('pubsub_queue').where('msg_id', 'in', ids).execute();
+        await trx.deleteFrom('pubsub_message').where('msg_id', 'in', ids).execute();
+      }
+      for (const r of rows) counts.set(r.topic_name, (counts.get(r.topic_name) ?? 0) + 1);
+    });
+    return counts;
+  }
+
+  /** Deletes every stored message of a topic (the topic was deleted). */
+  deleteTopic(topicName: string): Promise<void> {
+    return this.#enqueue(async (trx) => {
+      await trx.deleteFrom('pubsub_message').where('topic_name', '=', topicName).execute();
+    });
+  }
+
+  /** A page of a topic's stored messages, oldest first. */
+  async browse(topicName: string, afterSeq: number, limit: number): Promise<PubSubMessage[]> {
+    const rows = await this.#db
+      .selectFrom('pubsub_message')
+      .selectAll()
+      .where('topic_name', '=', topicName)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  /** Resolves once every write queued so far has committed. */
+  drain(): Promise<void> {
+    return this.#enqueue(async () => undefined);
+  }
+
+  #enqueue(run: Op): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ run, resolve, reject });
+      if (!this.#flushing) this.#flushing = this.#flush();
+    });
+  }
+
+  // One transaction per round: everything queued while the previous commit ran goes in the next one.
+  async #flush(): Promise<void> {
+    await new Promise<void>((r) => setImmediate(r));
+    while (this.#pending.length) {
+      const batch = this.#pending;
+      this.#pending = [];
+      try {
+        await this.#db.transaction().execute(async (trx) => {
+          for (const op of batch) await op.run(trx);
+        });
+        for (const op of batch) op.resolve();
+      } catch (err) {
+        for (const op of batch) op.reject(err);
+      }
+    }
+    this.#flushing = undefined;
+  }
+}
+
+async function deleteOrphans(trx: Transaction<Database>, msgIds: readonly string[]): Promise<number> {
+  if (!msgIds.length) return 0;
+  const result = await trx
+    .deleteFrom('pubsub_message')
+    .where('msg_id', 'in', msgIds)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('pubsub_queue as q').select('q.msg_id').whereRef('q.msg_id', '=', 'pubsub_message.msg_id'))))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+function toRow(m: PubSubMessage) {
+  return {
+    msg_id: m.msgId,
+    seq: m.seq,
+    topic_name: m.topicName,
+    data: m.dataJson,
+    mime_type: m.mimeType,
+    priority: m.priority,
+    pub_time: m.pubTime,
+    expiration_time: m.expirationTime,
+    correl_id: m.correlId,
+    in_reply_to: m.inReplyTo,
+    ext_client_id: m.extClientId,
+    size: m.size,
+  };
+}
+
+function fromRow(r: ReturnType<typeof toRow>): PubSubMessage {
+  return {
+    msgId: r.msg_id,
+    seq: Number(r.seq),
+    topicName: r.topic_name,
+    dataJson: r.data,
+    mimeType: r.mime_type,
+    priority: Number(r.priority),
+    pubTime: Number(r.pub_time),
+    expirationTime: Number(r.expiration_time),
+    correlId: r.correl_id,
+    inReplyTo: r.in_reply_to,
+    extClientId: r.ext_client_id,
+    size: Number(r.size),
+    hasGd: true,
+  };
+}

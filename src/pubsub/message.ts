@@ -1,0 +1,102 @@
+import { BadRequestError, ValidationError } from '../errors/index.js';
+import { newHexId } from '../protocol/index.js';
+import type { TopicConfig } from './config.js';
+
+/** A published message, in memory (non-GD) or loaded from the store (GD). Times are epoch ms. */
+export interface PubSubMessage {
+  readonly msgId: string;
+  /** Publication order across the server; ties in priority are delivered by `seq`. */
+  readonly seq: number;
+  readonly topicName: string;
+  /** The data as JSON text (kept serialized: it is written to sockets and the store as is). */
+  readonly dataJson: string;
+  readonly mimeType: string;
+  readonly priority: number;
+  readonly pubTime: number;
+  readonly expirationTime: number;
+  readonly correlId: string | null;
+  readonly inReplyTo: string | null;
+  readonly extClientId: string | null;
+  readonly size: number;
+  readonly hasGd: boolean;
+}
+
+/** What a publisher gives (Zato's `publish-message` input, camel-cased). */
+export interface PublishInput {
+  readonly data: unknown;
+  readonly hasGd?: boolean | undefined;
+  /** 1–9, default 5; 9 is delivered first. */
+  readonly priority?: number | undefined;
+  /** Milliseconds until the message expires, as in Zato; capped by the topic's `limitMessageExpiry`. */
+  readonly expiration?: number | undefined;
+  readonly correlId?: string | undefined;
+  readonly inReplyTo?: string | undefined;
+  readonly mimeType?: string | undefined;
+  readonly extClientId?: string | undefined;
+}
+
+/** A message id as in Zato: `zpsm` and hex. */
+export function newMsgId(): string {
+  return `zpsm${newHexId(12)}`;
+}
+
+/** Validates a publication against its topic and builds the message. */
+export function buildMessage(topic: TopicConfig, input: PublishInput, seq: number, now: number): PubSubMessage {
+  const priority = input.priority ?? 5;
+  if (!Number.isInteger(priority) || priority < 1 || priority > 9) throw new ValidationError('priority', 'priority must be an integer from 1 to 9');
+  const limitMs = topic.limitMessageExpiry * 1000;
+  const expiration = input.expiration ?? limitMs;
+  if (typeof expiration !== 'number' || !Number.isFinite(expiration) || expiration <= 0) {
+    throw new ValidationError('expiration', 'expiration must be a positive number of milliseconds');
+  }
+  if (input.data === undefined) throw new ValidationError('data', 'data is required');
+  let dataJson: string;
+  try {
+    dataJson = JSON.stringify(input.data);
+  } catch {
+    throw new BadRequestError('data cannot be serialized to JSON', 'invalid_data', 'data');
+  }
+  return {
+    msgId: newMsgId(),
+    seq,
+    topicName: topic.name,
+    dataJson,
+    mimeType: input.mimeType ?? 'application/json',
+    priority,
+    pubTime: now,
+    expirationTime: now + Math.min(expiration, limitMs),
+    correlId: input.correlId ?? null,
+    inReplyTo: input.inReplyTo ?? null,
+    extClientId: input.extClientId ?? null,
+    size: Buffer.byteLength(dataJson),
+    hasGd: input.hasGd ?? topic.hasGd,
+  };
+}
+
+/** Delivery order: higher priority first, then publication order. */
+export function compareForDelivery(a: Pick<PubSubMessage, 'priority' | 'seq'>, b: Pick<PubSubMessage, 'priority' | 'seq'>): number {
+  return b.priority - a.priority || a.seq - b.seq;
+}
+
+/**
+ * The message as subscribers receive it (Zato's `to_external_dict`), as JSON text: `data` is spliced in
+ * already serialized, and absent values are left out.
+ */
+export function externalJson(m: PubSubMessage, subKey: string, deliveryCount: number): string {
+  const head: Record<string, unknown> = {
+    msg_id: m.msgId,
+    topic_name: m.topicName,
+    priority: m.priority,
+    pub_time_iso: new Date(m.pubTime).toISOString(),
+    expiration_time_iso: new Date(m.expirationTime).toISOString(),
+    delivery_count: deliveryCount,
+    sub_key: subKey,
+    mime_type: m.mimeType,
+    size: m.size,
+  };
+  if (m.correlId !== null) head.correl_id = m.correlId;
+  if (m.inReplyTo !== null) head.in_reply_to = m.inReplyTo;
+  if (m.extClientId !== null) head.ext_client_id = m.extClientId;
+  const rest = JSON.stringify(head);
+  return `{"data":${m.dataJson},${rest.slice(1)}`;
+}

@@ -1,0 +1,100 @@
+import { BadRequestError } from '../errors/index.js';
+import { Service, bool, int, opaque, text, list, type ServiceClass } from '../services/index.js';
+import type { Caller, PubSub } from './pubsub.js';
+import type { AckMode } from './subscription.js';
+
+function callerOf(service: Service): Caller {
+  const { pubClientId, extClientId } = service.wsx;
+  if (service.channel.type !== 'wsx' || !pubClientId) {
+    throw new BadRequestError('This service must be invoked by a WebSocket client', 'wsx_client_required');
+  }
+  return { channelName: service.channel.name, pubClientId, extClientId };
+}
+
+function optionalCaller(service: Service): Caller | undefined {
+  return service.channel.type === 'wsx' && service.wsx.pubClientId ? callerOf(service) : undefined;
+}
+
+/** The WSX pub/sub API as services, with Zato's names (DESIGN.md §4), bound to one `PubSub`. */
+export function pubsubServices(pubsub: PubSub): ServiceClass[] {
+  class PublishMessage extends Service {
+    static override serviceName = 'zato.pubsub.pubapi.publish-message';
+    static override io = {
+      inputRequired: [text('topic_name')],
+      inputOptional: [opaque('data'), bool('has_gd'), int('priority'), int('expiration'), text('correl_id'), text('in_reply_to'), text('mime_type'), text('ext_client_id')],
+    };
+    async handle(): Promise<void> {
+      const i = this.request.input;
+      const msgId = await pubsub.publish(i.topic_name as string, {
+        data: i.data,
+        hasGd: i.has_gd as boolean | undefined,
+        priority: i.priority as number | undefined,
+        expiration: i.expiration as number | undefined,
+        correlId: i.correl_id as string | undefined,
+        inReplyTo: i.in_reply_to as string | undefined,
+        mimeType: i.mime_type as string | undefined,
+        extClientId: (i.ext_client_id as string | undefined) ?? this.wsx.extClientId,
+      });
+      this.response.payload = { msg_id: msgId };
+    }
+  }
+
+  const subscribeInput = {
+    inputOptional: [text('topic_name'), list('topic_name_list'), bool('unsub_on_wsx_close'), int('delivery_batch_size'), bool('wrap_one_msg_in_list'), text('ack_mode')],
+  };
+
+  async function subscribeAll(service: Service): Promise<Array<{ sub_key: string; current_depth: number; topic_name: string }>> {
+    const i = service.request.input;
+    const names = i.topic_name_list ? (i.topic_name_list as unknown[]).map(String) : i.topic_name ? [i.topic_name as string] : [];
+    if (names.length === 0) throw new BadRequestError('topic_name (or topic_name_list) is required', 'invalid_input', 'topic_name');
+    const caller = callerOf(service);
+    const out = [];
+    for (const name of names) {
+      const { subKey, currentDepth } = await pubsub.subscribe(name, caller, {
+        unsubOnWsxClose: i.unsub_on_wsx_close as boolean | undefined,
+        deliveryBatchSize: i.delivery_batch_size as number | undefined,
+        wrapOneMsgInList: i.wrap_one_msg_in_list as boolean | undefined,
+        ackMode: i.ack_mode as AckMode | undefined,
+      });
+      out.push({ sub_key: subKey, current_depth: currentDepth, topic_name: name });
+    }
+    return out;
+  }
+
+  class SubscribeWsx extends Service {
+    static override serviceName = 'zato.pubsub.pubapi.subscribe-wsx';
+    static override io = subscribeInput;
+    async handle(): Promise<void> {
+      const [first] = await subscribeAll(this);
+      this.response.payload = { sub_key: first!.sub_key, current_depth: first!.current_depth };
+    }
+  }
+
+  class CreateWsxSubscription extends Service {
+    static override serviceName = 'zato.pubsub.subscription.create-wsx-subscription';
+    static override io = subscribeInput;
+    async handle(): Promise<void> {
+      const subs = await subscribeAll(this);
+      this.response.payload = this.request.input.topic_name_list ? { sub_data: subs } : { sub_key: subs[0]!.sub_key, current_depth: subs[0]!.current_depth };
+    }
+  }
+
+  class Unsubscribe extends Service {
+    static override serviceName = 'zato.pubsub.pubapi.unsubscribe';
+    static override io = { inputRequired: [text('sub_key')], inputOptional: [text('topic_name')] };
+    async handle(): Promise<void> {
+      await pubsub.unsubscribe(this.request.input.sub_key as string, optionalCaller(this));
+    }
+  }
+
+  class ResumeWsxSubscription extends Service {
+    static override serviceName = 'zato.pubsub.resume-wsx-subscription';
+    static override io = { inputRequired: [text('sub_key')] };
+    async handle(): Promise<void> {
+      const { subKey, currentDepth } = await pubsub.resume(this.request.input.sub_key as string, callerOf(this));
+      this.response.payload = { sub_key: subKey, current_depth: currentDepth };
+    }
+  }
+
+  return [PublishMessage, SubscribeWsx, CreateWsxSubscription, Unsubscribe, ResumeWsxSubscription];
+}
