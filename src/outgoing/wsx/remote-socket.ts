@@ -69,6 +69,8 @@ export class RemoteSocket extends EventEmitter {
   #pingTimer: NodeJS.Timeout | undefined;
   #awaitingPong = false;
   #sessionWaiter: { id: string; resolve(ok: boolean): void } | undefined;
+  // topic → sub_key on the remote; kept across reconnects so the subscription is resumed, not recreated.
+  readonly #remoteSubKeys = new Map<string, string>();
 
   constructor(options: {
     index: number;
@@ -106,6 +108,8 @@ export class RemoteSocket extends EventEmitter {
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws) {
+      // Our remote subscriptions outlive a connection drop on purpose; a deliberate stop ends them.
+      if (ws.readyState === WebSocket.OPEN) this.#unsubscribeRemote(ws);
       if (ws.readyState === WebSocket.OPEN) ws.close(1000, reason);
       else ws.terminate();
       // A remote that never answers the close handshake is cut off.
@@ -191,6 +195,44 @@ export class RemoteSocket extends EventEmitter {
     }
     if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
     this.#markConnected();
+    if (this.#config.isZato) void this.#subscribeRemote();
+  }
+
+  /**
+   * Subscribes to `subscriptionList` on the remote (socket 0 only, so a pool does not receive every message
+   * once per socket), resuming the subscriptions it already had so that nothing published meanwhile is missed.
+   */
+  async #subscribeRemote(): Promise<void> {
+    if (this.index !== 0) return;
+    for (const topic of this.#config.subscriptionList) {
+      try {
+        const known = this.#remoteSubKeys.get(topic);
+        if (known && (await this.#requestOnce({ service: 'zato.pubsub.resume-wsx-subscription', request: { sub_key: known } })).isOk) continue;
+        const reply = await this.#requestOnce({
+          service: 'zato.pubsub.subscription.create-wsx-subscription',
+          request: { topic_name: topic, unsub_on_wsx_close: false, ack_mode: 'client' },
+        });
+        const subKey = (reply.data as { sub_key?: unknown } | undefined)?.sub_key;
+        if (reply.isOk && typeof subKey === 'string') this.#remoteSubKeys.set(topic, subKey);
+        else this.lastError = `Subscribing to ${topic} failed: ${reply.errorMessage ?? reply.status}`;
+      } catch (err) {
+        this.lastError = `Subscribing to ${topic} failed: ${(err as Error).message}`;
+      }
+    }
+  }
+
+  // Every message of a delivery goes to the MESSAGE hook once, in order; then the whole frame is acknowledged.
+  async #deliverPubSub(ws: WebSocket, id: string, data: unknown): Promise<void> {
+    for (const message of Array.isArray(data) ? data : [data]) {
+      await this.#events.message(this, message, false).catch(() => undefined);
+    }
+    if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN || !id) return;
+    ws.send(
+      JSON.stringify({
+        meta: { action: ACTION.CLIENT_RESPONSE, id: `zwsxc.rsp.${newCid()}`, timestamp: timestamp(), token: this.#token, in_reply_to: id },
+        data: { response: null },
+      }),
+    );
   }
 
   /** Sends `create-session` and waits for `zwsx.rspa`; false (with `lastError`) when refused or unanswered. */
@@ -205,7 +247,14 @@ export class RemoteSocket extends EventEmitter {
       return false;
     }
     const id = `zwsxc.auth.${newCid()}`;
-    const meta: Record<string, unknown> = { action: ACTION.CREATE_SESSION, id, timestamp: timestamp(), client_name: `switchboard:${this.#config.name}` };
+    // A stable client_id lets this connection resume its remote subscriptions from a new socket.
+    const meta: Record<string, unknown> = {
+      action: ACTION.CREATE_SESSION,
+      id,
+      timestamp: timestamp(),
+      client_id: `switchboard.${this.#config.name}.${this.index}`,
+      client_name: `switchboard:${this.#config.name}`,
+    };
     if (credentials) Object.assign(meta, { username: credentials.username, secret: credentials.secret });
     const answered = new Promise<boolean>((resolve) => {
       this.#sessionWaiter = { id, resolve };
@@ -269,9 +318,11 @@ export class RemoteSocket extends EventEmitter {
       if (this.#sessionWaiter) this.#onSessionReply(frame);
       return;
     }
-    if (meta.msg_type === MSG_TYPE.CLIENT_REQUEST || meta.msg_type === MSG_TYPE.PUBSUB_REQUEST) {
-      void this.#answer(ws, String(meta.id ?? ''), frame.data);
+    if (meta.msg_type === MSG_TYPE.PUBSUB_REQUEST) {
+      void this.#deliverPubSub(ws, String(meta.id ?? ''), frame.data);
+      return;
     }
+    if (meta.msg_type === MSG_TYPE.CLIENT_REQUEST) void this.#answer(ws, String(meta.id ?? ''), frame.data);
   }
 
   #onSessionReply(frame: IncomingFrame): void {
@@ -345,6 +396,14 @@ export class RemoteSocket extends EventEmitter {
     this.reconnects += 1;
     this.#log.debug({ delay, attempt: this.#attempt, lastError: this.lastError }, 'Reconnecting');
     this.#after(delay, () => this.#connect());
+  }
+
+  #unsubscribeRemote(ws: WebSocket): void {
+    for (const subKey of this.#remoteSubKeys.values()) {
+      const meta = { action: ACTION.INVOKE_SERVICE, id: `zwsxc.inv.${newCid()}`, timestamp: timestamp(), token: this.#token };
+      ws.send(JSON.stringify({ meta, data: { service: 'zato.pubsub.pubapi.unsubscribe', request: { sub_key: subKey } } }));
+    }
+    this.#remoteSubKeys.clear();
   }
 
   #startPings(): void {

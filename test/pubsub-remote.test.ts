@@ -1,0 +1,59 @@
+// An outgoing connection's subscriptionList: each message published on the remote invokes the MESSAGE hook once.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Service, opaque, type WsxHookCtx } from '../src/index.js';
+import { createChannel, startTestServer, waitFor, type TestServer } from './helpers/server.js';
+
+class OnRemoteMessage extends Service {
+  static override serviceName = 'test.on-remote-message';
+  static override io = { inputOptional: [opaque('ctx')] };
+  static received: Array<{ msg_id: string; data: unknown; topic_name: string }> = [];
+  handle(): void {
+    const ctx = this.request.input.ctx as WsxHookCtx;
+    if (ctx.type === 'message') OnRemoteMessage.received.push(ctx.data as { msg_id: string; data: unknown; topic_name: string });
+  }
+}
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer();
+  server.registry.replaceSource('remote-sub-test', [{ name: OnRemoteMessage.serviceName, cls: OnRemoteMessage }]);
+});
+after(() => server.stop());
+
+const publish = (data: unknown) => server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/news')}/publish`, { data });
+
+test('subscriptionList: every remote publication reaches the MESSAGE hook once, across reconnects', async () => {
+  const url = await createChannel(server, { name: 'remote', service: 'helpers.web-sockets-gateway' });
+  await server.api('POST', '/api/pubsub/topics', { name: '/remote/news' });
+  const res = await server.api('POST', '/api/outgoing/wsx', {
+    name: 'news-feed',
+    address: url,
+    isZato: true,
+    subscriptionList: ['/remote/news'],
+    onMessageService: 'test.on-remote-message',
+    reconnect: { initial: 0.05, max: 0.2 },
+  });
+  assert.equal(res.status, 201);
+  await waitFor(async () => (await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/news'), 3000, 'the remote subscription');
+
+  for (let i = 0; i < 5; i++) await publish({ n: i });
+  await waitFor(() => OnRemoteMessage.received.length >= 5, 3000, 'five hook calls');
+  assert.deepEqual(OnRemoteMessage.received.map((m) => (m.data as { n: number }).n), [0, 1, 2, 3, 4]);
+  assert.ok(OnRemoteMessage.received.every((m) => m.topic_name === '/remote/news' && /^zpsm/.test(m.msg_id)));
+
+  // Cut the connection from the remote's side; what is published meanwhile arrives after the reconnect.
+  const handle = server.channelManager.channel('remote');
+  const ours = handle.clients().find((c) => c.extClientName === 'switchboard:news-feed')!;
+  await handle.disconnect(ours.pubClientId);
+  for (let i = 5; i < 8; i++) await publish({ n: i });
+  await waitFor(() => OnRemoteMessage.received.length >= 8, 5000, 'messages published while disconnected');
+  await new Promise((r) => setTimeout(r, 200));
+  const ns = OnRemoteMessage.received.map((m) => (m.data as { n: number }).n);
+  assert.deepEqual(ns, [0, 1, 2, 3, 4, 5, 6, 7], 'each exactly once, in order');
+  assert.equal((await server.pubsub.subscriptions()).filter((s) => s.topicName === '/remote/news').length, 1, 'resumed, not re-subscribed');
+
+  // Deleting the connection ends the remote subscription too.
+  await server.api('DELETE', '/api/outgoing/wsx/news-feed');
+  await waitFor(async () => !(await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/news'), 3000, 'unsubscribed');
+});
