@@ -16,6 +16,13 @@ interface PendingOp {
   reject(err: unknown): void;
 }
 
+interface Publication {
+  readonly messages: readonly PubSubMessage[];
+  readonly subKeys: readonly string[];
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 const CHUNK = 400;
 
 function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
@@ -32,6 +39,7 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 export class GdStore {
   readonly #db: Kysely<Database>;
   #pending: PendingOp[] = [];
+  #publications: Publication[] = [];
   #flushing: Promise<void> | undefined;
 
   constructor(store: Store) {
@@ -54,17 +62,24 @@ export class GdStore {
     return new Map(rows.map((r) => [r.topic_name, Number(r.n)]));
   }
 
-  /** Stores messages and queues them for the given subscriptions; resolves once committed. */
+  /**
+   * Stores messages and queues them for the given subscriptions; resolves once committed. Publications that
+   * wait for the same commit are written with one multi-row insert per table.
+   */
   publish(messages: readonly PubSubMessage[], subKeys: readonly string[]): Promise<void> {
-    return this.#enqueue(async (trx) => {
-      for (const part of chunks(messages, 200)) {
-        await trx.insertInto('pubsub_message').values(part.map(toRow)).execute();
-      }
-      const rows = subKeys.flatMap((sub_key) =>
-        messages.map((m) => ({ sub_key, msg_id: m.msgId, priority: m.priority, seq: m.seq, delivery_count: 0 })),
-      );
-      for (const part of chunks(rows)) await trx.insertInto('pubsub_queue').values(part).execute();
+    return new Promise((resolve, reject) => {
+      this.#publications.push({ messages, subKeys, resolve, reject });
+      if (!this.#flushing) this.#flushing = this.#flush();
     });
+  }
+
+  async #writePublications(trx: Transaction<Database>, publications: readonly Publication[]): Promise<void> {
+    const messages = publications.flatMap((p) => p.messages);
+    for (const part of chunks(messages, 200)) await trx.insertInto('pubsub_message').values(part.map(toRow)).execute();
+    const rows = publications.flatMap((p) =>
+      p.subKeys.flatMap((sub_key) => p.messages.map((m) => ({ sub_key, msg_id: m.msgId, priority: m.priority, seq: m.seq, delivery_count: 0 }))),
+    );
+    for (const part of chunks(rows)) await trx.insertInto('pubsub_queue').values(part).execute();
   }
 
   /** The next undelivered messages of a subscription, in delivery order. */
@@ -188,18 +203,23 @@ export class GdStore {
   }
 
   // One transaction per round: everything queued while the previous commit ran goes in the next one.
+  // Publications go first: no other write can refer to a message that is published in the same round.
   async #flush(): Promise<void> {
     await new Promise<void>((r) => setImmediate(r));
-    while (this.#pending.length) {
-      const batch = this.#pending;
+    while (this.#pending.length || this.#publications.length) {
+      const ops = this.#pending;
+      const publications = this.#publications;
       this.#pending = [];
+      this.#publications = [];
+      const waiters = [...publications, ...ops];
       try {
         await this.#db.transaction().execute(async (trx) => {
-          for (const op of batch) await op.run(trx);
+          if (publications.length) await this.#writePublications(trx, publications);
+          for (const op of ops) await op.run(trx);
         });
-        for (const op of batch) op.resolve();
+        for (const w of waiters) w.resolve();
       } catch (err) {
-        for (const op of batch) op.reject(err);
+        for (const w of waiters) w.reject(err);
       }
     }
     this.#flushing = undefined;

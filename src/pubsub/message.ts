@@ -35,9 +35,13 @@ export interface PublishInput {
   readonly extClientId?: string | undefined;
 }
 
-/** A message id as in Zato: `zpsm` and hex. */
-export function newMsgId(): string {
-  return `zpsm${newHexId(12)}`;
+/**
+ * A message id as in Zato, `zpsm` and 24 hex digits: 12 of the publication millisecond, then 48 random bits.
+ * Time-ordered ids append to the store's indexes instead of landing at random pages, which keeps each
+ * commit (and its fsync) small.
+ */
+export function newMsgId(now = Date.now()): string {
+  return `zpsm${now.toString(16).padStart(12, '0')}${newHexId(6)}`;
 }
 
 /** Validates a publication against its topic and builds the message. */
@@ -57,7 +61,7 @@ export function buildMessage(topic: TopicConfig, input: PublishInput, seq: numbe
     throw new BadRequestError('data cannot be serialized to JSON', 'invalid_data', 'data');
   }
   return {
-    msgId: newMsgId(),
+    msgId: newMsgId(now),
     seq,
     topicName: topic.name,
     dataJson,

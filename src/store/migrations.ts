@@ -41,6 +41,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('size', 'integer', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('pubsub_message_topic').on('pubsub_message').columns(['topic_name', 'seq']).execute();
+      await db.schema.createIndex('pubsub_message_expiry').on('pubsub_message').column('expiration_time').execute();
       await db.schema
         .createTable('pubsub_subscription')
         .addColumn('sub_key', 'varchar(128)', (c) => c.primaryKey())
