@@ -45,6 +45,9 @@ export class DeliveryTask {
   #again = false;
   #paused = false;
   #closed = false;
+  // Whether the store may hold GD messages for us; false once a read came back short, true again on a GD
+  // publication or an attach. Non-GD fan-out then never touches the database.
+  #gdMaybe = true;
 
   constructor(sub: Subscription, options: { gd: GdStore; events: DeliveryEvents; logger: Logger; maxRam: number }) {
     this.sub = sub;
@@ -68,6 +71,7 @@ export class DeliveryTask {
   async attach(target: PushTarget): Promise<void> {
     this.#target = target;
     this.#paused = false;
+    this.#gdMaybe = true;
     if (this.sub.ackMode === 'client') {
       await this.#gd.requeueUnacknowledged(this.sub.subKey);
       for (const q of this.#ramInFlight.values()) this.#ram.push(q);
@@ -107,6 +111,12 @@ export class DeliveryTask {
     const last = this.#ram[this.#ram.length - 1];
     this.#ram.push(q);
     if (last && compareForDelivery(last.message, message) > 0) this.#ram.sort((a, b) => compareForDelivery(a.message, b.message));
+    this.wake();
+  }
+
+  /** A GD message was queued for this subscription. */
+  gdQueued(): void {
+    this.#gdMaybe = true;
     this.wake();
   }
 
@@ -183,7 +193,9 @@ export class DeliveryTask {
     this.#dropExpiredRam(now);
     // Expired GD messages are dropped as they are met; read again until a batch has live ones (or none are left).
     for (;;) {
-      const gd = (await this.#gd.nextBatch(this.sub.subKey, limit)).map((q) => ({ message: q.message, deliveryCount: q.deliveryCount }));
+      const rows = this.#gdMaybe ? await this.#gd.nextBatch(this.sub.subKey, limit) : [];
+      if (rows.length < limit) this.#gdMaybe = false;
+      const gd = rows.map((q) => ({ message: q.message, deliveryCount: q.deliveryCount }));
       const expired = gd.filter((q) => q.message.expirationTime <= now).map((q) => q.message.msgId);
       if (expired.length) {
         await this.#gd.acknowledge(this.sub.subKey, expired);

@@ -114,7 +114,7 @@ export class PubSub {
       this.#gdDepth.set(topic.name, (this.#gdDepth.get(topic.name) ?? 1) - 1);
       throw err;
     }
-    for (const subKey of subKeys) this.#tasks.get(subKey)?.wake();
+    for (const subKey of subKeys) this.#tasks.get(subKey)?.gdQueued();
   }
 
   #publishRam(topic: TopicConfig, message: PubSubMessage, subKeys: string[]): void {

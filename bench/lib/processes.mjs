@@ -1,0 +1,97 @@
+// Child processes for benchmarks: Switchboard servers and helpers, all killed when the bench exits.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const children = new Set();
+
+process.once('exit', killAll);
+process.once('SIGINT', () => process.exit(130));
+
+/** Kills every child this module started. */
+export function killAll() {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+}
+
+/** Spawns and remembers a child process. */
+export function spawnTracked(command, args, options) {
+  const child = spawn(command, args, options);
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a Switchboard server in its own process on a fresh data dir; resolves when its API answers. */
+export async function startSwitchboard(name, { servicesDir } = {}) {
+  const main = join(root, 'dist/src/server/main.js');
+  const dir = mkdtempSync(join(tmpdir(), `sb-bench-${name}-`));
+  const [adminPort, demoPort] = [await freePort(), await freePort()];
+  const env = {
+    ...process.env,
+    SWITCHBOARD_DATA_DIR: dir,
+    SWITCHBOARD_SERVICES_DIR: servicesDir ?? join(dir, 'services'),
+    SWITCHBOARD_ADMIN_PORT: String(adminPort),
+    SWITCHBOARD_DEMO_PORT: String(demoPort),
+    SWITCHBOARD_ADMIN_TOKEN: 'bench',
+    SWITCHBOARD_LOG_LEVEL: 'warn',
+  };
+  const child = spawnTracked(process.execPath, [main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const admin = `http://127.0.0.1:${adminPort}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Switchboard (${name}) exited with ${child.exitCode}; is it built (npm run build)?`);
+    try {
+      if ((await fetch(`${admin}/api/health`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`Switchboard (${name}) did not start within 15 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const api = async (method, path, body) => {
+    const res = await fetch(admin + path, {
+      method,
+      headers: { authorization: 'Bearer bench', ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  return { admin, api, demoUrl: `ws://127.0.0.1:${demoPort}/demo`, dir, child };
+}
+
+/** Runs a node script and resolves with its stdout's last line parsed as JSON. */
+export function runJson(script, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawnTracked(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${script} exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()));
+    });
+  });
+}
+
+/** Percentile of a sorted array. */
+export function percentile(sorted, p) {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
+}

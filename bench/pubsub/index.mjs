@@ -1,0 +1,168 @@
+// `npm run bench -- pubsub`: (a) fan-out, 1 publisher → N WebSocket subscribers on one non-GD topic, against the
+// NATS server's own websocket listener driven by the same Node subscribers; (b) GD publishes committed per second.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import WebSocket from 'ws';
+import { freePort, killAll, spawnTracked, startSwitchboard } from '../lib/processes.mjs';
+import { measureGd } from './gd-publishers.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const TOPIC = '/bench/fanout';
+const now = () => performance.timeOrigin + performance.now();
+
+function natsBinary() {
+  for (const candidate of ['/usr/sbin/nats-server', '/usr/bin/nats-server']) {
+    try {
+      execFileSync(candidate, ['--version'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // try the next
+    }
+  }
+  throw new Error('nats-server not found: apt-get install nats-server');
+}
+
+async function startNats() {
+  const [port, wsPort] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bench-nats-'));
+  const conf = join(dir, 'nats.conf');
+  writeFileSync(conf, `listen: 127.0.0.1:${port}\nwebsocket {\n  listen: "127.0.0.1:${wsPort}"\n  no_tls: true\n}\n`);
+  spawnTracked(natsBinary(), ['-c', conf], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const url = `ws://127.0.0.1:${wsPort}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const ws = new WebSocket(url);
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      ws.terminate();
+      return { url, dir };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error('nats-server did not open its websocket listener');
+}
+
+function startSubscribers(kind, url, count, expected) {
+  return new Promise((resolve, reject) => {
+    const child = spawnTracked(process.execPath, [join(here, 'subscribers.mjs'), kind, url, String(count), kind === 'nats' ? 'bench.fanout' : TOPIC, String(expected)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    let ready = false;
+    const result = new Promise((res, rej) => {
+      child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop())) : rej(new Error(`subscribers exited with ${code}`))));
+    });
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (!ready && out.includes('ready\n')) {
+        ready = true;
+        resolve({ child, result });
+      }
+    });
+    child.once('exit', () => ready || reject(new Error('subscribers exited before they were ready')));
+  });
+}
+
+/** Publishes `count` messages over WSX, `window` at a time. */
+async function publishSwitchboard(url, count, window) {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const waiting = new Map();
+  ws.on('message', (raw) => {
+    const frame = JSON.parse(raw);
+    waiting.get(frame.meta.in_reply_to)?.(frame);
+    waiting.delete(frame.meta.in_reply_to);
+  });
+  let seq = 0;
+  const send = (meta, data) =>
+    new Promise((resolve) => {
+      const id = `p${++seq}`;
+      waiting.set(id, resolve);
+      ws.send(JSON.stringify({ meta: { id, timestamp: '', ...meta }, ...(data ? { data } : {}) }));
+    });
+  const token = (await send({ action: 'create-session' })).data.token;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: window }, async () => {
+      while (next < count) {
+        const i = next++;
+        await send({ action: 'invoke-service', token }, { service: 'zato.pubsub.pubapi.publish-message', request: { topic_name: TOPIC, data: { i, t: now() }, has_gd: false } });
+      }
+    }),
+  );
+  ws.close();
+}
+
+/** Publishes `count` messages to NATS, waiting for a PONG every `window` messages (flow control). */
+async function publishNats(url, count, window) {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  let onPong = () => undefined;
+  ws.on('message', (raw) => {
+    const text = raw.toString();
+    if (text.includes('PONG')) onPong();
+    if (text.includes('PING')) ws.send('PONG\r\n');
+  });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.send('CONNECT {"verbose":false,"pedantic":false}\r\n');
+  for (let i = 0; i < count; i++) {
+    const payload = JSON.stringify({ i, t: now() });
+    ws.send(`PUB bench.fanout ${Buffer.byteLength(payload)}\r\n${payload}\r\n`);
+    if ((i + 1) % window === 0) {
+      const pong = new Promise((resolve) => (onPong = resolve));
+      ws.send('PING\r\n');
+      await pong;
+    }
+  }
+  ws.close();
+}
+
+export async function fanout(kind, url, { subscribers, messages, window }) {
+  const expected = subscribers * messages;
+  const { child, result } = await startSubscribers(kind, url, subscribers, expected);
+  const timer = setTimeout(() => child.kill('SIGTERM'), 120_000);
+  await (kind === 'nats' ? publishNats(url, messages, window) : publishSwitchboard(url, messages, window));
+  const stats = await result;
+  clearTimeout(timer);
+  return { ...stats, expected, deliveredPerSec: Math.round(stats.received / (stats.spanMs / 1000)) };
+}
+
+/** Runs both cases; prints tables, ratios, and one JSON line per case. */
+export async function run(opts = {}) {
+  const subscribers = Number(opts.subscribers ?? 1000);
+  const messages = Number(opts.messages ?? 500);
+  const window = Number(opts.window ?? 32);
+  const sb = await startSwitchboard('pubsub');
+  const nats = await startNats();
+  try {
+    await sb.api('POST', '/api/pubsub/topics', { name: TOPIC, hasGd: false, maxDepthNonGd: 1_000_000 });
+    const ours = await fanout('switchboard', sb.demoUrl, { subscribers, messages, window });
+    const theirs = await fanout('nats', nats.url, { subscribers, messages, window });
+    const ratio = +(ours.deliveredPerSec / theirs.deliveredPerSec).toFixed(2);
+    console.log(`\n(a) fan-out: 1 publisher → ${subscribers} WebSocket subscribers, ${messages} non-GD messages (${subscribers * messages} deliveries)`);
+    console.log('server        delivered/s   received     p50 ms    p99 ms');
+    for (const [label, r] of [['switchboard', ours], ['nats', theirs]]) {
+      console.log(`${label.padEnd(12)} ${String(r.deliveredPerSec).padStart(12)} ${String(r.received).padStart(10)} ${r.p50.toFixed(1).padStart(10)} ${r.p99.toFixed(1).padStart(9)}`);
+    }
+    console.log(`ratio vs NATS: ${ratio} (target >= 0.7)`);
+    console.log(JSON.stringify({ bench: 'pubsub-fanout', switchboard: ours.deliveredPerSec, nats: theirs.deliveredPerSec, ratio_vs_nats: ratio, p99_ms: { switchboard: ours.p99, nats: theirs.p99 }, subscribers, messages }));
+
+    await sb.api('POST', '/api/pubsub/topics', { name: '/bench/gd', maxDepthGd: 100_000_000 });
+    console.log('\n(b) GD publishes committed per second, 8 publishers');
+    const gd = [];
+    for (const w of [1, 16]) {
+      const r = await measureGd({ url: sb.demoUrl, topic: '/bench/gd', publishers: 8, window: w, durationMs: 5000 });
+      gd.push(r);
+      console.log(`window ${String(w).padStart(2)} (${8 * w} in flight): ${r.committedPerSec} committed/s, p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${r.errors}`);
+    }
+    console.log(JSON.stringify({ bench: 'pubsub-gd', committed_per_s: gd[1].committedPerSec, sequential_committed_per_s: gd[0].committedPerSec, publishers: 8, window: 16, target: 20000 }));
+  } finally {
+    killAll();
+    rmSync(sb.dir, { recursive: true, force: true });
+    rmSync(nats.dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await run();

@@ -1,0 +1,89 @@
+// N WebSocket subscribers in one process, for Switchboard (WSX) or NATS (its websocket listener). Prints
+// "ready" once all are subscribed; once `expected` messages arrived (or on SIGTERM) prints what they received:
+// count, first-to-last span, latency percentiles.
+// Each message carries its publication time (performance.timeOrigin + now(), comparable across processes).
+import WebSocket from 'ws';
+
+const [kind, url, count, topic, expectedArg] = process.argv.slice(2);
+const expected = Number(expectedArg ?? Infinity);
+const n = Number(count);
+let received = 0;
+let first = 0;
+let last = 0;
+const latencies = [];
+
+function record(sentAt) {
+  const now = performance.timeOrigin + performance.now();
+  if (!first) first = now;
+  last = now;
+  received++;
+  latencies.push(now - sentAt);
+  if (received >= expected) report();
+}
+
+async function switchboardSubscriber() {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let token;
+  await new Promise((resolve) => {
+    ws.on('message', (raw) => {
+      const frame = JSON.parse(raw);
+      const type = frame.meta.msg_type;
+      if (type === 'zwsx.psrq') {
+        for (const m of Array.isArray(frame.data) ? frame.data : [frame.data]) record(m.data.t);
+      } else if (frame.meta.in_reply_to === 'c') {
+        token = frame.data.token;
+        ws.send(JSON.stringify({ meta: { action: 'invoke-service', id: 's', timestamp: '', token }, data: { service: 'zato.pubsub.pubapi.subscribe-wsx', request: { topic_name: topic } } }));
+      } else if (frame.meta.in_reply_to === 's') {
+        resolve();
+      }
+    });
+    ws.send(JSON.stringify({ meta: { action: 'create-session', id: 'c', timestamp: '' } }));
+  });
+  return ws;
+}
+
+async function natsSubscriber(i) {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  let buffer = '';
+  // NATS sends INFO right after the upgrade, often in the same TCP chunk: listen before 'open' fires.
+  await new Promise((resolve, reject) => {
+    ws.once('error', reject);
+    ws.on('message', (raw) => {
+      buffer += raw.toString();
+      for (;;) {
+        const eol = buffer.indexOf('\r\n');
+        if (eol < 0) return;
+        const line = buffer.slice(0, eol);
+        if (line.startsWith('MSG ')) {
+          const size = Number(line.slice(line.lastIndexOf(' ') + 1));
+          if (buffer.length < eol + 2 + size + 2) return;
+          record(JSON.parse(buffer.slice(eol + 2, eol + 2 + size)).t);
+          buffer = buffer.slice(eol + 2 + size + 2);
+          continue;
+        }
+        buffer = buffer.slice(eol + 2);
+        if (line.startsWith('PING')) ws.send('PONG\r\n');
+        else if (line.startsWith('PONG')) resolve();
+        else if (line.startsWith('INFO')) ws.send(`CONNECT {"verbose":false,"pedantic":false}\r\nSUB ${topic} ${i}\r\nPING\r\n`);
+      }
+    });
+  });
+  return ws;
+}
+
+const sockets = [];
+for (let i = 0; i < n; i += 50) {
+  const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => (kind === 'nats' ? natsSubscriber(i + j) : switchboardSubscriber())));
+  sockets.push(...batch);
+}
+process.stdout.write('ready\n');
+
+function report() {
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => +(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(2);
+  process.stdout.write(JSON.stringify({ received, spanMs: last - first, p50: pct(50), p99: pct(99) }) + '\n');
+  for (const ws of sockets) ws.terminate();
+  process.exit(0);
+}
+process.on('SIGTERM', report);
