@@ -1,0 +1,61 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** An admin API error, with the API's code and field when it gave them. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | undefined;
+
+  constructor(status: number, code: string, message: string, field?: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+/** Where the admin API is and how to authenticate: flags, then environment, then defaults. */
+export interface Connection {
+  readonly url: string;
+  readonly token: string | undefined;
+}
+
+/** Resolves the API URL and token from `--url`/`--token`, `SWITCHBOARD_*` variables, and `data/admin-token`. */
+export function resolveConnection(flags: { url?: string | undefined; token?: string | undefined }, env: NodeJS.ProcessEnv = process.env): Connection {
+  const host = env.SWITCHBOARD_ADMIN_HOST ?? '127.0.0.1';
+  const port = env.SWITCHBOARD_ADMIN_PORT ?? '17010';
+  const url = (flags.url ?? env.SWITCHBOARD_ADMIN_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+  let token = flags.token ?? env.SWITCHBOARD_ADMIN_TOKEN;
+  if (!token) {
+    const file = join(env.SWITCHBOARD_DATA_DIR ?? 'data', 'admin-token');
+    if (existsSync(file)) token = readFileSync(file, 'utf8').trim();
+  }
+  return { url, token };
+}
+
+/** Calls the admin API; resolves with the parsed body, or rejects with an `ApiError`. */
+export async function call(conn: Connection, method: string, path: string, body?: unknown): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(conn.url + path, {
+      method,
+      headers: {
+        ...(conn.token ? { authorization: `Bearer ${conn.token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (err) {
+    const inner = (err as { cause?: { code?: string; message?: string } }).cause;
+    const cause = inner?.code ?? inner?.message ?? (err as Error).message;
+    throw new ApiError(0, 'unreachable', `Cannot reach the Switchboard admin API at ${conn.url} (${cause}). Is the server running (npm start)?`);
+  }
+  const text = await res.text();
+  const parsed: unknown = text ? JSON.parse(text) : undefined;
+  if (!res.ok) {
+    const e = (parsed as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
+    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? res.statusText, e?.field);
+  }
+  return parsed;
+}
