@@ -1,6 +1,6 @@
 // Child processes for benchmarks: Switchboard servers and helpers, all killed when the bench exits.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -89,6 +89,26 @@ export function runJson(script, args) {
       resolve(JSON.parse(out.trim().split('\n').pop()));
     });
   });
+}
+
+/** CPU seconds a process has used so far (Linux /proc; undefined elsewhere). */
+function cpuSecondsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `fn` and reports the average CPU a process used meanwhile, as % of one core. */
+export async function withCpuOf(pid, fn) {
+  const c0 = cpuSecondsOf(pid);
+  const t0 = performance.now();
+  const result = await fn();
+  const c1 = cpuSecondsOf(pid);
+  const cpu = c0 === undefined || c1 === undefined ? undefined : Math.round(((c1 - c0) / ((performance.now() - t0) / 1000)) * 100);
+  return { result, cpu };
 }
 
 /** Percentile of a sorted array. */

@@ -85,10 +85,21 @@ export function parseClientFrame(text: string): ParseResult {
     return fail('unknown_action', `Unknown meta.action: ${JSON.stringify(action)}`, idText);
   }
   const clientMeta: ClientMeta = { action: action as Action, id: idText };
-  for (const key of ['timestamp', 'token', 'username', 'secret', 'client_id', 'in_reply_to'] as const) {
-    const v = optionalString(meta, key);
-    if (v !== undefined) clientMeta[key] = v;
+  // Read field by field (not in a loop over names): this runs for every message.
+  const timestamp = optionalString(meta, 'timestamp');
+  if (timestamp !== undefined) clientMeta.timestamp = timestamp;
+  const token = optionalString(meta, 'token');
+  if (token !== undefined) clientMeta.token = token;
+  const inReplyTo = optionalString(meta, 'in_reply_to');
+  if (inReplyTo !== undefined) clientMeta.in_reply_to = inReplyTo;
+  if (action === ACTION.CREATE_SESSION) {
+    const username = optionalString(meta, 'username');
+    if (username !== undefined) clientMeta.username = username;
+    const secret = optionalString(meta, 'secret');
+    if (secret !== undefined) clientMeta.secret = secret;
   }
+  const clientId = optionalString(meta, 'client_id');
+  if (clientId !== undefined) clientMeta.client_id = clientId;
   const clientName = flattenClientName(meta.client_name);
   if (clientName !== undefined) clientMeta.client_name = clientName;
   return { ok: true, message: { meta: clientMeta, data: parsed.data === undefined ? {} : parsed.data } };

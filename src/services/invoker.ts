@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ServiceNotFoundError, InternalError, SwitchboardError } from '../errors/index.js';
 import { newCid } from '../protocol/index.js';
 import type { ServiceRegistry } from './registry.js';
+import type { ServiceRequest, ServiceRuntime } from './service.js';
 import { parseInput, checkOutput } from './simple-io.js';
 import type { ChannelInfo, OutgoingConnections, PubSubFacade, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './facades.js';
 
@@ -63,24 +64,37 @@ export class ServiceInvoker {
     const channel = context.channel ?? INTERNAL;
     const io = entry.cls.io;
     const service = new entry.cls();
-    service.bindRuntime({
-      cid,
-      channel,
-      request: { input: parseInput(io, request), payload: request, rawRequest: request },
-      wsx: this.#facadeFor(context.client),
-      out: this.#out,
-      pubsub: this.#pubsub,
-      logger: () => this.#logger.child({ cid, service: name }),
-      invoke: (target, req) => this.invoke(target, req, { channel, ...(context.client ? { client: context.client } : {}) }),
-    });
+    service.bindRuntime(new CallRuntime(this, name, cid, channel, context.client, { input: parseInput(io, request), payload: request, rawRequest: request }));
     try {
-      await service.handle();
+      // Most handlers finish synchronously; awaiting only real promises saves a turn per call.
+      const pending = service.handle();
+      if (pending) await pending;
     } catch (err) {
       if (err instanceof SwitchboardError) throw err;
       throw new InternalError('Internal server error', err);
     }
     checkOutput(io, service.response.payload);
     return service.response.payload;
+  }
+
+  /** @internal The logger of one call. */
+  loggerFor(cid: string, service: string): Logger {
+    return this.#logger.child({ cid, service });
+  }
+
+  /** @internal `this.wsx` for a call from `client` (or from no client). */
+  wsxFacadeFor(client: CallingClient | undefined): WsxFacade {
+    return this.#facadeFor(client);
+  }
+
+  /** @internal `this.out`, shared by every call. */
+  get outFacade(): OutgoingConnections {
+    return this.#out;
+  }
+
+  /** @internal `this.pubsub`, shared by every call. */
+  get pubsubFacade(): PubSubFacade {
+    return this.#pubsub;
   }
 
   // One facade per calling client (and one for calls with no client), not one per call: the hot path.
@@ -115,5 +129,33 @@ export class ServiceInvoker {
       invoke: (data, options) => (client ? client.invoke(data, options) : Promise.resolve().then(noClient)),
       channel,
     };
+  }
+}
+
+/** One call's runtime: a single object per call, with methods instead of per-call closures (the hot path). */
+class CallRuntime implements ServiceRuntime {
+  readonly wsx: WsxFacade;
+  readonly out: OutgoingConnections;
+  readonly pubsub: PubSubFacade;
+
+  constructor(
+    private readonly invoker: ServiceInvoker,
+    private readonly name: string,
+    readonly cid: string,
+    readonly channel: ChannelInfo,
+    private readonly client: CallingClient | undefined,
+    readonly request: ServiceRequest,
+  ) {
+    this.wsx = invoker.wsxFacadeFor(client);
+    this.out = invoker.outFacade;
+    this.pubsub = invoker.pubsubFacade;
+  }
+
+  logger(): Logger {
+    return this.invoker.loggerFor(this.cid, this.name);
+  }
+
+  invoke(target: string, request: unknown): Promise<unknown> {
+    return this.invoker.invoke(target, request, this.client ? { channel: this.channel, client: this.client } : { channel: this.channel });
   }
 }

@@ -35,14 +35,14 @@ export interface ServiceResponse {
 
 /** The runtime a service instance is bound to before `handle()` runs. */
 export interface ServiceRuntime {
-  cid: string;
-  request: ServiceRequest;
-  channel: ChannelInfo;
-  wsx: WsxFacade;
-  out: OutgoingConnections;
-  pubsub: PubSubFacade;
-  logger: () => Logger;
-  invoke: (name: string, request: unknown) => Promise<unknown>;
+  readonly cid: string;
+  readonly request: ServiceRequest;
+  readonly channel: ChannelInfo;
+  readonly wsx: WsxFacade;
+  readonly out: OutgoingConnections;
+  readonly pubsub: PubSubFacade;
+  logger(): Logger;
+  invoke(name: string, request: unknown): Promise<unknown>;
 }
 
 /**

@@ -14,6 +14,8 @@ export const DEFAULT_GATEWAY_SERVICES: readonly string[] = [
   'helpers.echo',
 ];
 
+const DEFAULTS = new Set(DEFAULT_GATEWAY_SERVICES);
+
 /** True when `name` matches one of `patterns` (exact names, or a prefix ending in `*`). */
 export function isAllowed(name: string, patterns: readonly string[]): boolean {
   return patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
@@ -29,8 +31,7 @@ export class WebSocketsGateway extends Service {
 
   async handle(): Promise<void> {
     const name = this.request.input.service as string;
-    const allowed = [...DEFAULT_GATEWAY_SERVICES, ...(this.channel.gatewayServices ?? [])];
-    if (!isAllowed(name, allowed)) {
+    if (!DEFAULTS.has(name) && !isAllowed(name, this.channel.gatewayServices ?? [])) {
       throw new ForbiddenError(`Service ${name} is not allowed through the gateway`, 'service_not_allowed');
     }
     this.response.payload = await this.invoke(name, this.request.input.request);

@@ -1,0 +1,89 @@
+// `npm run bench -- echo`: Zato-protocol invoke of zato.helpers.echo through a Switchboard channel, against a
+// naive `ws` JSON echo server and Node-RED 4.1 (websocket-in → function → websocket-out), one at a time, with
+// the same raw-TCP pipelined load generator in its own process.
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, killAll, runJson, spawnTracked, startSwitchboard, withCpuOf } from '../lib/processes.mjs';
+import { NODE_RED_PATH, startNodeRed } from './nodered.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const loadgen = join(here, '..', 'lib', 'loadgen.mjs');
+
+async function startWsEcho(port) {
+  const child = spawnTracked(process.execPath, [join(here, 'ws-echo-server.mjs'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  return child;
+}
+
+/** Drives a server with the load generator; adds the server's CPU use (% of a core, warm-up included). */
+async function load(server, target, opts) {
+  const args = [JSON.stringify({ ...target, connections: opts.connections, window: opts.window, warmupMs: opts.warmupMs, durationMs: opts.durationMs })];
+  const { result, cpu } = await withCpuOf(server.pid, () => runJson(loadgen, args));
+  return { ...result, serverCpu: cpu };
+}
+
+/** Runs the three servers one after another and prints the table, the ratios and one JSON line. */
+export async function run(opts = {}) {
+  const o = {
+    connections: Number(opts.connections ?? 4),
+    window: Number(opts.window ?? 64),
+    warmupMs: Number(opts.warmup ?? 2) * 1000,
+    durationMs: Number(opts.duration ?? 8) * 1000,
+  };
+  const only = opts.only ? String(opts.only).split(',') : ['switchboard', 'ws', 'nodered'];
+  const results = {};
+  try {
+    if (only.includes('switchboard')) {
+      const sb = await startSwitchboard('echo');
+      const url = new URL(sb.demoUrl);
+      results.switchboard = await load(sb.child, { host: '127.0.0.1', port: Number(url.port), path: url.pathname, mode: 'zato' }, o);
+      killAll();
+      rmSync(sb.dir, { recursive: true, force: true });
+    }
+    if (only.includes('ws')) {
+      const port = await freePort();
+      const server = await startWsEcho(port);
+      results.ws = await load(server, { host: '127.0.0.1', port, path: '/', mode: 'json' }, o);
+      killAll();
+    }
+    if (only.includes('nodered')) {
+      const port = await freePort();
+      const { child, userDir } = await startNodeRed(port);
+      results.nodered = await load(child, { host: '127.0.0.1', port, path: NODE_RED_PATH, mode: 'json' }, o);
+      killAll();
+      rmSync(userDir, { recursive: true, force: true });
+    }
+  } finally {
+    killAll();
+  }
+
+  console.log(`\necho: ${o.connections} connections × ${o.window} in flight, ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up`);
+  console.log('server                     msgs/s     p50 ms    p99 ms   errors   server CPU   load generator CPU');
+  const labels = { switchboard: 'switchboard (WSX invoke)', ws: 'naive ws echo', nodered: 'node-red 4.1' };
+  for (const [key, r] of Object.entries(results)) {
+    console.log(
+      `${labels[key].padEnd(24)} ${String(r.msgsPerSec).padStart(8)} ${r.p50.toFixed(2).padStart(10)} ${r.p99.toFixed(2).padStart(9)} ${String(r.errors).padStart(8)}   ${String(r.serverCpu ?? '?').padStart(7)}%     ${r.cpuPercent}% of a core`,
+    );
+    if (r.cpuPercent > 80 && (r.serverCpu ?? 100) < 90) console.log(`  note: the load generator (${r.cpuPercent}%) may be the bottleneck for ${labels[key]} (server at ${r.serverCpu}%)`);
+  }
+  const ratio = (other) => (results.switchboard && results[other] ? +(results.switchboard.msgsPerSec / results[other].msgsPerSec).toFixed(2) : null);
+  console.log(`ratio vs ws: ${ratio('ws')} (target >= 1.5); ratio vs node-red: ${ratio('nodered')} (target >= 4)`);
+  console.log(
+    JSON.stringify({
+      bench: 'echo',
+      switchboard: results.switchboard?.msgsPerSec ?? null,
+      ws: results.ws?.msgsPerSec ?? null,
+      nodered: results.nodered?.msgsPerSec ?? null,
+      ratio_vs_ws: ratio('ws'),
+      ratio_vs_nodered: ratio('nodered'),
+      p50_ms: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.p50])),
+      p99_ms: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.p99])),
+      server_cpu_pct: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.serverCpu])),
+      loadgen_cpu_pct: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.cpuPercent])),
+      connections: o.connections,
+      window: o.window,
+      duration_s: o.durationMs / 1000,
+    }),
+  );
+}

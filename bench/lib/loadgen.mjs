@@ -1,0 +1,155 @@
+// A raw-TCP, pipelined WebSocket load generator, run in its own process so it does not share an event loop
+// with anything it measures. It speaks just enough RFC 6455: a hand-made upgrade, masked text frames built
+// in advance, and unmasked server frames parsed by hand. Every server measured echoes in order, so latency
+// is matched FIFO per connection.
+//
+//   node loadgen.mjs '{"host","port","path","mode":"zato"|"json","connections","window","warmupMs","durationMs"}'
+//
+// Prints one JSON line: { msgsPerSec, p50, p99, errors, cpuPercent }.
+import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+const opts = JSON.parse(process.argv[2]);
+const RING = 1024;
+const REQUEST = { n: 123, text: 'hello' };
+
+function maskedFrame(text) {
+  const payload = Buffer.from(text);
+  const len = payload.length;
+  const header = len < 126 ? Buffer.from([0x81, 0x80 | len]) : Buffer.from([0x81, 0x80 | 126, len >> 8, len & 0xff]);
+  const key = randomBytes(4);
+  for (let i = 0; i < len; i++) payload[i] ^= key[i & 3];
+  return Buffer.concat([header, key, payload]);
+}
+
+/** Parses complete server frames out of `buf`; calls onFrame(payload) for each; returns the unparsed rest. */
+function parseFrames(buf, onFrame) {
+  let offset = 0;
+  for (;;) {
+    if (buf.length - offset < 2) break;
+    let len = buf[offset + 1] & 0x7f;
+    let head = 2;
+    if (len === 126) {
+      if (buf.length - offset < 4) break;
+      len = buf.readUInt16BE(offset + 2);
+      head = 4;
+    } else if (len === 127) {
+      if (buf.length - offset < 10) break;
+      len = Number(buf.readBigUInt64BE(offset + 2));
+      head = 10;
+    }
+    if (buf.length - offset < head + len) break;
+    const opcode = buf[offset] & 0x0f;
+    if (opcode === 0x1 || opcode === 0x2) onFrame(buf.subarray(offset + head, offset + head + len));
+    offset += head + len;
+  }
+  return offset === buf.length ? Buffer.alloc(0) : buf.subarray(offset);
+}
+
+async function openConnection(stats) {
+  const sock = connect(opts.port, opts.host);
+  sock.setNoDelay(true);
+  await new Promise((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+  sock.write(
+    `GET ${opts.path} HTTP/1.1\r\nHost: ${opts.host}:${opts.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
+  let pending = Buffer.alloc(0);
+  let upgraded = false;
+  let onFrame = () => undefined;
+  const ready = new Promise((resolve, reject) => {
+    sock.on('data', (chunk) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      if (!upgraded) {
+        const end = pending.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        if (!pending.subarray(0, 12).toString().includes('101')) return reject(new Error(`Upgrade refused: ${pending.subarray(0, end)}`));
+        upgraded = true;
+        pending = pending.subarray(end + 4);
+        resolve();
+      }
+      pending = parseFrames(pending, (payload) => onFrame(payload));
+    });
+    sock.once('error', reject);
+  });
+  await ready;
+
+  let ring;
+  if (opts.mode === 'zato') {
+    const token = await new Promise((resolve) => {
+      onFrame = (payload) => resolve(JSON.parse(payload).data.token);
+      sock.write(maskedFrame(JSON.stringify({ meta: { action: 'create-session', id: 'c1', timestamp: new Date().toISOString() } })));
+    });
+    ring = Array.from({ length: RING }, (_, i) =>
+      maskedFrame(
+        JSON.stringify({
+          meta: { action: 'invoke-service', id: `i${String(i).padStart(6, '0')}`, timestamp: '2026-01-01T00:00:00.000Z', token },
+          data: { service: 'zato.helpers.echo', request: REQUEST },
+        }),
+      ),
+    );
+  } else {
+    ring = Array.from({ length: RING }, () => maskedFrame(JSON.stringify(REQUEST)));
+  }
+
+  // Replies arrive in order: the oldest send time is the one a reply answers (a ring of send times).
+  const sentAt = new Float64Array(RING);
+  let head = 0;
+  let tail = 0;
+  let next = 0;
+  let outbox = [];
+  let flushQueued = false;
+  const flush = () => {
+    flushQueued = false;
+    if (outbox.length) sock.write(outbox.length === 1 ? outbox[0] : Buffer.concat(outbox));
+    outbox = [];
+  };
+  const send = () => {
+    sentAt[tail++ & (RING - 1)] = performance.now();
+    outbox.push(ring[next++ & (RING - 1)]);
+  };
+  onFrame = (payload) => {
+    const now = performance.now();
+    const t0 = sentAt[head++ & (RING - 1)];
+    if (stats.measuring) {
+      stats.count++;
+      stats.latencies.push(now - t0);
+      if (opts.mode === 'zato' && payload.indexOf('"zwsx.rspok"') < 0) stats.errors++;
+    }
+    if (!stats.stopped) send();
+  };
+  // Replies to one read are answered with one write; a timer flushes whatever a partial read left.
+  sock.on('data', () => {
+    if (flushQueued) return;
+    flushQueued = true;
+    setImmediate(flush);
+  });
+  for (let i = 0; i < opts.window; i++) send();
+  flush();
+  return sock;
+}
+
+const stats = { count: 0, errors: 0, latencies: [], measuring: false, stopped: false };
+const sockets = await Promise.all(Array.from({ length: opts.connections }, () => openConnection(stats)));
+await new Promise((r) => setTimeout(r, opts.warmupMs));
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+stats.measuring = true;
+await new Promise((r) => setTimeout(r, opts.durationMs));
+stats.measuring = false;
+stats.stopped = true;
+const elapsed = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+for (const s of sockets) s.destroy();
+stats.latencies.sort((a, b) => a - b);
+const pct = (p) => +(stats.latencies[Math.min(stats.latencies.length - 1, Math.floor((p / 100) * stats.latencies.length))] ?? 0).toFixed(3);
+process.stdout.write(
+  JSON.stringify({
+    msgsPerSec: Math.round(stats.count / elapsed),
+    p50: pct(50),
+    p99: pct(99),
+    errors: stats.errors,
+    cpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
+  }) + '\n',
+);
+process.exit(0);

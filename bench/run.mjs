@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// `npm run bench -- <case> [--flag value ...]`: runs one benchmark case (bench/<case>/index.mjs).
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CASES = ['echo', 'outgoing', 'pubsub'];
+const [name, ...rest] = process.argv.slice(2);
+
+if (!name || !CASES.includes(name)) {
+  console.error(`Usage: npm run bench -- <${CASES.join('|')}> [--flag value ...]   (see bench/README.md)`);
+  process.exit(2);
+}
+const opts = {};
+for (let i = 0; i < rest.length; i++) {
+  const flag = rest[i];
+  if (!flag.startsWith('--')) continue;
+  const next = rest[i + 1];
+  opts[flag.slice(2)] = next !== undefined && !next.startsWith('--') ? (i++, next) : true;
+}
+const entry = join(here, name, 'index.mjs');
+if (!existsSync(entry)) throw new Error(`No benchmark at ${entry}`);
+const { run } = await import(pathToFileURL(entry).href);
+await run(opts);
+process.exit(0);
