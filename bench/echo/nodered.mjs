@@ -13,8 +13,8 @@ export const NODE_RED_PATH = '/ws/echo';
 /** Installs Node-RED 4.1.x from the npm registry unless it is already there. */
 export function ensureNodeRed() {
   if (existsSync(RED)) return;
-  console.log('[bench] installing node-red@~4.1.7 into bench/.peers/nodered (first run only)…');
-  execFileSync('npm', ['install', '--prefix', PREFIX, 'node-red@~4.1.7', '--no-audit', '--no-fund', '--loglevel=error'], { stdio: 'inherit' });
+  console.log('[bench] installing node-red@~4.1.15 into bench/.peers/nodered (first run only)…');
+  execFileSync('npm', ['install', '--prefix', PREFIX, 'node-red@~4.1.15', '--no-audit', '--no-fund', '--loglevel=error'], { stdio: 'inherit' });
 }
 
 /** Starts Node-RED on `port` with the echo flow; resolves once its websocket listener answers. */
