@@ -299,6 +299,33 @@ describe('pub/sub: bad input and faults', () => {
     healthy.close();
   });
 
+  test('a GD subscriber that stops reading is paused, not cut off; nothing is lost and the others keep up', async () => {
+    await topic('/gd-firehose', { maxDepthGd: 100_000 });
+    const stalled = await client();
+    await subscribe(stalled, '/gd-firehose');
+    const healthy = await client();
+    await subscribe(healthy, '/gd-firehose');
+    (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const big = 'g'.repeat(64 * 1024);
+    const count = 120;
+    let healthyGot = 0;
+    const counting = (async () => {
+      while (healthyGot < count) {
+        await delivery(healthy, 10_000);
+        healthyGot++;
+      }
+    })();
+    for (let i = 0; i < count; i++) await server.pubsub.publish('/gd-firehose', { data: { i, big } });
+    await counting;
+    assert.equal(healthyGot, count, 'the healthy subscriber got everything while the other was stalled');
+    (stalled.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const got: number[] = [];
+    while (got.length < count) got.push((await delivery(stalled, 10_000)).data.data.i);
+    assert.deepEqual(got, Array.from({ length: count }, (_, i) => i), 'all delivered, in order, once the reader resumed');
+    stalled.close();
+    healthy.close();
+  });
+
   test('admin API: topics CRUD with depth, subscriptions list and delete', async () => {
     const created = await server.api('POST', '/api/pubsub/topics', { name: '/admin/t', hasGd: true });
     assert.equal(created.body.maxDepthGd, 10000);
