@@ -241,7 +241,7 @@ describe('WSX (zato) channel: pings', () => {
   });
 
   test('a client that answers pings stays connected; each pong extends its token', async () => {
-    const url = await createChannel(server, { name: 'pinged-ok', service: 'zato.ping', pingInterval: 0.1, tokenTtl: 0.25 });
+    const url = await createChannel(server, { name: 'pinged-ok', service: 'zato.ping', pingInterval: 0.1, pingsMissedThreshold: 5, tokenTtl: 0.25 });
     const client = await session(url);
     await waitFor(() => client.pings.length >= 5, 3000, 'five pings');
     const ping = JSON.parse(client.pings[0]!.toString());
