@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { NotFoundError } from '../../errors/index.js';
 import { CLOSE_CODE } from '../../protocol/index.js';
-import type { ConfigChange, Store } from '../../store/index.js';
+import { ChangeFollower, type ConfigChange, type Store } from '../../store/index.js';
 import type { WsxChannelHandle, WsxChannels, WsxClientInfo } from '../../services/index.js';
 import { parseAddress, type ChannelConfig } from './config.js';
 import { ChannelRuntime, type ChannelDeps, type ChannelEvents } from './channel-runtime.js';
@@ -43,17 +43,13 @@ export interface ClientResponseEvent extends ClientClosedEvent {
  * Emits `client-closed` (`ClientClosedEvent`) and `client-response` (`ClientResponseEvent`).
  */
 export class ChannelManager extends EventEmitter implements WsxChannels {
-  readonly #store: Store;
   readonly #definitions: ChannelDefinitions;
   readonly #deps: ChannelDeps;
   readonly #logger: Logger;
   readonly #running = new Map<string, Running>();
   readonly #listeners = new Map<string, PortListener>();
   readonly #errors = new Map<string, string>();
-  #queue: Promise<void> = Promise.resolve();
-  readonly #onChange = (change: ConfigChange) => {
-    if (change.kind === 'channel') this.#enqueue(() => this.#apply(change as ConfigChange<ChannelConfig>));
-  };
+  readonly #follower: ChangeFollower<ChannelConfig>;
 
   readonly #events: ChannelEvents = {
     clientClosed: (channelName, pubClientId) => this.emit('client-closed', { channelName, pubClientId } satisfies ClientClosedEvent),
@@ -63,27 +59,29 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
 
   constructor(options: { store: Store; definitions: ChannelDefinitions; deps: ChannelDeps }) {
     super();
-    this.#store = options.store;
     this.#definitions = options.definitions;
     this.#deps = options.deps;
     this.#logger = options.deps.logger.child({ part: 'channels' });
+    this.#follower = new ChangeFollower<ChannelConfig>(options.store, 'channel', (change) => this.#apply(change), (err) =>
+      this.#logger.error({ err }, 'Applying a channel change failed'),
+    );
   }
 
   /** Starts every active stored channel and follows changes from then on. */
   async start(): Promise<void> {
-    this.#store.on('change', this.#onChange);
-    for (const config of await this.#definitions.list()) this.#enqueue(() => this.#startChannel(config));
+    this.#follower.start();
+    for (const config of await this.#definitions.list()) this.#follower.run(() => this.#startChannel(config));
     await this.settled();
   }
 
   /** Resolves once every change announced so far has been applied. */
   settled(): Promise<void> {
-    return this.#queue;
+    return this.#follower.settled();
   }
 
   /** Stops every channel (clients get 1001) and listener. */
   async close(): Promise<void> {
-    this.#store.off('change', this.#onChange);
+    this.#follower.stop();
     await this.settled();
     for (const name of [...this.#running.keys()]) await this.#stopChannel(name, CLOSE_CODE.GOING_AWAY, 'Server is shutting down');
   }
@@ -101,10 +99,6 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     const running = this.#running.get(name);
     if (!running) throw new NotFoundError(`Channel ${name} is not running`, 'channel_not_running');
     return running.runtime;
-  }
-
-  #enqueue(task: () => Promise<void>): void {
-    this.#queue = this.#queue.then(task).catch((err: unknown) => this.#logger.error({ err }, 'Applying a channel change failed'));
   }
 
   async #apply(change: ConfigChange<ChannelConfig>): Promise<void> {

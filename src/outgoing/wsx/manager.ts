@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { NotFoundError } from '../../errors/index.js';
-import type { ConfigChange, Store } from '../../store/index.js';
+import { ChangeFollower, type ConfigChange, type Store } from '../../store/index.js';
 import type { ServiceInvoker } from '../../services/index.js';
 import type { OutgoingConfig } from './config.js';
 import { OutgoingConnection, type ConnectionState } from './connection.js';
@@ -24,39 +24,37 @@ export interface OutgoingHandle {
  * closes deactivated and deleted ones, as the store announces changes.
  */
 export class OutgoingManager {
-  readonly #store: Store;
   readonly #definitions: OutgoingDefinitions;
   readonly #invoker: ServiceInvoker;
   readonly #credentials: CredentialsSource;
   readonly #logger: Logger;
   readonly #connections = new Map<string, OutgoingConnection>();
-  #queue: Promise<void> = Promise.resolve();
-  readonly #onChange = (change: ConfigChange) => {
-    if (change.kind === 'outgoing') this.#enqueue(() => this.#apply(change as ConfigChange<OutgoingConfig>));
-  };
+  readonly #follower: ChangeFollower<OutgoingConfig>;
 
   constructor(options: { store: Store; definitions: OutgoingDefinitions; invoker: ServiceInvoker; credentials: CredentialsSource; logger: Logger }) {
-    this.#store = options.store;
     this.#definitions = options.definitions;
     this.#invoker = options.invoker;
     this.#credentials = options.credentials;
     this.#logger = options.logger.child({ part: 'outgoing' });
+    this.#follower = new ChangeFollower<OutgoingConfig>(options.store, 'outgoing', async (change) => this.#apply(change), (err) =>
+      this.#logger.error({ err }, 'Applying an outgoing connection change failed'),
+    );
   }
 
   /** Opens every active stored connection (without waiting for them to connect) and follows changes. */
   async start(): Promise<void> {
-    this.#store.on('change', this.#onChange);
-    for (const config of await this.#definitions.list()) this.#enqueue(async () => this.#open(config));
+    this.#follower.start();
+    for (const config of await this.#definitions.list()) this.#follower.run(async () => this.#open(config));
     await this.settled();
   }
 
   /** Resolves once every change announced so far has been applied. */
   settled(): Promise<void> {
-    return this.#queue;
+    return this.#follower.settled();
   }
 
   async close(): Promise<void> {
-    this.#store.off('change', this.#onChange);
+    this.#follower.stop();
     await this.settled();
     for (const name of [...this.#connections.keys()]) this.#closeOne(name, 'Server is shutting down');
   }
@@ -79,11 +77,7 @@ export class OutgoingManager {
     return this.#connections.get(name)?.state() ?? { state: 'stopped', connected: 0 };
   }
 
-  #enqueue(task: () => Promise<void>): void {
-    this.#queue = this.#queue.then(task).catch((err: unknown) => this.#logger.error({ err }, 'Applying an outgoing connection change failed'));
-  }
-
-  async #apply(change: ConfigChange<OutgoingConfig>): Promise<void> {
+  #apply(change: ConfigChange<OutgoingConfig>): void {
     this.#closeOne(change.name, change.current ? 'Connection reconfigured' : 'Connection deleted');
     if (change.current) this.#open(change.current);
   }
