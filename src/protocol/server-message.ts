@@ -60,10 +60,19 @@ export function errorResponse(
   });
 }
 
-/** `zwsx.merr`: an error not tied to a request (unreadable frame, forbidden). */
-export function errorMessage(err: { status: number; code: string; message: string }): string {
+/**
+ * `zwsx.merr`: an error that ends or is not tied to a request (unreadable frame, forbidden). When it answers a
+ * known request (a refused `create-session`), `in_reply_to` names it — an addition Zato clients ignore.
+ */
+export function errorMessage(err: { status: number; code: string; message: string }, inReplyTo?: string): string {
   return serialize({
-    meta: { ...meta(MSG_TYPE.ERROR_MESSAGE), status: err.status, error_message: err.message, code: err.code },
+    meta: {
+      ...meta(MSG_TYPE.ERROR_MESSAGE),
+      status: err.status,
+      ...(inReplyTo === undefined ? {} : { in_reply_to: inReplyTo }),
+      error_message: err.message,
+      code: err.code,
+    },
     data: err.message,
   });
 }

@@ -107,7 +107,7 @@ export class ZatoClient extends WsxClient {
     const securityName = this.host.config.security;
     if (securityName) {
       const ok = await this.host.security.verify(securityName, { username: meta.username, secret: meta.secret });
-      if (!ok) return this.#forbid(new ForbiddenError('Invalid credentials', 'invalid_credentials'));
+      if (!ok) return this.#forbid(new ForbiddenError('Invalid credentials', 'invalid_credentials'), meta.id);
     }
     if (!this.isOpen) return;
     clearTimeout(this.#sessionTimer);
@@ -154,9 +154,9 @@ export class ZatoClient extends WsxClient {
     if (!this.settleRequest(inReplyTo, response)) this.host.unclaimedResponse(this, inReplyTo, response);
   }
 
-  #forbid(error: SwitchboardError): void {
+  #forbid(error: SwitchboardError, inReplyTo?: string): void {
     this.log.info({ code: error.code, peer: this.peerAddress }, 'Authentication failed');
-    this.write(errorMessage(error));
+    this.write(errorMessage(error, inReplyTo));
     this.close(CLOSE_CODE.POLICY, error.message);
   }
 
