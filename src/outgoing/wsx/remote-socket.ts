@@ -34,6 +34,9 @@ interface IncomingFrame {
   data?: unknown;
 }
 
+/** Pub/sub message ids remembered per socket to recognise redeliveries. */
+const SEEN_MSG_IDS = 10_000;
+
 /** The remote is not connected (yet, or any more). */
 export class NotConnectedError extends ConnectionClosedError {
   constructor(name: string, state: SocketState) {
@@ -71,6 +74,7 @@ export class RemoteSocket extends EventEmitter {
   #sessionWaiter: { id: string; resolve(ok: boolean): void } | undefined;
   // topic → sub_key on the remote; kept across reconnects so the subscription is resumed, not recreated.
   readonly #remoteSubKeys = new Map<string, string>();
+  readonly #seenMsgIds = new Set<string>();
 
   constructor(options: {
     index: number;
@@ -222,8 +226,11 @@ export class RemoteSocket extends EventEmitter {
   }
 
   // Every message of a delivery goes to the MESSAGE hook once, in order; then the whole frame is acknowledged.
+  // A redelivery (our acknowledgement was lost with the connection) is acknowledged again but not handed on twice.
   async #deliverPubSub(ws: WebSocket, id: string, data: unknown): Promise<void> {
     for (const message of Array.isArray(data) ? data : [data]) {
+      const msgId = (message as { msg_id?: unknown } | null)?.msg_id;
+      if (typeof msgId === 'string' && !this.#rememberDelivery(msgId)) continue;
       await this.#events.message(this, message, false).catch(() => undefined);
     }
     if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN || !id) return;
@@ -396,6 +403,14 @@ export class RemoteSocket extends EventEmitter {
     this.reconnects += 1;
     this.#log.debug({ delay, attempt: this.#attempt, lastError: this.lastError }, 'Reconnecting');
     this.#after(delay, () => this.#connect());
+  }
+
+  /** Records a delivered message id; false if it was already seen (bounded: the oldest ids are forgotten). */
+  #rememberDelivery(msgId: string): boolean {
+    if (this.#seenMsgIds.has(msgId)) return false;
+    this.#seenMsgIds.add(msgId);
+    if (this.#seenMsgIds.size > SEEN_MSG_IDS) this.#seenMsgIds.delete(this.#seenMsgIds.values().next().value as string);
+    return true;
   }
 
   #unsubscribeRemote(ws: WebSocket): void {
