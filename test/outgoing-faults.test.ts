@@ -304,6 +304,23 @@ describe('outgoing connections: faults', () => {
     assert.ok(server.channelManager.channel('remote-2').clients().some((c) => c.extClientName === 'switchboard:moving'));
   });
 
+  test('deactivating closes the connection live and reactivating reconnects', async () => {
+    const remote = await PlainRemote.start(await freePort());
+    try {
+      const created = await outgoing({ name: 'toggled', address: remote.url });
+      await connected('toggled');
+      const { runtime: _r, ...config } = created;
+      assert.equal((await server.api('PUT', '/api/outgoing/wsx/toggled', { ...config, isActive: false })).body.runtime.state, 'stopped');
+      await waitFor(() => remote.sockets.size === 0, 2000, 'the socket to close');
+      assert.equal((await call('toggled', 'x')).body.error.code, 'outgoing_not_found');
+      await server.api('PUT', '/api/outgoing/wsx/toggled', { ...config, isActive: true });
+      await connected('toggled');
+      assert.equal(remote.connections, 2);
+    } finally {
+      await remote.kill();
+    }
+  });
+
   test('delete closes deliberately: no CLOSE hook, no reconnect', async () => {
     const remote = await PlainRemote.start(await freePort());
     try {
