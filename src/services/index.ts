@@ -3,5 +3,5 @@ export { text, int, float, bool, dict, list, opaque, date, dateTime, uuid, parse
 export { ServiceRegistry, DuplicateServiceError, serviceNameOf, type DeployedService } from './registry.js';
 export { ServiceInvoker, type CallContext, type CallingClient } from './invoker.js';
 export { HotDeployer, type DeploymentStatus } from './hot-deploy.js';
-export { registerBuiltins, DEFAULT_GATEWAY_SERVICES, isAllowed } from './builtin/index.js';
+export { registerBuiltins, DEFAULT_GATEWAY_SERVICES, GATEWAY_SERVICE, isAllowed, resolveGatewayCall } from './builtin/index.js';
 export type { ChannelInfo, PubSubFacade, PublishOptions, OutgoingConnections, OutgoingWsx, OutgoingWsxClient, OutgoingWsxHandle, ServiceEnvironment, WsxChannels, WsxChannelHandle, WsxClientInfo, WsxFacade, ClientInvokeOptions } from './facades.js';

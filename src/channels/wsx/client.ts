@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { ConnectionClosedError, SwitchboardError, TimeoutError, toSwitchboardError } from '../../errors/index.js';
 import { CLOSE_CODE, newCid, pingPayload } from '../../protocol/index.js';
-import type { ClientInvokeOptions, ServiceInvoker, WsxClientInfo, CallingClient, ChannelInfo } from '../../services/index.js';
+import { GATEWAY_SERVICE, resolveGatewayCall, type ClientInvokeOptions, type ServiceInvoker, type WsxClientInfo, type CallingClient, type ChannelInfo } from '../../services/index.js';
 import type { SecurityDefinitions } from '../../security/index.js';
 import type { ChannelConfig } from './config.js';
 import { CorkedWriter } from './corked-writer.js';
@@ -268,9 +268,16 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   /** Protocol-specific clean-up after the connection closed. */
   protected onClosed(): void {}
 
-  /** Runs the channel's service; resolves with its payload or rejects with a `SwitchboardError`. */
-  protected invokeService(request: unknown, cid: string): Promise<unknown> {
-    return this.host.invoker.invoke(this.host.config.service, request, { channel: this.host.channelInfo, client: this, cid });
+  /**
+   * Runs the channel's service; resolves with its payload or rejects with a `SwitchboardError`. A channel that
+   * mounts the gateway resolves `{ service, request }` itself and invokes the target directly: the same checks
+   * as the gateway service, one service call less per message.
+   */
+  protected async invokeService(request: unknown, cid: string): Promise<unknown> {
+    const context = { channel: this.host.channelInfo, client: this, cid };
+    if (this.host.config.service !== GATEWAY_SERVICE) return this.host.invoker.invoke(this.host.config.service, request, context);
+    const call = resolveGatewayCall(request, this.host.channelInfo);
+    return this.host.invoker.invoke(call.service, call.request, context);
   }
 
   /** Logs a failed service call once, at a level that fits its status. */

@@ -1,6 +1,7 @@
 import { ForbiddenError } from '../../errors/index.js';
 import { Service } from '../service.js';
-import { text, opaque } from '../simple-io.js';
+import { text, opaque, parseInput } from '../simple-io.js';
+import type { ChannelInfo } from '../facades.js';
 
 /** Services every gateway allows, as in Zato's `helpers.web-sockets-gateway`, plus echo. */
 export const DEFAULT_GATEWAY_SERVICES: readonly string[] = [
@@ -21,19 +22,35 @@ export function isAllowed(name: string, patterns: readonly string[]): boolean {
   return patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
 }
 
+/** The name of the gateway service. */
+export const GATEWAY_SERVICE = 'helpers.web-sockets-gateway';
+
+const GATEWAY_IO = { inputRequired: [text('service')], inputOptional: [opaque('request')] };
+
+/**
+ * Reads a gateway request `{ "service": NAME, "request": ... }` and checks that NAME may be called through
+ * `channel`; returns the service to invoke and its request, or throws 400 / 403 `service_not_allowed`.
+ */
+export function resolveGatewayCall(payload: unknown, channel: ChannelInfo): { service: string; request: unknown } {
+  const input = parseInput(GATEWAY_IO, payload);
+  const service = input.service as string;
+  if (!DEFAULTS.has(service) && !isAllowed(service, channel.gatewayServices ?? [])) {
+    throw new ForbiddenError(`Service ${service} is not allowed through the gateway`, 'service_not_allowed');
+  }
+  return { service, request: input.request };
+}
+
 /**
  * The gateway: a channel mounts it to let clients name the service to call, as
  * `{ "service": NAME, "request": {...} }`. Only default and channel-allowed services may be named.
+ * (WSX channels that mount it resolve the call themselves with `resolveGatewayCall`, saving a service call.)
  */
 export class WebSocketsGateway extends Service {
-  static override serviceName = 'helpers.web-sockets-gateway';
-  static override io = { inputRequired: [text('service')], inputOptional: [opaque('request')] };
+  static override serviceName = GATEWAY_SERVICE;
+  static override io = GATEWAY_IO;
 
   async handle(): Promise<void> {
-    const name = this.request.input.service as string;
-    if (!DEFAULTS.has(name) && !isAllowed(name, this.channel.gatewayServices ?? [])) {
-      throw new ForbiddenError(`Service ${name} is not allowed through the gateway`, 'service_not_allowed');
-    }
-    this.response.payload = await this.invoke(name, this.request.input.request);
+    const { service, request } = resolveGatewayCall(this.request.payload, this.channel);
+    this.response.payload = await this.invoke(service, request);
   }
 }
