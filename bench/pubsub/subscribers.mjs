@@ -4,7 +4,8 @@
 // Each message carries its publication time (performance.timeOrigin + now(), comparable across processes).
 import WebSocket from 'ws';
 
-const [kind, url, count, topic, expectedArg] = process.argv.slice(2);
+const [kind, url, count, topic, expectedArg, batchArg] = process.argv.slice(2);
+const batch = Number(batchArg ?? 1);
 const expected = Number(expectedArg ?? Infinity);
 const n = Number(count);
 let received = 0;
@@ -33,7 +34,7 @@ async function switchboardSubscriber() {
         for (const m of Array.isArray(frame.data) ? frame.data : [frame.data]) record(m.data.t);
       } else if (frame.meta.in_reply_to === 'c') {
         token = frame.data.token;
-        ws.send(JSON.stringify({ meta: { action: 'invoke-service', id: 's', timestamp: '', token }, data: { service: 'zato.pubsub.pubapi.subscribe-wsx', request: { topic_name: topic } } }));
+        ws.send(JSON.stringify({ meta: { action: 'invoke-service', id: 's', timestamp: '', token }, data: { service: 'zato.pubsub.pubapi.subscribe-wsx', request: { topic_name: topic, delivery_batch_size: batch } } }));
       } else if (frame.meta.in_reply_to === 's') {
         resolve();
       }

@@ -82,25 +82,34 @@ export function compareForDelivery(a: Pick<PubSubMessage, 'priority' | 'seq'>, b
   return b.priority - a.priority || a.seq - b.seq;
 }
 
-/**
- * The message as subscribers receive it (Zato's `to_external_dict`), as JSON text: `data` is spliced in
- * already serialized, and absent values are left out.
- */
-export function externalJson(m: PubSubMessage, subKey: string, deliveryCount: number): string {
+// The part of a delivery that is the same for every subscriber, serialized once per message (fan-out).
+const commonParts = new WeakMap<PubSubMessage, string>();
+
+function commonPart(m: PubSubMessage): string {
+  let part = commonParts.get(m);
+  if (part !== undefined) return part;
   const head: Record<string, unknown> = {
     msg_id: m.msgId,
     topic_name: m.topicName,
     priority: m.priority,
     pub_time_iso: new Date(m.pubTime).toISOString(),
     expiration_time_iso: new Date(m.expirationTime).toISOString(),
-    delivery_count: deliveryCount,
-    sub_key: subKey,
     mime_type: m.mimeType,
     size: m.size,
   };
   if (m.correlId !== null) head.correl_id = m.correlId;
   if (m.inReplyTo !== null) head.in_reply_to = m.inReplyTo;
   if (m.extClientId !== null) head.ext_client_id = m.extClientId;
-  const rest = JSON.stringify(head);
-  return `{"data":${m.dataJson},${rest.slice(1)}`;
+  part = `{"data":${m.dataJson},${JSON.stringify(head).slice(1, -1)}`;
+  commonParts.set(m, part);
+  return part;
+}
+
+/**
+ * The message as subscribers receive it (Zato's `to_external_dict`), as JSON text: `data` is spliced in
+ * already serialized, and absent values are left out. Only `delivery_count` and `sub_key` differ between
+ * subscribers; the rest is serialized once per message.
+ */
+export function externalJson(m: PubSubMessage, subKey: string, deliveryCount: number): string {
+  return `${commonPart(m)},"delivery_count":${deliveryCount},"sub_key":${JSON.stringify(subKey)}}`;
 }
