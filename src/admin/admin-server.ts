@@ -22,6 +22,11 @@ export function createAdminServer(ctx: AdminContext, options: { token: string; l
   app.setErrorHandler(errorHandler(options.logger));
   app.setNotFoundHandler((req, reply) => reply.status(404).send(notFoundBody(req.method, req.url)));
   app.get('/api/health', async () => ({ status: 'ok', version: ctx.version }));
+  // Prometheus scrapes without the admin token, like /api/health; the admin port listens on loopback by default.
+  app.get('/metrics', async (_req, reply) => {
+    if (!ctx.metrics) return reply.status(404).send(notFoundBody('GET', '/metrics'));
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await ctx.metrics.render());
+  });
   channelRoutes(app, ctx);
   outgoingRoutes(app, ctx);
   pubsubRoutes(app, ctx);

@@ -2,6 +2,7 @@ import type { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.j
 import type { OutgoingDefinitions, OutgoingManager } from '../outgoing/wsx/index.js';
 import type { PubSub, TopicDefinitions } from '../pubsub/index.js';
 import type { SecurityDefinitions } from '../security/index.js';
+import type { Metrics } from '../observability/index.js';
 import type { HotDeployer, ServiceInvoker, ServiceRegistry } from '../services/index.js';
 
 /** What the admin API works with. */
@@ -17,4 +18,5 @@ export interface AdminContext {
   readonly registry: ServiceRegistry;
   readonly invoker: ServiceInvoker;
   readonly deployer: HotDeployer | undefined;
+  readonly metrics: Metrics | undefined;
 }

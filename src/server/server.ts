@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAdminServer } from '../admin/index.js';
 import { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.js';
-import { createLogger } from '../observability/index.js';
+import { Metrics, createLogger } from '../observability/index.js';
 import { OutgoingDefinitions, OutgoingManager } from '../outgoing/wsx/index.js';
 import { PubSub, TopicDefinitions, pubsubServices } from '../pubsub/index.js';
 import { SecretBox, SecurityDefinitions } from '../security/index.js';
@@ -29,6 +29,7 @@ export interface RunningServer {
   readonly pubsub: PubSub;
   readonly deployer: HotDeployer;
   readonly admin: FastifyInstance;
+  readonly metrics: Metrics;
   /** `http://host:port` of the admin API. */
   readonly adminUrl: string;
   readonly adminToken: string;
@@ -58,13 +59,15 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const registry = new ServiceRegistry();
     registerBuiltins(registry);
     const invoker = new ServiceInvoker(registry, logger);
+    const metrics = new Metrics();
+    invoker.metrics = metrics;
 
     const deployer = new HotDeployer({ dir: settings.servicesDir, outDir: join(settings.dataDir, 'deploy'), registry, logger });
     await deployer.start();
     closers.push(() => deployer.close());
 
     const seeded = await seedOnce(store, channels, settings);
-    const channelManager = new ChannelManager({ store, definitions: channels, deps: { invoker, security, logger } });
+    const channelManager = new ChannelManager({ store, definitions: channels, deps: { invoker, security, logger, metrics } });
     invoker.environment.wsx = channelManager;
     await channelManager.start();
     closers.push(() => channelManager.close());
@@ -82,9 +85,11 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     await outgoingManager.start();
     closers.push(() => outgoingManager.close());
 
+    registerCollectors(metrics, channelManager, outgoingManager, pubsub);
+
     const { token, generated } = resolveAdminToken(settings.dataDir, settings.adminToken);
     const admin = createAdminServer(
-      { version: VERSION, channels, channelManager, outgoing, outgoingManager, pubsub, topics, security, registry, invoker, deployer },
+      { version: VERSION, channels, channelManager, outgoing, outgoingManager, pubsub, topics, security, registry, invoker, deployer, metrics },
       { token, logger },
     );
     await admin.listen({ host: settings.adminHost, port: settings.adminPort });
@@ -106,6 +111,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       pubsub,
       deployer,
       admin,
+      metrics,
       adminUrl: `http://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,
       adminToken: token,
       adminTokenGenerated: generated,
@@ -116,4 +122,37 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     await closeAll();
     throw err;
   }
+}
+
+/** The metrics read from the parts at scrape time (see docs/admin-api.md for the list). */
+function registerCollectors(metrics: Metrics, channels: ChannelManager, outgoing: OutgoingManager, pubsub: PubSub): void {
+  metrics.gauge('switchboard_wsx_connections', 'Open WebSocket connections per channel', ['channel'], () =>
+    channels.statistics().map((c) => [{ channel: c.name }, c.connections] as const),
+  );
+  metrics.counter('switchboard_wsx_messages_in_total', 'Messages received per channel', ['channel'], () =>
+    channels.statistics().map((c) => [{ channel: c.name }, c.messagesIn] as const),
+  );
+  metrics.counter('switchboard_wsx_messages_out_total', 'Messages sent per channel', ['channel'], () =>
+    channels.statistics().map((c) => [{ channel: c.name }, c.messagesOut] as const),
+  );
+  metrics.gauge('switchboard_outgoing_connected', 'Connected sockets per outgoing connection', ['connection'], () =>
+    outgoing.statistics().map((c) => [{ connection: c.name }, c.connected] as const),
+  );
+  metrics.counter('switchboard_outgoing_messages_in_total', 'Messages received per outgoing connection', ['connection'], () =>
+    outgoing.statistics().map((c) => [{ connection: c.name }, c.messagesIn] as const),
+  );
+  metrics.counter('switchboard_outgoing_messages_out_total', 'Messages sent per outgoing connection', ['connection'], () =>
+    outgoing.statistics().map((c) => [{ connection: c.name }, c.messagesOut] as const),
+  );
+  metrics.counter('switchboard_outgoing_reconnects_total', 'Reconnect attempts per outgoing connection', ['connection'], () =>
+    outgoing.statistics().map((c) => [{ connection: c.name }, c.reconnects] as const),
+  );
+  metrics.gauge('switchboard_pubsub_depth', 'Messages waiting per topic (gd: stored; non_gd: in subscribers\' memory queues)', ['topic', 'kind'], async () => {
+    const samples: Array<readonly [Record<string, string>, number]> = [];
+    for (const topic of await pubsub.topics.list()) {
+      const depth = await pubsub.depth(topic.name);
+      samples.push([{ topic: topic.name, kind: 'gd' }, depth.gd], [{ topic: topic.name, kind: 'non_gd' }, depth.nonGd]);
+    }
+    return samples;
+  });
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Metrics } from '../observability/index.js';
 import { ServiceNotFoundError, InternalError, SwitchboardError } from '../errors/index.js';
 import { newCid } from '../protocol/index.js';
 import type { ServiceRegistry } from './registry.js';
@@ -29,6 +30,8 @@ const INTERNAL: ChannelInfo = { type: 'internal', name: 'internal' };
 export class ServiceInvoker {
   readonly registry: ServiceRegistry;
   readonly environment: ServiceEnvironment;
+  /** Where service calls are counted and timed, when the server keeps metrics. */
+  metrics: Metrics | undefined;
   readonly #logger: Logger;
   // `this.out` looks connections up at call time, so it sees connections created after the server started.
   readonly #out: OutgoingConnections = {
@@ -59,21 +62,28 @@ export class ServiceInvoker {
    */
   async invoke(name: string, request: unknown, context: CallContext = {}): Promise<unknown> {
     const entry = this.registry.get(name);
-    if (!entry) throw new ServiceNotFoundError(name);
+    if (!entry) {
+      this.metrics?.error('service_not_found');
+      throw new ServiceNotFoundError(name);
+    }
     const cid = context.cid ?? newCid();
     const channel = context.channel ?? INTERNAL;
     const io = entry.cls.io;
     const service = new entry.cls();
     service.bindRuntime(new CallRuntime(this, name, cid, channel, context.client, { input: parseInput(io, request), payload: request, rawRequest: request }));
+    const started = this.metrics ? performance.now() : 0;
     try {
       // Most handlers finish synchronously; awaiting only real promises saves a turn per call.
       const pending = service.handle();
       if (pending) await pending;
+      checkOutput(io, service.response.payload);
     } catch (err) {
-      if (err instanceof SwitchboardError) throw err;
-      throw new InternalError('Internal server error', err);
+      const error = err instanceof SwitchboardError ? err : new InternalError('Internal server error', err);
+      this.metrics?.serviceCall(name, (performance.now() - started) / 1000, false);
+      this.metrics?.error(error.code);
+      throw error;
     }
-    checkOutput(io, service.response.payload);
+    this.metrics?.serviceCall(name, (performance.now() - started) / 1000, true);
     return service.response.payload;
   }
 

@@ -8,7 +8,7 @@ import { parseAddress, type ChannelConfig } from './config.js';
 import { ChannelRuntime, type ChannelDeps, type ChannelEvents } from './channel-runtime.js';
 import type { ChannelDefinitions } from './definitions.js';
 import { PortListener } from './port-listener.js';
-import type { PushTarget } from './client.js';
+import type { MessageStats, PushTarget } from './client.js';
 
 /** A channel's live state, as the admin API shows it. */
 export interface ChannelState {
@@ -49,6 +49,8 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
   readonly #running = new Map<string, Running>();
   readonly #listeners = new Map<string, PortListener>();
   readonly #errors = new Map<string, string>();
+  // Totals per channel name, kept across restarts of a channel so that metrics stay monotonic.
+  readonly #stats = new Map<string, MessageStats>();
   readonly #follower: ChangeFollower<ChannelConfig>;
 
   readonly #events: ChannelEvents = {
@@ -92,6 +94,17 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     if (running) return { state: 'listening', port: running.listener.boundPort, connections: running.runtime.connectionCount };
     const error = this.#errors.get(name);
     return error ? { state: 'error', error, connections: 0 } : { state: 'stopped', connections: 0 };
+  }
+
+  /** Message totals and open connections per channel (for metrics). */
+  statistics(): Array<{ name: string; connections: number } & MessageStats> {
+    return [...this.#stats].map(([name, stats]) => ({ name, connections: this.#running.get(name)?.runtime.connectionCount ?? 0, ...stats }));
+  }
+
+  #statsOf(name: string): MessageStats {
+    let stats = this.#stats.get(name);
+    if (!stats) this.#stats.set(name, (stats = { messagesIn: 0, messagesOut: 0 }));
+    return stats;
   }
 
   /** A running channel's clients and calls; 404 when the channel is not running. */
@@ -144,7 +157,7 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
       listener = created;
       this.#listeners.set(address.key, listener);
     }
-    const runtime = new ChannelRuntime(config, this.#deps, this.#events);
+    const runtime = new ChannelRuntime(config, this.#deps, this.#events, this.#statsOf(config.name));
     listener.route(address.path, runtime);
     this.#running.set(config.name, { runtime, listener, path: address.path });
     this.#logger.info({ channel: config.name, address: config.address, protocol: config.protocol }, 'Channel listening');

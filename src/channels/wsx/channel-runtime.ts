@@ -6,8 +6,9 @@ import { NotFoundError } from '../../errors/index.js';
 import { CLOSE_CODE } from '../../protocol/index.js';
 import type { ChannelInfo, ClientInvokeOptions, ServiceInvoker, WsxChannelHandle, WsxClientInfo } from '../../services/index.js';
 import type { SecurityDefinitions } from '../../security/index.js';
+import type { Metrics } from '../../observability/index.js';
 import type { ChannelConfig } from './config.js';
-import type { ClientHost, PushTarget, WsxClient } from './client.js';
+import type { ClientHost, MessageStats, PushTarget, WsxClient } from './client.js';
 import { ZatoClient } from './zato-client.js';
 import { PlainClient } from './plain-client.js';
 import { rejectUpgrade } from './http-reply.js';
@@ -23,6 +24,8 @@ export interface ChannelDeps {
   readonly invoker: ServiceInvoker;
   readonly security: SecurityDefinitions;
   readonly logger: Logger;
+  /** Counts protocol-level errors (service errors are counted by the invoker). */
+  readonly metrics?: Metrics | undefined;
 }
 
 function basicCredentials(req: IncomingMessage): { username: string; secret: string } | undefined {
@@ -48,9 +51,13 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
   #accepting = true;
 
   readonly #events: ChannelEvents;
+  readonly #metrics: Metrics | undefined;
+  readonly stats: MessageStats;
 
-  constructor(config: ChannelConfig, deps: ChannelDeps, events: ChannelEvents) {
+  constructor(config: ChannelConfig, deps: ChannelDeps, events: ChannelEvents, stats: MessageStats) {
     this.#events = events;
+    this.#metrics = deps.metrics;
+    this.stats = stats;
     this.config = config;
     this.channelInfo = this.#infoOf(config);
     this.invoker = deps.invoker;
@@ -113,6 +120,10 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
     if (!this.#clients.delete(client.pubClientId)) return;
     if (client.hasSession) this.#runHook('wsx_on_disconnected', client);
     this.#events.clientClosed(this.name, client.pubClientId);
+  }
+
+  protocolError(code: string): void {
+    this.#metrics?.error(code);
   }
 
   unclaimedResponse(client: WsxClient, inReplyTo: string, response: unknown): void {

@@ -35,6 +35,16 @@ export interface ClientHost {
   clientClosed(client: WsxClient): void;
   /** A `client-response` that answers no pending request of ours (e.g. a pub/sub acknowledgement). */
   unclaimedResponse(client: WsxClient, inReplyTo: string, response: unknown): void;
+  /** Message totals of the channel (for metrics). */
+  readonly stats: MessageStats;
+  /** Counts an error answered at the protocol level, by its stable code (for metrics). */
+  protocolError(code: string): void;
+}
+
+/** Messages a channel or connection received and sent (plain counters, read by the metrics at scrape time). */
+export interface MessageStats {
+  messagesIn: number;
+  messagesOut: number;
 }
 
 interface PendingRequest {
@@ -88,6 +98,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     this.log = host.logger.child({ pubClientId: this.pubClientId });
     ws.on('message', (data, isBinary) => {
       this.lastSeen = Date.now();
+      host.stats.messagesIn++;
       this.onMessage(data as Buffer, isBinary);
     });
     ws.on('pong', () => this.#onPong());
@@ -132,6 +143,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     if (!this.isOpen) return false;
     this.#writer.cork();
     this.ws.send(frame, { binary: typeof frame !== 'string' });
+    this.host.stats.messagesOut++;
     if (!this.#readPaused && this.#socket.writableLength > WRITE_HIGH_WATER) this.#pauseReading();
     return true;
   }
@@ -276,7 +288,13 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   protected async invokeService(request: unknown, cid: string): Promise<unknown> {
     const context = { channel: this.host.channelInfo, client: this, cid };
     if (this.host.config.service !== GATEWAY_SERVICE) return this.host.invoker.invoke(this.host.config.service, request, context);
-    const call = resolveGatewayCall(request, this.host.channelInfo);
+    let call: { service: string; request: unknown };
+    try {
+      call = resolveGatewayCall(request, this.host.channelInfo);
+    } catch (err) {
+      this.host.protocolError(toSwitchboardError(err).code);
+      throw err;
+    }
     return this.host.invoker.invoke(call.service, call.request, context);
   }
 

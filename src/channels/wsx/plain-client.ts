@@ -56,7 +56,10 @@ export class PlainClient extends WsxClient {
   }
 
   async #run(request: unknown, cid: string): Promise<string | Buffer | undefined> {
-    if (request instanceof BadRequestError) return plainError(request);
+    if (request instanceof BadRequestError) {
+      this.host.protocolError(request.code);
+      return plainError(request);
+    }
     try {
       const payload = await this.invokeService(request, cid);
       return payload === undefined || payload === null ? undefined : this.encodePush(payload);

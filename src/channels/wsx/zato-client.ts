@@ -78,6 +78,7 @@ export class ZatoClient extends WsxClient {
     const parsed = parseClientFrame(text);
     if (!parsed.ok) {
       const { error } = parsed;
+      this.host.protocolError(error.code);
       this.write(error.inReplyTo ? errorResponse(error.inReplyTo, error, newCid()) : errorMessage(error));
       return;
     }
@@ -128,6 +129,7 @@ export class ZatoClient extends WsxClient {
     else if (meta.token !== session.token) error = new UnauthorizedError('Missing or invalid meta.token', 'invalid_token');
     else if (Date.now() > session.expiresAt) error = new UnauthorizedError('The session token has expired; create a new session', 'token_expired');
     if (!error) return true;
+    this.host.protocolError(error.code);
     this.write(errorResponse(meta.id, error, newCid()));
     return false;
   }
@@ -156,11 +158,13 @@ export class ZatoClient extends WsxClient {
 
   #forbid(error: SwitchboardError, inReplyTo?: string): void {
     this.log.info({ code: error.code, peer: this.peerAddress }, 'Authentication failed');
+    this.host.protocolError(error.code);
     this.write(errorMessage(error, inReplyTo));
     this.close(CLOSE_CODE.POLICY, error.message);
   }
 
   #invalidUtf8(): void {
+    this.host.protocolError('invalid_utf8');
     if (!this.#session) {
       this.close(CLOSE_CODE.INVALID_UTF8, 'Invalid UTF-8');
       return;

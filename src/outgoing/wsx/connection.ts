@@ -4,6 +4,13 @@ import type { OutgoingConfig } from './config.js';
 import { RemoteSocket, type RemoteCredentials, type SocketEvents, type SocketState } from './remote-socket.js';
 import type { WsxResponse } from '../../protocol/index.js';
 
+/** Messages and reconnects of an outgoing connection (plain counters, read by the metrics at scrape time). */
+export interface OutgoingStats {
+  messagesIn: number;
+  messagesOut: number;
+  reconnects: number;
+}
+
 /** `client()` found no connected socket within `acquireTimeout`. */
 export class AcquireTimeoutError extends SwitchboardError {
   constructor(name: string, state: ConnectionState) {
@@ -89,10 +96,13 @@ export class OutgoingConnection {
   #next = 0;
   #stopped = false;
 
-  constructor(config: OutgoingConfig, options: { events: SocketEvents; credentials: () => Promise<RemoteCredentials | undefined>; logger: Logger }) {
+  constructor(
+    config: OutgoingConfig,
+    options: { events: SocketEvents; credentials: () => Promise<RemoteCredentials | undefined>; logger: Logger; stats: OutgoingStats },
+  ) {
     this.config = config;
     this.sockets = Array.from({ length: config.poolSize }, (_, index) => {
-      const socket = new RemoteSocket({ index, config, events: options.events, credentials: options.credentials, logger: options.logger });
+      const socket = new RemoteSocket({ index, config, stats: options.stats, events: options.events, credentials: options.credentials, logger: options.logger });
       socket.on('state', (state: SocketState) => {
         if (state === 'connected') this.#serveWaiters();
       });

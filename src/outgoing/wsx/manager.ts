@@ -3,7 +3,7 @@ import { NotFoundError } from '../../errors/index.js';
 import { ChangeFollower, type ConfigChange, type Store } from '../../store/index.js';
 import type { ServiceInvoker } from '../../services/index.js';
 import type { OutgoingConfig } from './config.js';
-import { OutgoingConnection, type ConnectionState } from './connection.js';
+import { OutgoingConnection, type ConnectionState, type OutgoingStats } from './connection.js';
 import type { OutgoingDefinitions } from './definitions.js';
 import { hookEvents } from './hooks.js';
 import type { RemoteCredentials } from './remote-socket.js';
@@ -29,6 +29,8 @@ export class OutgoingManager {
   readonly #credentials: CredentialsSource;
   readonly #logger: Logger;
   readonly #connections = new Map<string, OutgoingConnection>();
+  // Totals per connection name, kept across reconnects and edits so that metrics stay monotonic.
+  readonly #stats = new Map<string, OutgoingStats>();
   readonly #follower: ChangeFollower<OutgoingConfig>;
 
   constructor(options: { store: Store; definitions: OutgoingDefinitions; invoker: ServiceInvoker; credentials: CredentialsSource; logger: Logger }) {
@@ -72,6 +74,17 @@ export class OutgoingManager {
     return { config: conn.config, conn };
   }
 
+  /** Totals and connected sockets per connection (for metrics). */
+  statistics(): Array<{ name: string; connected: number } & OutgoingStats> {
+    return [...this.#stats].map(([name, stats]) => ({ name, connected: this.#connections.get(name)?.state().connected ?? 0, ...stats }));
+  }
+
+  #statsOf(name: string): OutgoingStats {
+    let stats = this.#stats.get(name);
+    if (!stats) this.#stats.set(name, (stats = { messagesIn: 0, messagesOut: 0, reconnects: 0 }));
+    return stats;
+  }
+
   /** Live state; `stopped` for a stored connection that is not open (inactive). */
   state(name: string): ConnectionState | { state: 'stopped'; connected: 0 } {
     return this.#connections.get(name)?.state() ?? { state: 'stopped', connected: 0 };
@@ -89,6 +102,7 @@ export class OutgoingManager {
       events: hookEvents(config, this.#invoker, this.#logger),
       credentials: async () => (security ? this.#credentials.reveal(security) : undefined),
       logger: this.#logger,
+      stats: this.#statsOf(config.name),
     });
     this.#connections.set(config.name, conn);
     conn.start();

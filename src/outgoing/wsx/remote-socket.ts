@@ -76,15 +76,19 @@ export class RemoteSocket extends EventEmitter {
   readonly #remoteSubKeys = new Map<string, string>();
   readonly #seenMsgIds = new Set<string>();
 
+  readonly #stats: { messagesIn: number; messagesOut: number; reconnects: number };
+
   constructor(options: {
     index: number;
     config: OutgoingConfig;
+    stats: { messagesIn: number; messagesOut: number; reconnects: number };
     events: SocketEvents;
     credentials: () => Promise<RemoteCredentials | undefined>;
     logger: Logger;
   }) {
     super();
     this.index = options.index;
+    this.#stats = options.stats;
     this.#config = options.config;
     this.#events = options.events;
     this.#credentials = options.credentials;
@@ -126,6 +130,7 @@ export class RemoteSocket extends EventEmitter {
   write(data: unknown): Promise<void> {
     const ws = this.#openSocket();
     const frame = typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data);
+    this.#stats.messagesOut++;
     return new Promise((resolve, reject) => {
       ws.send(frame, { binary: Buffer.isBuffer(frame) }, (err) => (err ? reject(new ConnectionClosedError(`Write to ${this.#config.name} failed: ${err.message}`)) : resolve()));
     });
@@ -154,6 +159,7 @@ export class RemoteSocket extends EventEmitter {
         reject(new TimeoutError(`No reply from ${this.#config.name} within ${this.#config.responseTimeout} s`, 'response_timeout'));
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
+      this.#stats.messagesOut++;
       ws.send(frame);
     });
   }
@@ -292,6 +298,7 @@ export class RemoteSocket extends EventEmitter {
 
   #onMessage(ws: WebSocket, data: RawData, isBinary: boolean): void {
     if (ws !== this.#ws) return;
+    this.#stats.messagesIn++;
     const buf = data as Buffer;
     if (!this.#config.isZato) {
       void this.#events.message(this, this.#decodePlain(buf, isBinary), false).catch(() => undefined);
@@ -401,6 +408,7 @@ export class RemoteSocket extends EventEmitter {
     this.nextAttemptAt = new Date(Date.now() + delay);
     this.#setState('reconnecting');
     this.reconnects += 1;
+    this.#stats.reconnects += 1;
     this.#log.debug({ delay, attempt: this.#attempt, lastError: this.lastError }, 'Reconnecting');
     this.#after(delay, () => this.#connect());
   }
