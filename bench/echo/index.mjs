@@ -43,9 +43,19 @@ export async function run(opts = {}) {
   }
   const results = {};
   for (const [key, list] of Object.entries(all)) {
-    if (list.length) results[key] = [...list].sort((a, b) => a.msgsPerSec - b.msgsPerSec)[Math.floor(list.length / 2)];
+    if (list.length) results[key] = median(list, (r) => r.msgsPerSec);
   }
-  report(results, o, rounds);
+  // Ratios are paired: Switchboard against each peer in the same round (seconds apart), then the median of those.
+  const pairedRatio = (other) => {
+    if (!all.switchboard.length || !all[other].length) return { median: null, rounds: [] };
+    const ratios = all.switchboard.map((r, i) => +(r.msgsPerSec / all[other][i].msgsPerSec).toFixed(2));
+    return { median: median(ratios, (x) => x), rounds: ratios };
+  };
+  report(results, o, rounds, { ws: pairedRatio('ws'), nodered: pairedRatio('nodered') });
+}
+
+function median(list, key) {
+  return [...list].sort((a, b) => key(a) - key(b))[Math.floor(list.length / 2)];
 }
 
 async function runRound(only, o) {
@@ -77,7 +87,7 @@ async function runRound(only, o) {
   return results;
 }
 
-function report(results, o, rounds) {
+function report(results, o, rounds, ratios) {
   console.log(`\necho: ${o.connections} connections × ${o.window} in flight, ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up; median of ${rounds} rounds`);
   console.log('server                     msgs/s     p50 ms    p99 ms   errors   server CPU   load generator CPU');
   const labels = { switchboard: 'switchboard (WSX invoke)', ws: 'naive ws echo', nodered: 'node-red 4.1' };
@@ -87,8 +97,11 @@ function report(results, o, rounds) {
     );
     if (r.cpuPercent > 80 && (r.serverCpu ?? 100) < 90) console.log(`  note: the load generator (${r.cpuPercent}%) may be the bottleneck for ${labels[key]} (server at ${r.serverCpu}%)`);
   }
-  const ratio = (other) => (results.switchboard && results[other] ? +(results.switchboard.msgsPerSec / results[other].msgsPerSec).toFixed(2) : null);
-  console.log(`ratio vs ws: ${ratio('ws')} (target >= 1.5); ratio vs node-red: ${ratio('nodered')} (target >= 4)`);
+  const ratio = (other) => ratios[other].median;
+  console.log(
+    `ratio vs ws: ${ratio('ws')} (rounds: ${ratios.ws.rounds.join(', ')}; target >= 1.5); ` +
+      `ratio vs node-red: ${ratio('nodered')} (rounds: ${ratios.nodered.rounds.join(', ')}; target >= 4)`,
+  );
   console.log(
     JSON.stringify({
       bench: 'echo',
@@ -105,6 +118,7 @@ function report(results, o, rounds) {
       window: o.window,
       duration_s: o.durationMs / 1000,
       rounds,
+      ratio_rounds: { ws: ratios.ws.rounds, nodered: ratios.nodered.rounds },
     }),
   );
 }
