@@ -5,6 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureChromium } from './ensure-chromium.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,6 +28,7 @@ if (!files.length) {
   console.error('No test files found under dist/test');
   process.exit(1);
 }
+if (files.some((f) => f.includes('web-admin'))) ensureChromium();
 const result = spawnSync(
   process.execPath,
   ['--test', '--test-reporter=spec', '--test-concurrency=2', ...flags, ...files],

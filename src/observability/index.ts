@@ -1,2 +1,2 @@
 export { createLogger, silentLogger, type Logger } from './logger.js';
-export { Metrics, type Sample } from './metrics.js';
+export { Metrics, type MetricsSummary, type Sample } from './metrics.js';

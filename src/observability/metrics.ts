@@ -22,10 +22,18 @@ interface ServiceTally {
  * they are turned into Prometheus series at scrape time, so serving messages pays next to nothing for metrics.
  * (prom-client's labelled children hash their labels on every call, which cost a fifth of echo throughput.)
  */
+/** Totals since start: service calls, failed ones, and errors answered, by code. */
+export interface MetricsSummary {
+  readonly serviceCalls: number;
+  readonly serviceErrors: number;
+  readonly errors: Readonly<Record<string, number>>;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly #errors: Counter<'code'>;
   readonly #services = new Map<string, ServiceTally>();
+  readonly #errorTally = new Map<string, number>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
@@ -84,6 +92,18 @@ export class Metrics {
   /** Records an error answered with a stable code. */
   error(code: string): void {
     this.#errors.labels(code).inc();
+    this.#errorTally.set(code, (this.#errorTally.get(code) ?? 0) + 1);
+  }
+
+  /** Totals since start, for the web admin's dashboard. */
+  summary(): MetricsSummary {
+    let serviceCalls = 0;
+    let serviceErrors = 0;
+    for (const t of this.#services.values()) {
+      serviceCalls += t.ok + t.failed;
+      serviceErrors += t.failed;
+    }
+    return { serviceCalls, serviceErrors, errors: Object.fromEntries(this.#errorTally) };
   }
 
   /** A gauge whose samples are read at scrape time. */

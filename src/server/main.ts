@@ -13,7 +13,8 @@ process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'Unha
 function printWelcome(server: Awaited<ReturnType<typeof startServer>>): void {
   const lines = [
     '',
-    `Switchboard is running. Admin API: ${server.adminUrl}/api  (services from ${server.settings.servicesDir})`,
+    `Switchboard is running. Web admin: ${server.adminUrl}/  (log in with the admin token)`,
+    `Admin API: ${server.adminUrl}/api  (OpenAPI: ${server.adminUrl}/api/openapi.json); services from ${server.settings.servicesDir}`,
     server.adminTokenGenerated
       ? `Admin token (saved to ${server.settings.dataDir}/admin-token): ${server.adminToken}`
       : `Admin token: in ${server.settings.dataDir}/admin-token (or SWITCHBOARD_ADMIN_TOKEN)`,

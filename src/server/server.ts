@@ -90,7 +90,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const { token, generated } = resolveAdminToken(settings.dataDir, settings.adminToken);
     const admin = createAdminServer(
       { version: VERSION, channels, channelManager, outgoing, outgoingManager, pubsub, topics, security, registry, invoker, deployer, metrics },
-      { token, logger },
+      { token, user: settings.adminUser, password: settings.adminPassword, logger },
     );
     await admin.listen({ host: settings.adminHost, port: settings.adminPort });
     closers.push(() => admin.close());

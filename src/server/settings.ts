@@ -14,6 +14,9 @@ export interface Settings {
   adminPort: number;
   /** The admin API bearer token; generated into `$dataDir/admin-token` when not set. */
   adminToken: string | undefined;
+  /** An optional web admin user (with `adminPassword`), besides logging in with the token. */
+  adminUser: string | undefined;
+  adminPassword: string | undefined;
   /** Seed a new database with the demo channels. */
   demo: boolean;
   /** The port of the demo channels. */
@@ -30,6 +33,8 @@ const ENV: Record<keyof Settings, string> = {
   adminHost: 'SWITCHBOARD_ADMIN_HOST',
   adminPort: 'SWITCHBOARD_ADMIN_PORT',
   adminToken: 'SWITCHBOARD_ADMIN_TOKEN',
+  adminUser: 'SWITCHBOARD_ADMIN_USER',
+  adminPassword: 'SWITCHBOARD_ADMIN_PASSWORD',
   demo: 'SWITCHBOARD_DEMO',
   demoPort: 'SWITCHBOARD_DEMO_PORT',
 };
@@ -66,6 +71,8 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: NodeJS.Proc
     adminHost: String(pick('adminHost') ?? '127.0.0.1'),
     adminPort: toPort('adminPort', pick('adminPort') ?? 17010),
     adminToken: (pick('adminToken') as string | undefined) || undefined,
+    adminUser: (pick('adminUser') as string | undefined) || undefined,
+    adminPassword: (pick('adminPassword') as string | undefined) || undefined,
     demo: !(demo === false || demo === '0' || demo === 'false'),
     demoPort: toPort('demoPort', pick('demoPort') ?? 17011),
   };

@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { ChannelConfigSchema, type ChannelConfig, type ChannelInput } from '../../channels/wsx/index.js';
-import { ConflictError } from '../../errors/index.js';
+import { ConflictError, NotFoundError } from '../../errors/index.js';
 import type { AdminContext } from '../context.js';
+import { emptyBodyAsObject } from './body.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
 const ClientParams = Type.Object({ name: Type.String({ minLength: 1 }), pubClientId: Type.String({ minLength: 1 }) });
@@ -14,6 +15,15 @@ const InvokeBody = Type.Object(
 /** `/api/channels/wsx`: channels, their connected clients, and calls to those clients. */
 export function channelRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const withState = (config: ChannelConfig) => ({ ...config, runtime: ctx.channelManager.state(config.name) });
+
+  // An unknown channel is 404 channel_not_found; a stopped channel has no clients, so its clients are client_not_found.
+  const runningChannel = async (name: string, pubClientId: string) => {
+    await ctx.channels.get(name);
+    if (ctx.channelManager.state(name).state !== 'listening') {
+      throw new NotFoundError(`No client ${pubClientId} on channel ${name} (the channel is not running)`, 'client_not_found');
+    }
+    return ctx.channelManager.channel(name);
+  };
 
   app.get('/api/channels/wsx', async () => (await ctx.channels.list()).map(withState));
 
@@ -51,14 +61,15 @@ export function channelRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   app.delete('/api/channels/wsx/:name/clients/:pubClientId', { schema: { params: ClientParams } }, async (req) => {
     const { name, pubClientId } = req.params as { name: string; pubClientId: string };
-    await ctx.channelManager.channel(name).disconnect(pubClientId);
+    await (await runningChannel(name, pubClientId)).disconnect(pubClientId);
     return { disconnected: pubClientId };
   });
 
-  app.post('/api/channels/wsx/:name/clients/:pubClientId/invoke', { schema: { params: ClientParams, body: InvokeBody } }, async (req) => {
+  const invokeOptions = { schema: { params: ClientParams, body: InvokeBody }, preValidation: emptyBodyAsObject };
+  app.post('/api/channels/wsx/:name/clients/:pubClientId/invoke', invokeOptions, async (req) => {
     const { name, pubClientId } = req.params as { name: string; pubClientId: string };
     const body = (req.body ?? {}) as { request?: unknown; timeout?: number };
-    const handle = ctx.channelManager.channel(name);
+    const handle = await runningChannel(name, pubClientId);
     const client = handle.clients().find((c) => c.pubClientId === pubClientId);
     if (client?.protocol === 'plain') throw new ConflictError('Plain-protocol clients cannot answer requests', 'not_supported');
     const response = await handle.invoke(pubClientId, body.request, { timeout: (body.timeout ?? 5) * 1000 });

@@ -19,10 +19,14 @@ const PublishBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const BrowseQuery = Type.Object({
-  after: Type.Optional(Type.String({ pattern: '^\\d+$' })),
-  limit: Type.Optional(Type.String({ pattern: '^\\d+$' })),
-});
+// Unknown query parameters are errors too (`?aftr=5` should not silently browse from the start).
+const BrowseQuery = Type.Object(
+  {
+    after: Type.Optional(Type.String({ pattern: '^\\d+$' })),
+    limit: Type.Optional(Type.String({ pattern: '^\\d+$' })),
+  },
+  { additionalProperties: false },
+);
 
 /** `/api/pubsub`: topics (with depth), publishing, browsing, and subscriptions. */
 export function pubsubRoutes(app: FastifyInstance, ctx: AdminContext): void {

@@ -1,0 +1,38 @@
+import swagger from '@fastify/swagger';
+import type { FastifyInstance, FastifySchema } from 'fastify';
+
+// The first path segment after /api names a route's group in the document (channels, outgoing, pubsub, …).
+function tagOf(url: string): string {
+  const segment = url.split('/')[2] ?? 'api';
+  return segment === 'metrics' ? 'metrics' : segment;
+}
+
+/**
+ * Describes the admin API as OpenAPI 3, from the same TypeBox schemas fastify validates requests with, so the
+ * document cannot drift from what the server accepts. Served at `/api/openapi.json`, without credentials.
+ */
+export function registerOpenApi(app: FastifyInstance, version: string): void {
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Switchboard admin API', version, description: 'Channels, outgoing connections, security, pub/sub and services, live. See docs/admin-api.md.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'The admin token' },
+          session: { type: 'apiKey', in: 'cookie', name: 'sb_session', description: 'Web admin session; mutating calls also need x-csrf-token' },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+    transform: ({ schema, url }) => {
+      const s = (schema ?? {}) as FastifySchema & { tags?: string[]; hide?: boolean };
+      const hide = s.hide === true || !url.startsWith('/api/') || url === '/api/openapi.json';
+      return { schema: { ...s, tags: s.tags ?? [tagOf(url)], hide } as FastifySchema, url };
+    },
+  });
+}
+
+/** `GET /api/openapi.json`. */
+export function openApiRoute(app: FastifyInstance): void {
+  app.get('/api/openapi.json', { schema: { hide: true } as FastifySchema }, async () => app.swagger());
+}

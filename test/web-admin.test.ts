@@ -1,0 +1,179 @@
+// The web admin in a real browser (Debian's Chromium driven by playwright-core) against a real server:
+// every page a user needs to run Switchboard without programming. Screenshots go to
+// $SWITCHBOARD_SCREENSHOTS (docs/images when refreshed with `npm run screenshots`).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkipReason, launchChromium } from './helpers/browser.js';
+import { PlainRemote } from './helpers/plain-remote.js';
+import { freePort, startTestServer, type TestServer } from './helpers/server.js';
+import { TestClient } from './helpers/wsx-client.js';
+
+const skip = browserSkipReason();
+const shots = process.env.SWITCHBOARD_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'switchboard-shots-'));
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+
+async function screenshot(name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** The table row whose key (name, client id, sub key) is `key`. */
+const row = (key: string) => page.locator(`tr[data-row="${key}"]`);
+
+describe('web admin in Chromium', { skip }, () => {
+  before(async () => {
+    server = await startTestServer();
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.setDefaultTimeout(10_000);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('a wrong token is refused on the login page; the admin token logs in', async () => {
+    await page.goto(server.adminUrl);
+    await page.fill('#login-token', 'not-the-token');
+    await page.click('button[type=submit]');
+    await page.getByRole('alert').filter({ hasText: 'Wrong admin token' }).waitFor();
+    await screenshot('login');
+    await page.fill('#login-token', 'test-token');
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'sb_session');
+    assert.ok(session, 'a session cookie is set');
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Strict');
+  });
+
+  test('create a channel through the form (inline errors first), connect a client, invoke it, disconnect it', async () => {
+    const port = await freePort();
+    await page.goto(`${server.adminUrl}/#/channels/new`);
+    await page.fill('input[name=name]', 'web-chan');
+    await page.fill('input[name=address]', `ws://127.0.0.1:${port}/web`);
+    await page.fill('input[name=maxMessageSize]', '10');
+    await page.click('button[type=submit]');
+    // The schema says at least 64: the form says so under the field and sends nothing.
+    await page.locator('.field.invalid').filter({ hasText: 'Must be at least 64' }).waitFor();
+    await page.locator('.field.invalid').filter({ hasText: 'Required' }).waitFor(); // service
+    await screenshot('channel-form');
+    await page.fill('input[name=maxMessageSize]', '65536');
+    await page.fill('input[name=service]', 'zato.ping');
+    await page.click('button[type=submit]');
+    await row('web-chan').getByText('listening').waitFor();
+    await screenshot('channels');
+
+    const client = await TestClient.connect(`ws://127.0.0.1:${port}/web`);
+    await client.createSession({ client_id: 'browser-client', client_name: 'Label printer' });
+    await page.click('a:has-text("web-chan")');
+    const listed = row((await server.api('GET', '/api/channels/wsx/web-chan/clients')).body[0].pubClientId);
+    await listed.getByText('browser-client').waitFor();
+    await listed.getByText('Label printer').waitFor();
+
+    await listed.getByRole('button', { name: 'Invoke' }).click();
+    await page.fill('#invoke-request', '{"print": "label-42"}');
+    await page.click('form.panel button[type=submit]');
+    const rq = await client.next();
+    assert.deepEqual(rq.data, { print: 'label-42' });
+    client.send({ meta: { action: 'client-response', id: 'r1', token: client.token, in_reply_to: rq.meta.id }, data: { printed: true } });
+    await page.getByTestId('client-response').filter({ hasText: '"printed": true' }).waitFor();
+    await screenshot('channel-clients');
+
+    await listed.getByRole('button', { name: 'Disconnect' }).click();
+    assert.equal((await client.closed).code, 4005);
+    await page.getByText('No clients connected.').waitFor();
+  });
+
+  test('create an outgoing connection and watch its state follow the remote stopping and starting', async () => {
+    const remote = await PlainRemote.start(await freePort());
+    await page.goto(`${server.adminUrl}/#/outgoing/new`);
+    await page.fill('input[name=name]', 'web-out');
+    await page.fill('input[name=address]', remote.url);
+    await page.selectOption('select[name=isZato]', 'false');
+    await page.fill('input[name="reconnect.initial"]', '0.1');
+    await page.fill('input[name="reconnect.max"]', '0.5');
+    await page.click('button[type=submit]');
+    await row('web-out').locator('.badge', { hasText: 'connected' }).waitFor();
+    await remote.kill();
+    await row('web-out').locator('.badge', { hasText: 'reconnecting' }).waitFor();
+    await row('web-out').locator('.last-error').filter({ hasText: /\S/ }).waitFor();
+    await screenshot('outgoing');
+    await remote.listen();
+    await row('web-out').locator('.badge', { hasText: /^connected$/ }).waitFor();
+    await remote.kill();
+  });
+
+  test('create a security definition: the secret is write-only', async () => {
+    await page.goto(`${server.adminUrl}/#/security/new`);
+    await page.fill('input[name=name]', 'web-sec');
+    await page.selectOption('select[name=type]', 'basic_auth');
+    await page.fill('input[name=username]', 'printer');
+    await page.fill('input[name=password]', 's3cret-pw');
+    await page.click('button[type=submit]');
+    await row('web-sec').getByText('printer').waitFor();
+    assert.equal(await page.getByText('s3cret-pw').count(), 0);
+    await row('web-sec').getByRole('link', { name: 'Edit' }).click();
+    assert.equal(await page.inputValue('input[name=password]'), '');
+    await screenshot('security');
+  });
+
+  test('create a topic, publish to it, browse the message, see a subscription', async () => {
+    await page.goto(`${server.adminUrl}/#/pubsub/new`);
+    await page.fill('input[name=name]', '/web/orders');
+    await page.selectOption('select[name=hasGd]', 'true');
+    await page.click('button[type=submit]');
+    await row('/web/orders').waitFor();
+    await page.click('a:has-text("/web/orders")');
+    await page.fill('#publish-data', '{"order": 7}');
+    await page.click('form.panel button[type=submit]');
+    const published = await page.getByTestId('published').locator('code').textContent();
+    assert.match(published ?? '', /^zpsm/);
+    await page.locator(`tr[data-row="${published}"]`).getByText('{"order":7}').waitFor();
+    await screenshot('topic');
+
+    const subAddress = `ws://127.0.0.1:${await freePort()}/sub`;
+    await server.api('POST', '/api/channels/wsx', { name: 'web-sub', address: subAddress, service: 'helpers.web-sockets-gateway' });
+    const sub = await TestClient.connect(subAddress);
+    await sub.createSession({ client_id: 'web-subscriber' });
+    await sub.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: '/web/orders' });
+    await page.goto(`${server.adminUrl}/#/pubsub`);
+    await page.locator('tr', { hasText: 'web-subscriber' }).waitFor();
+    await screenshot('pubsub');
+    sub.close();
+  });
+
+  test('invoke a service with a JSON request and see its response', async () => {
+    await page.goto(`${server.adminUrl}/#/services`);
+    await row('zato.helpers.echo').waitFor();
+    await screenshot('services');
+    await row('zato.helpers.echo').getByRole('link', { name: 'Invoke' }).click();
+    await page.fill('#service-request', '{"hello": "from the browser"}');
+    await page.click('form.panel button[type=submit]');
+    await page.getByTestId('service-response').filter({ hasText: 'from the browser' }).waitFor();
+    await screenshot('service-invoke');
+  });
+
+  test('the dashboard shows connections and rates, and logging out ends the session', async () => {
+    const client = await TestClient.connect((await server.api('GET', '/api/channels/wsx/web-chan')).body.address);
+    await page.goto(`${server.adminUrl}/#/dashboard`);
+    await page.getByTestId('connections').locator('.value', { hasText: /^[1-9]/ }).waitFor();
+    for (let i = 0; i < 3; i++) {
+      await client.createSession();
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    await page.locator('figure.chart path.line').first().waitFor({ state: 'attached' });
+    await screenshot('dashboard');
+    client.close();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.locator('#login-token').waitFor();
+    const res = await page.evaluate(async () => (await fetch('/api/channels/wsx')).status);
+    assert.equal(res, 401);
+  });
+});

@@ -1,0 +1,156 @@
+import { useState } from 'preact/hooks';
+import { api, enc } from '../api.js';
+import { CrudPage, useChoices } from '../components/crud.js';
+import { usePoll } from '../components/hooks.js';
+import { Badge, ErrorLine, Table, Time } from '../components/table.js';
+import { href } from '../router.js';
+
+interface Channel {
+  name: string;
+  address: string;
+  protocol: string;
+  service: string;
+  isActive: boolean;
+  runtime: { state: string; connections: number; error?: string };
+}
+
+interface Client {
+  pubClientId: string;
+  extClientId: string | null;
+  extClientName: string | null;
+  peerAddress: string;
+  protocol: string;
+  connectedAt: string;
+  lastSeen: string;
+}
+
+/** WebSocket channels, and per channel its connected clients. */
+export function ChannelsPage({ route }: { route: string[] }) {
+  const choices = useChoices();
+  return (
+    <CrudPage<Channel>
+      noun="channel"
+      title="Channels"
+      pageKey="channels"
+      apiPath="/api/channels/wsx"
+      route={route}
+      pollMs={2000}
+      choices={choices}
+      columns={[
+        { title: 'Address', cell: (c) => <code>{c.address}</code> },
+        { title: 'Protocol', cell: (c) => c.protocol },
+        { title: 'Service', cell: (c) => c.service },
+        { title: 'State', cell: (c) => <Badge state={c.isActive ? c.runtime.state : 'inactive'} /> },
+        { title: 'Connections', cell: (c) => <span class="num">{c.runtime.connections}</span> },
+      ]}
+      detail={(name) => <ChannelClients name={name} />}
+    />
+  );
+}
+
+function ChannelClients({ name }: { name: string }) {
+  const path = `/api/channels/wsx/${enc(name)}/clients`;
+  const { data, error, reload } = usePoll(() => api<Client[]>('GET', path), 2000, [name]);
+  const [invoking, setInvoking] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+
+  const disconnect = async (id: string) => {
+    setActionError(null);
+    try {
+      await api('DELETE', `${path}/${enc(id)}`);
+      reload();
+    } catch (err) {
+      setActionError((err as Error).message);
+    }
+  };
+
+  return (
+    <section>
+      <div class="page-head">
+        <h1>Channel {name}: connected clients</h1>
+        <a class="button" href={href('channels')}>
+          All channels
+        </a>
+      </div>
+      <ErrorLine error={error ?? actionError} />
+      {data && (
+        <Table
+          rows={data}
+          rowKey={(c) => c.pubClientId}
+          empty="No clients connected."
+          columns={[
+            { title: 'Client id', cell: (c) => c.extClientId ?? <span class="muted">{c.pubClientId}</span> },
+            { title: 'Name', cell: (c) => c.extClientName ?? '—' },
+            { title: 'Peer', cell: (c) => <code>{c.peerAddress}</code> },
+            { title: 'Connected since', cell: (c) => <Time iso={c.connectedAt} /> },
+            { title: 'Last seen', cell: (c) => <Time iso={c.lastSeen} /> },
+            {
+              title: '',
+              cell: (c) => (
+                <span class="row-actions">
+                  {c.protocol !== 'plain' && <button onClick={() => setInvoking(c.pubClientId)}>Invoke</button>}{' '}
+                  <button class="danger" onClick={() => disconnect(c.pubClientId)}>
+                    Disconnect
+                  </button>
+                </span>
+              ),
+            },
+          ]}
+        />
+      )}
+      {invoking && <InvokeClient path={`${path}/${enc(invoking)}/invoke`} clientId={invoking} onClose={() => setInvoking(null)} />}
+    </section>
+  );
+}
+
+function InvokeClient({ path, clientId, onClose }: { path: string; clientId: string; onClose: () => void }) {
+  const [request, setRequest] = useState('{}');
+  const [timeout, setTimeoutValue] = useState('5');
+  const [response, setResponse] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const invoke = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setResponse(null);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(request);
+    } catch {
+      setError('The request is not valid JSON');
+      return;
+    }
+    try {
+      const res = await api<{ response: unknown }>('POST', path, { request: parsed, timeout: Number(timeout) });
+      setResponse(JSON.stringify(res.response, null, 2));
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <form class="panel" onSubmit={invoke}>
+      <h2>Invoke client {clientId}</h2>
+      <div class="field">
+        <label for="invoke-request">Request (JSON)</label>
+        <textarea id="invoke-request" name="request" rows={4} value={request} onInput={(e) => setRequest(e.currentTarget.value)} />
+      </div>
+      <div class="field narrow">
+        <label for="invoke-timeout">Timeout, s</label>
+        <input id="invoke-timeout" name="timeout" type="number" min="0.1" step="any" value={timeout} onInput={(e) => setTimeoutValue(e.currentTarget.value)} />
+      </div>
+      <div class="actions">
+        <button type="submit" class="primary">
+          Invoke
+        </button>
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      <ErrorLine error={error} />
+      {response !== null && (
+        <pre class="response" data-testid="client-response">
+          {response}
+        </pre>
+      )}
+    </form>
+  );
+}

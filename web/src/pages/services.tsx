@@ -1,0 +1,105 @@
+import { useState } from 'preact/hooks';
+import { api, enc } from '../api.js';
+import { usePoll } from '../components/hooks.js';
+import { ErrorLine, Table, Time } from '../components/table.js';
+import { go, href } from '../router.js';
+
+interface IoElement {
+  name: string;
+  type: string;
+}
+
+interface DeployedService {
+  name: string;
+  source: string;
+  deployedAt: string;
+  isAlias: boolean;
+  io: Partial<Record<'inputRequired' | 'inputOptional' | 'outputRequired' | 'outputOptional', IoElement[]>>;
+}
+
+const ioText = (els: IoElement[] | undefined) => (els?.length ? els.map((e) => (e.type && e.type !== 'string' ? `${e.name}: ${e.type}` : e.name)).join(', ') : '—');
+
+/** Deployed services with their source and SimpleIO; invoke one with a JSON request. */
+export function ServicesPage({ route }: { route: string[] }) {
+  const { data, error } = usePoll(() => api<DeployedService[]>('GET', '/api/services'), 5000);
+  const selected = route[0] === 'invoke' ? route[1] : undefined;
+  return (
+    <section>
+      <div class="page-head">
+        <h1>Services</h1>
+      </div>
+      <p class="muted">Services are TypeScript files in the services directory; saving a file deploys it. Built-in services come with the server.</p>
+      <ErrorLine error={error} />
+      {selected && <InvokeService key={selected} name={selected} />}
+      {data && (
+        <Table
+          rows={data}
+          rowKey={(s) => s.name}
+          empty="No services deployed."
+          columns={[
+            { title: 'Name', cell: (s) => <strong>{s.name}</strong> },
+            { title: 'Source', cell: (s) => <code class="source">{s.source}</code> },
+            { title: 'Input', cell: (s) => `${ioText(s.io.inputRequired)}${s.io.inputOptional?.length ? ` (optional: ${ioText(s.io.inputOptional)})` : ''}` },
+            { title: 'Output', cell: (s) => `${ioText(s.io.outputRequired)}${s.io.outputOptional?.length ? ` (optional: ${ioText(s.io.outputOptional)})` : ''}` },
+            { title: 'Deployed', cell: (s) => <Time iso={s.deployedAt} /> },
+            {
+              title: '',
+              cell: (s) => (
+                <a class="button" href={href('services', 'invoke', s.name)}>
+                  Invoke
+                </a>
+              ),
+            },
+          ]}
+        />
+      )}
+    </section>
+  );
+}
+
+function InvokeService({ name }: { name: string }) {
+  const [request, setRequest] = useState('{}');
+  const [response, setResponse] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const invoke = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setResponse(null);
+    let parsed: unknown;
+    try {
+      parsed = request.trim() ? JSON.parse(request) : undefined;
+    } catch {
+      setError('The request is not valid JSON');
+      return;
+    }
+    try {
+      const res = await api<{ response: unknown }>('POST', `/api/services/${enc(name)}/invoke`, parsed === undefined ? {} : { request: parsed });
+      setResponse(JSON.stringify(res.response, null, 2));
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <form class="panel" onSubmit={invoke}>
+      <h2>Invoke {name}</h2>
+      <div class="field">
+        <label for="service-request">Request (JSON)</label>
+        <textarea id="service-request" name="request" rows={5} value={request} onInput={(e) => setRequest(e.currentTarget.value)} />
+      </div>
+      <div class="actions">
+        <button type="submit" class="primary">
+          Invoke
+        </button>
+        <button type="button" onClick={() => go('services')}>
+          Close
+        </button>
+      </div>
+      <ErrorLine error={error} />
+      {response !== null && (
+        <pre class="response" data-testid="service-response">
+          {response}
+        </pre>
+      )}
+    </form>
+  );
+}
