@@ -89,6 +89,27 @@ describe('web admin in Chromium', { skip }, () => {
     await listed.getByRole('button', { name: 'Disconnect' }).click();
     assert.equal((await client.closed).code, 4005);
     await page.getByText('No clients connected.').waitFor();
+
+    // Edit: the form comes filled in with the stored values; a bad value is refused inline, a good one saved.
+    await page.goto(`${server.adminUrl}/#/channels/edit/web-chan`);
+    assert.equal(await page.inputValue('input[name=address]'), `ws://127.0.0.1:${port}/web`);
+    await page.fill('input[name=pingInterval]', '-1');
+    await page.click('button[type=submit]');
+    await page.locator('.field.invalid').filter({ hasText: 'Must be at least 0' }).waitFor();
+    await page.fill('input[name=pingInterval]', '15');
+    await page.click('button[type=submit]');
+    await row('web-chan').waitFor();
+    assert.equal((await server.api('GET', '/api/channels/wsx/web-chan')).body.pingInterval, 15);
+  });
+
+  test('a conflict the server finds (a name in use) is shown under the field it names', async () => {
+    await page.goto(`${server.adminUrl}/#/channels/new`);
+    await page.fill('input[name=name]', 'web-chan');
+    await page.fill('input[name=address]', `ws://127.0.0.1:${await freePort()}/dup`);
+    await page.fill('input[name=service]', 'zato.ping');
+    await page.click('button[type=submit]');
+    await page.locator('.field.invalid').filter({ hasText: /exists/ }).waitFor();
+    assert.equal((await server.api('GET', '/api/channels/wsx')).body.filter((c: { name: string }) => c.name === 'web-chan').length, 1);
   });
 
   test('create an outgoing connection and watch its state follow the remote stopping and starting', async () => {
@@ -164,11 +185,14 @@ describe('web admin in Chromium', { skip }, () => {
     const client = await TestClient.connect((await server.api('GET', '/api/channels/wsx/web-chan')).body.address);
     await page.goto(`${server.adminUrl}/#/dashboard`);
     await page.getByTestId('connections').locator('.value', { hasText: /^[1-9]/ }).waitFor();
-    for (let i = 0; i < 3; i++) {
-      await client.createSession();
-      await new Promise((r) => setTimeout(r, 700));
+    await client.createSession();
+    // Traffic for a few polls, until the chart has a line of several points.
+    const line = page.locator('figure.chart path.line.s-calls');
+    for (let i = 0; i < 60 && ((await line.getAttribute('d').catch(() => null)) ?? '').split('L').length < 3; i++) {
+      await Promise.all(Array.from({ length: 5 + i }, () => client.invoke({})));
+      await new Promise((r) => setTimeout(r, 250));
     }
-    await page.locator('figure.chart path.line').first().waitFor({ state: 'attached' });
+    assert.ok(((await line.getAttribute('d')) ?? '').split('L').length >= 3, 'the chart draws a line');
     await screenshot('dashboard');
     client.close();
     await page.getByRole('button', { name: 'Log out' }).click();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { VERSION } from '../server/version.js';
+import { ConfigFileError, configOf, runApply, runExport } from './apply.js';
 import { ApiError, call, resolveConnection, type Connection } from './client.js';
 import { printJson, printObject, printTable } from './output.js';
 import { CHANNEL, RESOURCES, type Resource } from './resources.js';
@@ -28,6 +29,8 @@ const USAGE = `Usage: switchboard <noun> <verb> [arguments] [--json] [--url URL]
   topic      list | get NAME | create --name /t [...] | update NAME [...] | delete NAME
              publish NAME --data JSON [--priority 1-9] [--expiration MS] [--gd | --no-gd] | messages NAME [--after SEQ] [--limit N]
   subscription  list | get SUB_KEY | delete SUB_KEY
+  apply      -f FILE [--prune] [--dry-run] [--verbose] [--force-secrets]   make the server match FILE (- = stdin)
+  export     [-o FILE]                                                      print the config in the format apply takes
 
 The admin API is SWITCHBOARD_ADMIN_URL (or http://SWITCHBOARD_ADMIN_HOST:SWITCHBOARD_ADMIN_PORT, default
 http://127.0.0.1:17010); the token is SWITCHBOARD_ADMIN_TOKEN or the file data/admin-token.
@@ -100,12 +103,6 @@ const enc = encodeURIComponent;
 function show(values: Values, data: unknown, human: () => void): void {
   if (values.json) printJson(data);
   else human();
-}
-
-// Read-only views never include what the server computes live (`runtime`, `depth`): PUT takes config only.
-function configOf(obj: Record<string, unknown>): Record<string, unknown> {
-  const { runtime: _runtime, depth: _depth, ...config } = obj;
-  return config;
 }
 
 async function resourceCommand(conn: Connection, resource: Resource, verb: string, positionals: string[], values: Values): Promise<void> {
@@ -247,6 +244,60 @@ const EXTRA_OPTIONS: Options = {
   limit: { type: 'string' },
 };
 
+const APPLY_HELP = `switchboard apply -f FILE — create and update objects to match FILE ("-" reads stdin)
+
+FILE is JSON: { "security": [...], "channels": [...], "outgoing": [...], "topics": [...] }, each entry the body
+the admin API's POST/PUT takes. Fields an entry leaves out keep their current values. Nothing is deleted
+unless --prune is given. See docs/cli.md.
+
+  --prune           delete objects of the kinds FILE lists that FILE does not name
+  --dry-run         report what would change, write nothing
+  --verbose         also print the objects that are unchanged
+  --force-secrets   send the passwords/secrets FILE gives for existing security definitions
+  --json            print { created, updated, deleted, unchanged }`;
+
+const EXPORT_HELP = `switchboard export [-o FILE] — the server's config (no live state, no secrets) in the format apply takes`;
+
+const CONFIG_OPTIONS: Record<'apply' | 'export', Options> = {
+  apply: {
+    file: { type: 'string', short: 'f' },
+    prune: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    verbose: { type: 'boolean' },
+    'force-secrets': { type: 'boolean' },
+  },
+  export: { output: { type: 'string', short: 'o' } },
+};
+
+function parse(args: string[], options: Options): { values: Values; positionals: string[] } {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function connectionOf(values: Values): Connection {
+  return resolveConnection({ url: values.url as string | undefined, token: values.token as string | undefined });
+}
+
+/** `apply` and `export` are verbs without a noun: they work on every kind of object at once. */
+async function configCommand(command: 'apply' | 'export', args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { ...GLOBAL, ...CONFIG_OPTIONS[command] });
+  if (values.help) return console.log(command === 'apply' ? APPLY_HELP : EXPORT_HELP);
+  if (positionals.length) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+  if (command === 'export') return runExport(connectionOf(values), values.output as string | undefined);
+  if (typeof values.file !== 'string') throw new UsageError('apply needs -f FILE (or -f - to read stdin)');
+  await runApply(connectionOf(values), {
+    file: values.file,
+    prune: values.prune === true,
+    dryRun: values['dry-run'] === true,
+    verbose: values.verbose === true,
+    forceSecrets: values['force-secrets'] === true,
+    json: values.json === true,
+  });
+}
+
 /** Runs the CLI with `argv` (without node and the script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [noun, verb, ...rest] = argv;
@@ -260,6 +311,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const resource = RESOURCES.find((r) => r.noun === noun);
   try {
+    if (noun === 'apply' || noun === 'export') {
+      await configCommand(noun, argv.slice(1));
+      return 0;
+    }
     if (!resource && noun !== 'service' && noun !== 'subscription') throw new UsageError(`Unknown noun: ${noun}`);
     if (!verb || verb === '--help' || verb === '-h') {
       console.log(resource ? resourceHelp(resource) : USAGE);
@@ -267,13 +322,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const options: Options = { ...GLOBAL, ...EXTRA_OPTIONS, ...(resource ? resourceOptions(resource) : {}) };
     if (resource?.noun === 'topic') Object.assign(options, { gd: { type: 'boolean' }, 'no-gd': { type: 'boolean' } });
-    let parsed: { values: Values; positionals: string[] };
-    try {
-      parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const conn = resolveConnection({ url: parsed.values.url as string | undefined, token: parsed.values.token as string | undefined });
+    const parsed = parse(rest, options);
+    const conn = connectionOf(parsed.values);
     if (noun === 'service') await serviceCommand(conn, verb, parsed.positionals, parsed.values);
     else if (noun === 'subscription') await subscriptionCommand(conn, verb, parsed.positionals, parsed.values);
     else await resourceCommand(conn, resource!, verb, parsed.positionals, parsed.values);
@@ -281,6 +331,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`error: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    // The command line was fine but the file is not: the usage text would not help.
+    if (err instanceof ConfigFileError) {
+      console.error(`error: ${err.message}`);
       return 2;
     }
     if (err instanceof ApiError) {

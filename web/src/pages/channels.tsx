@@ -98,7 +98,7 @@ function ChannelClients({ name }: { name: string }) {
           ]}
         />
       )}
-      {invoking && <InvokeClient path={`${path}/${enc(invoking)}/invoke`} clientId={invoking} onClose={() => setInvoking(null)} />}
+      {invoking && <InvokeClient path={`${path}/${enc(invoking)}/invoke`} clientId={data?.find((c) => c.pubClientId === invoking)?.extClientId ?? invoking} onClose={() => setInvoking(null)} />}
     </section>
   );
 }
