@@ -74,6 +74,22 @@ describe('the switchboard CLI', () => {
     assert.deepEqual(JSON.parse(fromStdin.stdout), { b: true });
   });
 
+  test('service get, and stats with the dashboard totals', async () => {
+    const got = await cli(['service', 'get', 'zato.helpers.echo', '--json']);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(JSON.parse(got.stdout).name, 'zato.helpers.echo');
+    const missing = await cli(['service', 'get', 'no.such.service']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /\[service_not_found\]/);
+    const stats = await cli(['stats']);
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.match(stats.stdout, /connections/);
+    assert.match(stats.stdout, /serviceCalls/);
+    const json = JSON.parse((await cli(['stats', '--json'])).stdout);
+    assert.equal(typeof json.messagesIn, 'number');
+    assert.ok(Array.isArray(json.channels));
+  });
+
   test('outgoing and topic commands', async () => {
     assert.equal((await cli(['topic', 'create', '--name', '/cli/t'])).code, 0);
     const published = await cli(['topic', 'publish', '/cli/t', '--data', '{"n":1}', '--priority', '8']);

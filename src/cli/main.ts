@@ -25,7 +25,8 @@ const USAGE = `Usage: switchboard <noun> <verb> [arguments] [--json] [--url URL]
              clients NAME | disconnect NAME PUB_CLIENT_ID | invoke-client NAME PUB_CLIENT_ID --request JSON [--timeout S]
   outgoing   list | get NAME | create --name N --address ws://… [--zato] [...] | update NAME [...] | delete NAME
   security   list | get NAME | create --name N --type basic_auth|apikey [--username U] (--password P | --password-stdin) | delete NAME
-  service    list | deployments | invoke NAME [--request JSON | --request-file FILE | --request -]
+  service    list | get NAME | deployments | invoke NAME [--request JSON | --request-file FILE | --request -]
+  stats      live totals: connections, messages in/out, service calls, errors, pub/sub depth
   topic      list | get NAME | create --name /t [...] | update NAME [...] | delete NAME
              publish NAME --data JSON [--priority 1-9] [--expiration MS] [--gd | --no-gd] | messages NAME [--after SEQ] [--limit N]
   subscription  list | get SUB_KEY | delete SUB_KEY
@@ -201,6 +202,10 @@ async function serviceCommand(conn: Connection, verb: string, positionals: strin
     const rows = (await call(conn, 'GET', '/api/services')) as Array<Record<string, unknown>>;
     return show(values, rows, () => printTable(rows, ['name', 'source', 'deployedAt']));
   }
+  if (verb === 'get') {
+    const obj = (await call(conn, 'GET', `/api/services/${enc(one(positionals, 'NAME'))}`)) as Record<string, unknown>;
+    return show(values, obj, () => printObject(obj));
+  }
   if (verb === 'deployments') {
     const rows = (await call(conn, 'GET', '/api/services/deployments')) as Array<Record<string, unknown>>;
     return show(values, rows, () => printTable(rows, ['file', 'ok', 'services', 'error', 'at']));
@@ -298,6 +303,13 @@ async function configCommand(command: 'apply' | 'export', args: string[]): Promi
   });
 }
 
+/** `switchboard stats`: the totals the web admin's dashboard shows (per-object lists with --json). */
+async function statsCommand(args: string[]): Promise<void> {
+  const { values } = parse(args, GLOBAL);
+  const stats = (await call(connectionOf(values), 'GET', '/api/stats')) as Record<string, unknown>;
+  show(values, stats, () => printObject(Object.fromEntries(Object.entries(stats).filter(([, v]) => !Array.isArray(v)))));
+}
+
 /** Runs the CLI with `argv` (without node and the script); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [noun, verb, ...rest] = argv;
@@ -313,6 +325,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (noun === 'apply' || noun === 'export') {
       await configCommand(noun, argv.slice(1));
+      return 0;
+    }
+    if (noun === 'stats') {
+      await statsCommand(argv.slice(1));
       return 0;
     }
     if (!resource && noun !== 'service' && noun !== 'subscription') throw new UsageError(`Unknown noun: ${noun}`);
