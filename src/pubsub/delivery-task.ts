@@ -172,10 +172,14 @@ export class DeliveryTask {
     for (;;) {
       const target = this.#target;
       if (!target || !target.isOpen || this.#paused || this.#closed) return;
-      const batch = await this.#nextBatch();
+      // With nothing in the store for us, a batch is the head of the in-memory queue: no awaits, no merging,
+      // which is what keeps non-GD fan-out to many subscribers cheap.
+      const fromRam = !this.#gdMaybe;
+      const batch = fromRam ? this.#nextRamBatch(Date.now()) : await this.#nextBatch();
       if (!batch.length) return;
       if (!this.#send(target, batch)) return;
-      await this.#afterSend(batch);
+      if (fromRam) this.#afterRamSend(batch);
+      else await this.#afterSend(batch);
       if (target.queuedBytes > OUTBOUND_HIGH_WATER) {
         this.#paused = true;
         target.onDrain(() => {
@@ -184,6 +188,22 @@ export class DeliveryTask {
         });
         return;
       }
+    }
+  }
+
+  #nextRamBatch(now: number): Queued[] {
+    this.#dropExpiredRam(now);
+    const limit = this.sub.deliveryBatchSize;
+    return this.#ram.length <= limit ? this.#ram.slice() : this.#ram.slice(0, limit);
+  }
+
+  // The batch was the queue's head (see #nextRamBatch); it leaves the queue only once written.
+  #afterRamSend(batch: Queued[]): void {
+    this.#ram.splice(0, batch.length);
+    const clientAck = this.sub.ackMode === 'client';
+    for (const q of batch) {
+      q.deliveryCount += 1;
+      if (clientAck) this.#ramInFlight.set(q.message.msgId, q);
     }
   }
 
@@ -210,9 +230,11 @@ export class DeliveryTask {
   }
 
   #dropExpiredRam(now: number): void {
-    const live = this.#ram.filter((q) => q.message.expirationTime > now);
-    if (live.length !== this.#ram.length) this.#events.expired(this.sub.topicName, this.#ram.length - live.length);
-    this.#ram = live;
+    let expired = 0;
+    for (const q of this.#ram) if (q.message.expirationTime <= now) expired++;
+    if (!expired) return;
+    this.#ram = this.#ram.filter((q) => q.message.expirationTime > now);
+    this.#events.expired(this.sub.topicName, expired);
   }
 
   #send(target: PushTarget, batch: Queued[]): boolean {
