@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { CrudPage, useChoices } from '../components/crud.js';
 import { usePoll } from '../components/hooks.js';
+import { InvokeForm } from '../components/invoke-form.js';
 import { Badge, ErrorLine, Table, Time } from '../components/table.js';
 import { href } from '../router.js';
 
@@ -104,53 +105,14 @@ function ChannelClients({ name }: { name: string }) {
 }
 
 function InvokeClient({ path, clientId, onClose }: { path: string; clientId: string; onClose: () => void }) {
-  const [request, setRequest] = useState('{}');
   const [timeout, setTimeoutValue] = useState('5');
-  const [response, setResponse] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const invoke = async (e: Event) => {
-    e.preventDefault();
-    setError(null);
-    setResponse(null);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(request);
-    } catch {
-      setError('The request is not valid JSON');
-      return;
-    }
-    try {
-      const res = await api<{ response: unknown }>('POST', path, { request: parsed, timeout: Number(timeout) });
-      setResponse(JSON.stringify(res.response, null, 2));
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
+  const invoke = async (request: unknown) => (await api<{ response: unknown }>('POST', path, { request: request ?? {}, timeout: Number(timeout) })).response;
   return (
-    <form class="panel" onSubmit={invoke}>
-      <h2>Invoke client {clientId}</h2>
-      <div class="field">
-        <label for="invoke-request">Request (JSON)</label>
-        <textarea id="invoke-request" name="request" rows={4} value={request} onInput={(e) => setRequest(e.currentTarget.value)} />
-      </div>
+    <InvokeForm title={`Invoke client ${clientId}`} idPrefix="invoke" testId="client-response" invoke={invoke} onClose={onClose}>
       <div class="field narrow">
         <label for="invoke-timeout">Timeout, s</label>
         <input id="invoke-timeout" name="timeout" type="number" min="0.1" step="any" value={timeout} onInput={(e) => setTimeoutValue(e.currentTarget.value)} />
       </div>
-      <div class="actions">
-        <button type="submit" class="primary">
-          Invoke
-        </button>
-        <button type="button" onClick={onClose}>
-          Close
-        </button>
-      </div>
-      <ErrorLine error={error} />
-      {response !== null && (
-        <pre class="response" data-testid="client-response">
-          {response}
-        </pre>
-      )}
-    </form>
+    </InvokeForm>
   );
 }

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { CrudPage } from '../components/crud.js';
 import { usePoll } from '../components/hooks.js';
+import { parseJsonInput } from '../components/invoke-form.js';
 import { ErrorLine, Table, Time } from '../components/table.js';
 import { href } from '../router.js';
 
@@ -109,17 +110,10 @@ function Publish({ topic, onPublished }: { topic: string; onPublished: () => voi
     e.preventDefault();
     setError(null);
     setResult(null);
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(data);
-    } catch {
-      setError('data is not valid JSON');
-      return;
-    }
-    const body: Record<string, unknown> = { data: parsed, priority: Number(priority) };
-    if (expiration) body.expiration = Number(expiration);
-    if (gd) body.hasGd = gd === 'true';
-    try {
+      const body: Record<string, unknown> = { data: parseJsonInput(data, 'data'), priority: Number(priority) };
+      if (expiration) body.expiration = Number(expiration);
+      if (gd) body.hasGd = gd === 'true';
       const res = await api<{ msg_id: string }>('POST', `/api/pubsub/topics/${enc(topic)}/publish`, body);
       setResult(res.msg_id);
       onPublished();

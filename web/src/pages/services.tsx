@@ -1,6 +1,6 @@
-import { useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { usePoll } from '../components/hooks.js';
+import { InvokeForm } from '../components/invoke-form.js';
 import { ErrorLine, Table, Time } from '../components/table.js';
 import { go, href } from '../router.js';
 
@@ -58,48 +58,6 @@ export function ServicesPage({ route }: { route: string[] }) {
 }
 
 function InvokeService({ name }: { name: string }) {
-  const [request, setRequest] = useState('{}');
-  const [response, setResponse] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const invoke = async (e: Event) => {
-    e.preventDefault();
-    setError(null);
-    setResponse(null);
-    let parsed: unknown;
-    try {
-      parsed = request.trim() ? JSON.parse(request) : undefined;
-    } catch {
-      setError('The request is not valid JSON');
-      return;
-    }
-    try {
-      const res = await api<{ response: unknown }>('POST', `/api/services/${enc(name)}/invoke`, parsed === undefined ? {} : { request: parsed });
-      setResponse(JSON.stringify(res.response, null, 2));
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
-  return (
-    <form class="panel" onSubmit={invoke}>
-      <h2>Invoke {name}</h2>
-      <div class="field">
-        <label for="service-request">Request (JSON)</label>
-        <textarea id="service-request" name="request" rows={5} value={request} onInput={(e) => setRequest(e.currentTarget.value)} />
-      </div>
-      <div class="actions">
-        <button type="submit" class="primary">
-          Invoke
-        </button>
-        <button type="button" onClick={() => go('services')}>
-          Close
-        </button>
-      </div>
-      <ErrorLine error={error} />
-      {response !== null && (
-        <pre class="response" data-testid="service-response">
-          {response}
-        </pre>
-      )}
-    </form>
-  );
+  const invoke = async (request: unknown) => (await api<{ response: unknown }>('POST', `/api/services/${enc(name)}/invoke`, request === undefined ? {} : { request })).response;
+  return <InvokeForm title={`Invoke ${name}`} idPrefix="service" testId="service-response" invoke={invoke} onClose={() => go('services')} />;
 }
