@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { PushTarget } from '../channels/wsx/index.js';
 import { MSG_TYPE, newCid, timestamp } from '../protocol/index.js';
 import type { GdStore } from './gd-store.js';
-import { compareForDelivery, externalJson, type PubSubMessage } from './message.js';
+import { commonBytesOf, compareForDelivery, deliverySuffix, type PubSubMessage } from './message.js';
 import type { Subscription } from './subscription.js';
 
 /** Bytes queued on a subscriber's socket above which its deliveries pause until the socket drains. */
@@ -10,6 +10,10 @@ export const OUTBOUND_HIGH_WATER = 1024 * 1024;
 
 /** A non-GD queue this many times over its limit is cut off even when its socket is not backed up. */
 const RAM_HARD_CAP_FACTOR = 10;
+
+const COMMA = Buffer.from(',');
+const CLOSE_OBJECT = Buffer.from('}');
+const CLOSE_LIST = Buffer.from(']}');
 
 /** Close code for a non-GD subscriber that fell too far behind. */
 export const SLOW_CONSUMER_CLOSE = 4010;
@@ -48,6 +52,7 @@ export class DeliveryTask {
   // Whether the store may hold GD messages for us; false once a read came back short, true again on a GD
   // publication or an attach. Non-GD fan-out then never touches the database.
   #gdMaybe = true;
+  #firstSuffix: Buffer | undefined;
 
   constructor(sub: Subscription, options: { gd: GdStore; events: DeliveryEvents; logger: Logger; maxRam: number }) {
     this.sub = sub;
@@ -237,14 +242,29 @@ export class DeliveryTask {
     this.#events.expired(this.sub.topicName, expired);
   }
 
+  /**
+   * Writes one `zwsx.psrq` frame. It is assembled from bytes: each message's shared part was encoded once for
+   * every subscriber, and only this subscriber's suffix is added, so fan-out copies bytes instead of building
+   * and re-encoding a string per subscriber.
+   */
   #send(target: PushTarget, batch: Queued[]): boolean {
-    const items = batch.map((q) => externalJson(q.message, this.sub.subKey, q.deliveryCount + 1));
     const single = batch.length === 1 && !this.sub.wrapOneMsgInList;
     // A single message's frame id is its msg_id (as in Zato); a batch gets its own id, which acknowledges it whole.
     const id = single ? batch[0]!.message.msgId : newCid();
     if (!single) this.#batches.set(id, batch.map((q) => q.message.msgId));
-    const data = single ? items[0] : `[${items.join(',')}]`;
-    return target.push(`{"meta":{"id":"${id}","timestamp":"${timestamp()}","msg_type":"${MSG_TYPE.PUBSUB_REQUEST}"},"data":${data}}`);
+    const parts: Buffer[] = [Buffer.from(`{"meta":{"id":"${id}","timestamp":"${timestamp()}","msg_type":"${MSG_TYPE.PUBSUB_REQUEST}"},"data":${single ? '' : '['}`)];
+    batch.forEach((q, i) => {
+      if (i) parts.push(COMMA);
+      parts.push(commonBytesOf(q.message), this.#suffix(q.deliveryCount + 1));
+    });
+    parts.push(single ? CLOSE_OBJECT : CLOSE_LIST);
+    return target.push(Buffer.concat(parts));
+  }
+
+  // Nearly every delivery is a first one: its suffix is encoded once per subscription.
+  #suffix(deliveryCount: number): Buffer {
+    if (deliveryCount === 1) return (this.#firstSuffix ??= Buffer.from(deliverySuffix(this.sub.subKey, 1)));
+    return Buffer.from(deliverySuffix(this.sub.subKey, deliveryCount));
   }
 
   async #afterSend(batch: Queued[]): Promise<void> {

@@ -83,11 +83,9 @@ export function compareForDelivery(a: Pick<PubSubMessage, 'priority' | 'seq'>, b
 }
 
 // The part of a delivery that is the same for every subscriber, serialized once per message (fan-out).
-const commonParts = new WeakMap<PubSubMessage, string>();
+const commonBytes = new WeakMap<PubSubMessage, Buffer>();
 
 function commonPart(m: PubSubMessage): string {
-  let part = commonParts.get(m);
-  if (part !== undefined) return part;
   const head: Record<string, unknown> = {
     msg_id: m.msgId,
     topic_name: m.topicName,
@@ -100,16 +98,20 @@ function commonPart(m: PubSubMessage): string {
   if (m.correlId !== null) head.correl_id = m.correlId;
   if (m.inReplyTo !== null) head.in_reply_to = m.inReplyTo;
   if (m.extClientId !== null) head.ext_client_id = m.extClientId;
-  part = `{"data":${m.dataJson},${JSON.stringify(head).slice(1, -1)}`;
-  commonParts.set(m, part);
-  return part;
+  return `{"data":${m.dataJson},${JSON.stringify(head).slice(1, -1)}`;
 }
 
 /**
- * The message as subscribers receive it (Zato's `to_external_dict`), as JSON text: `data` is spliced in
- * already serialized, and absent values are left out. Only `delivery_count` and `sub_key` differ between
- * subscribers; the rest is serialized once per message.
+ * The UTF-8 bytes of everything in a delivered message but its closing `,"delivery_count":…,"sub_key":…}`
+ * (see `deliverySuffix`), encoded once per message however many subscribers receive it.
  */
-export function externalJson(m: PubSubMessage, subKey: string, deliveryCount: number): string {
-  return `${commonPart(m)},"delivery_count":${deliveryCount},"sub_key":${JSON.stringify(subKey)}}`;
+export function commonBytesOf(m: PubSubMessage): Buffer {
+  let bytes = commonBytes.get(m);
+  if (!bytes) commonBytes.set(m, (bytes = Buffer.from(commonPart(m))));
+  return bytes;
+}
+
+/** What ends a delivered message for one subscriber: its delivery count and sub_key. */
+export function deliverySuffix(subKey: string, deliveryCount: number): string {
+  return `,"delivery_count":${deliveryCount},"sub_key":${JSON.stringify(subKey)}}`;
 }

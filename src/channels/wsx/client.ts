@@ -15,8 +15,8 @@ export interface PushTarget {
   readonly isOpen: boolean;
   /** Bytes written but not yet on the wire. */
   readonly queuedBytes: number;
-  /** Writes one text frame; false when the connection is closed. */
-  push(frame: string): boolean;
+  /** Writes one text frame (given as text or as its UTF-8 bytes); false when the connection is closed. */
+  push(frame: string | Buffer): boolean;
   /** Calls `callback` once the backlog has drained. */
   onDrain(callback: () => void): void;
   close(code: number, reason: string): void;
@@ -139,10 +139,10 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   }
 
   /** Writes one frame; false when the connection is no longer open. */
-  protected write(frame: string | Buffer): boolean {
+  protected write(frame: string | Buffer, binary = typeof frame !== 'string'): boolean {
     if (!this.isOpen) return false;
     this.#writer.cork();
-    this.ws.send(frame, { binary: typeof frame !== 'string' });
+    this.ws.send(frame, { binary });
     this.host.stats.messagesOut++;
     if (!this.#readPaused && this.#socket.writableLength > WRITE_HIGH_WATER) this.#pauseReading();
     return true;
@@ -163,8 +163,8 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     return this.ws.bufferedAmount;
   }
 
-  push(frame: string): boolean {
-    return this.write(frame);
+  push(frame: string | Buffer): boolean {
+    return this.write(frame, false);
   }
 
   onDrain(callback: () => void): void {
