@@ -132,7 +132,7 @@ export async function fanout(kind, url, { subscribers, messages, window, batch =
 /** Runs both cases; prints tables, ratios, and one JSON line per case. */
 export async function run(opts = {}) {
   const subscribers = Number(opts.subscribers ?? 1000);
-  const messages = Number(opts.messages ?? 500);
+  const messages = Number(opts.messages ?? 2000);
   const window = Number(opts.window ?? 32);
   const sb = await startSwitchboard('pubsub');
   const nats = await startNats();
