@@ -14,10 +14,31 @@ class OnRemoteMessage extends Service {
   }
 }
 
+/** A MESSAGE hook that fails on `{ n: 1 }` the first two times it sees it (a database that is briefly down). */
+class FlakyHook extends Service {
+  static override serviceName = 'test.flaky-hook';
+  static override io = { inputOptional: [opaque('ctx')] };
+  static received: number[] = [];
+  static failures = 0;
+  handle(): void {
+    const ctx = this.request.input.ctx as WsxHookCtx;
+    if (ctx.type !== 'message') return;
+    const n = ((ctx.data as { data: { n: number } }).data).n;
+    if (n === 1 && FlakyHook.failures < 2) {
+      FlakyHook.failures++;
+      throw new Error('storage unavailable');
+    }
+    FlakyHook.received.push(n);
+  }
+}
+
 let server: TestServer;
 before(async () => {
   server = await startTestServer();
-  server.registry.replaceSource('remote-sub-test', [{ name: OnRemoteMessage.serviceName, cls: OnRemoteMessage }]);
+  server.registry.replaceSource('remote-sub-test', [
+    { name: OnRemoteMessage.serviceName, cls: OnRemoteMessage },
+    { name: FlakyHook.serviceName, cls: FlakyHook },
+  ]);
 });
 after(() => server.stop());
 
@@ -56,4 +77,27 @@ test('subscriptionList: every remote publication reaches the MESSAGE hook once, 
   // Deleting the connection ends the remote subscription too.
   await server.api('DELETE', '/api/outgoing/wsx/news-feed');
   await waitFor(async () => !(await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/news'), 3000, 'unsubscribed');
+});
+
+test('a MESSAGE hook that fails leaves the message unacknowledged: it comes again, in order, and is handed on once', async () => {
+  const url = await createChannel(server, { name: 'flaky-remote', service: 'helpers.web-sockets-gateway' });
+  await server.api('POST', '/api/pubsub/topics', { name: '/remote/flaky' });
+  await server.api('POST', '/api/outgoing/wsx', {
+    name: 'flaky-feed',
+    address: url,
+    isZato: true,
+    subscriptionList: ['/remote/flaky'],
+    onMessageService: 'test.flaky-hook',
+    reconnect: { initial: 0.05, max: 0.2 },
+  });
+  await waitFor(async () => (await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/flaky'), 3000, 'the remote subscription');
+  for (let n = 0; n < 4; n++) {
+    await server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/flaky')}/publish`, { data: { n } });
+  }
+  await waitFor(() => FlakyHook.received.length >= 4, 5000, 'all four handed on');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(FlakyHook.failures, 2);
+  assert.deepEqual(FlakyHook.received, [0, 1, 2, 3], 'each once, in order, the failed one included');
+  await waitFor(async () => (await server.pubsub.subscriptions()).find((s) => s.topicName === '/remote/flaky')!.queueDepth === 0, 3000, 'all acknowledged');
+  await server.api('DELETE', '/api/outgoing/wsx/flaky-feed');
 });

@@ -75,6 +75,9 @@ export class RemoteSocket extends EventEmitter {
   // topic → sub_key on the remote; kept across reconnects so the subscription is resumed, not recreated.
   readonly #remoteSubKeys = new Map<string, string>();
   readonly #seenMsgIds = new Set<string>();
+  #hookFailures = 0;
+  // Subscriptions whose MESSAGE hook failed, until the remote has been asked to send their messages again.
+  readonly #waitingForRedelivery = new Set<string>();
 
   readonly #stats: { messagesIn: number; messagesOut: number; reconnects: number };
 
@@ -233,11 +236,23 @@ export class RemoteSocket extends EventEmitter {
 
   // Every message of a delivery goes to the MESSAGE hook once, in order; then the whole frame is acknowledged.
   // A redelivery (our acknowledgement was lost with the connection) is acknowledged again but not handed on twice.
+  // A hook that fails stops the frame there, unacknowledged, and the subscription waits: what arrives for it
+  // meanwhile is not handed on (nor acknowledged) until a resume makes the remote send everything unacknowledged
+  // again, from the failed message on — so nothing is dropped and order is kept.
   async #deliverPubSub(ws: WebSocket, id: string, data: unknown): Promise<void> {
     for (const message of Array.isArray(data) ? data : [data]) {
-      const msgId = (message as { msg_id?: unknown } | null)?.msg_id;
+      const { msg_id: msgId, sub_key: subKey } = (message ?? {}) as { msg_id?: unknown; sub_key?: unknown };
+      if (typeof subKey === 'string' && this.#waitingForRedelivery.has(subKey)) return;
       if (typeof msgId === 'string' && !this.#rememberDelivery(msgId)) continue;
-      await this.#events.message(this, message, false).catch(() => undefined);
+      try {
+        await this.#events.message(this, message, false);
+        this.#hookFailures = 0;
+      } catch (err) {
+        if (typeof msgId === 'string') this.#seenMsgIds.delete(msgId);
+        this.lastError = `The MESSAGE hook failed on ${String(msgId)}; left unacknowledged for redelivery: ${(err as Error).message}`;
+        if (typeof subKey === 'string') this.#redeliverLater(subKey);
+        return;
+      }
     }
     if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN || !id) return;
     ws.send(
@@ -246,6 +261,21 @@ export class RemoteSocket extends EventEmitter {
         data: { response: null },
       }),
     );
+  }
+
+  // Resuming a subscription makes a Switchboard remote send its unacknowledged messages again; the wait grows
+  // with each failure in a row, like reconnects do.
+  #redeliverLater(subKey: string): void {
+    if (this.#waitingForRedelivery.has(subKey)) return;
+    this.#waitingForRedelivery.add(subKey);
+    const { initial, factor, max } = this.#config.reconnect;
+    const delay = Math.min(max, initial * factor ** this.#hookFailures++) * 1000;
+    this.#after(delay, () => {
+      // Frames sent before the remote took the resume arrive before its reply; the replay comes after it.
+      this.#requestOnce({ service: 'zato.pubsub.resume-wsx-subscription', request: { sub_key: subKey } })
+        .catch(() => undefined)
+        .finally(() => this.#waitingForRedelivery.delete(subKey));
+    });
   }
 
   /** Sends `create-session` and waits for `zwsx.rspa`; false (with `lastError`) when refused or unanswered. */
