@@ -2,6 +2,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Service, opaque, type WsxHookCtx } from '../src/index.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../src/server/index.js';
+import { silentLogger } from '../src/observability/index.js';
 import { createChannel, startTestServer, waitFor, type TestServer } from './helpers/server.js';
 
 class OnRemoteMessage extends Service {
@@ -100,4 +105,59 @@ test('a MESSAGE hook that fails leaves the message unacknowledged: it comes agai
   assert.deepEqual(FlakyHook.received, [0, 1, 2, 3], 'each once, in order, the failed one included');
   await waitFor(async () => (await server.pubsub.subscriptions()).find((s) => s.topicName === '/remote/flaky')!.queueDepth === 0, 3000, 'all acknowledged');
   await server.api('DELETE', '/api/outgoing/wsx/flaky-feed');
+});
+
+test('remote subscriptions survive a restart of this server: what the remote published meanwhile arrives, in order, once', async () => {
+  // The remote is `server`; the local server restarts on the same data directory, with its hook as a service file.
+  const url = await createChannel(server, { name: 'restart-remote', service: 'helpers.web-sockets-gateway' });
+  await server.api('POST', '/api/pubsub/topics', { name: '/remote/orders' });
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-restart-'));
+  await mkdir(join(dir, 'services'));
+  await writeFile(
+    join(dir, 'services', 'collect.ts'),
+    `import { Service, opaque } from 'switchboard';
+export default class Collect extends Service {
+  static override serviceName = 'test.collect-orders';
+  static override io = { inputOptional: [opaque('ctx')] };
+  handle(): void {
+    const ctx = this.request.input.ctx as { type: string; data: { data: { n: number } } };
+    const g = globalThis as unknown as { __collected?: number[] };
+    if (ctx.type === 'message') (g.__collected ??= []).push(ctx.data.data.n);
+  }
+}
+`,
+  );
+  const collected = () => (globalThis as unknown as { __collected?: number[] }).__collected ?? [];
+  const publish = (n: number) => server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/orders')}/publish`, { data: { n } });
+  const remoteSubs = async () => (await server.pubsub.subscriptions()).filter((s) => s.topicName === '/remote/orders');
+
+  const first = await startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: 't', demo: false }, silentLogger());
+  const created = await fetch(`${first.adminUrl}/api/outgoing/wsx`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'orders-feed', address: url, isZato: true, subscriptionList: ['/remote/orders'], onMessageService: 'test.collect-orders' }),
+  });
+  assert.equal(created.status, 201);
+  await waitFor(async () => (await remoteSubs()).length === 1, 3000, 'the remote subscription');
+  const subKey = (await remoteSubs())[0]!.subKey;
+  for (let n = 0; n < 3; n++) await publish(n);
+  await waitFor(() => collected().length >= 3, 3000, 'three before the restart');
+
+  await first.close();
+  assert.equal((await remoteSubs()).length, 1, 'a shutdown does not unsubscribe');
+  for (let n = 3; n < 6; n++) await publish(n);
+
+  const second = await startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: 't', demo: false }, silentLogger());
+  try {
+    await waitFor(() => collected().length >= 6, 5000, 'the messages published while this server was down');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(collected(), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual((await remoteSubs()).map((s) => s.subKey), [subKey], 'resumed with the stored sub_key, not subscribed anew');
+    // Deleting the connection ends the remote subscription.
+    await fetch(`${second.adminUrl}/api/outgoing/wsx/orders-feed`, { method: 'DELETE', headers: { authorization: 'Bearer t' } });
+    await waitFor(async () => (await remoteSubs()).length === 0, 3000, 'unsubscribed on delete');
+  } finally {
+    await second.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

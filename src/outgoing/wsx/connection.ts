@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { SwitchboardError } from '../../errors/index.js';
 import type { OutgoingConfig } from './config.js';
+import type { RemoteSubKeyStore } from './remote-sub-keys.js';
 import { RemoteSocket, type RemoteCredentials, type SocketEvents, type SocketState } from './remote-socket.js';
 import type { WsxResponse } from '../../protocol/index.js';
 
@@ -98,11 +99,17 @@ export class OutgoingConnection {
 
   constructor(
     config: OutgoingConfig,
-    options: { events: SocketEvents; credentials: () => Promise<RemoteCredentials | undefined>; logger: Logger; stats: OutgoingStats },
+    options: {
+      events: SocketEvents;
+      credentials: () => Promise<RemoteCredentials | undefined>;
+      logger: Logger;
+      stats: OutgoingStats;
+      subKeys?: RemoteSubKeyStore | undefined;
+    },
   ) {
     this.config = config;
     this.sockets = Array.from({ length: config.poolSize }, (_, index) => {
-      const socket = new RemoteSocket({ index, config, stats: options.stats, events: options.events, credentials: options.credentials, logger: options.logger });
+      const socket = new RemoteSocket({ index, config, ...options });
       socket.on('state', (state: SocketState) => {
         if (state === 'connected') this.#serveWaiters();
       });
@@ -115,9 +122,10 @@ export class OutgoingConnection {
   }
 
   /** Closes every socket deliberately; waiting `client()` calls fail at once. */
-  stop(reason?: string): void {
+  /** Closes every socket; `unsubscribe` ends the remote subscriptions too (see `RemoteSocket.stop`). */
+  stop(reason?: string, unsubscribe = true): void {
     this.#stopped = true;
-    for (const socket of this.sockets) socket.stop(reason);
+    for (const socket of this.sockets) socket.stop(reason, unsubscribe);
     for (const waiter of this.#waiters) {
       clearTimeout(waiter.timer);
       waiter.reject(new SwitchboardError('connection_stopped', 503, `Outgoing connection ${this.config.name} was stopped`));

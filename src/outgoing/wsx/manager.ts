@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { NotFoundError } from '../../errors/index.js';
 import { ChangeFollower, type ConfigChange, type Store } from '../../store/index.js';
+import { storedRemoteSubKeys } from './remote-sub-keys.js';
 import type { ServiceInvoker } from '../../services/index.js';
 import type { OutgoingConfig } from './config.js';
 import { OutgoingConnection, type ConnectionState, type OutgoingStats } from './connection.js';
@@ -25,6 +26,7 @@ export interface OutgoingHandle {
  */
 export class OutgoingManager {
   readonly #definitions: OutgoingDefinitions;
+  readonly #store: Store;
   readonly #invoker: ServiceInvoker;
   readonly #credentials: CredentialsSource;
   readonly #logger: Logger;
@@ -38,6 +40,7 @@ export class OutgoingManager {
     this.#invoker = options.invoker;
     this.#credentials = options.credentials;
     this.#logger = options.logger.child({ part: 'outgoing' });
+    this.#store = options.store;
     this.#follower = new ChangeFollower<OutgoingConfig>(options.store, 'outgoing', async (change) => this.#apply(change), (err) =>
       this.#logger.error({ err }, 'Applying an outgoing connection change failed'),
     );
@@ -58,7 +61,8 @@ export class OutgoingManager {
   async close(): Promise<void> {
     this.#follower.stop();
     await this.settled();
-    for (const name of [...this.#connections.keys()]) this.#closeOne(name, 'Server is shutting down');
+    // Remote subscriptions stay: after the restart the connections resume them.
+    for (const name of [...this.#connections.keys()]) this.#closeOne(name, 'Server is shutting down', false);
   }
 
   /** A connection by name; a 404 naming the connections that exist otherwise. */
@@ -91,7 +95,10 @@ export class OutgoingManager {
   }
 
   #apply(change: ConfigChange<OutgoingConfig>): void {
-    this.#closeOne(change.name, change.current ? 'Connection reconfigured' : 'Connection deleted');
+    // A connection edited under the same name resumes its remote subscriptions (and drops the topics taken off its
+    // list); a deleted or renamed one ends them.
+    const keepsSubscriptions = change.current?.name === change.name;
+    this.#closeOne(change.name, change.current ? 'Connection reconfigured' : 'Connection deleted', !keepsSubscriptions);
     if (change.current) this.#open(change.current);
   }
 
@@ -103,16 +110,17 @@ export class OutgoingManager {
       credentials: async () => (security ? this.#credentials.reveal(security) : undefined),
       logger: this.#logger,
       stats: this.#statsOf(config.name),
+      subKeys: storedRemoteSubKeys(this.#store, config.name),
     });
     this.#connections.set(config.name, conn);
     conn.start();
     this.#logger.info({ outgoing: config.name, address: config.address, isZato: config.isZato }, 'Outgoing connection opened');
   }
 
-  #closeOne(name: string, reason: string): void {
+  #closeOne(name: string, reason: string, unsubscribe: boolean): void {
     const conn = this.#connections.get(name);
     if (!conn) return;
     this.#connections.delete(name);
-    conn.stop(reason);
+    conn.stop(reason, unsubscribe);
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ConnectionClosedError, SwitchboardError, TimeoutError } from '../../errors/index.js';
 import { backoffDelay } from './backoff.js';
 import type { OutgoingConfig } from './config.js';
+import type { RemoteSubKeyStore } from './remote-sub-keys.js';
 import { ACTION, MSG_TYPE, newCid, timestamp, toResponse, type WsxResponse } from '../../protocol/index.js';
 
 /** Where one socket of an outgoing connection is in its life. */
@@ -76,6 +77,8 @@ export class RemoteSocket extends EventEmitter {
   readonly #remoteSubKeys = new Map<string, string>();
   readonly #seenMsgIds = new Set<string>();
   #hookFailures = 0;
+  readonly #subKeyStore: RemoteSubKeyStore | undefined;
+  #subKeysLoaded = false;
   // Subscriptions whose MESSAGE hook failed, until the remote has been asked to send their messages again.
   readonly #waitingForRedelivery = new Set<string>();
 
@@ -88,6 +91,7 @@ export class RemoteSocket extends EventEmitter {
     events: SocketEvents;
     credentials: () => Promise<RemoteCredentials | undefined>;
     logger: Logger;
+    subKeys?: RemoteSubKeyStore | undefined;
   }) {
     super();
     this.index = options.index;
@@ -95,6 +99,7 @@ export class RemoteSocket extends EventEmitter {
     this.#config = options.config;
     this.#events = options.events;
     this.#credentials = options.credentials;
+    this.#subKeyStore = options.subKeys;
     this.#log = options.logger.child({ outgoing: options.config.name, socket: options.index });
   }
 
@@ -108,8 +113,12 @@ export class RemoteSocket extends EventEmitter {
     this.#connect();
   }
 
-  /** Closes deliberately: no reconnect, no close hook; pending requests fail at once. */
-  stop(reason = 'Connection stopped'): void {
+  /**
+   * Closes deliberately: no reconnect, no close hook; pending requests fail at once. With `unsubscribe`, the
+   * subscriptions held on the remote end too (the connection was deleted); without it (a restart, a change of
+   * settings) they stay, and the next connection resumes them.
+   */
+  stop(reason = 'Connection stopped', unsubscribe = true): void {
     if (this.#stopped) return;
     this.#stopped = true;
     for (const t of this.#timers) clearTimeout(t);
@@ -119,8 +128,8 @@ export class RemoteSocket extends EventEmitter {
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws) {
-      // Our remote subscriptions outlive a connection drop on purpose; a deliberate stop ends them.
-      if (ws.readyState === WebSocket.OPEN) this.#unsubscribeRemote(ws);
+      // Our remote subscriptions outlive a connection drop on purpose; only a deletion ends them.
+      if (unsubscribe && ws.readyState === WebSocket.OPEN) this.#unsubscribeRemote(ws);
       if (ws.readyState === WebSocket.OPEN) ws.close(1000, reason);
       else ws.terminate();
       // A remote that never answers the close handshake is cut off.
@@ -217,7 +226,9 @@ export class RemoteSocket extends EventEmitter {
    */
   async #subscribeRemote(): Promise<void> {
     if (this.index !== 0) return;
-    for (const topic of this.#config.subscriptionList) {
+    await this.#loadSubKeys();
+    const wanted = this.#config.subscriptionList;
+    for (const topic of wanted) {
       try {
         const known = this.#remoteSubKeys.get(topic);
         if (known && (await this.#requestOnce({ service: 'zato.pubsub.resume-wsx-subscription', request: { sub_key: known } })).isOk) continue;
@@ -231,6 +242,33 @@ export class RemoteSocket extends EventEmitter {
       } catch (err) {
         this.lastError = `Subscribing to ${topic} failed: ${(err as Error).message}`;
       }
+    }
+    // Topics taken off the list since the sub_keys were stored are unsubscribed on the remote.
+    for (const [topic, subKey] of this.#remoteSubKeys) {
+      if (wanted.includes(topic)) continue;
+      this.#requestOnce({ service: 'zato.pubsub.pubapi.unsubscribe', request: { sub_key: subKey } }).catch(() => undefined);
+      this.#remoteSubKeys.delete(topic);
+    }
+    await this.#saveSubKeys();
+  }
+
+  async #loadSubKeys(): Promise<void> {
+    if (this.#subKeysLoaded || !this.#subKeyStore) return;
+    try {
+      for (const [topic, subKey] of Object.entries(await this.#subKeyStore.load())) {
+        if (!this.#remoteSubKeys.has(topic)) this.#remoteSubKeys.set(topic, subKey);
+      }
+      this.#subKeysLoaded = true;
+    } catch (err) {
+      this.#log.error({ err }, 'Reading the stored remote sub_keys failed; subscribing anew');
+    }
+  }
+
+  async #saveSubKeys(): Promise<void> {
+    try {
+      await this.#subKeyStore?.save(Object.fromEntries(this.#remoteSubKeys));
+    } catch (err) {
+      this.#log.error({ err }, 'Storing the remote sub_keys failed; after a restart they are subscribed anew');
     }
   }
 
@@ -457,6 +495,7 @@ export class RemoteSocket extends EventEmitter {
       ws.send(JSON.stringify({ meta, data: { service: 'zato.pubsub.pubapi.unsubscribe', request: { sub_key: subKey } } }));
     }
     this.#remoteSubKeys.clear();
+    void this.#saveSubKeys();
   }
 
   #startPings(): void {
