@@ -3,8 +3,8 @@ import type { Metrics } from '../observability/index.js';
 import { ServiceNotFoundError, InternalError, SwitchboardError } from '../errors/index.js';
 import { newCid } from '../protocol/index.js';
 import type { ServiceRegistry } from './registry.js';
-import type { ServiceRequest, ServiceRuntime } from './service.js';
-import { parseInput, checkOutput } from './simple-io.js';
+import type { Service, ServiceRequest, ServiceRuntime } from './service.js';
+import { parseInput, checkOutput, type SimpleIO } from './simple-io.js';
 import type { ChannelInfo, OutgoingConnections, PubSubFacade, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './facades.js';
 
 /** The calling WebSocket client, when a call comes from a WSX channel. */
@@ -60,31 +60,43 @@ export class ServiceInvoker {
    * Runs a service and resolves with its `response.payload`. Rejects with a `SwitchboardError`:
    * 404 `service_not_found`, 400 for SimpleIO violations, the service's own typed errors, or 500 `internal_error`.
    */
-  async invoke(name: string, request: unknown, context: CallContext = {}): Promise<unknown> {
+  invoke(name: string, request: unknown, context: CallContext = {}): Promise<unknown> {
     const entry = this.registry.get(name);
     if (!entry) {
       this.metrics?.error('service_not_found');
-      throw new ServiceNotFoundError(name);
+      return Promise.reject(new ServiceNotFoundError(name));
     }
-    const cid = context.cid ?? newCid();
-    const channel = context.channel ?? INTERNAL;
-    const io = entry.cls.io;
-    const service = new entry.cls();
-    service.bindRuntime(new CallRuntime(this, name, cid, channel, context.client, { input: parseInput(io, request), payload: request, rawRequest: request }));
     const started = this.metrics ? performance.now() : 0;
+    let service: Service;
     try {
-      // Most handlers finish synchronously; awaiting only real promises saves a turn per call.
+      service = new entry.cls();
+      const cid = context.cid ?? newCid();
+      service.bindRuntime(new CallRuntime(this, name, cid, context.channel ?? INTERNAL, context.client, { input: parseInput(entry.cls.io, request), payload: request, rawRequest: request }));
+      // Most handlers finish synchronously: then the call settles without a single extra turn of the event loop.
       const pending = service.handle();
-      if (pending) await pending;
+      if (pending) return pending.then(() => this.#finish(name, entry.cls.io, service, started), (err: unknown) => this.#fail(name, err, started));
+      return Promise.resolve(this.#finish(name, entry.cls.io, service, started));
+    } catch (err) {
+      return this.#fail(name, err, started);
+    }
+  }
+
+  // The call's result: its payload, once SimpleIO has checked it (or the rejection when it fails the check).
+  #finish(name: string, io: SimpleIO | undefined, service: Service, started: number): unknown {
+    try {
       checkOutput(io, service.response.payload);
     } catch (err) {
-      const error = err instanceof SwitchboardError ? err : new InternalError('Internal server error', err);
-      this.metrics?.serviceCall(name, (performance.now() - started) / 1000, false);
-      this.metrics?.error(error.code);
-      throw error;
+      return this.#fail(name, err, started);
     }
     this.metrics?.serviceCall(name, (performance.now() - started) / 1000, true);
     return service.response.payload;
+  }
+
+  #fail(name: string, err: unknown, started: number): Promise<never> {
+    const error = err instanceof SwitchboardError ? err : new InternalError('Internal server error', err);
+    this.metrics?.serviceCall(name, (performance.now() - started) / 1000, false);
+    this.metrics?.error(error.code);
+    return Promise.reject(error);
   }
 
   /** @internal The logger of one call. */
