@@ -187,3 +187,19 @@ describe('/api/stats', () => {
     assert.ok(Array.isArray(stats.channels));
   });
 });
+
+describe('session store', () => {
+  test('sessions expire when idle, and the oldest ends when too many are open', async () => {
+    const { SessionStore, MAX_SESSIONS } = await import('../src/admin/sessions.js');
+    const store = new SessionStore(1000);
+    const a = store.create('admin', 0);
+    assert.equal(store.touch(a.id, 500)?.user, 'admin');
+    assert.equal(store.touch(a.id, 1400)?.user, 'admin', 'touching restarts the idle timer');
+    assert.equal(store.touch(a.id, 2500), undefined, 'idle longer than the limit');
+    const first = store.create('admin', 3000);
+    for (let i = 1; i < MAX_SESSIONS; i++) store.create('admin', 3000);
+    assert.ok(store.touch(first.id, 3001));
+    store.create('admin', 3001);
+    assert.equal(store.touch(first.id, 3001), undefined, 'the oldest session made room');
+  });
+});

@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 /** How long a web admin session lives without a request. */
 export const SESSION_IDLE_MS = 8 * 60 * 60 * 1000;
 
+/** Sessions kept at most; logging in beyond this ends the oldest (each login needs valid credentials). */
+export const MAX_SESSIONS = 1000;
+
 /** The cookie that carries a web admin session. */
 export const SESSION_COOKIE = 'sb_session';
 
@@ -30,6 +33,8 @@ export class SessionStore {
   /** Starts a session for `user`. */
   create(user: string, now = Date.now()): AdminSession {
     this.#sweep(now);
+    // A Map iterates in insertion order: the first key is the oldest session.
+    while (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value as string);
     const session = { id: randomBytes(32).toString('base64url'), user, csrfToken: randomBytes(32).toString('base64url'), expiresAt: now + this.#idleMs };
     this.#sessions.set(session.id, session);
     return session;
