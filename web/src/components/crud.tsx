@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { go, href } from '../router.js';
-import { usePoll } from './hooks.js';
+import { useAction, usePoll } from './hooks.js';
 import { ResourceForm } from './resource-form.js';
 import { ErrorLine, Table, type Column } from './table.js';
 
@@ -45,18 +45,11 @@ export function CrudPage<T extends { name: string }>(props: CrudProps<T>) {
 function ListView<T extends { name: string }>(props: CrudProps<T>) {
   const { data, error, reload } = usePoll(() => api<T[]>('GET', props.apiPath), props.pollMs ?? 0, [props.apiPath]);
   const [confirming, setConfirming] = useState<string | null>(null);
-  const [deleteError, setDeleteError] = useState<string | null>(null);
-
-  const remove = async (name: string) => {
-    setDeleteError(null);
-    try {
-      await api('DELETE', `${props.apiPath}/${enc(name)}`);
-      setConfirming(null);
-      reload();
-    } catch (err) {
-      setDeleteError(`${name}: ${(err as Error).message}`);
-    }
-  };
+  const deletion = useAction(() => {
+    setConfirming(null);
+    reload();
+  });
+  const remove = (name: string) => deletion.run(() => api('DELETE', `${props.apiPath}/${enc(name)}`), name);
 
   const actions: Column<T> = {
     title: '',
@@ -92,7 +85,7 @@ function ListView<T extends { name: string }>(props: CrudProps<T>) {
         </a>
       </div>
       {props.intro}
-      <ErrorLine error={error ?? deleteError} />
+      <ErrorLine error={error ?? deletion.error} />
       {data && <Table rows={data} rowKey={(r) => r.name} columns={[nameColumn, ...props.columns, actions]} empty={`No ${props.title.toLowerCase()} yet.`} />}
       {props.footer}
     </section>

@@ -22,3 +22,18 @@ export function usePoll<T>(load: () => Promise<T>, intervalMs: number, deps: unk
   }, [tick, ...deps]);
   return { data, error, reload };
 }
+
+/** Runs a change (delete, disconnect…) and then `after()`; keeps the last failure's message to show. */
+export function useAction(after: () => void): { run: (change: () => Promise<unknown>, label?: string) => Promise<void>; error: string | null } {
+  const [error, setError] = useState<string | null>(null);
+  const run = async (change: () => Promise<unknown>, label?: string) => {
+    setError(null);
+    try {
+      await change();
+      after();
+    } catch (err) {
+      setError(label ? `${label}: ${(err as Error).message}` : (err as Error).message);
+    }
+  };
+  return { run, error };
+}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { CrudPage, useChoices } from '../components/crud.js';
-import { usePoll } from '../components/hooks.js';
+import { useAction, usePoll } from '../components/hooks.js';
 import { InvokeForm } from '../components/invoke-form.js';
 import { Badge, ErrorLine, Table, Time } from '../components/table.js';
 import { href } from '../router.js';
@@ -53,17 +53,8 @@ function ChannelClients({ name }: { name: string }) {
   const path = `/api/channels/wsx/${enc(name)}/clients`;
   const { data, error, reload } = usePoll(() => api<Client[]>('GET', path), 2000, [name]);
   const [invoking, setInvoking] = useState<string | null>(null);
-  const [actionError, setActionError] = useState<string | null>(null);
-
-  const disconnect = async (id: string) => {
-    setActionError(null);
-    try {
-      await api('DELETE', `${path}/${enc(id)}`);
-      reload();
-    } catch (err) {
-      setActionError((err as Error).message);
-    }
-  };
+  const disconnection = useAction(reload);
+  const disconnect = (id: string) => disconnection.run(() => api('DELETE', `${path}/${enc(id)}`));
 
   return (
     <section>
@@ -73,7 +64,7 @@ function ChannelClients({ name }: { name: string }) {
           All channels
         </a>
       </div>
-      <ErrorLine error={error ?? actionError} />
+      <ErrorLine error={error ?? disconnection.error} />
       {data && (
         <Table
           rows={data}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, enc } from '../api.js';
 import { CrudPage } from '../components/crud.js';
-import { usePoll } from '../components/hooks.js';
+import { useAction, usePoll } from '../components/hooks.js';
 import { parseJsonInput } from '../components/invoke-form.js';
 import { ErrorLine, Table, Time } from '../components/table.js';
 import { href } from '../router.js';
@@ -163,20 +163,12 @@ function Publish({ topic, onPublished }: { topic: string; onPublished: () => voi
 
 function Subscriptions() {
   const { data, error, reload } = usePoll(() => api<Subscription[]>('GET', '/api/pubsub/subscriptions'), 2000);
-  const [deleteError, setDeleteError] = useState<string | null>(null);
-  const remove = async (subKey: string) => {
-    setDeleteError(null);
-    try {
-      await api('DELETE', `/api/pubsub/subscriptions/${enc(subKey)}`);
-      reload();
-    } catch (err) {
-      setDeleteError((err as Error).message);
-    }
-  };
+  const deletion = useAction(reload);
+  const remove = (subKey: string) => deletion.run(() => api('DELETE', `/api/pubsub/subscriptions/${enc(subKey)}`));
   return (
     <>
       <h2>Subscriptions</h2>
-      <ErrorLine error={error ?? deleteError} />
+      <ErrorLine error={error ?? deletion.error} />
       {data && (
         <Table
           rows={data}
