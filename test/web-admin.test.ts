@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -179,6 +180,16 @@ describe('web admin in Chromium', { skip }, () => {
     await page.click('form.panel button[type=submit]');
     await page.getByTestId('service-response').filter({ hasText: 'from the browser' }).waitFor();
     await screenshot('service-invoke');
+  });
+
+  test('a service file that does not compile is shown with its error on the services page', async () => {
+    await mkdir(join(server.dir, 'services'), { recursive: true });
+    await writeFile(join(server.dir, 'services', 'broken.ts'), 'export default class { handle( {');
+    await page.goto(`${server.adminUrl}/#/services`);
+    const panel = page.locator('.deploy-errors');
+    await panel.locator('code.source', { hasText: 'broken.ts' }).waitFor();
+    assert.ok(((await panel.locator('pre.error').textContent()) ?? '').length > 0, 'the compiler error is shown');
+    await screenshot('services-deploy-error');
   });
 
   test('the dashboard shows connections and rates, and logging out ends the session', async () => {

@@ -17,6 +17,14 @@ interface DeployedService {
   io: Partial<Record<'inputRequired' | 'inputOptional' | 'outputRequired' | 'outputOptional', IoElement[]>>;
 }
 
+interface Deployment {
+  file: string;
+  ok: boolean;
+  services: string[];
+  error?: string;
+  at: string;
+}
+
 const ioText = (els: IoElement[] | undefined) => (els?.length ? els.map((e) => (e.type && e.type !== 'string' ? `${e.name}: ${e.type}` : e.name)).join(', ') : '—');
 
 /** Deployed services with their source and SimpleIO; invoke one with a JSON request. */
@@ -31,6 +39,7 @@ export function ServicesPage({ route }: { route: string[] }) {
       <p class="muted">Services are TypeScript files in the services directory; saving a file deploys it. Built-in services come with the server.</p>
       <ErrorLine error={error} />
       {selected && <InvokeService key={selected} name={selected} />}
+      <Deployments />
       {data && (
         <Table
           rows={data}
@@ -60,4 +69,27 @@ export function ServicesPage({ route }: { route: string[] }) {
 function InvokeService({ name }: { name: string }) {
   const invoke = async (request: unknown) => (await api<{ response: unknown }>('POST', `/api/services/${enc(name)}/invoke`, request === undefined ? {} : { request })).response;
   return <InvokeForm title={`Invoke ${name}`} idPrefix="service" testId="service-response" invoke={invoke} onClose={() => go('services')} />;
+}
+
+/** Hot deployment per file of the services directory: what each file deployed, or why it did not. */
+function Deployments() {
+  const { data } = usePoll(() => api<Deployment[]>('GET', '/api/services/deployments'), 5000);
+  const failed = data?.filter((d) => !d.ok) ?? [];
+  if (!failed.length) return null;
+  return (
+    <div class="panel deploy-errors">
+      <h2>Files that did not deploy</h2>
+      <p class="muted">The previous version of their services, if any, keeps serving. Fix the file and save it: it deploys again.</p>
+      <Table
+        rows={failed}
+        rowKey={(d) => d.file}
+        empty=""
+        columns={[
+          { title: 'File', cell: (d) => <code class="source">{d.file}</code> },
+          { title: 'Error', cell: (d) => <pre class="error">{d.error ?? ''}</pre> },
+          { title: 'At', cell: (d) => <Time iso={d.at} /> },
+        ]}
+      />
+    </div>
+  );
 }
