@@ -203,3 +203,17 @@ describe('session store', () => {
     assert.equal(store.touch(first.id, 3001), undefined, 'the oldest session made room');
   });
 });
+
+describe('the web admin page when it was not built', () => {
+  test('answers 503 with how to build it, and asset requests are 404', async () => {
+    const Fastify = (await import('fastify')).default;
+    const { webUiRoutes } = await import('../src/admin/web-ui.js');
+    const app = Fastify();
+    webUiRoutes(app, '/nonexistent/web');
+    const page = await app.inject({ method: 'GET', url: '/' });
+    assert.equal(page.statusCode, 503);
+    assert.match(page.body, /npm run setup/);
+    assert.equal((await app.inject({ method: 'GET', url: '/assets/app.js' })).statusCode, 404);
+    await app.close();
+  });
+});
