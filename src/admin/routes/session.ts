@@ -28,6 +28,10 @@ class LoginThrottle {
   }
 
   failed(ip: string, now = Date.now()): void {
+    // Forget addresses whose window has passed, so many failing addresses cannot grow this map without end.
+    if (this.#failures.size > 10_000) {
+      for (const [key, f] of this.#failures) if (now - f.since > FAILURE_WINDOW_MS) this.#failures.delete(key);
+    }
     const f = this.#failures.get(ip) ?? { count: 0, since: now };
     f.count++;
     this.#failures.set(ip, f);
