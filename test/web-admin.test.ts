@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -101,6 +102,20 @@ describe('web admin in Chromium', { skip }, () => {
     await page.click('button[type=submit]');
     await row('web-chan').waitFor();
     assert.equal((await server.api('GET', '/api/channels/wsx/web-chan')).body.pingInterval, 15);
+  });
+
+  test('a channel that cannot listen (its port is taken) shows the error in the list', async () => {
+    const blocker = createServer();
+    const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as AddressInfo).port)));
+    try {
+      await server.api('POST', '/api/channels/wsx', { name: 'web-busy', address: `ws://127.0.0.1:${port}/busy`, service: 'zato.ping' });
+      await page.goto(`${server.adminUrl}/#/channels`);
+      await row('web-busy').locator('.badge', { hasText: 'error' }).waitFor();
+      await row('web-busy').locator('.last-error').filter({ hasText: /EADDRINUSE|in use/i }).waitFor();
+    } finally {
+      blocker.close();
+      await server.api('DELETE', '/api/channels/wsx/web-busy');
+    }
   });
 
   test('a conflict the server finds (a name in use) is shown under the field it names', async () => {

@@ -41,7 +41,15 @@ export function ChannelsPage({ route }: { route: string[] }) {
         { title: 'Address', cell: (c) => <code>{c.address}</code> },
         { title: 'Protocol', cell: (c) => c.protocol },
         { title: 'Service', cell: (c) => c.service },
-        { title: 'State', cell: (c) => <Badge state={c.isActive ? c.runtime.state : 'inactive'} /> },
+        {
+          title: 'State',
+          cell: (c) => (
+            <>
+              <Badge state={c.isActive ? c.runtime.state : 'inactive'} />
+              {c.runtime.error && <div class="last-error">{c.runtime.error}</div>}
+            </>
+          ),
+        },
         { title: 'Connections', cell: (c) => <span class="num">{c.runtime.connections}</span> },
       ]}
       detail={(name) => <ChannelClients name={name} />}
