@@ -219,6 +219,7 @@ describe('web admin in Chromium', { skip }, () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     assert.ok(((await line.getAttribute('d')) ?? '').split('L').length >= 3, 'the chart draws a line');
+    await page.locator('tr[data-row="web-chan"]').waitFor();
     await screenshot('dashboard');
     client.close();
     await page.getByRole('button', { name: 'Log out' }).click();

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { LineChart } from '../components/chart.js';
-import { ErrorLine } from '../components/table.js';
+import { ErrorLine, Table } from '../components/table.js';
 
 interface Stats {
   at: string;
@@ -14,6 +14,8 @@ interface Stats {
   errors: number;
   errorsByCode: Record<string, number>;
   pubsubDepth: number;
+  channels: Array<{ name: string; connections: number; messagesIn: number; messagesOut: number }>;
+  outgoing: Array<{ name: string; connected: number; messagesIn: number; messagesOut: number; reconnects: number }>;
 }
 
 interface Rates {
@@ -85,6 +87,39 @@ export function DashboardPage() {
           { name: 'service calls / s', className: 's-calls', points: history.map((h) => h.calls) },
         ]}
       />
+      {stats && (
+        <div class="row">
+          <div class="grow">
+            <h2>Channels</h2>
+            <Table
+              rows={stats.channels}
+              rowKey={(c) => c.name}
+              empty="No channel has run yet."
+              columns={[
+                { title: 'Channel', cell: (c) => c.name },
+                { title: 'Connections', cell: (c) => <span class="num">{c.connections}</span> },
+                { title: 'Messages in', cell: (c) => <span class="num">{c.messagesIn.toLocaleString()}</span> },
+                { title: 'Messages out', cell: (c) => <span class="num">{c.messagesOut.toLocaleString()}</span> },
+              ]}
+            />
+          </div>
+          <div class="grow">
+            <h2>Outgoing connections</h2>
+            <Table
+              rows={stats.outgoing}
+              rowKey={(o) => o.name}
+              empty="No outgoing connection has run yet."
+              columns={[
+                { title: 'Connection', cell: (o) => o.name },
+                { title: 'Connected', cell: (o) => <span class="num">{o.connected}</span> },
+                { title: 'In', cell: (o) => <span class="num">{o.messagesIn.toLocaleString()}</span> },
+                { title: 'Out', cell: (o) => <span class="num">{o.messagesOut.toLocaleString()}</span> },
+                { title: 'Reconnects', cell: (o) => <span class="num">{o.reconnects}</span> },
+              ]}
+            />
+          </div>
+        </div>
+      )}
       {stats && Object.keys(stats.errorsByCode).length > 0 && (
         <>
           <h2>Errors by code</h2>
