@@ -67,6 +67,11 @@ export class DeliveryTask {
     return this.#target;
   }
 
+  /** Batch frames sent and not yet acknowledged (ack_mode client only). */
+  get framesAwaitingAck(): number {
+    return this.#batches.size;
+  }
+
   /** Non-GD messages waiting (and awaiting acknowledgement). */
   get ramDepth(): number {
     return this.#ram.length + this.#ramInFlight.size;
@@ -251,7 +256,9 @@ export class DeliveryTask {
     const single = batch.length === 1 && !this.sub.wrapOneMsgInList;
     // A single message's frame id is its msg_id (as in Zato); a batch gets its own id, which acknowledges it whole.
     const id = single ? batch[0]!.message.msgId : newCid();
-    if (!single) this.#batches.set(id, batch.map((q) => q.message.msgId));
+    // Only a subscriber that acknowledges needs the frame id mapped to its messages; with ack_mode write nobody
+    // ever answers, and remembering every frame would grow without end.
+    if (!single && this.sub.ackMode === 'client') this.#batches.set(id, batch.map((q) => q.message.msgId));
     const parts: Buffer[] = [Buffer.from(`{"meta":{"id":"${id}","timestamp":"${timestamp()}","msg_type":"${MSG_TYPE.PUBSUB_REQUEST}"},"data":${single ? '' : '['}`)];
     batch.forEach((q, i) => {
       if (i) parts.push(COMMA);

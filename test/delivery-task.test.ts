@@ -1,0 +1,92 @@
+// One subscription's delivery task against a real store and an in-process target that records frames.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PushTarget } from '../src/channels/wsx/index.js';
+import { silentLogger } from '../src/observability/index.js';
+import { normalizeTopic } from '../src/pubsub/index.js';
+import { DeliveryTask } from '../src/pubsub/delivery-task.js';
+import { GdStore } from '../src/pubsub/gd-store.js';
+import { buildMessage } from '../src/pubsub/message.js';
+import type { AckMode, Subscription } from '../src/pubsub/index.js';
+import { Store } from '../src/store/index.js';
+import { waitFor } from './helpers/server.js';
+
+let dir: string;
+let store: Store;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'switchboard-delivery-'));
+  store = await Store.open({ path: join(dir, 'db.sqlite') });
+});
+after(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A connection that takes every frame (and never backs up). */
+function recordingTarget(): PushTarget & { frames: Array<{ meta: { id: string }; data: unknown }> } {
+  const frames: Array<{ meta: { id: string }; data: unknown }> = [];
+  return {
+    frames,
+    pubClientId: 'ws.test',
+    isOpen: true,
+    queuedBytes: 0,
+    push(frame: string | Buffer) {
+      frames.push(JSON.parse(frame.toString()) as { meta: { id: string }; data: unknown });
+      return true;
+    },
+    onDrain(callback: () => void) {
+      setImmediate(callback);
+    },
+    close() {},
+  } as unknown as PushTarget & { frames: Array<{ meta: { id: string }; data: unknown }> };
+}
+
+function task(ackMode: AckMode): DeliveryTask {
+  const sub: Subscription = {
+    subKey: `zpsk.wsx.${ackMode}`,
+    topicName: '/t',
+    channelName: 'c',
+    extClientId: null,
+    deliveryBatchSize: 10,
+    wrapOneMsgInList: false,
+    ackMode,
+    unsubOnWsxClose: true,
+    createdAt: new Date().toISOString(),
+  };
+  const events = { expired() {}, gdDeleted() {}, slowConsumer() {} };
+  return new DeliveryTask(sub, { gd: new GdStore(store), events, logger: silentLogger(), maxRam: 10_000 });
+}
+
+const topic = normalizeTopic({ name: '/t', hasGd: false });
+
+test('ack_mode write keeps nothing per frame: thousands of batch frames leave no state behind', async () => {
+  const t = task('write');
+  const target = recordingTarget();
+  await t.attach(target);
+  for (let i = 0; i < 5000; i++) {
+    t.pushRam(buildMessage(topic, { data: { i } }, i + 1, Date.now()));
+    if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+  }
+  await waitFor(() => target.frames.reduce((n, f) => n + (Array.isArray(f.data) ? f.data.length : 1), 0) === 5000, 5000, 'all delivered');
+  assert.ok(target.frames.some((f) => Array.isArray(f.data)), 'some frames were batches');
+  assert.equal(t.framesAwaitingAck, 0);
+  assert.equal(t.ramDepth, 0);
+  t.close();
+});
+
+test('ack_mode client remembers each batch frame until it is acknowledged', async () => {
+  const t = task('client');
+  const target = recordingTarget();
+  await t.attach(target);
+  for (let i = 0; i < 30; i++) t.pushRam(buildMessage(topic, { data: { i } }, i + 1, Date.now()));
+  await waitFor(() => target.frames.reduce((n, f) => n + (Array.isArray(f.data) ? f.data.length : 1), 0) === 30, 3000, 'all delivered');
+  const batches = target.frames.filter((f) => Array.isArray(f.data));
+  assert.equal(t.framesAwaitingAck, batches.length);
+  for (const f of target.frames) assert.equal(await t.acknowledge(f.meta.id), true);
+  assert.equal(t.framesAwaitingAck, 0);
+  assert.equal(t.ramDepth, 0, 'acknowledged messages are gone');
+  t.close();
+});
