@@ -17,8 +17,6 @@ import { webUiRoutes } from './web-ui.js';
 /** What the admin server needs besides the parts it manages. */
 export interface AdminServerOptions extends AdminCredentials {
   readonly logger: Logger;
-  /** Where the built web admin is (tests point it elsewhere). */
-  readonly webDir?: string | undefined;
 }
 
 /** Builds the admin HTTP server (not yet listening): the API under /api, /metrics, and the web admin at /. */
@@ -51,7 +49,7 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
     pubsubRoutes(api, ctx);
     securityRoutes(api, ctx);
     serviceRoutes(api, ctx);
-    webUiRoutes(api, options.webDir);
+    webUiRoutes(api);
   });
   return app;
 }

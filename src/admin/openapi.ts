@@ -2,10 +2,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 
 // The first path segment after /api names a route's group in the document (channels, outgoing, pubsub, …).
-function tagOf(url: string): string {
-  const segment = url.split('/')[2] ?? 'api';
-  return segment === 'metrics' ? 'metrics' : segment;
-}
+const tagOf = (url: string): string => url.split('/')[2] ?? 'api';
 
 /**
  * Describes the admin API as OpenAPI 3, from the same TypeBox schemas fastify validates requests with, so the

@@ -203,18 +203,19 @@ export class DeliveryTask {
 
   #nextRamBatch(now: number): Queued[] {
     this.#dropExpiredRam(now);
-    const limit = this.sub.deliveryBatchSize;
-    return this.#ram.length <= limit ? this.#ram.slice() : this.#ram.slice(0, limit);
+    return this.#ram.slice(0, this.sub.deliveryBatchSize);
   }
 
   // The batch was the queue's head (see #nextRamBatch); it leaves the queue only once written.
   #afterRamSend(batch: Queued[]): void {
     this.#ram.splice(0, batch.length);
-    const clientAck = this.sub.ackMode === 'client';
-    for (const q of batch) {
-      q.deliveryCount += 1;
-      if (clientAck) this.#ramInFlight.set(q.message.msgId, q);
-    }
+    for (const q of batch) this.#ramDelivered(q);
+  }
+
+  // A non-GD message was written: counted, and with ack_mode client kept until the subscriber acknowledges it.
+  #ramDelivered(q: Queued): void {
+    q.deliveryCount += 1;
+    if (this.sub.ackMode === 'client') this.#ramInFlight.set(q.message.msgId, q);
   }
 
   async #nextBatch(): Promise<Queued[]> {
@@ -280,8 +281,7 @@ export class DeliveryTask {
       if (!q.message.hasGd) {
         const index = this.#ram.indexOf(q);
         if (index >= 0) this.#ram.splice(index, 1);
-        q.deliveryCount += 1;
-        if (this.sub.ackMode === 'client') this.#ramInFlight.set(q.message.msgId, q);
+        this.#ramDelivered(q);
       } else {
         gdIds.push(q.message.msgId);
       }

@@ -67,9 +67,8 @@ export class ServiceInvoker {
       return Promise.reject(new ServiceNotFoundError(name));
     }
     const started = this.metrics ? performance.now() : 0;
-    let service: Service;
     try {
-      service = new entry.cls();
+      const service = new entry.cls();
       const cid = context.cid ?? newCid();
       service.bindRuntime(new CallRuntime(this, name, cid, context.channel ?? INTERNAL, context.client, { input: parseInput(entry.cls.io, request), payload: request, rawRequest: request }));
       // Most handlers finish synchronously: then the call settles without a single extra turn of the event loop.

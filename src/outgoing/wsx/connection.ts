@@ -121,8 +121,10 @@ export class OutgoingConnection {
     for (const socket of this.sockets) socket.start();
   }
 
-  /** Closes every socket deliberately; waiting `client()` calls fail at once. */
-  /** Closes every socket; `unsubscribe` ends the remote subscriptions too (see `RemoteSocket.stop`). */
+  /**
+   * Closes every socket deliberately; waiting `client()` calls fail at once. `unsubscribe` ends the remote
+   * subscriptions too (see `RemoteSocket.stop`).
+   */
   stop(reason?: string, unsubscribe = true): void {
     this.#stopped = true;
     for (const socket of this.sockets) socket.stop(reason, unsubscribe);
