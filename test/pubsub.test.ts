@@ -55,6 +55,18 @@ async function delivery(c: TestClient, timeoutMs = 3000): Promise<Frame> {
   }
 }
 
+/** The messages of a delivery frame: one, or a list (a batch; the default `delivery_batch_size` is Zato's 500). */
+function messagesOf(frame: Frame): Frame['data'][] {
+  return Array.isArray(frame.data) ? frame.data : [frame.data];
+}
+
+/** The next `count` delivered messages, however the server grouped them into frames. */
+async function deliveredMessages(c: TestClient, count: number, timeoutMs = 3000): Promise<Frame['data'][]> {
+  const got: Frame['data'][] = [];
+  while (got.length < count) got.push(...messagesOf(await delivery(c, timeoutMs)));
+  return got;
+}
+
 const enc = (name: string) => encodeURIComponent(name);
 
 describe('publish and subscribe over WSX', () => {
@@ -169,8 +181,7 @@ describe('publish and subscribe over WSX', () => {
       const again = await TestClient.connect(ownUrl);
       await again.createSession({ client_id: 'durable-sub' });
       assert.equal((await again.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: subKey })).data.current_depth, 20);
-      const got: number[] = [];
-      while (got.length < 20) got.push((await delivery(again)).data.data);
+      const got = (await deliveredMessages(again, 20)).map((m) => m.data);
       assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
       again.close();
     } finally {
@@ -282,10 +293,7 @@ describe('pub/sub: bad input and faults', () => {
     const big = 'x'.repeat(64 * 1024);
     let received = 0;
     const counting = (async () => {
-      while (received < 200) {
-        await delivery(healthy, 10_000);
-        received++;
-      }
+      while (received < 200) received += messagesOf(await delivery(healthy, 10_000)).length;
     })();
     for (let i = 0; i < 200; i++) {
       await server.pubsub.publish('/firehose', { data: big });
@@ -310,17 +318,13 @@ describe('pub/sub: bad input and faults', () => {
     const count = 120;
     let healthyGot = 0;
     const counting = (async () => {
-      while (healthyGot < count) {
-        await delivery(healthy, 10_000);
-        healthyGot++;
-      }
+      while (healthyGot < count) healthyGot += messagesOf(await delivery(healthy, 10_000)).length;
     })();
     for (let i = 0; i < count; i++) await server.pubsub.publish('/gd-firehose', { data: { i, big } });
     await counting;
     assert.equal(healthyGot, count, 'the healthy subscriber got everything while the other was stalled');
     (stalled.ws as unknown as { _socket: { resume(): void } })._socket.resume();
-    const got: number[] = [];
-    while (got.length < count) got.push((await delivery(stalled, 10_000)).data.data.i);
+    const got = (await deliveredMessages(stalled, count, 10_000)).map((m) => m.data.i);
     assert.deepEqual(got, Array.from({ length: count }, (_, i) => i), 'all delivered, in order, once the reader resumed');
     stalled.close();
     healthy.close();

@@ -5,7 +5,8 @@
 import WebSocket from 'ws';
 
 const [kind, url, count, topic, expectedArg, batchArg] = process.argv.slice(2);
-const batch = Number(batchArg ?? 1);
+// 'default' sends no delivery_batch_size: the server's default (Zato's, 500) applies.
+const batchOption = batchArg && batchArg !== 'default' ? { delivery_batch_size: Number(batchArg) } : {};
 const expected = Number(expectedArg ?? Infinity);
 const n = Number(count);
 let received = 0;
@@ -34,7 +35,7 @@ async function switchboardSubscriber() {
         for (const m of Array.isArray(frame.data) ? frame.data : [frame.data]) record(m.data.t);
       } else if (frame.meta.in_reply_to === 'c') {
         token = frame.data.token;
-        ws.send(JSON.stringify({ meta: { action: 'invoke-service', id: 's', timestamp: '', token }, data: { service: 'zato.pubsub.pubapi.subscribe-wsx', request: { topic_name: topic, delivery_batch_size: batch } } }));
+        ws.send(JSON.stringify({ meta: { action: 'invoke-service', id: 's', timestamp: '', token }, data: { service: 'zato.pubsub.pubapi.subscribe-wsx', request: { topic_name: topic, ...batchOption } } }));
       } else if (frame.meta.in_reply_to === 's') {
         resolve();
       }

@@ -7,7 +7,7 @@ import type { TopicConfig } from './config.js';
 import { DeliveryTask, SLOW_CONSUMER_CLOSE } from './delivery-task.js';
 import { GdStore } from './gd-store.js';
 import { buildMessage, type PubSubMessage, type PublishInput } from './message.js';
-import type { SubscribeOptions, Subscription } from './subscription.js';
+import { DEFAULT_DELIVERY_BATCH_SIZE, type SubscribeOptions, type Subscription } from './subscription.js';
 
 /** Who is asking: the WebSocket client a pub/sub call came from. */
 export interface Caller {
@@ -130,7 +130,7 @@ export class PubSub {
     const topic = await this.#activeTopic(topicName);
     const existing = [...this.#tasks.values()].find((t) => t.sub.topicName === topicName && t.target?.pubClientId === caller.pubClientId);
     if (existing) return { subKey: existing.sub.subKey, currentDepth: await this.#subDepth(existing) };
-    const batch = options.deliveryBatchSize ?? 1;
+    const batch = options.deliveryBatchSize ?? DEFAULT_DELIVERY_BATCH_SIZE;
     if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new ValidationError('delivery_batch_size', 'delivery_batch_size must be an integer from 1 to 10000');
     const ackMode = options.ackMode ?? 'write';
     if (ackMode !== 'write' && ackMode !== 'client') throw new ValidationError('ack_mode', 'ack_mode must be write or client');

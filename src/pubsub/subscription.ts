@@ -1,6 +1,12 @@
 /** How a subscriber confirms a delivery: `write` (Zato's: once written to the socket) or `client` (its ack). */
 export type AckMode = 'write' | 'client';
 
+/**
+ * Messages per delivery frame unless the subscriber asks otherwise: Zato's default (`PUBSUB.DEFAULT.DELIVERY_BATCH_SIZE`).
+ * A frame holds what is queued when the subscriber's turn comes, so this bounds frames, it does not delay them.
+ */
+export const DEFAULT_DELIVERY_BATCH_SIZE = 500;
+
 /** A subscription, as stored. */
 export interface Subscription {
   readonly subKey: string;
