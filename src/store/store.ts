@@ -29,12 +29,26 @@ export class Store extends EventEmitter {
   readonly db: Kysely<Database>;
   readonly dialect: 'sqlite';
   readonly location: string;
+  readonly #sqlite: SQLite.Database;
+  readonly #statements = new Map<string, SQLite.Statement>();
 
-  private constructor(db: Kysely<Database>, location: string) {
+  private constructor(db: Kysely<Database>, sqlite: SQLite.Database, location: string) {
     super();
     this.db = db;
+    this.#sqlite = sqlite;
     this.dialect = 'sqlite';
     this.location = location;
+  }
+
+  /**
+   * A prepared statement, cached by its SQL, for hot paths where building and preparing each query (what Kysely
+   * does) costs more than running it. Run it only inside a `db` transaction: that holds the one connection, so
+   * the statement cannot land in the middle of someone else's transaction.
+   */
+  prepared(sql: string): SQLite.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) this.#statements.set(sql, (statement = this.#sqlite.prepare(sql)));
+    return statement;
   }
 
   /** Opens (creating if needed) and migrates the database. */
@@ -47,7 +61,7 @@ export class Store extends EventEmitter {
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    const store = new Store(db, options.path);
+    const store = new Store(db, sqlite, options.path);
     await store.migrate();
     return store;
   }
