@@ -138,6 +138,38 @@ describe('publish and subscribe over WSX', () => {
     pub.close();
   });
 
+  test('by default (Zato’s delivery_batch_size 500) what waits goes out as one list; delivery_batch_size 1 sends one per frame', async () => {
+    await topic('/backlog');
+    const batched = await client('backlog-batched');
+    const batchedKey = await subscribe(batched, '/backlog', { unsub_on_wsx_close: false });
+    const single = await client('backlog-single');
+    const singleKey = await subscribe(single, '/backlog', { unsub_on_wsx_close: false, delivery_batch_size: 1 });
+    for (const c of [batched, single]) {
+      c.ws.terminate();
+      await c.closed;
+    }
+    const pub = await client();
+    for (let i = 0; i < 7; i++) assert.equal((await publish(pub, '/backlog', i)).meta.status, 200);
+
+    const batchedAgain = await client('backlog-batched');
+    assert.equal((await batchedAgain.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: batchedKey })).meta.status, 200);
+    const frame = await delivery(batchedAgain);
+    assert.ok(Array.isArray(frame.data), 'a list frame');
+    assert.deepEqual(frame.data.map((m: { data: number }) => m.data), [0, 1, 2, 3, 4, 5, 6]);
+
+    const singleAgain = await client('backlog-single');
+    assert.equal((await singleAgain.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: singleKey })).meta.status, 200);
+    for (let i = 0; i < 7; i++) {
+      const one = await delivery(singleAgain);
+      assert.equal(Array.isArray(one.data), false);
+      assert.equal(one.meta.id, one.data.msg_id, 'a single message’s frame id is its msg_id');
+      assert.equal(one.data.data, i);
+    }
+    batchedAgain.close();
+    singleAgain.close();
+    pub.close();
+  });
+
   test('ack_mode client: unacknowledged messages come again after resume, with delivery_count raised', async () => {
     await topic('/acked');
     const sub = await client('acker');

@@ -5,6 +5,8 @@
 //
 //   node loadgen.mjs '{"host","port","path","mode":"zato"|"json","connections","window","warmupMs","durationMs"}'
 //
+// In zato mode, "service" and "request" say what to invoke (default: zato.helpers.echo with a small request);
+// a reply other than zwsx.rspok counts as an error.
 // Prints one JSON line: { msgsPerSec, p50, p99, errors, cpuPercent }.
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -84,7 +86,7 @@ async function openConnection(stats) {
       maskedFrame(
         JSON.stringify({
           meta: { action: 'invoke-service', id: `i${String(i).padStart(6, '0')}`, timestamp: '2026-01-01T00:00:00.000Z', token },
-          data: { service: 'zato.helpers.echo', request: REQUEST },
+          data: { service: opts.service ?? 'zato.helpers.echo', request: opts.request ?? REQUEST },
         }),
       ),
     );
