@@ -27,7 +27,7 @@ const CHUNK = 400;
 
 const INSERT_MESSAGE =
   'insert into pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, correl_id, in_reply_to, ext_client_id, size) ' +
-  'values (@msg_id, @seq, @topic_name, @data, @mime_type, @priority, @pub_time, @expiration_time, @correl_id, @in_reply_to, @ext_client_id, @size)';
+  'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT_QUEUED = 'insert into pubsub_queue (sub_key, msg_id, priority, seq, delivery_count) values (?, ?, ?, ?, 0)';
 
 function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
@@ -87,7 +87,8 @@ export class GdStore {
     const insertQueued = this.#store.prepared(INSERT_QUEUED);
     for (const p of publications) {
       for (const m of p.messages) {
-        insertMessage.run(toRow(m));
+        // Positional, in INSERT_MESSAGE's column order: binding by name looks up every key of an object per row.
+        insertMessage.run(m.msgId, m.seq, m.topicName, m.dataJson, m.mimeType, m.priority, m.pubTime, m.expirationTime, m.correlId, m.inReplyTo, m.extClientId, m.size);
         for (const subKey of p.subKeys) insertQueued.run(subKey, m.msgId, m.priority, m.seq);
       }
     }
@@ -247,24 +248,7 @@ async function deleteOrphans(trx: Transaction<Database>, msgIds: readonly string
   return Number(result.numDeletedRows);
 }
 
-function toRow(m: PubSubMessage) {
-  return {
-    msg_id: m.msgId,
-    seq: m.seq,
-    topic_name: m.topicName,
-    data: m.dataJson,
-    mime_type: m.mimeType,
-    priority: m.priority,
-    pub_time: m.pubTime,
-    expiration_time: m.expirationTime,
-    correl_id: m.correlId,
-    in_reply_to: m.inReplyTo,
-    ext_client_id: m.extClientId,
-    size: m.size,
-  };
-}
-
-function fromRow(r: ReturnType<typeof toRow>): PubSubMessage {
+function fromRow(r: Database['pubsub_message']): PubSubMessage {
   return {
     msgId: r.msg_id,
     seq: Number(r.seq),
