@@ -138,6 +138,30 @@ describe('publish and subscribe over WSX', () => {
     pub.close();
   });
 
+  for (const hasGd of [true, false]) {
+    test(`a batch frame carries at most 1 MiB of data (a bigger message goes alone), whatever delivery_batch_size says (${hasGd ? 'GD' : 'non-GD'})`, async () => {
+      const name = `/bulky/${hasGd ? 'gd' : 'ram'}`;
+      await topic(name, { hasGd });
+      const sub = await client(`bulky-sub-${hasGd}`);
+      const subKey = await subscribe(sub, name, { unsub_on_wsx_close: false });
+      sub.ws.terminate();
+      await sub.closed;
+      const kb = (n: number) => 'b'.repeat(n * 1024);
+      const sizes = [400, 400, 400, 1500, 1];
+      for (const [i, n] of sizes.entries()) await server.pubsub.publish(name, { data: { i, pad: kb(n) } });
+      const again = await client(`bulky-sub-${hasGd}`);
+      assert.equal((await again.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: subKey })).meta.status, 200);
+      const frames: number[][] = [];
+      for (let got = 0; got < sizes.length; ) {
+        const ids = messagesOf(await delivery(again, 10_000)).map((m) => m.data.i as number);
+        frames.push(ids);
+        got += ids.length;
+      }
+      assert.deepEqual(frames, [[0, 1], [2], [3], [4]]);
+      again.close();
+    });
+  }
+
   test('by default (Zato’s delivery_batch_size 500) what waits goes out as one list; delivery_batch_size 1 sends one per frame', async () => {
     await topic('/backlog');
     const batched = await client('backlog-batched');

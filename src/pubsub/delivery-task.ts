@@ -8,6 +8,12 @@ import type { Subscription } from './subscription.js';
 /** Bytes queued on a subscriber's socket above which its deliveries pause until the socket drains. */
 export const OUTBOUND_HIGH_WATER = 1024 * 1024;
 
+/**
+ * Most bytes of data one batch frame carries (always at least one message): with Zato's default of 500 messages
+ * per frame, large messages would otherwise make frames bigger than clients accept.
+ */
+export const MAX_BATCH_BYTES = 1024 * 1024;
+
 /** A non-GD queue this many times over its limit is cut off even when its socket is not backed up. */
 const RAM_HARD_CAP_FACTOR = 10;
 
@@ -21,6 +27,16 @@ export const SLOW_CONSUMER_CLOSE = 4010;
 interface Queued {
   readonly message: PubSubMessage;
   deliveryCount: number;
+}
+
+/** The head of a batch whose data fits MAX_BATCH_BYTES; the first message goes whatever its size. */
+function capBytes(batch: Queued[]): Queued[] {
+  let bytes = 0;
+  for (let i = 0; i < batch.length; i++) {
+    bytes += batch[i]!.message.size;
+    if (bytes > MAX_BATCH_BYTES && i > 0) return batch.slice(0, i);
+  }
+  return batch;
 }
 
 /** What a task tells its owner. */
@@ -203,7 +219,7 @@ export class DeliveryTask {
 
   #nextRamBatch(now: number): Queued[] {
     this.#dropExpiredRam(now);
-    return this.#ram.slice(0, this.sub.deliveryBatchSize);
+    return capBytes(this.#ram.slice(0, this.sub.deliveryBatchSize));
   }
 
   // The batch was the queue's head (see #nextRamBatch); it leaves the queue only once written.
@@ -236,7 +252,10 @@ export class DeliveryTask {
       if (live.length === 0 && expired.length > 0) continue;
       const merged = [...live, ...this.#ram.slice(0, limit)];
       merged.sort((a, b) => compareForDelivery(a.message, b.message));
-      return merged.slice(0, limit);
+      const batch = capBytes(merged.slice(0, limit));
+      // What the byte cap left out is still in the store: read it again next time.
+      if (batch.length < Math.min(limit, merged.length)) this.#gdMaybe = true;
+      return batch;
     }
   }
 
