@@ -60,11 +60,20 @@ function messagesOf(frame: Frame): Frame['data'][] {
   return Array.isArray(frame.data) ? frame.data : [frame.data];
 }
 
+/** The frames that deliver the next `count` messages, each as the list of its messages. */
+async function deliveredFrames(c: TestClient, count: number, timeoutMs = 3000): Promise<Frame['data'][][]> {
+  const frames: Frame['data'][][] = [];
+  for (let got = 0; got < count; ) {
+    const messages = messagesOf(await delivery(c, timeoutMs));
+    frames.push(messages);
+    got += messages.length;
+  }
+  return frames;
+}
+
 /** The next `count` delivered messages, however the server grouped them into frames. */
 async function deliveredMessages(c: TestClient, count: number, timeoutMs = 3000): Promise<Frame['data'][]> {
-  const got: Frame['data'][] = [];
-  while (got.length < count) got.push(...messagesOf(await delivery(c, timeoutMs)));
-  return got;
+  return (await deliveredFrames(c, count, timeoutMs)).flat();
 }
 
 const enc = (name: string) => encodeURIComponent(name);
@@ -151,12 +160,7 @@ describe('publish and subscribe over WSX', () => {
       for (const [i, n] of sizes.entries()) await server.pubsub.publish(name, { data: { i, pad: kb(n) } });
       const again = await client(`bulky-sub-${hasGd}`);
       assert.equal((await again.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: subKey })).meta.status, 200);
-      const frames: number[][] = [];
-      for (let got = 0; got < sizes.length; ) {
-        const ids = messagesOf(await delivery(again, 10_000)).map((m) => m.data.i as number);
-        frames.push(ids);
-        got += ids.length;
-      }
+      const frames = (await deliveredFrames(again, sizes.length, 10_000)).map((messages) => messages.map((m) => m.data.i));
       assert.deepEqual(frames, [[0, 1], [2], [3], [4]]);
       again.close();
     });

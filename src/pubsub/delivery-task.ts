@@ -12,7 +12,7 @@ export const OUTBOUND_HIGH_WATER = 1024 * 1024;
  * Most bytes of data one batch frame carries (always at least one message): with Zato's default of 500 messages
  * per frame, large messages would otherwise make frames bigger than clients accept.
  */
-export const MAX_BATCH_BYTES = 1024 * 1024;
+const MAX_BATCH_BYTES = 1024 * 1024;
 
 /** A non-GD queue this many times over its limit is cut off even when its socket is not backed up. */
 const RAM_HARD_CAP_FACTOR = 10;

@@ -23,6 +23,7 @@ interface Publication {
   reject(err: unknown): void;
 }
 
+// Rows per `IN (...)` list: well under SQLite's limit of bound parameters per statement.
 const CHUNK = 400;
 
 const INSERT_MESSAGE =
@@ -30,9 +31,9 @@ const INSERT_MESSAGE =
   'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT_QUEUED = 'insert into pubsub_queue (sub_key, msg_id, priority, seq, delivery_count) values (?, ?, ?, ?, 0)';
 
-function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
   return out;
 }
 
