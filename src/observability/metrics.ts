@@ -33,6 +33,8 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #services = new Map<string, ServiceTally>();
   readonly #errors = new Map<string, number>();
+  // `service\0kind` → errors that escaped service code outside handle().
+  readonly #uncaught = new Map<string, number>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
@@ -46,6 +48,21 @@ export class Metrics {
       ]),
     );
     this.#registerDurationHistogram();
+    this.counter(
+      'switchboard_service_uncaught_errors_total',
+      'Errors that escaped service code outside handle() (timers, events, streams, unhandled rejections), by service (or file, or none) and kind (exception | rejection)',
+      ['service', 'kind'],
+      () => [...this.#uncaught].map(([key, n]) => {
+        const [service = '', kind = ''] = key.split('\0');
+        return [{ service, kind }, n] as const;
+      }),
+    );
+  }
+
+  /** Records one error that escaped service code (or no service: `none`) outside `handle()`. */
+  uncaught(service: string, kind: string): void {
+    const key = `${service}\0${kind}`;
+    this.#uncaught.set(key, (this.#uncaught.get(key) ?? 0) + 1);
   }
 
   /** Records one service call. */

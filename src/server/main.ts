@@ -6,9 +6,8 @@ import { startServer } from './server.js';
 
 const logger = createLogger();
 
-// Every known failure path is handled where it happens; should one slip through, log it and keep serving
-// the other clients rather than let one bad message take the process down.
-process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'Unhandled promise rejection'));
+// Errors that escape a service (or the server) outside any handler are logged and counted by startServer's
+// process guard (services/faults.ts), which also covers servers started as a library.
 
 function printWelcome(server: Awaited<ReturnType<typeof startServer>>): void {
   const lines = [

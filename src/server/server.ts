@@ -3,11 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAdminServer } from '../admin/index.js';
 import { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.js';
-import { Metrics, createLogger } from '../observability/index.js';
+import { EventLoopWatchdog, Metrics, createLogger } from '../observability/index.js';
 import { OutgoingDefinitions, OutgoingManager } from '../outgoing/wsx/index.js';
 import { PubSub, TopicDefinitions, pubsubServices } from '../pubsub/index.js';
 import { SecretBox, SecurityDefinitions } from '../security/index.js';
-import { HotDeployer, ServiceInvoker, ServiceRegistry, registerBuiltins } from '../services/index.js';
+import { HotDeployer, ServiceFaults, ServiceInvoker, ServiceRegistry, enableServiceScopes, guardProcess, registerBuiltins } from '../services/index.js';
 import { Store } from '../store/index.js';
 import { resolveAdminToken } from './admin-token.js';
 import { seedOnce } from './seed.js';
@@ -30,6 +30,8 @@ export interface RunningServer {
   readonly deployer: HotDeployer;
   readonly admin: FastifyInstance;
   readonly metrics: Metrics;
+  /** The event-loop stall watchdog; undefined when `stallWarnMs` is 0. */
+  readonly watchdog: EventLoopWatchdog | undefined;
   /** `http://host:port` of the admin API. */
   readonly adminUrl: string;
   readonly adminToken: string;
@@ -53,16 +55,36 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       for (const close of [...closers].reverse()) await close().catch((err: unknown) => logger.error({ err }, 'Shutdown step failed'));
     })());
   try {
+    const metrics = new Metrics();
+    // Before any service code runs: an error it throws from a timer or event must not end the process.
+    const faults = new ServiceFaults(logger, metrics);
+    if (settings.serviceScopes) enableServiceScopes();
+    const unguard = guardProcess(faults);
+    closers.push(async () => unguard());
+    const watchdog = startWatchdog(settings, logger);
+    if (watchdog) closers.push(() => watchdog.close());
+
     const security = new SecurityDefinitions(store, SecretBox.fromFile(join(settings.dataDir, 'secret-key')));
     const channels = new ChannelDefinitions(store, security);
     const outgoing = new OutgoingDefinitions(store, security);
     const registry = new ServiceRegistry();
     registerBuiltins(registry);
     const invoker = new ServiceInvoker(registry, logger);
-    const metrics = new Metrics();
     invoker.metrics = metrics;
+    invoker.faultOwner = faults;
+    invoker.watchdog = watchdog;
 
-    const deployer = new HotDeployer({ dir: settings.servicesDir, outDir: join(settings.dataDir, 'deploy'), registry, logger });
+    const deployer = new HotDeployer({
+      dir: settings.servicesDir,
+      outDir: join(settings.dataDir, 'deploy'),
+      markerDir: join(settings.dataDir, 'deploying'),
+      registry,
+      logger,
+      deployTimeoutMs: settings.deployTimeoutMs,
+      faultOwner: faults,
+      watchdog,
+    });
+    faults.attributor = (stack) => deployer.attribute(stack);
     await deployer.start();
     closers.push(() => deployer.close());
 
@@ -86,6 +108,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     closers.push(() => outgoingManager.close());
 
     registerCollectors(metrics, channelManager, outgoingManager, pubsub);
+    if (watchdog) registerStallCollectors(metrics, watchdog);
 
     const { token, generated } = resolveAdminToken(settings.dataDir, settings.adminToken);
     const admin = createAdminServer(
@@ -112,6 +135,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       deployer,
       admin,
       metrics,
+      watchdog,
       adminUrl: `http://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,
       adminToken: token,
       adminTokenGenerated: generated,
@@ -122,6 +146,20 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     await closeAll();
     throw err;
   }
+}
+
+function startWatchdog(settings: Settings, logger: Logger): EventLoopWatchdog | undefined {
+  if (settings.stallWarnMs <= 0) return undefined;
+  const watchdog = new EventLoopWatchdog({ warnMs: settings.stallWarnMs, exitMs: settings.stallExitMs, logger });
+  watchdog.start();
+  return watchdog;
+}
+
+// Event-loop lag itself is prom-client's `switchboard_nodejs_eventloop_lag_*`; these count the stalls.
+function registerStallCollectors(metrics: Metrics, watchdog: EventLoopWatchdog): void {
+  metrics.counter('switchboard_eventloop_stalls_total', 'Times the event loop was blocked for stallWarnMs or more', [], () => [[{}, watchdog.statistics().stalls]]);
+  metrics.counter('switchboard_eventloop_stalled_seconds_total', 'Time the event loop spent in such stalls', [], () => [[{}, watchdog.statistics().totalMs / 1000]]);
+  metrics.gauge('switchboard_eventloop_longest_stall_seconds', 'The longest stall since start', [], () => [[{}, watchdog.statistics().longestMs / 1000]]);
 }
 
 /** The metrics read from the parts at scrape time (see docs/admin-api.md for the list). */

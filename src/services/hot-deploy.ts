@@ -1,11 +1,16 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import type { Logger } from 'pino';
+import { SwitchboardError, TimeoutError } from '../errors/index.js';
+import type { EventLoopWatchdog } from '../observability/index.js';
 import type { ServiceRegistry } from './registry.js';
+import type { Attribution } from './faults.js';
+import { runInScope } from './scope.js';
 import { serviceNameOf } from './registry.js';
 import { isServiceClass, type ServiceClass } from './service.js';
 
@@ -15,7 +20,36 @@ export interface DeploymentStatus {
   readonly ok: boolean;
   readonly services: string[];
   readonly error?: string;
+  /** A stable code for failures the server decided on: `deploy_timeout`, `deploy_skipped`. */
+  readonly code?: string;
   readonly at: string;
+}
+
+/** Options of a `HotDeployer`. */
+export interface HotDeployerOptions {
+  readonly dir: string;
+  /** Where compiled files are written for import (emptied at start). */
+  readonly outDir: string;
+  readonly registry: ServiceRegistry;
+  readonly logger: Logger;
+  /** A file whose import has not settled after this long is reported as failed; 0: no limit. */
+  readonly deployTimeoutMs?: number;
+  /**
+   * Where a marker is kept while a file is imported. A marker left by a process that died during the import
+   * makes the next start skip that file (while its content is the same), so one file cannot crash-loop the server.
+   */
+  readonly markerDir?: string;
+  /** Errors escaping a file's top level are reported to this owner (see faults.ts). */
+  readonly faultOwner?: object;
+  readonly watchdog?: EventLoopWatchdog;
+}
+
+/** What a marker holds: the file being imported and the hash of its compiled code. */
+interface ImportMarker {
+  readonly file: string;
+  readonly hash: string;
+  readonly startedAt: string;
+  readonly pid: number;
 }
 
 const SOURCE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
@@ -55,15 +89,40 @@ export class HotDeployer extends EventEmitter {
   readonly #status = new Map<string, DeploymentStatus>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #queue = new Map<string, Promise<void>>();
+  readonly #options: HotDeployerOptions;
+  // Files whose import was running when an earlier process died, found at start: file → marker.
+  readonly #suspects = new Map<string, ImportMarker>();
+  // Compiled file URL → its source file, to tell from a stack trace which file's code threw.
+  readonly #compiled = new Map<string, string>();
   #watcher: FSWatcher | undefined;
   #generation = 0;
 
-  constructor(options: { dir: string; outDir: string; registry: ServiceRegistry; logger: Logger }) {
+  constructor(options: HotDeployerOptions) {
     super();
+    this.#options = options;
     this.#dir = resolve(options.dir);
     this.#outDir = resolve(options.outDir);
     this.#registry = options.registry;
     this.#logger = options.logger.child({ part: 'hot-deploy' });
+  }
+
+  /**
+   * The service file whose compiled code appears in `stack`, and the service when that can be told: the file
+   * deploys only one, or a frame is a method of one of its classes (`at Orders.handle (…)`).
+   */
+  attribute(stack: string): Attribution | undefined {
+    const file = this.#fileOfStack(stack);
+    if (!file) return undefined;
+    const entries = this.#registry.list().filter((e) => e.source === file && !e.isAlias);
+    const services = entries.map((e) => e.name);
+    if (entries.length === 1) return { file, service: services[0], services };
+    const byClass = entries.find((e) => e.cls.name && stack.includes(`at ${e.cls.name}.`));
+    return { file, service: byClass?.name, services };
+  }
+
+  #fileOfStack(stack: string): string | undefined {
+    for (const [url, file] of this.#compiled) if (stack.includes(url) || stack.includes(file)) return file;
+    return undefined;
   }
 
   /** The services directory being watched. */
@@ -81,7 +140,10 @@ export class HotDeployer extends EventEmitter {
     await mkdir(this.#dir, { recursive: true });
     await rm(this.#outDir, { recursive: true, force: true });
     await mkdir(this.#outDir, { recursive: true });
-    for (const file of await this.#listFiles(this.#dir)) await this.#enqueue(file);
+    await this.#readMarkers();
+    const files = await this.#listFiles(this.#dir);
+    for (const file of files) await this.#enqueue(file, true);
+    await this.#forgetMarkersOfGoneFiles(new Set(files));
     this.#watcher = watch(this.#dir, { recursive: true }, (_event, name) => {
       if (name) this.#schedule(join(this.#dir, name.toString()));
     });
@@ -125,17 +187,19 @@ export class HotDeployer extends EventEmitter {
   }
 
   // One file is deployed at a time, in order, so that a quick second save never loses to the first.
-  #enqueue(file: string): Promise<void> {
+  #enqueue(file: string, atStart = false): Promise<void> {
     const previous = this.#queue.get(file) ?? Promise.resolve();
-    const next = previous.then(() => this.#sync(file));
+    const next = previous.then(() => this.#sync(file, atStart));
     this.#queue.set(file, next);
     return next;
   }
 
-  async #sync(file: string): Promise<void> {
+  async #sync(file: string, atStart: boolean): Promise<void> {
     const exists = await stat(file).then((s) => s.isFile(), () => false);
     if (!exists) {
       this.#registry.removeSource(file);
+      this.#suspects.delete(file);
+      await this.#dropMarker(file);
       if (this.#status.delete(file)) {
         this.#logger.info({ file }, 'Service file removed; its services are undeployed');
         this.emit('removed', file);
@@ -143,7 +207,7 @@ export class HotDeployer extends EventEmitter {
       return;
     }
     try {
-      const classes = await this.#load(file);
+      const classes = await this.#load(file, atStart);
       this.#registry.replaceSource(file, classes);
       const status: DeploymentStatus = { file, ok: true, services: classes.map((c) => c.name), at: new Date().toISOString() };
       this.#status.set(file, status);
@@ -156,6 +220,7 @@ export class HotDeployer extends EventEmitter {
         ok: false,
         services: this.#registry.namesFrom(file),
         error: message,
+        ...(err instanceof SwitchboardError ? { code: err.code } : {}),
         at: new Date().toISOString(),
       };
       this.#status.set(file, status);
@@ -164,7 +229,7 @@ export class HotDeployer extends EventEmitter {
     }
   }
 
-  async #load(file: string): Promise<Array<{ name: string; cls: ServiceClass }>> {
+  async #load(file: string, atStart: boolean): Promise<Array<{ name: string; cls: ServiceClass }>> {
     const result = await build({
       entryPoints: [file],
       bundle: true,
@@ -179,17 +244,117 @@ export class HotDeployer extends EventEmitter {
       banner: { js: `import { createRequire as __sbRequire } from 'node:module'; const require = __sbRequire(${JSON.stringify(pathToFileURL(file).href)});` },
     });
     const code = result.outputFiles[0]?.text ?? '';
+    const hash = createHash('sha256').update(code).digest('hex');
+    // At start a suspect is skipped; a save afterwards is the user asking for it to be tried again.
+    if (atStart) this.#refuseSuspect(file, hash);
+    else this.#suspects.delete(file);
     const out = join(this.#outDir, `${moduleNameOf(file)}.${++this.#generation}.mjs`);
     await writeFile(out, code);
+    const url = pathToFileURL(out).href;
+    this.#remember(url, file);
+    await this.#writeMarker({ file, hash, startedAt: new Date().toISOString(), pid: process.pid });
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(pathToFileURL(out).href)) as Record<string, unknown>;
+      mod = await this.#import(url, file);
     } finally {
       await rm(out, { force: true });
+      await this.#dropMarker(file);
     }
     const moduleName = moduleNameOf(file);
     const classes = [...new Set(Object.values(mod).filter(isServiceClass))];
     if (classes.length === 0) throw new Error(`${basename(file)} exports no class extending Service`);
     return classes.map((cls) => ({ name: serviceNameOf(cls, moduleName), cls }));
+  }
+
+  // Imports inside the file's scope (what its top level schedules names the file) and within the deploy timeout.
+  #import(url: string, file: string): Promise<Record<string, unknown>> {
+    const watchdog = this.#options.watchdog;
+    const watchId = watchdog ? watchdog.register({ file }) : 0;
+    const previous = watchdog ? watchdog.enter(watchId) : 0;
+    const importing = runInScope({ service: undefined, file, owner: this.#options.faultOwner, watchId }, () => import(url) as Promise<Record<string, unknown>>);
+    let left = false;
+    const leave = () => {
+      if (left) return;
+      left = true;
+      watchdog?.leave(previous);
+    };
+    importing.then(leave, leave);
+    const limit = this.#options.deployTimeoutMs ?? 0;
+    if (limit <= 0) return importing;
+    // Without a pending timer, a top-level await that never settles lets the event loop empty during start-up,
+    // and Node exits with code 13 and no log line. The timer keeps the loop alive and turns it into a failed file.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new TimeoutError(`${basename(file)} did not finish importing within ${limit} ms (a top-level await that never settles?); it is not deployed`, 'deploy_timeout')),
+        limit,
+      );
+    });
+    // A parked import no longer counts as running, or every later stall would be blamed on it.
+    return Promise.race([importing, timeout]).finally(() => {
+      clearTimeout(timer);
+      leave();
+    });
+  }
+
+  #remember(url: string, file: string): void {
+    this.#compiled.set(url, file);
+    // Bounded: only the newest compiled versions matter for attribution.
+    if (this.#compiled.size > 1000) this.#compiled.delete(this.#compiled.keys().next().value!);
+  }
+
+  // A file whose import was running when the previous process died, and that has not changed since, is skipped.
+  #refuseSuspect(file: string, hash: string): void {
+    const marker = this.#suspects.get(file);
+    if (!marker) return;
+    if (marker.hash !== hash) {
+      this.#suspects.delete(file);
+      return;
+    }
+    throw new SwitchboardError(
+      'deploy_skipped',
+      503,
+      `Skipped: the server stopped (crashed, was killed, or its event loop was blocked) while importing this file at ${marker.startedAt}; change the file to try it again`,
+    );
+  }
+
+  async #readMarkers(): Promise<void> {
+    const dir = this.#options.markerDir;
+    if (!dir) return;
+    await mkdir(dir, { recursive: true });
+    for (const name of await readdir(dir)) {
+      if (!name.endsWith('.json')) continue;
+      try {
+        const marker = JSON.parse(await readFile(join(dir, name), 'utf8')) as ImportMarker;
+        if (typeof marker.file === 'string' && typeof marker.hash === 'string') this.#suspects.set(marker.file, marker);
+      } catch {
+        // A marker cut short by the crash itself: it names no file, so there is nothing to skip.
+        await rm(join(dir, name), { force: true });
+      }
+    }
+  }
+
+  async #forgetMarkersOfGoneFiles(files: ReadonlySet<string>): Promise<void> {
+    for (const file of [...this.#suspects.keys()]) {
+      if (files.has(file)) continue;
+      this.#suspects.delete(file);
+      await this.#dropMarker(file);
+    }
+  }
+
+  #markerPath(file: string): string | undefined {
+    const dir = this.#options.markerDir;
+    return dir ? join(dir, `${createHash('sha1').update(file).digest('hex')}.json`) : undefined;
+  }
+
+  async #writeMarker(marker: ImportMarker): Promise<void> {
+    const path = this.#markerPath(marker.file);
+    if (path) await writeFile(path, JSON.stringify(marker));
+  }
+
+  // A skipped file keeps its marker, so that it stays skipped at the next start too, until it changes.
+  async #dropMarker(file: string): Promise<void> {
+    const path = this.#markerPath(file);
+    if (path && !this.#suspects.has(file)) await rm(path, { force: true });
   }
 }

@@ -1,8 +1,10 @@
+import { isAbsolute } from 'node:path';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observability/index.js';
+import type { EventLoopWatchdog, Metrics } from '../observability/index.js';
 import { ServiceNotFoundError, InternalError, SwitchboardError } from '../errors/index.js';
 import { newCid } from '../protocol/index.js';
-import type { ServiceRegistry } from './registry.js';
+import type { DeployedService, ServiceRegistry } from './registry.js';
+import { runInScope, type ServiceScope } from './scope.js';
 import type { Service, ServiceRequest, ServiceRuntime } from './service.js';
 import { parseInput, checkOutput, type SimpleIO } from './simple-io.js';
 import type { ChannelInfo, OutgoingConnections, PubSubFacade, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './facades.js';
@@ -32,7 +34,15 @@ export class ServiceInvoker {
   readonly environment: ServiceEnvironment;
   /** Where service calls are counted and timed, when the server keeps metrics. */
   metrics: Metrics | undefined;
+  /** Who errors escaping a service outside `handle()` are reported to (a `ServiceFaults`), when the server has one. */
+  faultOwner: object | undefined;
+  /** Told which service runs, so that a blocked event loop can be blamed on it. */
+  watchdog: EventLoopWatchdog | undefined;
   readonly #logger: Logger;
+  // One scope per deployed entry (a redeploy makes a new entry), so a call allocates none.
+  readonly #scopes = new WeakMap<DeployedService, ServiceScope>();
+  // Bound once, so that running a call inside its scope allocates no closure.
+  readonly #runCall = (entry: DeployedService, name: string, request: unknown, context: CallContext): Promise<unknown> => this.#run(entry, name, request, context);
   // `this.out` looks connections up at call time, so it sees connections created after the server started.
   readonly #out: OutgoingConnections = {
     wsx: {
@@ -66,6 +76,19 @@ export class ServiceInvoker {
       this.metrics?.error('service_not_found');
       return Promise.reject(new ServiceNotFoundError(name));
     }
+    const scope = this.#scopeOf(entry);
+    const watchdog = this.watchdog;
+    const previous = watchdog ? watchdog.enter(scope.watchId) : 0;
+    try {
+      // With `serviceScopes` on, the timers, listeners and promises the service creates carry the scope, so that
+      // what they throw later names the service (without it, the error's stack does; see faults.ts).
+      return runInScope(scope, this.#runCall, entry, name, request, context);
+    } finally {
+      watchdog?.leave(previous);
+    }
+  }
+
+  #run(entry: DeployedService, name: string, request: unknown, context: CallContext): Promise<unknown> {
     const started = this.metrics ? performance.now() : 0;
     try {
       const service = new entry.cls();
@@ -78,6 +101,17 @@ export class ServiceInvoker {
     } catch (err) {
       return this.#fail(name, err, started);
     }
+  }
+
+  #scopeOf(entry: DeployedService): ServiceScope {
+    let scope = this.#scopes.get(entry);
+    if (scope) return scope;
+    // Hot-deployed entries have their file as source; `builtin` and embedders' own sources are no file.
+    const file = isAbsolute(entry.source) ? entry.source : undefined;
+    const watchId = this.watchdog ? this.watchdog.register(file ? { service: entry.name, file } : { service: entry.name }) : 0;
+    scope = { service: entry.name, file, owner: this.faultOwner, watchId };
+    this.#scopes.set(entry, scope);
+    return scope;
   }
 
   // The call's result: its payload, once SimpleIO has checked it (or the rejection when it fails the check).
