@@ -26,6 +26,10 @@ export type StackAttributor = (stack: string) => Attribution | undefined;
  */
 export class ServiceFaults {
   readonly #logger: Logger;
+  // Per blamed label: log lines written in the current window, so that an interval throwing every millisecond
+  // cannot flood the log (every error is still counted).
+  readonly #logged = new Map<string, number>();
+  #windowStart = 0;
   readonly #counter: FaultCounter | undefined;
   /** Set by the server once hot deployment runs. */
   attributor: StackAttributor | undefined;
@@ -44,7 +48,9 @@ export class ServiceFaults {
   /** Logs and counts one escaped error, blamed on `blame` (a scope, or what the stack told), if anything. */
   report(kind: FaultKind, err: unknown, blame: Partial<Attribution> | undefined): void {
     const { service, file, services } = blame ?? {};
-    this.#counter?.uncaught(service ?? file ?? 'none', kind);
+    const label = service ?? file ?? 'none';
+    this.#counter?.uncaught(label, kind);
+    if (!this.#mayLog(label)) return;
     const what = kind === 'exception' ? 'threw outside handle() (a timer, event, stream or microtask callback)' : 'rejected a promise that nothing handled';
     if (service || file) {
       this.#logger.error({ err, service, file, ...(service ? {} : { services }), kind }, `Service code ${what}; the server keeps running`);
@@ -53,7 +59,25 @@ export class ServiceFaults {
     // Not from a service: most likely a bug in Switchboard itself or in a library. Said loudly, not swallowed.
     this.#logger.error({ err, kind }, `Uncaught ${kind} outside any service (a bug in the server or a library); the server keeps running`);
   }
+
+  #mayLog(label: string): boolean {
+    const now = Date.now();
+    if (now - this.#windowStart >= LOG_WINDOW_MS) {
+      this.#windowStart = now;
+      this.#logged.clear();
+    }
+    const n = (this.#logged.get(label) ?? 0) + 1;
+    this.#logged.set(label, n);
+    if (n === LOG_BUDGET + 1) {
+      this.#logger.error({ service: label }, `More errors escaped from ${label}; not logging them for ${LOG_WINDOW_MS / 1000} s (switchboard_service_uncaught_errors_total still counts them)`);
+    }
+    return n <= LOG_BUDGET;
+  }
 }
+
+/** Log lines per blamed service (or file) per window; further errors in the window are only counted. */
+const LOG_BUDGET = 10;
+const LOG_WINDOW_MS = 10_000;
 
 const active = new Set<ServiceFaults>();
 let installed = false;
