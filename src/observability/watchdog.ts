@@ -85,14 +85,17 @@ export class EventLoopWatchdog {
 
   /** Marks scope `id` as running; returns the one that ran before, for `leave`. */
   enter(id: number): number {
-    const previous = this.#state[SLOT.current]!;
-    Atomics.store(this.#state, SLOT.current, id);
+    // Plain stores, not Atomics.store (half the cost on the hot path): an int32 store is never torn, and the
+    // watchdog reads it a whole warning period later.
+    const state = this.#state;
+    const previous = state[SLOT.current]!;
+    state[SLOT.current] = id;
     return previous;
   }
 
   /** Marks `previous` (what `enter` returned) as running again. */
   leave(previous: number): void {
-    Atomics.store(this.#state, SLOT.current, previous);
+    this.#state[SLOT.current] = previous;
   }
 
   /** Stalls seen since start. */

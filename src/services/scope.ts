@@ -18,8 +18,8 @@ export interface ServiceScope {
 
 const storage = new AsyncLocalStorage<ServiceScope>();
 // Off by default: on Node 20, a used AsyncLocalStorage turns on async hooks for every promise and timer in the
-// process, which cost about 0.7 µs per invocation (10-25% of echo throughput). Without it, errors are blamed by
-// their stack trace instead (see faults.ts).
+// process. Measured: an in-process echo invocation costs 0.62 µs of CPU without it and 1.01-1.07 µs with it (0.53
+// before any of this). Without it, errors are blamed by their stack trace instead (see faults.ts).
 let enabled = false;
 
 /** Turns scopes on for the whole process (setting `serviceScopes`); they stay on. */
