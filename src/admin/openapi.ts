@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import { PUBLIC_ROUTE } from './auth.js';
 
 // The first path segment after /api names a route's group in the document (channels, outgoing, pubsub, …).
 const tagOf = (url: string): string => url.split('/')[2] ?? 'api';
@@ -31,5 +32,5 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
 
 /** `GET /api/openapi.json`. */
 export function openApiRoute(app: FastifyInstance): void {
-  app.get('/api/openapi.json', { schema: { hide: true } as FastifySchema }, async () => app.swagger());
+  app.get('/api/openapi.json', { ...PUBLIC_ROUTE, schema: { hide: true } as FastifySchema }, async () => app.swagger());
 }

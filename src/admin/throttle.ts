@@ -1,0 +1,49 @@
+/** How long failures from one address are remembered (and how long a throttled address waits). */
+export const FAILURE_WINDOW_MS = 60_000;
+
+/** Addresses remembered at most: beyond this, expired ones are forgotten first, then the oldest. */
+export const MAX_TRACKED_ADDRESSES = 10_000;
+
+/**
+ * Counts failed credentials per client address — logins, bearer tokens and session cookies alike — so that
+ * neither a password nor the token can be guessed at network speed. Throttling only ever refuses *wrong*
+ * credentials: callers check the credential first, so the owner is never locked out by someone guessing from the
+ * same address (a reverse proxy, a NAT). A success does not clear the count, for the same reason: the owner's
+ * requests would otherwise reopen the window for a guesser behind the same address.
+ */
+export class FailureThrottle {
+  readonly #failures = new Map<string, { count: number; since: number }>();
+  readonly #limit: number;
+
+  /** `limit`: failures allowed per address per window. */
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** True when `ip` has used up its failures for the current window. */
+  blocked(ip: string, now = Date.now()): boolean {
+    const f = this.#failures.get(ip);
+    if (f && now - f.since > FAILURE_WINDOW_MS) this.#failures.delete(ip);
+    return (this.#failures.get(ip)?.count ?? 0) >= this.#limit;
+  }
+
+  /** Records one failure from `ip`. */
+  failed(ip: string, now = Date.now()): void {
+    if (!this.#failures.has(ip) && this.#failures.size >= MAX_TRACKED_ADDRESSES) this.#forget(now);
+    const f = this.#failures.get(ip) ?? { count: 0, since: now };
+    f.count++;
+    this.#failures.set(ip, f);
+  }
+
+  /** Addresses currently remembered (for tests and metrics). */
+  get size(): number {
+    return this.#failures.size;
+  }
+
+  // Forget addresses whose window has passed, so many failing addresses cannot grow the map without end; when
+  // all are recent, the oldest goes (a Map iterates in insertion order).
+  #forget(now: number): void {
+    for (const [key, f] of this.#failures) if (now - f.since > FAILURE_WINDOW_MS) this.#failures.delete(key);
+    while (this.#failures.size >= MAX_TRACKED_ADDRESSES) this.#failures.delete(this.#failures.keys().next().value as string);
+  }
+}
