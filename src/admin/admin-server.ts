@@ -111,7 +111,9 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
     for (const method of methods) routes.push({ method, url: route.url, public: route.config?.public === true });
   });
   const sessions = new SessionStore();
-  const throttle = new FailureThrottle(options.authFailureLimit ?? 10);
+  const failureLimit = options.authFailureLimit ?? 10;
+  // Logged once per address and window, not per refused request: a guesser must not be able to flood the log.
+  const throttle = new FailureThrottle(failureLimit, (ip) => logger.warn({ ip, failures: failureLimit }, 'Admin credentials throttled for this address'));
   const hosts = new HostCheck(options.host ?? '127.0.0.1', options.allowedHosts ?? []);
   app.addHook('onRequest', adminGuard({ credentials: options, sessions, throttle, hosts }));
   registerJsonParser(app);

@@ -14,10 +14,12 @@ export const MAX_TRACKED_ADDRESSES = 10_000;
 export class FailureThrottle {
   readonly #failures = new Map<string, { count: number; since: number }>();
   readonly #limit: number;
+  readonly #onBlocked: ((ip: string) => void) | undefined;
 
-  /** `limit`: failures allowed per address per window. */
-  constructor(limit: number) {
+  /** `limit`: failures allowed per address per window; `onBlocked` is told once per window when an address hits it. */
+  constructor(limit: number, onBlocked?: (ip: string) => void) {
     this.#limit = limit;
+    this.#onBlocked = onBlocked;
   }
 
   /** True when `ip` has used up its failures for the current window. */
@@ -33,6 +35,7 @@ export class FailureThrottle {
     const f = this.#failures.get(ip) ?? { count: 0, since: now };
     f.count++;
     this.#failures.set(ip, f);
+    if (f.count === this.#limit) this.#onBlocked?.(ip);
   }
 
   /** Addresses currently remembered (for tests and metrics). */
