@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminRoutes } from '../src/admin/admin-server.js';
-import { FailureThrottle, MAX_TRACKED_ADDRESSES } from '../src/admin/throttle.js';
+import { addressKey, FailureThrottle, MAX_TRACKED_ADDRESSES } from '../src/admin/throttle.js';
 import { startServer } from '../src/server/index.js';
 import { silentLogger } from '../src/observability/index.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from './helpers/server.js';
@@ -205,6 +205,14 @@ describe('admin auth: decided on the matched route, however the path is spelt', 
     assert.deepEqual(publicOnes, [...EXPECTED_PUBLIC].sort());
   });
 
+  test('the OpenAPI document says which operations need no credentials', async () => {
+    const doc = jsonOf(await raw(server.adminUrl, 'GET', '/api/openapi.json'));
+    assert.deepEqual(doc.paths['/api/session'].post.security, []);
+    assert.deepEqual(doc.paths['/api/health'].get.security, []);
+    assert.equal(doc.paths['/api/session'].get.security, undefined, 'GET /api/session needs credentials (the default)');
+    assert.equal(doc.paths['/api/channels/wsx'].post.security, undefined);
+  });
+
   test('every other route, spelt every way, with every method and no credentials: 401, and nothing written', async () => {
     const before = await snapshot();
     const paths = [...new Set(adminRoutes(server.admin).filter((r) => !r.public).map((r) => r.url))];
@@ -317,6 +325,16 @@ describe('admin Host check (DNS rebinding)', () => {
     const settings = loadSettings({}, { SWITCHBOARD_ADMIN_ALLOWED_HOSTS: ' a.example, b.example:8080 ,,' }, tmpdir());
     assert.deepEqual(settings.adminAllowedHosts, ['a.example', 'b.example:8080']);
     assert.deepEqual(loadSettings({}, {}, tmpdir()).adminAllowedHosts, []);
+    // The other admin settings: defaults, and clear refusals of nonsense.
+    const defaults = loadSettings({}, {}, tmpdir());
+    assert.deepEqual(
+      [defaults.adminHeadersTimeout, defaults.adminRequestTimeout, defaults.adminBodyLimit, defaults.adminAuthFailureLimit],
+      [10_000, 30_000, 1024 * 1024, 10],
+    );
+    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT: 'soon' }, tmpdir()), /adminHeadersTimeout must be a whole number/);
+    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT: '60000' }, tmpdir()), /must not exceed adminRequestTimeout/);
+    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_BODY_LIMIT: '10' }, tmpdir()), /adminBodyLimit must be a whole number of at least 1024/);
+    assert.throws(() => loadSettings({ adminAllowedHosts: [1] as unknown as string[] }, {}, tmpdir()), /adminAllowedHosts must be a list/);
   });
 });
 
@@ -366,6 +384,20 @@ describe('admin throttling: one failure budget per address, never against the ri
     throttle.failed('192.0.2.1', 1000 + 61_000);
     assert.equal(throttle.size, 1, 'expired addresses are forgotten first');
     assert.equal(throttle.blocked('192.0.2.1', 1000 + 61_000), false);
+  });
+
+  test('IPv6 addresses are counted per /64 (one host holds the whole network); IPv4-mapped ones as IPv4', () => {
+    assert.equal(addressKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+    assert.equal(addressKey('2001:db8:1:2:ffff:ffff:ffff:ffff'), '2001:db8:1:2::/64');
+    assert.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64');
+    assert.equal(addressKey('::1'), '0:0:0:0::/64');
+    assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+    assert.equal(addressKey('::ffff:127.0.0.1'), '127.0.0.1');
+    assert.equal(addressKey('127.0.0.1'), '127.0.0.1');
+    const throttle = new FailureThrottle(3);
+    for (let i = 0; i < 3; i++) throttle.failed(`2001:db8:1:2::${i.toString(16)}`);
+    assert.equal(throttle.blocked('2001:db8:1:2:dead:beef:0:1'), true, 'another address of the same /64');
+    assert.equal(throttle.blocked('2001:db8:1:3::1'), false, 'another /64');
   });
 });
 

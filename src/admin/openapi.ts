@@ -22,10 +22,12 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
       },
       security: [{ bearer: [] }, { session: [] }],
     },
-    transform: ({ schema, url }) => {
-      const s = (schema ?? {}) as FastifySchema & { tags?: string[]; hide?: boolean };
+    transform: ({ schema, url, route }) => {
+      const s = (schema ?? {}) as FastifySchema & { tags?: string[]; hide?: boolean; security?: unknown[] };
       const hide = s.hide === true || !url.startsWith('/api/') || url === '/api/openapi.json';
-      return { schema: { ...s, tags: s.tags ?? [tagOf(url)], hide } as FastifySchema, url };
+      // A public route (the login, health) says so: no security requirement, instead of the document's default.
+      const security = route.config?.public === true ? { security: [] } : {};
+      return { schema: { ...s, ...security, tags: s.tags ?? [tagOf(url)], hide } as FastifySchema, url };
     },
   });
 }

@@ -5,11 +5,26 @@ export const FAILURE_WINDOW_MS = 60_000;
 export const MAX_TRACKED_ADDRESSES = 10_000;
 
 /**
- * Counts failed credentials per client address — logins, bearer tokens and session cookies alike — so that
- * neither a password nor the token can be guessed at network speed. Throttling only ever refuses *wrong*
- * credentials: callers check the credential first, so the owner is never locked out by someone guessing from the
- * same address (a reverse proxy, a NAT). A success does not clear the count, for the same reason: the owner's
- * requests would otherwise reopen the window for a guesser behind the same address.
+ * The part of a client address that one party controls: an IPv4 address, or the /64 network of an IPv6 one
+ * (a single host usually holds a whole /64, so counting per IPv6 address would give it 2^64 budgets).
+ */
+export function addressKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail] = ip.split('%', 1)[0]!.split('::', 2);
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+}
+
+/**
+ * Counts failed credentials per client address (see {@link addressKey}) — logins, bearer tokens and session
+ * cookies alike — so that neither a password nor the token can be guessed at network speed. Throttling only
+ * ever refuses *wrong* credentials: callers check the credential first, so the owner is never locked out by
+ * someone guessing from the same address (a reverse proxy, a NAT). A success does not clear the count, for the
+ * same reason: the owner's requests would otherwise reopen the window for a guesser behind the same address.
  */
 export class FailureThrottle {
   readonly #failures = new Map<string, { count: number; since: number }>();
@@ -23,14 +38,16 @@ export class FailureThrottle {
   }
 
   /** True when `ip` has used up its failures for the current window. */
-  blocked(ip: string, now = Date.now()): boolean {
+  blocked(address: string, now = Date.now()): boolean {
+    const ip = addressKey(address);
     const f = this.#failures.get(ip);
     if (f && now - f.since > FAILURE_WINDOW_MS) this.#failures.delete(ip);
     return (this.#failures.get(ip)?.count ?? 0) >= this.#limit;
   }
 
   /** Records one failure from `ip`. */
-  failed(ip: string, now = Date.now()): void {
+  failed(address: string, now = Date.now()): void {
+    const ip = addressKey(address);
     if (!this.#failures.has(ip) && this.#failures.size >= MAX_TRACKED_ADDRESSES) this.#forget(now);
     const f = this.#failures.get(ip) ?? { count: 0, since: now };
     f.count++;
