@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestClient } from './helpers/wsx-client.js';
-import { freePort, startTestServer, type TestServer } from './helpers/server.js';
+import { freePort, startTestServer, TEST_TOKEN, type TestServer } from './helpers/server.js';
 
 type Json = Record<string, unknown>;
 interface ApiResult {
@@ -35,7 +35,9 @@ async function create(path: string, body: Json): Promise<void> {
 }
 
 before(async () => {
-  server = await startTestServer();
+  // This file sends a few hundred wrong tokens on purpose (every route × every variant): throttling them to
+  // 429 after ten is tested in admin-hardening.test.ts, here the 401 contract of each route is.
+  server = await startTestServer({ adminAuthFailureLimit: 100_000 });
   await create('/api/security', { name: 'sec-a', type: 'apikey', secret: 'k-a' });
   await create('/api/security', { name: 'sec-b', type: 'basic_auth', username: 'u', password: 'p' });
   await create('/api/security', { name: 'sec-ch', type: 'apikey', secret: 'k-ch' });
@@ -133,9 +135,9 @@ describe('admin API errors: 401 on every route', () => {
   const variants: Array<[string, Record<string, string>]> = [
     ['no token', { authorization: '' }],
     ['a wrong token', { authorization: 'Bearer not-the-token' }],
-    ['a wrong token of the right length', { authorization: 'Bearer test-tokeN' }],
+    ['a wrong token of the right length', { authorization: `Bearer ${TEST_TOKEN.slice(0, -1)}X` }],
     ['an empty bearer token', { authorization: 'Bearer ' }],
-    ['another scheme', { authorization: 'Basic dGVzdC10b2tlbg==' }],
+    ['another scheme', { authorization: `Basic ${Buffer.from(TEST_TOKEN).toString('base64')}` }],
   ];
 
   for (const [what, headers] of variants) {

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestClient } from './helpers/wsx-client.js';
-import { freePort, startTestServer, type TestServer } from './helpers/server.js';
+import { freePort, startTestServer, TEST_TOKEN, type TestServer } from './helpers/server.js';
 
 const bin = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bin', 'switchboard.js');
 let server: TestServer;
@@ -25,7 +25,7 @@ function cli(args: string[], env: Record<string, string> = {}, input?: string): 
     const child = execFile(
       process.execPath,
       [bin, ...args],
-      { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_ADMIN_URL: server.adminUrl, SWITCHBOARD_ADMIN_TOKEN: 'test-token', ...env } },
+      { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_ADMIN_URL: server.adminUrl, SWITCHBOARD_ADMIN_TOKEN: TEST_TOKEN, ...env } },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     if (input !== undefined) child.stdin?.end(input);

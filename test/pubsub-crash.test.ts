@@ -42,7 +42,7 @@ async function start(): Promise<Server> {
       SWITCHBOARD_SERVICES_DIR: join(dir, 'services'),
       SWITCHBOARD_ADMIN_PORT: String(adminPort),
       SWITCHBOARD_DEMO_PORT: String(channelPort),
-      SWITCHBOARD_ADMIN_TOKEN: 'crash',
+      SWITCHBOARD_ADMIN_TOKEN: 'crash-test-admin-token-0123',
       SWITCHBOARD_LOG_LEVEL: 'silent',
     },
     stdio: 'ignore',
@@ -63,7 +63,7 @@ async function start(): Promise<Server> {
 function api(method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`http://127.0.0.1:${adminPort}${path}`, {
     method,
-    headers: { authorization: 'Bearer crash', ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { authorization: 'Bearer crash-test-admin-token-0123', ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../src/server/index.js';
 import { silentLogger } from '../src/observability/index.js';
-import { createChannel, startTestServer, waitFor, type TestServer } from './helpers/server.js';
+import { createChannel, startTestServer, TEST_TOKEN as REMOTE_TOKEN, waitFor, type TestServer } from './helpers/server.js';
 
 class OnRemoteMessage extends Service {
   static override serviceName = 'test.on-remote-message';
@@ -131,10 +131,10 @@ export default class Collect extends Service {
   const publish = (n: number) => server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/orders')}/publish`, { data: { n } });
   const remoteSubs = async () => (await server.pubsub.subscriptions()).filter((s) => s.topicName === '/remote/orders');
 
-  const first = await startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: 't', demo: false }, silentLogger());
+  const first = await startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false }, silentLogger());
   const created = await fetch(`${first.adminUrl}/api/outgoing/wsx`, {
     method: 'POST',
-    headers: { authorization: 'Bearer t', 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${REMOTE_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'orders-feed', address: url, isZato: true, subscriptionList: ['/remote/orders'], onMessageService: 'test.collect-orders' }),
   });
   assert.equal(created.status, 201);
@@ -147,14 +147,14 @@ export default class Collect extends Service {
   assert.equal((await remoteSubs()).length, 1, 'a shutdown does not unsubscribe');
   for (let n = 3; n < 6; n++) await publish(n);
 
-  const second = await startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: 't', demo: false }, silentLogger());
+  const second = await startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false }, silentLogger());
   try {
     await waitFor(() => collected().length >= 6, 5000, 'the messages published while this server was down');
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(collected(), [0, 1, 2, 3, 4, 5]);
     assert.deepEqual((await remoteSubs()).map((s) => s.subKey), [subKey], 'resumed with the stored sub_key, not subscribed anew');
     // Deleting the connection ends the remote subscription.
-    await fetch(`${second.adminUrl}/api/outgoing/wsx/orders-feed`, { method: 'DELETE', headers: { authorization: 'Bearer t' } });
+    await fetch(`${second.adminUrl}/api/outgoing/wsx/orders-feed`, { method: 'DELETE', headers: { authorization: `Bearer ${REMOTE_TOKEN}` } });
     await waitFor(async () => (await remoteSubs()).length === 0, 3000, 'unsubscribed on delete');
   } finally {
     await second.close();

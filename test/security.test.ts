@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import SQLite from 'better-sqlite3';
 import { TestClient } from './helpers/wsx-client.js';
-import { createChannel, startTestServer, type TestServer } from './helpers/server.js';
+import { createChannel, startTestServer, TEST_TOKEN, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
 let securedUrl: string;
@@ -56,7 +56,7 @@ describe('basic_auth on a zato channel', () => {
 describe('security definitions', () => {
   test('the API never returns the password, and the database holds only a scrypt hash and a sealed copy', async () => {
     const created = await server.api('POST', '/api/security', { name: 'hidden', type: 'basic_auth', username: 'u', password: 'p4ssw0rd-visible?' });
-    const list = await fetch(`${server.adminUrl}/api/security`, { headers: { authorization: 'Bearer test-token' } });
+    const list = await fetch(`${server.adminUrl}/api/security`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
     const text = JSON.stringify(created.body) + (await list.text()) + JSON.stringify((await server.api('GET', '/api/security/hidden')).body);
     assert.doesNotMatch(text, /p4ssw0rd|secretHash|secretSealed|scrypt/);
     const db = new SQLite(server.settings.db, { readonly: true });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkipReason, launchChromium } from './helpers/browser.js';
 import { PlainRemote } from './helpers/plain-remote.js';
-import { freePort, startTestServer, type TestServer } from './helpers/server.js';
+import { freePort, startTestServer, TEST_TOKEN, type TestServer } from './helpers/server.js';
 import { TestClient } from './helpers/wsx-client.js';
 
 const skip = browserSkipReason();
@@ -45,7 +45,7 @@ describe('web admin in Chromium', { skip }, () => {
     await page.click('button[type=submit]');
     await page.getByRole('alert').filter({ hasText: 'Wrong admin token' }).waitFor();
     await screenshot('login');
-    await page.fill('#login-token', 'test-token');
+    await page.fill('#login-token', TEST_TOKEN);
     await page.click('button[type=submit]');
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     const cookies = await page.context().cookies();

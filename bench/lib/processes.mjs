@@ -49,7 +49,7 @@ export async function startSwitchboard(name, { servicesDir } = {}) {
     SWITCHBOARD_SERVICES_DIR: servicesDir ?? join(dir, 'services'),
     SWITCHBOARD_ADMIN_PORT: String(adminPort),
     SWITCHBOARD_DEMO_PORT: String(demoPort),
-    SWITCHBOARD_ADMIN_TOKEN: 'bench',
+    SWITCHBOARD_ADMIN_TOKEN: 'bench-admin-token-0123456789',
     SWITCHBOARD_LOG_LEVEL: 'warn',
   };
   const child = spawnTracked(process.execPath, [main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -68,7 +68,7 @@ export async function startSwitchboard(name, { servicesDir } = {}) {
   const api = async (method, path, body) => {
     const res = await fetch(admin + path, {
       method,
-      headers: { authorization: 'Bearer bench', ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: 'Bearer bench-admin-token-0123456789', ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     const json = await res.json();

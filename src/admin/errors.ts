@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { SwitchboardError } from '../errors/index.js';
+import { SwitchboardError, TooManyRequestsError } from '../errors/index.js';
 
 /** The admin API's error body: `{ "error": { "code", "message", "field" } }`. */
 export interface ApiErrorBody {
@@ -32,11 +32,26 @@ function validationMessage(err: AjvError, field: string | undefined): string {
   return field ? `${field} ${err.message ?? 'is invalid'}` : (err.message ?? 'Invalid request');
 }
 
+// fastify's own client errors, under codes of this API (its `FST_ERR_…` names are not part of our contract).
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_BAD_URL: 'bad_request',
+};
+
+/** Headers that tell the client what to do next: how to authenticate, when to try again. */
+function adviceHeaders(reply: FastifyReply, error: SwitchboardError): void {
+  if (error.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="switchboard"');
+  if (error instanceof TooManyRequestsError) reply.header('Retry-After', String(error.retryAfterSeconds));
+}
+
 /** Maps every error to the API's error shape; logs only what is unexpected (5xx). */
 export function errorHandler(logger: Logger) {
   return (error: FastifyError | SwitchboardError | Error, _req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (error instanceof SwitchboardError) {
       if (error.status >= 500) logger.error({ err: error.cause ?? error, code: error.code }, 'Admin API call failed');
+      adviceHeaders(reply, error);
       return reply.status(error.status).send(body(error.code, error.message, error.field));
     }
     const fe = error as FastifyError & { validation?: AjvError[] };
@@ -50,13 +65,15 @@ export function errorHandler(logger: Logger) {
     }
     if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.status(400).send(body('invalid_json', 'The request body is empty'));
     if (fe.statusCode && fe.statusCode < 500) {
-      return reply.status(fe.statusCode).send(body(fe.code?.toLowerCase() ?? 'bad_request', fe.message));
+      const code = FASTIFY_CODES[fe.code] ?? fe.code?.toLowerCase() ?? 'bad_request';
+      return reply.status(fe.statusCode).send(body(code, fe.message));
     }
     logger.error({ err: error }, 'Admin API call failed');
     return reply.status(500).send(body('internal_error', 'Internal server error'));
   };
 }
 
+/** The body of a 404 for an unknown route. */
 export function notFoundBody(method: string, url: string): ApiErrorBody {
   return body('not_found', `No such endpoint: ${method} ${url}`);
 }

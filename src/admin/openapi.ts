@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import { PUBLIC_ROUTE } from './auth.js';
 
 // The first path segment after /api names a route's group in the document (channels, outgoing, pubsub, …).
 const tagOf = (url: string): string => url.split('/')[2] ?? 'api';
@@ -21,15 +22,17 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
       },
       security: [{ bearer: [] }, { session: [] }],
     },
-    transform: ({ schema, url }) => {
-      const s = (schema ?? {}) as FastifySchema & { tags?: string[]; hide?: boolean };
+    transform: ({ schema, url, route }) => {
+      const s = (schema ?? {}) as FastifySchema & { tags?: string[]; hide?: boolean; security?: unknown[] };
       const hide = s.hide === true || !url.startsWith('/api/') || url === '/api/openapi.json';
-      return { schema: { ...s, tags: s.tags ?? [tagOf(url)], hide } as FastifySchema, url };
+      // A public route (the login, health) says so: no security requirement, instead of the document's default.
+      const security = route.config?.public === true ? { security: [] } : {};
+      return { schema: { ...s, ...security, tags: s.tags ?? [tagOf(url)], hide } as FastifySchema, url };
     },
   });
 }
 
 /** `GET /api/openapi.json`. */
 export function openApiRoute(app: FastifyInstance): void {
-  app.get('/api/openapi.json', { schema: { hide: true } as FastifySchema }, async () => app.swagger());
+  app.get('/api/openapi.json', { ...PUBLIC_ROUTE, schema: { hide: true } as FastifySchema }, async () => app.swagger());
 }

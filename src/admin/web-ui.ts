@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PUBLIC_ROUTE } from './auth.js';
 
 /** Where `scripts/build-web.mjs` writes the web admin (dist/web, beside dist/src). */
 export const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
@@ -57,7 +58,8 @@ export function webUiRoutes(app: FastifyInstance, dir = WEB_DIR): void {
   const built = existsSync(join(dir, 'index.html'));
   const assets = built ? loadAssets(dir) : new Map<string, Asset>();
   const page = built ? loadPage(dir, assets) : '';
-  const hide = { schema: { hide: true } };
+  // The page and its assets hold no data: the login happens on the page, through the API.
+  const hide = { ...PUBLIC_ROUTE, schema: { hide: true } };
 
   app.get('/', hide, async (_req, reply) => {
     if (!built) return send(reply, 503, 'text/plain; charset=utf-8', 'The web admin is not built: run `npm run setup` (or `npm start`).\n', 'no-store');

@@ -5,7 +5,7 @@
 export class SwitchboardError extends Error {
   /** Stable, machine-readable error code, e.g. `service_not_found`. */
   readonly code: string;
-  /** HTTP-style status sent on the wire (400, 401, 403, 404, 409, 413, 422, 500, 504). */
+  /** HTTP-style status sent on the wire (400, 401, 403, 404, 408, 409, 413, 421, 422, 429, 431, 500, 504). */
   readonly status: number;
   /** The input field the error is about, when there is one. */
   readonly field: string | undefined;
@@ -72,6 +72,24 @@ export class ConflictError extends SwitchboardError {
 export class PayloadTooLargeError extends SwitchboardError {
   constructor(message: string) {
     super('message_too_large', 413, message);
+  }
+}
+
+/** A request naming a host this server does not answer for (`Host` header; DNS rebinding). */
+export class MisdirectedRequestError extends SwitchboardError {
+  constructor(message: string, code = 'host_not_allowed') {
+    super(code, 421, message);
+  }
+}
+
+/** Too many failed attempts (or requests) from one client; it should wait `retryAfterSeconds`. */
+export class TooManyRequestsError extends SwitchboardError {
+  /** Seconds until the client may try again (the `Retry-After` header). */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, code = 'too_many_attempts', retryAfterSeconds = 60) {
+    super(code, 429, message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

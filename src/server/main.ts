@@ -9,14 +9,22 @@ const logger = createLogger();
 // Errors that escape a service (or the server) outside any handler are logged and counted by startServer's
 // process guard (services/faults.ts), which also covers servers started as a library.
 
+/**
+ * Where the admin token is. The token itself is printed only to a terminal: stdout that goes to a file, a
+ * journal or a CI log would keep it where others may read it.
+ */
+function tokenLine(server: Awaited<ReturnType<typeof startServer>>): string {
+  if (server.settings.adminToken) return 'Admin token: the one configured (adminToken / SWITCHBOARD_ADMIN_TOKEN)';
+  const where = server.adminTokenGenerated ? `generated into ${server.adminTokenFile} (mode 0600)` : `in ${server.adminTokenFile}`;
+  return process.stdout.isTTY ? `Admin token ${where}: ${server.adminToken}` : `Admin token ${where}`;
+}
+
 function printWelcome(server: Awaited<ReturnType<typeof startServer>>): void {
   const lines = [
     '',
     `Switchboard is running. Web admin: ${server.adminUrl}/  (log in with the admin token)`,
     `Admin API: ${server.adminUrl}/api  (OpenAPI: ${server.adminUrl}/api/openapi.json); services from ${server.settings.servicesDir}`,
-    server.adminTokenGenerated
-      ? `Admin token (saved to ${server.settings.dataDir}/admin-token): ${server.adminToken}`
-      : `Admin token: in ${server.settings.dataDir}/admin-token (or SWITCHBOARD_ADMIN_TOKEN)`,
+    tokenLine(server),
   ];
   const demo = server.channelManager.state('demo');
   if (demo.state === 'listening') {

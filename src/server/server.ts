@@ -37,6 +37,8 @@ export interface RunningServer {
   readonly adminToken: string;
   /** True when this start created the admin token file. */
   readonly adminTokenGenerated: boolean;
+  /** `$dataDir/admin-token`: where a generated token is kept (it may not exist when the token is configured). */
+  readonly adminTokenFile: string;
   /** True when this start seeded the demo channels. */
   readonly seeded: boolean;
   /** Stops everything: clients get close 1001, the database is closed. */
@@ -46,6 +48,8 @@ export interface RunningServer {
 /** Starts a server: store, services (with hot deployment), channels and the admin API. */
 export async function startServer(overrides: Partial<Settings> = {}, logger: Logger = createLogger()): Promise<RunningServer> {
   const settings = loadSettings(overrides);
+  // First, so that a token too short is refused before anything listens.
+  const { token, generated, file: adminTokenFile } = resolveAdminToken(settings.dataDir, settings.adminToken);
   const store = await Store.open({ path: settings.db });
   const closers: Array<() => Promise<void>> = [() => store.close()];
   let closing: Promise<void> | undefined;
@@ -110,10 +114,20 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     registerCollectors(metrics, channelManager, outgoingManager, pubsub);
     if (watchdog) registerStallCollectors(metrics, watchdog);
 
-    const { token, generated } = resolveAdminToken(settings.dataDir, settings.adminToken);
     const admin = createAdminServer(
       { version: VERSION, channels, channelManager, outgoing, outgoingManager, pubsub, topics, security, registry, invoker, deployer, metrics },
-      { token, user: settings.adminUser, password: settings.adminPassword, logger },
+      {
+        token,
+        user: settings.adminUser,
+        password: settings.adminPassword,
+        logger,
+        host: settings.adminHost,
+        allowedHosts: settings.adminAllowedHosts,
+        headersTimeout: settings.adminHeadersTimeout,
+        requestTimeout: settings.adminRequestTimeout,
+        bodyLimit: settings.adminBodyLimit,
+        authFailureLimit: settings.adminAuthFailureLimit,
+      },
     );
     await admin.listen({ host: settings.adminHost, port: settings.adminPort });
     closers.push(() => admin.close());
@@ -139,6 +153,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       adminUrl: `http://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,
       adminToken: token,
       adminTokenGenerated: generated,
+      adminTokenFile,
       seeded,
       close: closeAll,
     };

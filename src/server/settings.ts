@@ -17,6 +17,19 @@ export interface Settings {
   /** An optional web admin user (with `adminPassword`), besides logging in with the token. */
   adminUser: string | undefined;
   adminPassword: string | undefined;
+  /**
+   * Extra `Host` header names the admin answers to, besides its own address, `localhost`, `127.0.0.1` and `[::1]`
+   * (a reverse proxy's public name, for instance); `*` allows any. Requests naming another host are refused (421).
+   */
+  adminAllowedHosts: string[];
+  /** Milliseconds a client has to send a request's headers before the admin answers 408 and closes. */
+  adminHeadersTimeout: number;
+  /** Milliseconds a client has to send a whole request (headers and body) before the admin answers 408. */
+  adminRequestTimeout: number;
+  /** The largest admin API request body in bytes; larger is 413 `body_too_large`. */
+  adminBodyLimit: number;
+  /** Failed credentials (logins, bearer tokens, session cookies) one address may present per minute before 429. */
+  adminAuthFailureLimit: number;
   /** Seed a new database with the demo channels. */
   demo: boolean;
   /** The port of the demo channels. */
@@ -46,6 +59,11 @@ const ENV: Record<keyof Settings, string> = {
   adminToken: 'SWITCHBOARD_ADMIN_TOKEN',
   adminUser: 'SWITCHBOARD_ADMIN_USER',
   adminPassword: 'SWITCHBOARD_ADMIN_PASSWORD',
+  adminAllowedHosts: 'SWITCHBOARD_ADMIN_ALLOWED_HOSTS',
+  adminHeadersTimeout: 'SWITCHBOARD_ADMIN_HEADERS_TIMEOUT',
+  adminRequestTimeout: 'SWITCHBOARD_ADMIN_REQUEST_TIMEOUT',
+  adminBodyLimit: 'SWITCHBOARD_ADMIN_BODY_LIMIT',
+  adminAuthFailureLimit: 'SWITCHBOARD_ADMIN_AUTH_FAILURE_LIMIT',
   demo: 'SWITCHBOARD_DEMO',
   demoPort: 'SWITCHBOARD_DEMO_PORT',
   deployTimeoutMs: 'SWITCHBOARD_DEPLOY_TIMEOUT_MS',
@@ -76,6 +94,23 @@ function toMs(name: string, value: string | number): number {
   return n;
 }
 
+/** A whole number from `min` up, from the environment (a string) or the config file (a number). */
+function toCount(name: string, value: string | number, min: number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min} (got ${value})`);
+  return n;
+}
+
+/** A list from the environment (comma-separated) or the config file (an array or a comma-separated string). */
+function toList(name: string, value: string | readonly unknown[] | undefined): string[] {
+  if (value === undefined) return [];
+  const items = typeof value === 'string' ? value.split(',') : value;
+  return items.map((item) => {
+    if (typeof item !== 'string') throw new Error(`${name} must be a list of host names (got ${JSON.stringify(item)})`);
+    return item.trim();
+  }).filter((item) => item !== '');
+}
+
 /**
  * Settings from, lowest precedence first: defaults, `switchboard.config.json` in `cwd`, environment
  * variables, then `overrides`. Relative paths are resolved against `cwd`.
@@ -86,6 +121,10 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: NodeJS.Proc
   const dataDir = resolve(cwd, String(pick('dataDir') ?? './data'));
   const demo = pick('demo');
   const scopes = pick('serviceScopes');
+  const headersTimeout = toCount('adminHeadersTimeout', pick('adminHeadersTimeout') ?? 10_000, 1);
+  const requestTimeout = toCount('adminRequestTimeout', pick('adminRequestTimeout') ?? 30_000, 1);
+  // Node refuses a headers timeout longer than the request timeout; say so in our words, at start-up.
+  if (headersTimeout > requestTimeout) throw new Error(`adminHeadersTimeout (${headersTimeout}) must not exceed adminRequestTimeout (${requestTimeout})`);
   return {
     dataDir,
     db: resolve(cwd, String(pick('db') ?? join(dataDir, 'switchboard.db'))),
@@ -95,6 +134,11 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: NodeJS.Proc
     adminToken: (pick('adminToken') as string | undefined) || undefined,
     adminUser: (pick('adminUser') as string | undefined) || undefined,
     adminPassword: (pick('adminPassword') as string | undefined) || undefined,
+    adminAllowedHosts: toList('adminAllowedHosts', pick('adminAllowedHosts') as string | readonly unknown[] | undefined),
+    adminHeadersTimeout: headersTimeout,
+    adminRequestTimeout: requestTimeout,
+    adminBodyLimit: toCount('adminBodyLimit', pick('adminBodyLimit') ?? 1024 * 1024, 1024),
+    adminAuthFailureLimit: toCount('adminAuthFailureLimit', pick('adminAuthFailureLimit') ?? 10, 1),
     demo: !(demo === false || demo === '0' || demo === 'false'),
     demoPort: toPort('demoPort', pick('demoPort') ?? 17011),
     deployTimeoutMs: toMs('deployTimeoutMs', pick('deployTimeoutMs') ?? 10_000),

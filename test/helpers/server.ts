@@ -6,6 +6,9 @@ import { startServer, type RunningServer, type Settings } from '../../src/server
 import { silentLogger } from '../../src/observability/index.js';
 import { createLogger } from '../../src/observability/index.js';
 
+/** The admin token of every test server (long enough for the server's minimum of 24 characters). */
+export const TEST_TOKEN = 'test-token-for-the-admin-api';
+
 /** A free TCP port on 127.0.0.1 (bound and released, so another process could still take it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -37,7 +40,7 @@ export async function startTestServer(overrides: Partial<Settings> = {}): Promis
       servicesDir: join(dir, 'services'),
       adminHost: '127.0.0.1',
       adminPort: 0,
-      adminToken: 'test-token',
+      adminToken: TEST_TOKEN,
       demo: false,
       ...overrides,
     },
@@ -47,7 +50,7 @@ export async function startTestServer(overrides: Partial<Settings> = {}): Promis
     const res = await fetch(server.adminUrl + path, {
       method,
       headers: {
-        authorization: 'Bearer test-token',
+        authorization: `Bearer ${TEST_TOKEN}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...headers,
       },

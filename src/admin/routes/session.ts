@@ -1,7 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { secretMatches, type AdminCredentials } from '../auth.js';
+import { UnauthorizedError } from '../../errors/index.js';
+import { PUBLIC_ROUTE, refuseCredential, secretMatches, type AdminCredentials } from '../auth.js';
 import { readCookie, SESSION_COOKIE, SESSION_IDLE_MS, sessionCookie, type SessionStore } from '../sessions.js';
+import type { FailureThrottle } from '../throttle.js';
 
 const LoginBody = Type.Object(
   {
@@ -13,35 +15,6 @@ const LoginBody = Type.Object(
 );
 type Login = { token?: string; username?: string; password?: string };
 
-/** Failed logins allowed per client address per window, before it must wait. */
-const MAX_FAILURES = 10;
-const FAILURE_WINDOW_MS = 60_000;
-
-/** Counts failed logins per address so a password cannot be guessed at network speed. */
-class LoginThrottle {
-  readonly #failures = new Map<string, { count: number; since: number }>();
-
-  blocked(ip: string, now = Date.now()): boolean {
-    const f = this.#failures.get(ip);
-    if (f && now - f.since > FAILURE_WINDOW_MS) this.#failures.delete(ip);
-    return (this.#failures.get(ip)?.count ?? 0) >= MAX_FAILURES;
-  }
-
-  failed(ip: string, now = Date.now()): void {
-    // Forget addresses whose window has passed, so many failing addresses cannot grow this map without end.
-    if (this.#failures.size > 10_000) {
-      for (const [key, f] of this.#failures) if (now - f.since > FAILURE_WINDOW_MS) this.#failures.delete(key);
-    }
-    const f = this.#failures.get(ip) ?? { count: 0, since: now };
-    f.count++;
-    this.#failures.set(ip, f);
-  }
-
-  succeeded(ip: string): void {
-    this.#failures.delete(ip);
-  }
-}
-
 function userFor(login: Login, credentials: AdminCredentials): string | undefined {
   if (login.token !== undefined) return secretMatches(login.token, credentials.token) ? 'admin' : undefined;
   if (!credentials.user || !credentials.password || login.username !== credentials.user) return undefined;
@@ -51,19 +24,12 @@ function userFor(login: Login, credentials: AdminCredentials): string | undefine
 const isHttps = (req: FastifyRequest) => req.protocol === 'https';
 
 /** `/api/session`: the web admin's login (POST), who is logged in (GET), logout (DELETE). */
-export function sessionRoutes(app: FastifyInstance, credentials: AdminCredentials, sessions: SessionStore): void {
-  const throttle = new LoginThrottle();
-
-  app.post('/api/session', { schema: { body: LoginBody, tags: ['session'], summary: 'Log in to the web admin' } }, async (req, reply) => {
-    if (throttle.blocked(req.ip)) {
-      return reply.status(429).send({ error: { code: 'too_many_attempts', message: 'Too many failed logins; try again in a minute' } });
-    }
+export function sessionRoutes(app: FastifyInstance, credentials: AdminCredentials, sessions: SessionStore, throttle: FailureThrottle): void {
+  const loginOptions = { ...PUBLIC_ROUTE, schema: { body: LoginBody, tags: ['session'], summary: 'Log in to the web admin' } };
+  app.post('/api/session', loginOptions, async (req, reply) => {
+    // The credentials are checked before the throttle, so the right ones always log in (see FailureThrottle).
     const user = userFor(req.body as Login, credentials);
-    if (!user) {
-      throttle.failed(req.ip);
-      return reply.status(401).send({ error: { code: 'invalid_credentials', message: 'Wrong admin token, user or password' } });
-    }
-    throttle.succeeded(req.ip);
+    if (!user) refuseCredential(throttle, req.ip, new UnauthorizedError('Wrong admin token, user or password', 'invalid_credentials'));
     const session = sessions.create(user);
     reply.header('set-cookie', sessionCookie(session.id, SESSION_IDLE_MS / 1000, isHttps(req)));
     return { user: session.user, csrfToken: session.csrfToken };
