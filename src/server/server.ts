@@ -147,6 +147,9 @@ function registerCollectors(metrics: Metrics, channels: ChannelManager, outgoing
   metrics.counter('switchboard_outgoing_reconnects_total', 'Reconnect attempts per outgoing connection', ['connection'], () =>
     outgoing.statistics().map((c) => [{ connection: c.name }, c.reconnects] as const),
   );
+  metrics.counter('switchboard_outgoing_bad_frames_total', 'Malformed frames from the remote ignored (and own sends skipped while it did not read) per outgoing connection', ['connection'], () =>
+    outgoing.statistics().map((c) => [{ connection: c.name }, c.badFrames] as const),
+  );
   metrics.gauge('switchboard_pubsub_depth', 'Messages waiting per topic (gd: stored; non_gd: in subscribers\' memory queues)', ['topic', 'kind'], async () => {
     const samples: Array<readonly [Record<string, string>, number]> = [];
     for (const topic of await pubsub.topics.list()) {
