@@ -53,7 +53,9 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       for (const close of [...closers].reverse()) await close().catch((err: unknown) => logger.error({ err }, 'Shutdown step failed'));
     })());
   try {
-    const security = new SecurityDefinitions(store, SecretBox.fromFile(join(settings.dataDir, 'secret-key')));
+    const box = SecretBox.load({ key: settings.secretKey, keyFile: settings.secretKeyFile, defaultFile: join(settings.dataDir, 'secret-key') });
+    const security = new SecurityDefinitions(store, box);
+    await reportUnreadableSecrets(security, box, logger);
     const channels = new ChannelDefinitions(store, security);
     const outgoing = new OutgoingDefinitions(store, security);
     const registry = new ServiceRegistry();
@@ -122,6 +124,21 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * A key other than the one the stored credentials were encrypted with is logged once, naming the definitions; the
+ * server still starts (channels do not need the key), and connections using them say why they cannot log in.
+ */
+async function reportUnreadableSecrets(security: SecurityDefinitions, box: SecretBox, logger: Logger): Promise<void> {
+  const unreadable = await security.unreadableSecrets();
+  if (!unreadable.length) return;
+  logger.error(
+    { code: 'secret_key_mismatch', definitions: unreadable, keySource: box.source },
+    'Stored secrets were encrypted under another key than the one from %s: restore that key, or set the passwords of %s again',
+    box.source,
+    unreadable.join(', '),
+  );
 }
 
 /** The metrics read from the parts at scrape time (see docs/admin-api.md for the list). */

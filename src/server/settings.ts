@@ -21,6 +21,13 @@ export interface Settings {
   demo: boolean;
   /** The port of the demo channels. */
   demoPort: number;
+  /**
+   * The AES-256 key that encrypts stored credentials for outgoing connections: 64 hex characters or base64 of
+   * 32 bytes. Wins over `secretKeyFile`. Best given as `SWITCHBOARD_SECRET_KEY`, not in the config file.
+   */
+  secretKey: string | undefined;
+  /** A file holding that key (it must exist); unset: `$dataDir/secret-key`, generated (mode 0600) on first start. */
+  secretKeyFile: string | undefined;
 }
 
 /** The keys `switchboard.config.json` may hold (the same names as `Settings`). */
@@ -37,6 +44,8 @@ const ENV: Record<keyof Settings, string> = {
   adminPassword: 'SWITCHBOARD_ADMIN_PASSWORD',
   demo: 'SWITCHBOARD_DEMO',
   demoPort: 'SWITCHBOARD_DEMO_PORT',
+  secretKey: 'SWITCHBOARD_SECRET_KEY',
+  secretKeyFile: 'SWITCHBOARD_SECRET_KEY_FILE',
 };
 
 function readConfigFile(cwd: string): FileSettings {
@@ -53,6 +62,10 @@ function toPort(name: string, value: string | number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (got ${value})`);
   return n;
+}
+
+function optionalPath(cwd: string, value: string | number | boolean | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : resolve(cwd, String(value));
 }
 
 /**
@@ -75,5 +88,7 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: NodeJS.Proc
     adminPassword: (pick('adminPassword') as string | undefined) || undefined,
     demo: !(demo === false || demo === '0' || demo === 'false'),
     demoPort: toPort('demoPort', pick('demoPort') ?? 17011),
+    secretKey: (pick('secretKey') as string | undefined) || undefined,
+    secretKeyFile: optionalPath(cwd, pick('secretKeyFile')),
   };
 }
