@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SwitchboardError, ValidationError } from '../errors/index.js';
 import { ConfigRepository, type Store } from '../store/index.js';
 import { hashSecret, verifySecret } from './password.js';
-import type { SecretBox } from './secret-box.js';
+import { SecretKeyMismatchError, type SecretBox } from './secret-box.js';
 
 /** Kinds of security definition. `basic_auth`: username and password; `apikey`: a secret key alone. */
 export const SECURITY_TYPES = ['basic_auth', 'apikey'] as const;
@@ -106,7 +106,30 @@ export class SecurityDefinitions {
     if (!def.secretSealed || !this.#box) {
       throw new SwitchboardError('secret_unavailable', 409, `The secret of ${name} cannot be read back; set its password again`);
     }
-    return { username: def.username, secret: this.#box.decrypt(def.secretSealed) };
+    try {
+      return { username: def.username, secret: this.#box.decrypt(def.secretSealed) };
+    } catch (err) {
+      if (!(err instanceof SecretKeyMismatchError)) throw err;
+      throw new SecretKeyMismatchError(
+        `The secret of ${name} was encrypted under another key than the one from ${this.#box.source}: restore that key, or set the password of ${name} again`,
+      );
+    }
+  }
+
+  /** Names of the definitions whose stored secret the current key cannot decrypt (checked at start-up). */
+  async unreadableSecrets(): Promise<string[]> {
+    const box = this.#box;
+    if (!box) return [];
+    const unreadable: string[] = [];
+    for (const def of await this.repo.list()) {
+      if (!def.secretSealed) continue;
+      try {
+        box.decrypt(def.secretSealed);
+      } catch {
+        unreadable.push(def.name);
+      }
+    }
+    return unreadable;
   }
 
   #checked(input: SecurityInput): Omit<StoredSecurityDefinition, 'secretHash'> {

@@ -1,5 +1,5 @@
 export { hashSecret, verifySecret } from './password.js';
-export { SecretBox } from './secret-box.js';
+export { SecretBox, SecretKeyError, SecretKeyMismatchError, parseSecretKey, type SecretKeySource } from './secret-box.js';
 export {
   SecurityDefinitions,
   SecurityInputSchema,

@@ -68,7 +68,9 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const watchdog = startWatchdog(settings, logger);
     if (watchdog) closers.push(() => watchdog.close());
 
-    const security = new SecurityDefinitions(store, SecretBox.fromFile(join(settings.dataDir, 'secret-key')));
+    const box = SecretBox.load({ key: settings.secretKey, keyFile: settings.secretKeyFile, defaultFile: join(settings.dataDir, 'secret-key') });
+    const security = new SecurityDefinitions(store, box);
+    await reportUnreadableSecrets(security, box, logger);
     const channels = new ChannelDefinitions(store, security);
     const outgoing = new OutgoingDefinitions(store, security);
     const registry = new ServiceRegistry();
@@ -175,6 +177,19 @@ function registerStallCollectors(metrics: Metrics, watchdog: EventLoopWatchdog):
   metrics.counter('switchboard_eventloop_stalls_total', 'Times the event loop was blocked for stallWarnMs or more', [], () => [[{}, watchdog.statistics().stalls]]);
   metrics.counter('switchboard_eventloop_stalled_seconds_total', 'Time the event loop spent in such stalls', [], () => [[{}, watchdog.statistics().totalMs / 1000]]);
   metrics.gauge('switchboard_eventloop_longest_stall_seconds', 'The longest stall since start', [], () => [[{}, watchdog.statistics().longestMs / 1000]]);
+/**
+ * A key other than the one the stored credentials were encrypted with is logged once, naming the definitions; the
+ * server still starts (channels do not need the key), and connections using them say why they cannot log in.
+ */
+async function reportUnreadableSecrets(security: SecurityDefinitions, box: SecretBox, logger: Logger): Promise<void> {
+  const unreadable = await security.unreadableSecrets();
+  if (!unreadable.length) return;
+  logger.error(
+    { code: 'secret_key_mismatch', definitions: unreadable, keySource: box.source },
+    'Stored secrets were encrypted under another key than the one from %s: restore that key, or set the passwords of %s again',
+    box.source,
+    unreadable.join(', '),
+  );
 }
 
 /** The metrics read from the parts at scrape time (see docs/admin-api.md for the list). */
@@ -199,6 +214,9 @@ function registerCollectors(metrics: Metrics, channels: ChannelManager, outgoing
   );
   metrics.counter('switchboard_outgoing_reconnects_total', 'Reconnect attempts per outgoing connection', ['connection'], () =>
     outgoing.statistics().map((c) => [{ connection: c.name }, c.reconnects] as const),
+  );
+  metrics.counter('switchboard_outgoing_bad_frames_total', 'Malformed frames from the remote ignored (and own sends skipped while it did not read) per outgoing connection', ['connection'], () =>
+    outgoing.statistics().map((c) => [{ connection: c.name }, c.badFrames] as const),
   );
   metrics.gauge('switchboard_pubsub_depth', 'Messages waiting per topic (gd: stored; non_gd: in subscribers\' memory queues)', ['topic', 'kind'], async () => {
     const samples: Array<readonly [Record<string, string>, number]> = [];

@@ -45,6 +45,13 @@ export interface Settings {
    * invocation); off, they are blamed by their stack trace on the hot-deployed file and, when it can tell, service.
    */
   serviceScopes: boolean;
+  /**
+   * The AES-256 key that encrypts stored credentials for outgoing connections: 64 hex characters or base64 of
+   * 32 bytes. Wins over `secretKeyFile`. Best given as `SWITCHBOARD_SECRET_KEY`, not in the config file.
+   */
+  secretKey: string | undefined;
+  /** A file holding that key (it must exist); unset: `$dataDir/secret-key`, generated (mode 0600) on first start. */
+  secretKeyFile: string | undefined;
 }
 
 /** The keys `switchboard.config.json` may hold (the same names as `Settings`). */
@@ -70,6 +77,8 @@ const ENV: Record<keyof Settings, string> = {
   stallWarnMs: 'SWITCHBOARD_STALL_WARN_MS',
   stallExitMs: 'SWITCHBOARD_STALL_EXIT_MS',
   serviceScopes: 'SWITCHBOARD_SERVICE_SCOPES',
+  secretKey: 'SWITCHBOARD_SECRET_KEY',
+  secretKeyFile: 'SWITCHBOARD_SECRET_KEY_FILE',
 };
 
 function readConfigFile(cwd: string): FileSettings {
@@ -109,6 +118,8 @@ function toList(name: string, value: string | readonly unknown[] | undefined): s
     if (typeof item !== 'string') throw new Error(`${name} must be a list of host names (got ${JSON.stringify(item)})`);
     return item.trim();
   }).filter((item) => item !== '');
+function optionalPath(cwd: string, value: string | number | boolean | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : resolve(cwd, String(value));
 }
 
 /**
@@ -145,5 +156,7 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: NodeJS.Proc
     stallWarnMs: toMs('stallWarnMs', pick('stallWarnMs') ?? 1000),
     stallExitMs: toMs('stallExitMs', pick('stallExitMs') ?? 0),
     serviceScopes: scopes === true || scopes === '1' || scopes === 'true',
+    secretKey: (pick('secretKey') as string | undefined) || undefined,
+    secretKeyFile: optionalPath(cwd, pick('secretKeyFile')),
   };
 }

@@ -32,9 +32,11 @@ export const OutgoingConfigSchema = Type.Object(
     pingInterval: Type.Optional(Seconds('ping every n s; 0 = off (30)')),
     responseTimeout: Type.Optional(Seconds('zato remote: reply wait, s (5)', 0.001, 3600)),
     acquireTimeout: Type.Optional(Seconds('client() wait for a connected socket, s (5)', 0, 3600)),
-    connectTimeout: Type.Optional(Seconds('handshake + session wait, s (10)', 0.001, 3600)),
+    connectTimeout: Type.Optional(Seconds('whole upgrade, and then session, deadline, s (10)', 0.001, 3600)),
     maxMessageSize: Type.Optional(Type.Integer({ minimum: 64, maximum: 256 * 1024 * 1024 })),
     maxPendingRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    maxConcurrentMessages: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'remote messages in the MESSAGE hook at once per socket; then reading pauses (64)' })),
+    maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'bytes waiting to be written per socket; then sends are refused (8 MiB)' })),
     reconnect: Type.Optional(ReconnectSchema),
   },
   { additionalProperties: false },
@@ -69,6 +71,10 @@ export interface OutgoingConfig {
   connectTimeout: number;
   maxMessageSize: number;
   maxPendingRequests: number;
+  /** Messages from the remote handed to the MESSAGE hook at the same time, per socket; beyond, reading pauses. */
+  maxConcurrentMessages: number;
+  /** Bytes queued for writing to a remote that does not read, per socket; beyond, sends are refused. */
+  maxBufferedBytes: number;
   reconnect: ReconnectConfig;
 }
 
@@ -89,8 +95,12 @@ export const outgoingDefaults: Omit<OutgoingConfig, 'name' | 'address'> = {
   responseTimeout: 5,
   acquireTimeout: 5,
   connectTimeout: 10,
-  maxMessageSize: 16 * 1024 * 1024,
+  // A 16 MiB frame of tiny JSON values parses into ~240 MB of heap: 4 MiB still takes a full pub/sub batch
+  // (1 MiB of message data, escaped) with room to spare.
+  maxMessageSize: 4 * 1024 * 1024,
   maxPendingRequests: 10_000,
+  maxConcurrentMessages: 64,
+  maxBufferedBytes: 8 * 1024 * 1024,
   reconnect: reconnectDefaults,
 };
 

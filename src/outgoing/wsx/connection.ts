@@ -2,15 +2,11 @@ import type { Logger } from 'pino';
 import { SwitchboardError } from '../../errors/index.js';
 import type { OutgoingConfig } from './config.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
-import { RemoteSocket, type RemoteCredentials, type SocketEvents, type SocketState } from './remote-socket.js';
+import { RemoteSocket, type RemoteCredentials, type SocketEvents, type SocketState, type SocketStats } from './remote-socket.js';
 import type { WsxResponse } from '../../protocol/index.js';
 
-/** Messages and reconnects of an outgoing connection (plain counters, read by the metrics at scrape time). */
-export interface OutgoingStats {
-  messagesIn: number;
-  messagesOut: number;
-  reconnects: number;
-}
+/** Messages, reconnects and ignored frames of an outgoing connection (plain counters, read by the metrics at scrape time). */
+export type OutgoingStats = SocketStats;
 
 /** `client()` found no connected socket within `acquireTimeout`. */
 export class AcquireTimeoutError extends SwitchboardError {

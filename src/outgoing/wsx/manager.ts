@@ -85,7 +85,7 @@ export class OutgoingManager {
 
   #statsOf(name: string): OutgoingStats {
     let stats = this.#stats.get(name);
-    if (!stats) this.#stats.set(name, (stats = { messagesIn: 0, messagesOut: 0, reconnects: 0 }));
+    if (!stats) this.#stats.set(name, (stats = { messagesIn: 0, messagesOut: 0, reconnects: 0, badFrames: 0 }));
     return stats;
   }
 

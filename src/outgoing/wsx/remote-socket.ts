@@ -5,7 +5,18 @@ import { ConnectionClosedError, SwitchboardError, TimeoutError } from '../../err
 import { backoffDelay } from './backoff.js';
 import type { OutgoingConfig } from './config.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
-import { ACTION, MSG_TYPE, newCid, timestamp, toResponse, type WsxResponse } from '../../protocol/index.js';
+import { ACTION, newCid, timestamp, type WsxResponse } from '../../protocol/index.js';
+import {
+  MAX_REMOTE_ID_LENGTH,
+  parseServerFrame,
+  pubSubDeliveries,
+  replyToResponse,
+  sessionToken,
+  type RemoteBadReply,
+  type RemoteFrame,
+  type RemoteReply,
+} from '../../protocol/server-frame-parser.js';
+import { InvalidReplyError, SendBufferFullError, clip } from './errors.js';
 
 /** Where one socket of an outgoing connection is in its life. */
 export type SocketState = 'connecting' | 'connected' | 'reconnecting' | 'stopped';
@@ -28,15 +39,29 @@ interface Pending {
   resolve(response: WsxResponse): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
+  /** Called synchronously when the reply is read (a promise callback would run only after later frames). */
+  onReply: (() => void) | undefined;
 }
 
-interface IncomingFrame {
-  meta?: { id?: unknown; msg_type?: unknown; in_reply_to?: unknown; status?: unknown; error_message?: unknown; code?: unknown };
-  data?: unknown;
+/** Counters a socket adds to (plain numbers, read by the metrics at scrape time). */
+export interface SocketStats {
+  messagesIn: number;
+  messagesOut: number;
+  reconnects: number;
+  /** Frames from the remote that were ignored as malformed (or sends skipped because the remote does not read). */
+  badFrames: number;
 }
 
 /** Pub/sub message ids remembered per socket to recognise redeliveries. */
 const SEEN_MSG_IDS = 10_000;
+
+/** Subscriptions that may wait for a redelivery at once (a hostile remote could name any number of sub_keys). */
+const MAX_WAITING_FOR_REDELIVERY = 1000;
+
+/** Ignored frames are logged once, then at most once per this many ms with the count, so a flood is not a log flood. */
+const BAD_FRAME_LOG_INTERVAL = 10_000;
+
+const noop = (): void => undefined;
 
 /** The remote is not connected (yet, or any more). */
 export class NotConnectedError extends ConnectionClosedError {
@@ -81,13 +106,18 @@ export class RemoteSocket extends EventEmitter {
   #subKeysLoaded = false;
   // Subscriptions whose MESSAGE hook failed, until the remote has been asked to send their messages again.
   readonly #waitingForRedelivery = new Set<string>();
+  // MESSAGE hook calls running, and remote frames waiting for a free slot (reading is paused meanwhile).
+  #inHooks = 0;
+  readonly #hookQueue: Array<() => Promise<void>> = [];
+  #badFramesSinceLog = 0;
+  #lastBadFrameLog = 0;
 
-  readonly #stats: { messagesIn: number; messagesOut: number; reconnects: number };
+  readonly #stats: SocketStats;
 
   constructor(options: {
     index: number;
     config: OutgoingConfig;
-    stats: { messagesIn: number; messagesOut: number; reconnects: number };
+    stats: SocketStats;
     events: SocketEvents;
     credentials: () => Promise<RemoteCredentials | undefined>;
     logger: Logger;
@@ -106,6 +136,16 @@ export class RemoteSocket extends EventEmitter {
   /** Requests waiting for their reply. */
   get pendingCount(): number {
     return this.#pending.size;
+  }
+
+  /** Bytes waiting to be written to the remote (bounded by `maxBufferedBytes`). */
+  get bufferedAmount(): number {
+    return this.#ws?.bufferedAmount ?? 0;
+  }
+
+  /** MESSAGE hook calls running now (bounded by `maxConcurrentMessages`). */
+  get hooksInFlight(): number {
+    return this.#inHooks;
   }
 
   /** Opens the connection (and keeps it open until `stop()`). */
@@ -139,8 +179,8 @@ export class RemoteSocket extends EventEmitter {
   }
 
   /** Sends a message as is (plain remotes; objects are JSON-encoded); resolves once written. */
-  write(data: unknown): Promise<void> {
-    const ws = this.#openSocket();
+  async write(data: unknown): Promise<void> {
+    const ws = this.#writableSocket();
     const frame = typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data);
     this.#stats.messagesOut++;
     return new Promise((resolve, reject) => {
@@ -157,10 +197,12 @@ export class RemoteSocket extends EventEmitter {
     return this.#requestOnce(data);
   }
 
-  #requestOnce(data: unknown): Promise<WsxResponse> {
-    const ws = this.#openSocket();
+  // Async so that every failure, "not connected" included, is a rejection: callers in timers and `void` chains
+  // must never see a synchronous throw.
+  async #requestOnce(data: unknown, onReply?: () => void): Promise<WsxResponse> {
+    const ws = this.#writableSocket();
     if (this.#pending.size >= this.#config.maxPendingRequests) {
-      return Promise.reject(new SwitchboardError('too_many_pending', 503, `Outgoing connection ${this.#config.name} has ${this.#pending.size} requests waiting for replies`));
+      throw new SwitchboardError('too_many_pending', 503, `Outgoing connection ${this.#config.name} has ${this.#pending.size} requests waiting for replies`);
     }
     const id = `zwsxc.inv.${newCid()}`;
     const frame = JSON.stringify({ meta: { action: ACTION.INVOKE_SERVICE, id, timestamp: timestamp(), token: this.#token }, data });
@@ -170,43 +212,101 @@ export class RemoteSocket extends EventEmitter {
         this.#pending.delete(id);
         reject(new TimeoutError(`No reply from ${this.#config.name} within ${this.#config.responseTimeout} s`, 'response_timeout'));
       }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { resolve, reject, timer, onReply });
       this.#stats.messagesOut++;
       ws.send(frame);
     });
   }
 
-  #openSocket(): WebSocket {
+  /** The open socket, if what waits to be written to it is within `maxBufferedBytes` (a remote that does not read). */
+  #writableSocket(): WebSocket {
     const ws = this.#ws;
     if (this.state !== 'connected' || !ws || ws.readyState !== WebSocket.OPEN) throw new NotConnectedError(this.#config.name, this.state);
+    if (ws.bufferedAmount > this.#config.maxBufferedBytes) throw new SendBufferFullError(this.#config.name, ws.bufferedAmount, this.#config.maxBufferedBytes);
     return ws;
+  }
+
+  /** Our own frames (acknowledgements, answers): skipped, and counted, while the remote does not read. */
+  #sendOwn(ws: WebSocket, frame: string): void {
+    if (ws.bufferedAmount > this.#config.maxBufferedBytes) {
+      this.#ignore(`not sent: ${ws.bufferedAmount} bytes are waiting to be written (the remote is not reading)`);
+      return;
+    }
+    ws.send(frame);
   }
 
   #connect(): void {
     if (this.#stopped) return;
     this.#setState(this.#everConnected || this.#attempt > 0 ? 'reconnecting' : 'connecting');
     this.nextAttemptAt = undefined;
-    const ws = new WebSocket(this.#config.address, {
-      handshakeTimeout: this.#config.connectTimeout * 1000,
-      maxPayload: this.#config.maxMessageSize,
-      perMessageDeflate: false,
-      followRedirects: false,
-    });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.#config.address, {
+        handshakeTimeout: this.#config.connectTimeout * 1000,
+        maxPayload: this.#config.maxMessageSize,
+        perMessageDeflate: false,
+        followRedirects: false,
+        // Pongs are sent by us, so that a ping flood from a remote that does not read cannot queue them without bound.
+        autoPong: false,
+      });
+    } catch (err) {
+      this.lastError = `Cannot open ${clip(this.#config.address)}: ${(err as Error).message}`;
+      this.#afterFailure();
+      return;
+    }
     this.#ws = ws;
     let opened = false;
+    // `handshakeTimeout` is an idle timeout: a remote that sends its upgrade answer a byte at a time never trips it.
+    let upgradeTimedOut = false;
+    const upgradeDeadline = setTimeout(() => {
+      if (ws.readyState !== WebSocket.CONNECTING) return;
+      upgradeTimedOut = true;
+      ws.terminate();
+    }, this.#config.connectTimeout * 1000);
+    upgradeDeadline.unref();
     ws.on('open', () => {
       opened = true;
-      void this.#onOpen(ws);
+      clearTimeout(upgradeDeadline);
+      void this.#onOpen(ws).catch((err: unknown) => this.#onBug(ws, err));
     });
-    ws.on('message', (data, isBinary) => this.#onMessage(ws, data, isBinary));
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.#onMessage(ws, data, isBinary);
+      } catch (err) {
+        this.#onBug(ws, err);
+      }
+    });
+    ws.on('ping', (data) => this.#onPing(ws, data));
     ws.on('pong', () => {
       this.#awaitingPong = false;
     });
     ws.on('error', (err) => {
-      this.lastError = err.message;
-      this.#log.debug({ err: err.message }, 'Outgoing socket error');
+      this.lastError = upgradeTimedOut ? `Opening handshake has timed out (no upgrade within ${this.#config.connectTimeout} s)` : clip(err.message);
+      this.#log.debug({ err: this.lastError }, 'Outgoing socket error');
     });
-    ws.on('close', (code, reason) => this.#onClose(ws, opened, code, reason.toString()));
+    ws.on('close', (code, reason) => {
+      clearTimeout(upgradeDeadline);
+      this.#onClose(ws, opened, code, reason.toString());
+    });
+  }
+
+  // The last line of defence: a bug in handling one frame drops that socket (it reconnects), never the process.
+  #onBug(ws: WebSocket, err: unknown): void {
+    this.#log.error({ err }, 'Handling the remote failed; reconnecting');
+    this.lastError = `Internal error: ${clip(err instanceof Error ? err.message : 'unknown')}`;
+    ws.terminate();
+  }
+
+  #onPing(ws: WebSocket, data: Buffer): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > this.#config.maxBufferedBytes) return;
+    ws.pong(data);
+  }
+
+  #afterFailure(): void {
+    if (this.#stopped) return;
+    if (!this.#config.hasAutoReconnect) return this.#setState('stopped');
+    this.#scheduleReconnect();
   }
 
   async #onOpen(ws: WebSocket): Promise<void> {
@@ -236,11 +336,11 @@ export class RemoteSocket extends EventEmitter {
           service: 'zato.pubsub.subscription.create-wsx-subscription',
           request: { topic_name: topic, unsub_on_wsx_close: false, ack_mode: 'client' },
         });
-        const subKey = (reply.data as { sub_key?: unknown } | undefined)?.sub_key;
-        if (reply.isOk && typeof subKey === 'string') this.#remoteSubKeys.set(topic, subKey);
-        else this.lastError = `Subscribing to ${topic} failed: ${reply.errorMessage ?? reply.status}`;
+        const subKey = (reply.data as { sub_key?: unknown } | null | undefined)?.sub_key;
+        if (reply.isOk && typeof subKey === 'string' && subKey.length > 0 && subKey.length <= MAX_REMOTE_ID_LENGTH) this.#remoteSubKeys.set(topic, subKey);
+        else this.lastError = `Subscribing to ${topic} failed: ${reply.isOk ? 'the reply has no usable sub_key' : clip(reply.errorMessage ?? String(reply.status))}`;
       } catch (err) {
-        this.lastError = `Subscribing to ${topic} failed: ${(err as Error).message}`;
+        this.lastError = `Subscribing to ${topic} failed: ${clip((err as Error).message)}`;
       }
     }
     // Topics taken off the list since the sub_keys were stored are unsubscribed on the remote.
@@ -256,7 +356,7 @@ export class RemoteSocket extends EventEmitter {
     if (this.#subKeysLoaded || !this.#subKeyStore) return;
     try {
       for (const [topic, subKey] of Object.entries(await this.#subKeyStore.load())) {
-        if (!this.#remoteSubKeys.has(topic)) this.#remoteSubKeys.set(topic, subKey);
+        if (typeof subKey === 'string' && !this.#remoteSubKeys.has(topic)) this.#remoteSubKeys.set(topic, subKey);
       }
       this.#subKeysLoaded = true;
     } catch (err) {
@@ -277,23 +377,26 @@ export class RemoteSocket extends EventEmitter {
   // A hook that fails stops the frame there, unacknowledged, and the subscription waits: what arrives for it
   // meanwhile is not handed on (nor acknowledged) until a resume makes the remote send everything unacknowledged
   // again, from the failed message on — so nothing is dropped and order is kept.
+  // Messages whose msg_id or sub_key is mistyped are logged and left out (and acknowledged with the frame).
   async #deliverPubSub(ws: WebSocket, id: string, data: unknown): Promise<void> {
-    for (const message of Array.isArray(data) ? data : [data]) {
-      const { msg_id: msgId, sub_key: subKey } = (message ?? {}) as { msg_id?: unknown; sub_key?: unknown };
-      if (typeof subKey === 'string' && this.#waitingForRedelivery.has(subKey)) return;
-      if (typeof msgId === 'string' && !this.#rememberDelivery(msgId)) continue;
+    const { messages, refused } = pubSubDeliveries(data);
+    for (const reason of refused) this.#ignore(`a zwsx.psrq message: ${reason}`);
+    for (const { message, msgId, subKey } of messages) {
+      if (subKey !== undefined && this.#waitingForRedelivery.has(subKey)) return;
+      if (msgId !== undefined && !this.#rememberDelivery(msgId)) continue;
       try {
         await this.#events.message(this, message, false);
         this.#hookFailures = 0;
       } catch (err) {
-        if (typeof msgId === 'string') this.#seenMsgIds.delete(msgId);
-        this.lastError = `The MESSAGE hook failed on ${String(msgId)}; left unacknowledged for redelivery: ${(err as Error).message}`;
-        if (typeof subKey === 'string') this.#redeliverLater(subKey);
+        if (msgId !== undefined) this.#seenMsgIds.delete(msgId);
+        this.lastError = `The MESSAGE hook failed on ${clip(msgId ?? 'a message without msg_id')}; left unacknowledged for redelivery: ${clip(err instanceof Error ? err.message : 'unknown error')}`;
+        if (subKey !== undefined) this.#redeliverLater(subKey);
         return;
       }
     }
-    if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN || !id) return;
-    ws.send(
+    if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
+    this.#sendOwn(
+      ws,
       JSON.stringify({
         meta: { action: ACTION.CLIENT_RESPONSE, id: `zwsxc.rsp.${newCid()}`, timestamp: timestamp(), token: this.#token, in_reply_to: id },
         data: { response: null },
@@ -304,13 +407,14 @@ export class RemoteSocket extends EventEmitter {
   // Resuming a subscription makes a Switchboard remote send its unacknowledged messages again; the wait grows
   // with each failure in a row, like reconnects do.
   #redeliverLater(subKey: string): void {
-    if (this.#waitingForRedelivery.has(subKey)) return;
+    if (this.#waitingForRedelivery.has(subKey) || this.#waitingForRedelivery.size >= MAX_WAITING_FOR_REDELIVERY) return;
     this.#waitingForRedelivery.add(subKey);
     const { initial, factor, max } = this.#config.reconnect;
     const delay = Math.min(max, initial * factor ** this.#hookFailures++) * 1000;
     this.#after(delay, () => {
       // Frames sent before the remote took the resume arrive before its reply; the replay comes after it.
-      this.#requestOnce({ service: 'zato.pubsub.resume-wsx-subscription', request: { sub_key: subKey } })
+      // The flag is cleared the moment the reply is read, before the frames that follow it are looked at.
+      this.#requestOnce({ service: 'zato.pubsub.resume-wsx-subscription', request: { sub_key: subKey } }, () => this.#waitingForRedelivery.delete(subKey))
         .catch(() => undefined)
         .finally(() => this.#waitingForRedelivery.delete(subKey));
     });
@@ -324,7 +428,7 @@ export class RemoteSocket extends EventEmitter {
     try {
       credentials = await this.#credentials();
     } catch (err) {
-      this.lastError = `Cannot read credentials: ${(err as Error).message}`;
+      this.lastError = `Cannot read credentials: ${clip(err instanceof Error ? err.message : 'unknown error')}`;
       return false;
     }
     const id = `zwsxc.auth.${newCid()}`;
@@ -369,56 +473,112 @@ export class RemoteSocket extends EventEmitter {
     this.#stats.messagesIn++;
     const buf = data as Buffer;
     if (!this.#config.isZato) {
-      void this.#events.message(this, this.#decodePlain(buf, isBinary), false).catch(() => undefined);
+      const message = this.#decodePlain(buf, isBinary);
+      this.#runHook(ws, () => this.#events.message(this, message, false).then(noop, noop));
       return;
     }
-    let frame: IncomingFrame;
-    try {
-      frame = JSON.parse(buf.toString('utf8')) as IncomingFrame;
-    } catch {
-      this.#log.warn('The remote sent a frame that is not JSON; ignored');
-      return;
-    }
-    this.#onZatoFrame(ws, frame);
+    if (isBinary) return this.#ignore('a binary frame (the WSX protocol is text)');
+    const parsed = parseServerFrame(buf.toString('utf8'));
+    if (!parsed.ok) return this.#ignore(parsed.reason);
+    this.#onZatoFrame(ws, parsed.frame);
   }
 
-  #onZatoFrame(ws: WebSocket, frame: IncomingFrame): void {
-    const meta = frame.meta ?? {};
-    const inReplyTo = typeof meta.in_reply_to === 'string' ? meta.in_reply_to : undefined;
-    if (inReplyTo && this.#sessionWaiter?.id === inReplyTo) return this.#onSessionReply(frame);
-    if (inReplyTo) {
-      const pending = this.#pending.get(inReplyTo);
-      if (pending) {
-        this.#pending.delete(inReplyTo);
-        clearTimeout(pending.timer);
-        pending.resolve(toResponse(frame));
-      }
-      return;
+  #onZatoFrame(ws: WebSocket, frame: RemoteFrame): void {
+    switch (frame.kind) {
+      case 'reply':
+      case 'bad-reply':
+        return this.#onReply(frame);
+      case 'error-message':
+        this.lastError = `Remote error: ${clip(frame.errorMessage ?? `status ${frame.status ?? 'none'}`)}`;
+        if (this.#sessionWaiter) this.#endSessionWait(undefined, this.lastError);
+        return;
+      case 'pubsub':
+      case 'client-request':
+        // Zato sends neither before the session exists; a remote that does is not answered.
+        if (this.state !== 'connected') return this.#ignore(`a ${frame.kind === 'pubsub' ? 'zwsx.psrq' : 'zwsx.rqc'} before the session was created`);
+        if (frame.kind === 'pubsub') this.#runHook(ws, () => this.#deliverPubSub(ws, frame.id, frame.data));
+        else this.#runHook(ws, () => this.#answer(ws, frame.id, frame.data));
     }
-    if (meta.msg_type === MSG_TYPE.ERROR_MESSAGE) {
-      this.lastError = `Remote error: ${String(meta.error_message ?? frame.data)}`;
-      if (this.#sessionWaiter) this.#onSessionReply(frame);
-      return;
-    }
-    if (meta.msg_type === MSG_TYPE.PUBSUB_REQUEST) {
-      void this.#deliverPubSub(ws, String(meta.id ?? ''), frame.data);
-      return;
-    }
-    if (meta.msg_type === MSG_TYPE.CLIENT_REQUEST) void this.#answer(ws, String(meta.id ?? ''), frame.data);
   }
 
-  #onSessionReply(frame: IncomingFrame): void {
+  #onReply(frame: RemoteReply | RemoteBadReply): void {
+    if (this.#sessionWaiter?.id === frame.inReplyTo) return this.#onSessionReply(frame);
+    const pending = this.#pending.get(frame.inReplyTo);
+    if (!pending) {
+      // A late reply after our timeout, a reply to a request sent without waiting, or a duplicate.
+      this.#log.debug({ inReplyTo: clip(frame.inReplyTo, 100) }, 'A reply to no pending request; ignored');
+      return;
+    }
+    this.#pending.delete(frame.inReplyTo);
+    clearTimeout(pending.timer);
+    pending.onReply?.();
+    if (frame.kind === 'bad-reply') {
+      this.#ignore(`a reply: ${frame.reason}`);
+      pending.reject(new InvalidReplyError(this.#config.name, frame.reason));
+      return;
+    }
+    pending.resolve(replyToResponse(frame));
+  }
+
+  #onSessionReply(frame: RemoteReply | RemoteBadReply): void {
+    const result = frame.kind === 'bad-reply' ? { error: frame.reason } : sessionToken(frame);
+    if ('token' in result) return this.#endSessionWait(result.token);
+    this.#endSessionWait(undefined, `Session refused by the remote: ${clip(result.error)}`);
+  }
+
+  /** Ends the wait for `zwsx.rspa`: with a token, or with the reason it was refused (then `lastError`). */
+  #endSessionWait(token: string | undefined, refusal?: string): void {
     const waiter = this.#sessionWaiter;
     if (!waiter) return;
     this.#sessionWaiter = undefined;
-    const token = (frame.data as { token?: unknown } | undefined)?.token;
-    if (frame.meta?.msg_type === MSG_TYPE.AUTH_RESPONSE && typeof token === 'string') {
+    if (token !== undefined) {
       this.#token = token;
       waiter.resolve(true);
       return;
     }
-    this.lastError = `Session refused by the remote: ${String(frame.meta?.error_message ?? 'no token')}`;
+    if (refusal !== undefined) this.lastError = refusal;
     waiter.resolve(false);
+  }
+
+  /**
+   * Runs a MESSAGE hook call for a remote frame, at most `maxConcurrentMessages` at a time per socket. When all
+   * slots are taken, frames already read wait in order and the socket stops reading, so a flood is pushed back
+   * to the remote over TCP instead of piling up here.
+   */
+  #runHook(ws: WebSocket, task: () => Promise<void>): void {
+    if (this.#inHooks >= this.#config.maxConcurrentMessages) {
+      this.#hookQueue.push(task);
+      if (!ws.isPaused) ws.pause();
+      return;
+    }
+    this.#startHook(task);
+  }
+
+  #startHook(task: () => Promise<void>): void {
+    this.#inHooks++;
+    Promise.resolve()
+      .then(task)
+      .catch((err: unknown) => this.#log.error({ err }, 'Handing a remote message to the MESSAGE hook failed'))
+      .finally(() => this.#hookDone());
+  }
+
+  // Frames read before a reconnect still go to the hook (a new socket does not wait for them to finish).
+  #hookDone(): void {
+    this.#inHooks--;
+    const next = this.#hookQueue.shift();
+    if (next) return this.#startHook(next);
+    if (this.#ws?.isPaused) this.#ws.resume();
+  }
+
+  /** A frame (or send) left out: counted, and logged once per `BAD_FRAME_LOG_INTERVAL` with how many were. */
+  #ignore(reason: string): void {
+    this.#stats.badFrames++;
+    this.#badFramesSinceLog++;
+    const now = Date.now();
+    if (now - this.#lastBadFrameLog < BAD_FRAME_LOG_INTERVAL) return;
+    this.#log.warn({ reason: clip(reason), ignored: this.#badFramesSinceLog }, 'Ignored a malformed frame from the remote');
+    this.#lastBadFrameLog = now;
+    this.#badFramesSinceLog = 0;
   }
 
   // A server → client request: the MESSAGE hook's result goes back as the client-response.
@@ -429,13 +589,17 @@ export class RemoteSocket extends EventEmitter {
     } catch {
       response = null;
     }
-    if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN || !id) return;
-    ws.send(
-      JSON.stringify({
-        meta: { action: ACTION.CLIENT_RESPONSE, id: `zwsxc.rsp.${newCid()}`, timestamp: timestamp(), token: this.#token, in_reply_to: id },
-        data: { response: response ?? null },
-      }),
-    );
+    if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
+    const meta = { action: ACTION.CLIENT_RESPONSE, id: `zwsxc.rsp.${newCid()}`, timestamp: timestamp(), token: this.#token, in_reply_to: id };
+    let frame: string;
+    try {
+      frame = JSON.stringify({ meta, data: { response: response ?? null } });
+    } catch (err) {
+      // A hook that returns what JSON cannot hold (a cycle, a BigInt, the remote's own 100k-deep data).
+      this.#log.warn({ err, service: this.#config.onMessageService }, 'The MESSAGE hook returned a value that is not JSON; answering null');
+      frame = JSON.stringify({ meta, data: { response: null } });
+    }
+    this.#sendOwn(ws, frame);
   }
 
   #decodePlain(buf: Buffer, isBinary: boolean): unknown {
@@ -453,9 +617,7 @@ export class RemoteSocket extends EventEmitter {
     this.#ws = undefined;
     this.#token = undefined;
     this.#stopPings();
-    const waiter = this.#sessionWaiter;
-    this.#sessionWaiter = undefined;
-    waiter?.resolve(false);
+    this.#endSessionWait(undefined);
     const wasConnected = this.state === 'connected';
     this.connectedSince = undefined;
     // ws reports its own aborts (oversized frame, bad frame) as 1006 and says why only in the error event.
@@ -464,11 +626,7 @@ export class RemoteSocket extends EventEmitter {
     if (this.#stopped) return;
     if (opened && !this.lastError && code !== 1000) this.lastError = `Closed by the remote: ${code}${reason ? ` ${reason}` : ''}`;
     if (wasConnected) this.#events.closed(this, code, reason);
-    if (!this.#config.hasAutoReconnect) {
-      this.#setState('stopped');
-      return;
-    }
-    this.#scheduleReconnect();
+    this.#afterFailure();
   }
 
   #scheduleReconnect(): void {
@@ -505,6 +663,11 @@ export class RemoteSocket extends EventEmitter {
     this.#pingTimer = setInterval(() => {
       const ws = this.#ws;
       if (!ws || ws.readyState !== WebSocket.OPEN) return;
+      // While reading is paused for busy hooks the pong cannot be read: that is not a dead remote.
+      if (ws.isPaused) {
+        this.#awaitingPong = false;
+        return;
+      }
       // A pong missing for a whole interval means a half-open connection: drop it and reconnect.
       if (this.#awaitingPong) {
         this.lastError = 'The remote stopped answering pings';
