@@ -68,12 +68,13 @@ describe('WSX (zato) channel: happy paths', () => {
     const first = client.token;
     await client.createSession();
     assert.notEqual(client.token, first);
-    const old = await client.invoke({ service: 'zato.ping' }, { token: first });
-    assert.equal(old.meta.code, 'invalid_token');
     assert.equal((await client.gateway('zato.ping')).meta.status, 200);
     assert.equal(server.channelManager.channel('gw').clients().filter((c) => c.extClientId === 'renew-me').length, 1);
     assert.equal(HookRecorder.calls.filter((c) => c.extClientId === 'renew-me' && c.hookType === 'wsx_on_connected').length, 1);
-    client.close();
+    // The renewed-away token is refused; as in Zato (issue 10 item 8) that also ends the connection.
+    const old = await client.invoke({ service: 'zato.ping' }, { token: first });
+    assert.equal(old.meta.code, 'invalid_token');
+    assert.equal((await client.closed).code, 1008);
     await waitFor(() => HookRecorder.calls.find((c) => c.extClientId === 'renew-me' && c.hookType === 'wsx_on_disconnected'), 2000, 'disconnected hook');
   });
 
@@ -131,24 +132,30 @@ describe('WSX (zato) channel: bad input gets an error frame and the connection s
     client.close();
   });
 
-  test('wrong or missing token → 401 invalid_token', async () => {
-    const client = await session();
-    assert.equal((await client.invoke({ service: 'zato.ping' }, { token: 'zwsxt.0000' })).meta.code, 'invalid_token');
-    assert.equal((await client.invoke({ service: 'zato.ping' }, { token: undefined })).meta.code, 'invalid_token');
-    assert.equal((await client.gateway('zato.ping')).meta.status, 200);
-    client.close();
-  });
+  // Issue 10 item 8: as in Zato, a bad token ends the connection after the error frame, so that Zato's clients
+  // (which create a session only when the socket closes) start over; a new connection works.
+  for (const [label, token] of [['wrong', 'zwsxt.0000'], ['missing', undefined]] as const) {
+    test(`${label} token → 401 invalid_token, then close 1008; a new session works`, async () => {
+      const client = await session();
+      assert.equal((await client.invoke({ service: 'zato.ping' }, { token })).meta.code, 'invalid_token');
+      assert.equal((await client.closed).code, 1008);
+      const again = await session();
+      assert.equal((await again.gateway('zato.ping')).meta.status, 200);
+      again.close();
+    });
+  }
 
-  test('expired token → 401 token_expired; a new session on the same socket works', async () => {
+  test('expired token → 401 token_expired, then close 1008; a new session works', async () => {
     const url = await createChannel(server, { name: 'short-ttl', service: 'zato.ping', tokenTtl: 0.2, pingInterval: 0 });
     const client = await session(url);
     await new Promise((r) => setTimeout(r, 300));
     const err = await client.invoke({});
     assert.equal(err.meta.status, 401);
     assert.equal(err.meta.code, 'token_expired');
-    await client.createSession();
-    assert.deepEqual((await client.invoke({})).data, { pong: 'zato' });
-    client.close();
+    assert.equal((await client.closed).code, 1008);
+    const again = await session(url);
+    assert.deepEqual((await again.invoke({})).data, { pong: 'zato' });
+    again.close();
   });
 
   test('unknown service → 404 service_not_found; not allowed by the gateway → 403', async () => {

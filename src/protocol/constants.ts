@@ -24,11 +24,28 @@ export const CLOSE_CODE = {
   INVALID_PAYLOAD: 1007,
   POLICY: 1008,
   TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
   SERVICE_RESTART: 1012,
   INVALID_UTF8: 4001,
   PINGS_MISSED: 4002,
   PING_ERROR: 4003,
   OPERATOR: 4005,
+} as const;
+
+/**
+ * Longest accepted `meta` field values, in characters. Zato clients send 32-hex ids (`zwsxc.auth.<hex>`),
+ * 38-character tokens and short client ids and names; a longer value is refused with `invalid_meta` so that no
+ * connection can pin large strings for its lifetime. `secret` allows a JWT.
+ */
+export const MAX_META_LENGTH = {
+  id: 256,
+  in_reply_to: 256,
+  token: 256,
+  timestamp: 64,
+  client_id: 256,
+  client_name: 256,
+  username: 256,
+  secret: 4096,
 } as const;
 
 /** Prefix of session tokens, as in Zato 3.2. */

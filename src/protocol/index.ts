@@ -11,4 +11,5 @@ export {
   type ServerFrame,
   type ServerMeta,
 } from './server-message.js';
+export { parseJsonBounded, exceedsJsonDepth, MAX_JSON_DEPTH, type BoundedJson } from './json.js';
 export { toResponse, type WsxResponse } from './response.js';

@@ -61,8 +61,9 @@ export function errorResponse(
 }
 
 /**
- * `zwsx.merr`: an error that ends or is not tied to a request (unreadable frame, forbidden). When it answers a
- * known request (a refused `create-session`), `in_reply_to` names it — an addition Zato clients ignore.
+ * `zwsx.merr`: an error that ends or is not tied to a request (unreadable frame, a refused session). Zato 3.2's
+ * `Forbidden` has no `in_reply_to`, and Zato's clients take any frame that has one for the reply they await, so
+ * channels send it without; `inReplyTo` is for callers that know their peer expects it.
  */
 export function errorMessage(err: { status: number; code: string; message: string }, inReplyTo?: string): string {
   return serialize({

@@ -1,4 +1,4 @@
-import { BadRequestError } from '../errors/index.js';
+import { BadRequestError, ValidationError } from '../errors/index.js';
 import { Service, bool, int, opaque, text, list, type ServiceClass } from '../services/index.js';
 import type { Caller, PubSub } from './pubsub.js';
 import type { AckMode } from './subscription.js';
@@ -15,6 +15,32 @@ function optionalCaller(service: Service): Caller | undefined {
   return service.channel.type === 'wsx' && service.wsx.pubClientId ? callerOf(service) : undefined;
 }
 
+/** Longest text element (names, ids, keys) the pub/sub services accept, as for WSX meta fields. */
+const MAX_TEXT_LENGTH = 256;
+/** Most topics one subscribe call may name. */
+const MAX_TOPIC_LIST = 1000;
+
+/** Refuses text elements longer than `MAX_TEXT_LENGTH` (400 `invalid_input` naming the element). */
+function checkTextLengths(input: Record<string, unknown>, names: readonly string[]): void {
+  for (const name of names) {
+    const v = input[name];
+    if (typeof v === 'string' && v.length > MAX_TEXT_LENGTH) throw new ValidationError(name, `Element ${name} must be at most ${MAX_TEXT_LENGTH} characters`);
+  }
+}
+
+/** The topics a subscribe call names: `topic_name_list` (non-empty strings only) or `topic_name`. */
+function topicNames(input: Record<string, unknown>): string[] {
+  const list = input.topic_name_list as unknown[] | undefined;
+  if (list === undefined) return typeof input.topic_name === 'string' && input.topic_name !== '' ? [input.topic_name] : [];
+  if (list.length > MAX_TOPIC_LIST) throw new ValidationError('topic_name_list', `Element topic_name_list may name at most ${MAX_TOPIC_LIST} topics`);
+  for (const name of list) {
+    if (typeof name !== 'string' || name === '' || name.length > MAX_TEXT_LENGTH) {
+      throw new ValidationError('topic_name_list', `Element topic_name_list must be a list of topic names (strings of 1-${MAX_TEXT_LENGTH} characters)`);
+    }
+  }
+  return list as string[];
+}
+
 /** The WSX pub/sub API as services, with Zato's names (DESIGN.md §4), bound to one `PubSub`. */
 export function pubsubServices(pubsub: PubSub): ServiceClass[] {
   class PublishMessage extends Service {
@@ -25,6 +51,7 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
     };
     async handle(): Promise<void> {
       const i = this.request.input;
+      checkTextLengths(i, ['topic_name', 'correl_id', 'in_reply_to', 'mime_type', 'ext_client_id']);
       const msgId = await pubsub.publish(i.topic_name as string, {
         data: i.data,
         hasGd: i.has_gd as boolean | undefined,
@@ -45,7 +72,8 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
 
   async function subscribeAll(service: Service): Promise<Array<{ sub_key: string; current_depth: number; topic_name: string }>> {
     const i = service.request.input;
-    const names = i.topic_name_list ? (i.topic_name_list as unknown[]).map(String) : i.topic_name ? [i.topic_name as string] : [];
+    checkTextLengths(i, ['topic_name', 'ack_mode']);
+    const names = topicNames(i);
     if (names.length === 0) throw new BadRequestError('topic_name (or topic_name_list) is required', 'invalid_input', 'topic_name');
     const caller = callerOf(service);
     const out = [];
@@ -83,6 +111,7 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
     static override serviceName = 'zato.pubsub.pubapi.unsubscribe';
     static override io = { inputRequired: [text('sub_key')], inputOptional: [text('topic_name')] };
     async handle(): Promise<void> {
+      checkTextLengths(this.request.input, ['sub_key', 'topic_name']);
       await pubsub.unsubscribe(this.request.input.sub_key as string, optionalCaller(this));
     }
   }
@@ -91,6 +120,7 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
     static override serviceName = 'zato.pubsub.resume-wsx-subscription';
     static override io = { inputRequired: [text('sub_key')] };
     async handle(): Promise<void> {
+      checkTextLengths(this.request.input, ['sub_key']);
       const { subKey, currentDepth } = await pubsub.resume(this.request.input.sub_key as string, callerOf(this));
       this.response.payload = { sub_key: subKey, current_depth: currentDepth };
     }

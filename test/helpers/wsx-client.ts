@@ -74,20 +74,24 @@ export class TestClient {
   }
 
   /** Waits for the frame replying to `id` (other frames are kept in order for later). */
-  async reply(id: string, timeoutMs = 3000): Promise<Frame> {
+  reply(id: string, timeoutMs = 3000): Promise<Frame> {
+    return this.#waitFrame((f) => f.meta?.in_reply_to === id, `a reply to ${id}`, timeoutMs);
+  }
+
+  async #waitFrame(match: (frame: Frame) => boolean, what: string, timeoutMs: number): Promise<Frame> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const index = this.received.findIndex((r) => {
         try {
-          return (JSON.parse(r.data.toString()) as Frame).meta?.in_reply_to === id;
+          return match(JSON.parse(r.data.toString()) as Frame);
         } catch {
           return false;
         }
       });
       if (index >= 0) return JSON.parse(this.received.splice(index, 1)[0]!.data.toString()) as Frame;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`Timed out waiting for a reply to ${id}`);
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`Connection closed while waiting for a reply to ${id}`);
+      if (left <= 0) throw new Error(`Timed out waiting for ${what}`);
+      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`Connection closed while waiting for ${what}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 50));
         this.#waiters.push(() => {
@@ -106,11 +110,18 @@ export class TestClient {
     return `${prefix}${++this.#seq}`;
   }
 
-  /** Sends create-session and resolves with the reply (and keeps the token). */
+  /**
+   * Sends create-session and resolves with the outcome (and keeps the token): the `zwsx.rspa` replying to it,
+   * or a refusal, which (as in Zato 3.2) is a `zwsx.merr` without `in_reply_to`.
+   */
   async createSession(meta: Record<string, unknown> = {}): Promise<Frame> {
     const id = this.newId('c');
     this.send({ meta: { action: 'create-session', id, timestamp: new Date().toISOString(), ...meta } });
-    const frame = await this.reply(id);
+    const frame = await this.#waitFrame(
+      (f) => f.meta?.in_reply_to === id || (f.meta?.msg_type === 'zwsx.merr' && f.meta.in_reply_to === undefined),
+      `the outcome of create-session ${id}`,
+      3000,
+    );
     if (frame.meta.msg_type === 'zwsx.rspa') this.token = frame.data.token;
     return frame;
   }

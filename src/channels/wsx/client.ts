@@ -58,6 +58,15 @@ const DEFAULT_INVOKE_TIMEOUT_MS = 5000;
 const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 /** Server → client requests awaiting a reply, per client; more is refused rather than growing without bound. */
 const MAX_PENDING_REQUESTS = 10_000;
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** RFC 6455 allows 123 bytes of close reason; `ws` throws on more. Cut at a character boundary. */
+function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
+  let cut = reason.slice(0, MAX_CLOSE_REASON_BYTES);
+  while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES) cut = cut.slice(0, -1);
+  return cut;
+}
 
 function peerAddressOf(req: IncomingMessage): string {
   const s = req.socket;
@@ -99,7 +108,12 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     ws.on('message', (data, isBinary) => {
       this.lastSeen = Date.now();
       host.stats.messagesIn++;
-      this.onMessage(data as Buffer, isBinary);
+      // Whatever a frame contains, nothing may escape the listener: `ws` would rethrow it and end the process.
+      try {
+        this.onMessage(data as Buffer, isBinary);
+      } catch (err) {
+        this.failed(err);
+      }
     });
     ws.on('pong', () => this.#onPong());
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
@@ -212,10 +226,10 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     return true;
   }
 
-  /** Closes the connection with a close frame. */
+  /** Closes the connection with a close frame (the reason is cut to the 123 bytes a close frame can carry). */
   close(code: number = CLOSE_CODE.NORMAL, reason = ''): void {
     if (this.#closed) return;
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, closeReason(reason));
     // A peer that never answers the close handshake is cut off.
     setTimeout(() => this.ws.terminate(), 2000).unref();
   }
@@ -275,6 +289,13 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     this.onClosed();
     this.log.debug({ code, reason }, 'Client disconnected');
     this.host.clientClosed(this);
+  }
+
+  /** A bug of ours while handling this client's frame: logged once, counted, and the connection closed with 1011. */
+  protected failed(err: unknown): void {
+    this.log.error({ err }, 'Handling a client frame failed');
+    this.host.protocolError('internal_error');
+    this.close(CLOSE_CODE.INTERNAL_ERROR, 'Internal server error');
   }
 
   /** Protocol-specific clean-up after the connection closed. */

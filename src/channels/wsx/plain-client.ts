@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { BadRequestError, type SwitchboardError } from '../../errors/index.js';
-import { newCid } from '../../protocol/index.js';
+import { newCid, parseJsonBounded } from '../../protocol/index.js';
 import { WsxClient, type ClientHost } from './client.js';
 import { decodeUtf8 } from './utf8.js';
 
@@ -38,21 +38,22 @@ export class PlainClient extends WsxClient {
   protected onMessage(data: Buffer, isBinary: boolean): void {
     const cid = newCid();
     const result = this.#run(this.#decode(data, isBinary), cid);
-    this.#replies = this.#replies.then(async () => {
-      const reply = await result;
-      if (reply !== undefined) this.write(reply);
-    });
+    this.#replies = this.#replies
+      .then(async () => {
+        const reply = await result;
+        if (reply !== undefined) this.write(reply);
+      })
+      // A failed write must not break the chain (every later reply would be lost) or escape as a rejection.
+      .catch((err: unknown) => this.failed(err));
   }
 
   #decode(data: Buffer, isBinary: boolean): unknown {
     if (this.host.config.dataFormat !== 'json') return isBinary ? data : data.toString('utf8');
     const text = isBinary ? decodeUtf8(data) : data.toString('utf8');
     if (text === undefined) return new BadRequestError('Invalid UTF-8 bytes', 'invalid_utf8');
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (err) {
-      return new BadRequestError(`Invalid JSON: ${(err as Error).message}`, 'invalid_json');
-    }
+    // Depth is capped before parsing: services, logging and the reply's JSON.stringify recurse.
+    const json = parseJsonBounded(text);
+    return json.ok ? json.value : new BadRequestError(json.message, json.code);
   }
 
   async #run(request: unknown, cid: string): Promise<string | Buffer | undefined> {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { ForbiddenError, UnauthorizedError, type SwitchboardError } from '../../errors/index.js';
+import { ForbiddenError, InternalError, UnauthorizedError, type SwitchboardError } from '../../errors/index.js';
 import {
   ACTION,
   CLOSE_CODE,
@@ -14,6 +14,7 @@ import {
   okResponse,
   parseClientFrame,
   type ClientMessage,
+  type FrameError,
 } from '../../protocol/index.js';
 import { WsxClient, type ClientHost } from './client.js';
 import { decodeUtf8 } from './utf8.js';
@@ -25,8 +26,9 @@ interface Session {
 
 /**
  * A client of a `zato` channel: the WSX protocol of DESIGN.md §4. Errors are answered with error frames
- * and the connection stays open, except for failed authentication (close 1008), no session in time
- * (close 1008) and invalid UTF-8 before a session (close 4001).
+ * and the connection stays open, except where Zato's clients need a close to recover: a refused
+ * `create-session` (close 1008), a wrong or expired token (close 1008), no session in time (close 1008),
+ * a failure while creating a session (close 1011) and invalid UTF-8 before a session (close 4001).
  */
 export class ZatoClient extends WsxClient {
   readonly protocol = 'zato' as const;
@@ -67,28 +69,42 @@ export class ZatoClient extends WsxClient {
     const text = isBinary ? decodeUtf8(data) : data.toString('utf8');
     if (text === undefined) return this.#invalidUtf8();
     if (this.#authenticating) {
-      void this.#authenticating.then(() => this.#handle(text));
+      void this.#authenticating.then(() => this.#handleGuarded(text));
       return;
     }
     this.#handle(text);
   }
 
+  // A message queued behind a create-session runs from a promise callback: nothing may escape it.
+  #handleGuarded(text: string): void {
+    try {
+      this.#handle(text);
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  #frameError(error: FrameError): void {
+    this.host.protocolError(error.code);
+    this.log.debug({ code: error.code, field: error.field }, 'Invalid frame');
+    // A Zato client takes any frame with in_reply_to = its create-session id for the session (and reads an
+    // undefined token from it), so errors about a create-session never carry in_reply_to.
+    const replyable = error.inReplyTo !== undefined && error.inReplyTo !== '' && error.action !== ACTION.CREATE_SESSION;
+    this.write(replyable ? errorResponse(error.inReplyTo!, error, newCid()) : errorMessage(error));
+  }
+
   #handle(text: string): void {
     if (!this.isOpen) return;
     const parsed = parseClientFrame(text);
-    if (!parsed.ok) {
-      const { error } = parsed;
-      this.host.protocolError(error.code);
-      this.write(error.inReplyTo ? errorResponse(error.inReplyTo, error, newCid()) : errorMessage(error));
-      return;
-    }
+    if (!parsed.ok) return this.#frameError(parsed.error);
     const message = parsed.message;
     switch (message.meta.action) {
       case ACTION.CREATE_SESSION:
         this.#authenticating = this.#createSession(message)
           .catch((err: unknown) => {
+            // Refused in Zato's shape (no in_reply_to) and closed, so that the client starts over.
             this.log.error({ err }, 'Creating a session failed');
-            this.write(errorResponse(message.meta.id, { status: 500, code: 'internal_error', message: 'Internal server error' }, newCid()));
+            this.#refuse(new InternalError(), CLOSE_CODE.INTERNAL_ERROR);
           })
           .finally(() => {
             this.#authenticating = undefined;
@@ -108,7 +124,7 @@ export class ZatoClient extends WsxClient {
     const securityName = this.host.config.security;
     if (securityName) {
       const ok = await this.host.security.verify(securityName, { username: meta.username, secret: meta.secret });
-      if (!ok) return this.#forbid(new ForbiddenError('Invalid credentials', 'invalid_credentials'), meta.id);
+      if (!ok) return this.#refuse(new ForbiddenError('Invalid credentials', 'invalid_credentials'));
     }
     if (!this.isOpen) return;
     clearTimeout(this.#sessionTimer);
@@ -131,6 +147,12 @@ export class ZatoClient extends WsxClient {
     if (!error) return true;
     this.host.protocolError(error.code);
     this.write(errorResponse(meta.id, error, newCid()));
+    // As in Zato, a wrong or expired token ends the connection: Zato's clients create a new session only when
+    // the socket closes, so an open socket would fail every later call. The error frame still says why.
+    if (session) {
+      this.log.info({ code: error.code, peer: this.peerAddress }, 'Closing a connection with a bad session token');
+      this.close(CLOSE_CODE.POLICY, error.message);
+    }
     return false;
   }
 
@@ -156,11 +178,15 @@ export class ZatoClient extends WsxClient {
     if (!this.settleRequest(inReplyTo, response)) this.host.unclaimedResponse(this, inReplyTo, response);
   }
 
-  #forbid(error: SwitchboardError, inReplyTo?: string): void {
-    this.log.info({ code: error.code, peer: this.peerAddress }, 'Authentication failed');
+  /**
+   * Refuses a session as Zato 3.2 does: a `zwsx.merr` with no `in_reply_to` (Zato's clients match replies by
+   * it and would take anything else for the session), then a close frame.
+   */
+  #refuse(error: SwitchboardError, code: number = CLOSE_CODE.POLICY): void {
+    if (error.status < 500) this.log.info({ code: error.code, peer: this.peerAddress }, 'Session refused');
     this.host.protocolError(error.code);
-    this.write(errorMessage(error, inReplyTo));
-    this.close(CLOSE_CODE.POLICY, error.message);
+    this.write(errorMessage(error));
+    this.close(code, error.message);
   }
 
   #invalidUtf8(): void {
@@ -175,6 +201,6 @@ export class ZatoClient extends WsxClient {
   #noSessionInTime(): void {
     if (this.#session || !this.isOpen) return;
     const seconds = this.host.config.newTokenWaitTime;
-    this.#forbid(new UnauthorizedError(`No session was created within ${seconds} s`, 'session_timeout'));
+    this.#refuse(new UnauthorizedError(`No session was created within ${seconds} s`, 'session_timeout'));
   }
 }

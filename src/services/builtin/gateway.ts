@@ -1,4 +1,4 @@
-import { ForbiddenError } from '../../errors/index.js';
+import { ForbiddenError, ValidationError } from '../../errors/index.js';
 import { Service } from '../service.js';
 import { text, opaque, parseInput } from '../simple-io.js';
 import type { ChannelInfo } from '../facades.js';
@@ -25,6 +25,9 @@ export function isAllowed(name: string, patterns: readonly string[]): boolean {
 /** The name of the gateway service. */
 export const GATEWAY_SERVICE = 'helpers.web-sockets-gateway';
 
+/** Longest service name a gateway request may name. */
+const MAX_SERVICE_NAME_LENGTH = 256;
+
 const GATEWAY_IO = { inputRequired: [text('service')], inputOptional: [opaque('request')] };
 
 /**
@@ -34,6 +37,10 @@ const GATEWAY_IO = { inputRequired: [text('service')], inputOptional: [opaque('r
 export function resolveGatewayCall(payload: unknown, channel: ChannelInfo): { service: string; request: unknown } {
   const input = parseInput(GATEWAY_IO, payload);
   const service = input.service as string;
+  // The name is echoed in error messages and logs: a client must not be able to make those arbitrarily large.
+  if (service.length > MAX_SERVICE_NAME_LENGTH) {
+    throw new ValidationError('service', `Element service must be at most ${MAX_SERVICE_NAME_LENGTH} characters`);
+  }
   if (!DEFAULTS.has(service) && !isAllowed(service, channel.gatewayServices ?? [])) {
     throw new ForbiddenError(`Service ${service} is not allowed through the gateway`, 'service_not_allowed');
   }
