@@ -14,6 +14,7 @@ import {
   parseClientFrame,
   pingPayload,
   timestamp,
+  toResponse,
 } from '../src/protocol/index.js';
 
 describe('protocol: server frames', () => {
@@ -214,5 +215,14 @@ describe('protocol: hostile client frames (issue 10 items 2 and 4)', () => {
     const unknown = parseClientFrame('{"meta":{"id":"a","action":"\\ud800"}}');
     assert.equal(unknown.ok, false);
     if (!unknown.ok) assert.doesNotThrow(() => JSON.parse(errorMessage(unknown.error)));
+  });
+});
+
+describe('protocol: reading a remote reply', () => {
+  test('ids and statuses of unexpected types read as absent instead of throwing', () => {
+    const bomb = JSON.parse('{"toString":1}') as unknown;
+    const r = toResponse({ meta: { id: bomb, in_reply_to: bomb, status: bomb, error_message: bomb, code: bomb }, data: 1 });
+    assert.deepEqual(r, { id: '', status: 200, isOk: true, data: 1, inReplyTo: '' });
+    assert.equal(toResponse({ meta: { id: 7, in_reply_to: 'q', status: 404 } }).id, '7');
   });
 });

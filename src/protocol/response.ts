@@ -21,16 +21,22 @@ interface ServerFrameShape {
   data?: unknown;
 }
 
-/** Reads a remote's reply frame into a `WsxResponse`. */
+/** A remote's id as text: strings and finite numbers only (String() of an object with a bad toString throws). */
+function idText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : '';
+}
+
+/** Reads a remote's reply frame into a `WsxResponse`; fields of unexpected types read as absent. */
 export function toResponse(frame: ServerFrameShape): WsxResponse {
   const meta = frame.meta ?? {};
-  const status = typeof meta.status === 'number' ? meta.status : 200;
+  const status = typeof meta.status === 'number' && Number.isInteger(meta.status) ? meta.status : 200;
   const response: WsxResponse = {
-    id: String(meta.id ?? ''),
+    id: idText(meta.id),
     status,
     isOk: status === 200,
     data: frame.data,
-    inReplyTo: String(meta.in_reply_to ?? ''),
+    inReplyTo: idText(meta.in_reply_to),
     ...(typeof meta.error_message === 'string' ? { errorMessage: meta.error_message } : {}),
     ...(typeof meta.code === 'string' ? { code: meta.code } : {}),
   };

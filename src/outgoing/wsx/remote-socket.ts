@@ -193,8 +193,31 @@ export class RemoteSocket extends EventEmitter {
     const response = await this.#requestOnce(data);
     if (response.status !== 401 || !(response.code === 'token_expired' || response.code === 'invalid_token')) return response;
     this.#log.info({ code: response.code }, 'Session expired on the remote; creating a new one');
-    if (!(await this.#createSession())) return response;
+    if (await this.#createSession()) return this.#requestOnce(data);
+    // Zato (and Switchboard since issue 10) close the socket after a bad-token error: the reconnect creates the
+    // new session, so the call is retried once that is done.
+    if (!(await this.#whenConnected(this.#config.responseTimeout * 1000))) return response;
     return this.#requestOnce(data);
+  }
+
+  /** Resolves true once the socket is connected (with a session) again, false if stopped or after `timeoutMs`. */
+  #whenConnected(timeoutMs: number): Promise<boolean> {
+    // 'connected' with a socket already closing (the close handshake is under way) is not connected yet.
+    if (this.state === 'connected' && this.#ws?.readyState === WebSocket.OPEN) return Promise.resolve(true);
+    if (this.state === 'stopped') return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        this.off('state', onState);
+        resolve(ok);
+      };
+      const onState = (state: SocketState): void => {
+        if (state === 'connected' || state === 'stopped') done(state === 'connected');
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+      this.on('state', onState);
+    });
   }
 
   // Async so that every failure, "not connected" included, is a rejection: callers in timers and `void` chains
