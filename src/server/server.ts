@@ -10,6 +10,7 @@ import { SecretBox, SecurityDefinitions } from '../security/index.js';
 import { HotDeployer, ServiceInvoker, ServiceRegistry, registerBuiltins } from '../services/index.js';
 import { Store } from '../store/index.js';
 import { resolveAdminToken } from './admin-token.js';
+import { MemoryGuard } from './memory-guard.js';
 import { seedOnce } from './seed.js';
 import { loadSettings, type Settings } from './settings.js';
 import { VERSION } from './version.js';
@@ -30,6 +31,8 @@ export interface RunningServer {
   readonly deployer: HotDeployer;
   readonly admin: FastifyInstance;
   readonly metrics: Metrics;
+  /** Refuses new WebSocket connections while the heap is above `memoryGuardFraction`. */
+  readonly memoryGuard: MemoryGuard;
   /** `http://host:port` of the admin API. */
   readonly adminUrl: string;
   readonly adminToken: string;
@@ -67,7 +70,15 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     closers.push(() => deployer.close());
 
     const seeded = await seedOnce(store, channels, settings);
-    const channelManager = new ChannelManager({ store, definitions: channels, deps: { invoker, security, logger, metrics } });
+    const memoryGuard = new MemoryGuard(settings.memoryGuardFraction, logger);
+    memoryGuard.start();
+    closers.push(async () => memoryGuard.stop());
+    const channelManager = new ChannelManager({
+      store,
+      definitions: channels,
+      deps: { invoker, security, logger, metrics, admission: memoryGuard },
+      listener: { headersTimeout: settings.channelHeadersTimeout },
+    });
     invoker.environment.wsx = channelManager;
     await channelManager.start();
     closers.push(() => channelManager.close());
@@ -86,6 +97,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     closers.push(() => outgoingManager.close());
 
     registerCollectors(metrics, channelManager, outgoingManager, pubsub);
+    metrics.memoryGuard(memoryGuard);
 
     const { token, generated } = resolveAdminToken(settings.dataDir, settings.adminToken);
     const admin = createAdminServer(
@@ -112,6 +124,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       deployer,
       admin,
       metrics,
+      memoryGuard,
       adminUrl: `http://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,
       adminToken: token,
       adminTokenGenerated: generated,

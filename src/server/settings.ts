@@ -21,6 +21,13 @@ export interface Settings {
   demo: boolean;
   /** The port of the demo channels. */
   demoPort: number;
+  /**
+   * Heap in use, as a fraction of V8's heap limit, above which new WebSocket connections are refused with 503
+   * `server_overloaded` (sampled every second); 0 turns the guard off.
+   */
+  memoryGuardFraction: number;
+  /** Seconds a client may take to send a channel port its complete HTTP headers before a 408 and a close. */
+  channelHeadersTimeout: number;
 }
 
 /** The keys `switchboard.config.json` may hold (the same names as `Settings`). */
@@ -37,6 +44,8 @@ const ENV: Record<keyof Settings, string> = {
   adminPassword: 'SWITCHBOARD_ADMIN_PASSWORD',
   demo: 'SWITCHBOARD_DEMO',
   demoPort: 'SWITCHBOARD_DEMO_PORT',
+  memoryGuardFraction: 'SWITCHBOARD_MEMORY_GUARD_FRACTION',
+  channelHeadersTimeout: 'SWITCHBOARD_CHANNEL_HEADERS_TIMEOUT',
 };
 
 function readConfigFile(cwd: string): FileSettings {
@@ -52,6 +61,12 @@ function readConfigFile(cwd: string): FileSettings {
 function toPort(name: string, value: string | number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (got ${value})`);
+  return n;
+}
+
+function toNumber(name: string, value: string | number, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max} (got ${value})`);
   return n;
 }
 
@@ -75,5 +90,8 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: NodeJS.Proc
     adminPassword: (pick('adminPassword') as string | undefined) || undefined,
     demo: !(demo === false || demo === '0' || demo === 'false'),
     demoPort: toPort('demoPort', pick('demoPort') ?? 17011),
+    memoryGuardFraction: toNumber('memoryGuardFraction', pick('memoryGuardFraction') ?? 0.85, 0, 1),
+    // Above 0 so that a slow-header client is always dropped; 300 s is Node's own request timeout.
+    channelHeadersTimeout: toNumber('channelHeadersTimeout', pick('channelHeadersTimeout') ?? 10, 0.1, 300),
   };
 }

@@ -20,6 +20,8 @@ export class PlainClient extends WsxClient {
   readonly protocol = 'plain' as const;
   readonly hasSession = true;
   #replies: Promise<void> = Promise.resolve();
+  // Messages whose reply has not been written yet (running, or done and waiting for an earlier reply).
+  #unanswered = 0;
 
   constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
     super(ws, socket, req, host);
@@ -36,10 +38,18 @@ export class PlainClient extends WsxClient {
   }
 
   protected onMessage(data: Buffer, isBinary: boolean): void {
+    // Over the limit the refusal leaves at once, ahead of replies still due: queueing it would make the
+    // reply chain grow without bound behind one slow call.
+    if (this.#unanswered >= this.host.config.maxInFlight) {
+      this.write(plainError(this.tooManyRequests()));
+      return;
+    }
+    this.#unanswered++;
     const cid = newCid();
     const result = this.#run(this.#decode(data, isBinary), cid);
     this.#replies = this.#replies.then(async () => {
       const reply = await result;
+      this.#unanswered--;
       if (reply !== undefined) this.write(reply);
     });
   }
@@ -61,7 +71,7 @@ export class PlainClient extends WsxClient {
       return plainError(request);
     }
     try {
-      const payload = await this.invokeService(request, cid);
+      const payload = await this.callService(request, cid);
       return payload === undefined || payload === null ? undefined : this.encodePush(payload);
     } catch (err) {
       return plainError(this.logFailure(err, cid), cid);

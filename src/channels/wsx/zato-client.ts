@@ -34,6 +34,8 @@ export class ZatoClient extends WsxClient {
   #sessionTimer: NodeJS.Timeout | undefined;
   // Messages that arrive while credentials are being checked wait for the outcome, in order.
   #authenticating: Promise<void> | undefined;
+  // How many of them wait; they count against `maxInFlight`, so the wait is bounded too.
+  #waitingForAuth = 0;
 
   constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
     super(ws, socket, req, host);
@@ -67,7 +69,12 @@ export class ZatoClient extends WsxClient {
     const text = isBinary ? decodeUtf8(data) : data.toString('utf8');
     if (text === undefined) return this.#invalidUtf8();
     if (this.#authenticating) {
-      void this.#authenticating.then(() => this.#handle(text));
+      if (this.#waitingForAuth >= this.host.config.maxInFlight) return this.#refuseBusy(text);
+      this.#waitingForAuth++;
+      void this.#authenticating.then(() => {
+        this.#waitingForAuth--;
+        this.#handle(text);
+      });
       return;
     }
     this.#handle(text);
@@ -95,7 +102,13 @@ export class ZatoClient extends WsxClient {
           });
         return;
       case ACTION.INVOKE_SERVICE:
-        if (this.#checkToken(message)) void this.#invoke(message);
+        if (!this.#checkToken(message)) return;
+        // Refused at once, not queued: a client cannot make the server hold more than maxInFlight calls.
+        if (this.callsInFlight >= this.host.config.maxInFlight) {
+          this.write(errorResponse(message.meta.id, this.tooManyRequests(), newCid()));
+          return;
+        }
+        void this.#invoke(message);
         return;
       case ACTION.CLIENT_RESPONSE:
         if (this.#checkToken(message)) this.#clientResponse(message);
@@ -137,7 +150,7 @@ export class ZatoClient extends WsxClient {
   async #invoke(message: ClientMessage): Promise<void> {
     const cid = newCid();
     try {
-      const payload = await this.invokeService(message.data, cid);
+      const payload = await this.callService(message.data, cid);
       // The reply's meta.id is the call's cid, so a frame can be found in the logs by its id.
       this.write(okResponse(message.meta.id, payload, cid));
     } catch (err) {
@@ -154,6 +167,13 @@ export class ZatoClient extends WsxClient {
       return;
     }
     if (!this.settleRequest(inReplyTo, response)) this.host.unclaimedResponse(this, inReplyTo, response);
+  }
+
+  // A frame that would wait behind the credentials check beyond the limit: its own error frame, nothing kept.
+  #refuseBusy(text: string): void {
+    const error = this.tooManyRequests();
+    const parsed = parseClientFrame(text);
+    this.write(parsed.ok ? errorResponse(parsed.message.meta.id, error, newCid()) : errorMessage(error));
   }
 
   #forbid(error: SwitchboardError, inReplyTo?: string): void {
