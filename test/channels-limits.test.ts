@@ -276,6 +276,21 @@ describe('message read deadline', () => {
   });
 });
 
+describe('slow readers', () => {
+  test('a client that reads nothing of what services push to it is dropped instead of buffered without bound', async () => {
+    const url = await createChannel(server, { name: 'no-reader', service: 'zato.helpers.echo', protocol: 'plain' });
+    const client = await TestClient.connect(url);
+    (client.ws as unknown as { _socket: Socket })._socket.pause();
+    const channel = server.channelManager.channel('no-reader');
+    const [info] = channel.clients();
+    const chunk = 'x'.repeat(1024 * 1024);
+    // 40 MiB pushed at a client that reads none of it: kept in memory today.
+    for (let i = 0; i < 40; i++) await channel.send(info!.pubClientId, chunk).catch(() => undefined);
+    await waitFor(() => server.channelManager.state('no-reader').connections === 0, 5000, 'the non-reading client to be dropped');
+    client.ws.terminate();
+  });
+});
+
 /** Opens a raw TCP connection, writes `request` (if any) and collects what comes back until the server closes. */
 function rawHttp(port: number, request: string | Buffer | undefined, waitMs = 6000): Promise<{ response: string; closed: boolean }> {
   return new Promise((resolve, reject) => {

@@ -68,6 +68,11 @@ interface ReceiverState {
 const DEFAULT_INVOKE_TIMEOUT_MS = 5000;
 /** Bytes queued for one client before we stop reading its requests until the socket drains. */
 const WRITE_HIGH_WATER = 4 * 1024 * 1024;
+/**
+ * Bytes queued for one client past which it is cut off (at least four of its largest messages): replies and
+ * pub/sub deliveries stop at their high-water marks, but pushes from services (send, broadcast) do not wait.
+ */
+const MAX_WRITE_BUFFER = 16 * 1024 * 1024;
 /** Server → client requests awaiting a reply, per client; more is refused rather than growing without bound. */
 const MAX_PENDING_REQUESTS = 10_000;
 
@@ -229,8 +234,22 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     this.#writer.cork();
     this.ws.send(frame, { binary });
     this.host.stats.messagesOut++;
-    if (!this.#readPaused && this.#socket.writableLength > WRITE_HIGH_WATER) this.#pauseReading();
+    const queued = this.#socket.writableLength;
+    if (queued > WRITE_HIGH_WATER) this.#onBacklog(queued);
     return true;
+  }
+
+  #onBacklog(queued: number): void {
+    if (queued > Math.max(MAX_WRITE_BUFFER, 4 * this.host.config.maxMessageSize)) return this.#cutOff(queued);
+    if (!this.#readPaused) this.#pauseReading();
+  }
+
+  // A client that does not read what is sent to it would make the server hold it all: it is dropped, at
+  // once (a close frame would queue behind the backlog).
+  #cutOff(queued: number): void {
+    this.host.protocolError('client_not_reading');
+    this.log.warn({ queuedBytes: queued }, 'Dropping a client that does not read what is sent to it');
+    this.ws.terminate();
   }
 
   // A client that sends faster than it reads our replies is not read from until its replies drain,
