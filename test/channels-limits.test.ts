@@ -158,6 +158,21 @@ describe('calls in flight and invocation timeout', () => {
     client.ws.terminate();
   });
 
+  test('zato: frames sent while create-session is checked wait within maxInFlight; the rest are refused at once', async () => {
+    const url = await createChannel(server, { name: 'inflight-auth', service: 'zato.helpers.echo', security: 'limits-basic', maxInFlight: 2 });
+    const client = await TestClient.connect(url);
+    const now = () => new Date().toISOString();
+    // One write: the invocations arrive while the password hash is being computed.
+    client.send({ meta: { action: 'create-session', id: 'c1', timestamp: now(), username: 'u', secret: 'p' } });
+    for (let i = 1; i <= 6; i++) client.send({ meta: { action: 'invoke-service', id: `q${i}`, timestamp: now(), token: 'not-yet' }, data: i });
+    const refused = await Promise.all([3, 4, 5, 6].map((i) => client.reply(`q${i}`)));
+    for (const r of refused) assert.deepEqual([r.meta.status, r.meta.code], [429, 'too_many_requests']);
+    assert.equal((await client.reply('c1')).meta.msg_type, 'zwsx.rspa');
+    // The two that waited are handled after the session exists (their token is wrong, so: 401).
+    for (const id of ['q1', 'q2']) assert.equal((await client.reply(id)).meta.status, 401);
+    client.ws.terminate();
+  });
+
   test('zato: the default cap refuses the 101st pending call', async () => {
     const url = await createChannel(server, { name: 'inflight-default', service: 'test.never' });
     const client = await TestClient.connect(url);
