@@ -71,7 +71,7 @@ export class PlainClient extends WsxClient {
       return plainError(request);
     }
     try {
-      const payload = await this.callService(request, cid);
+      const payload = await new Promise((resolve, reject) => this.callService(request, cid, (err, value) => (err ? reject(err) : resolve(value))));
       return payload === undefined || payload === null ? undefined : this.encodePush(payload);
     } catch (err) {
       return plainError(this.logFailure(err, cid), cid);

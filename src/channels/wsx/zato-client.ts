@@ -108,7 +108,7 @@ export class ZatoClient extends WsxClient {
           this.write(errorResponse(message.meta.id, this.tooManyRequests(), newCid()));
           return;
         }
-        void this.#invoke(message);
+        this.#invoke(message);
         return;
       case ACTION.CLIENT_RESPONSE:
         if (this.#checkToken(message)) this.#clientResponse(message);
@@ -147,15 +147,13 @@ export class ZatoClient extends WsxClient {
     return false;
   }
 
-  async #invoke(message: ClientMessage): Promise<void> {
+  #invoke(message: ClientMessage): void {
     const cid = newCid();
-    try {
-      const payload = await this.callService(message.data, cid);
+    this.callService(message.data, cid, (err, payload) => {
       // The reply's meta.id is the call's cid, so a frame can be found in the logs by its id.
-      this.write(okResponse(message.meta.id, payload, cid));
-    } catch (err) {
-      this.write(errorResponse(message.meta.id, this.logFailure(err, cid), cid));
-    }
+      if (!err) this.write(okResponse(message.meta.id, payload, cid));
+      else this.write(errorResponse(message.meta.id, this.logFailure(err, cid), cid));
+    });
   }
 
   #clientResponse(message: ClientMessage): void {
