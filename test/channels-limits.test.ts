@@ -16,13 +16,21 @@ class Never extends Service {
   }
 }
 
+/** Answers any message with 20 MiB of text. */
+class Big extends Service {
+  static override serviceName = 'test.big';
+  handle(): void {
+    this.response.payload = 'x'.repeat(20 * 1024 * 1024);
+  }
+}
+
 let server: TestServer;
 
 before(async () => {
   // Slow headers are dropped after 1 s here (10 s by default) so the test does not wait 10 s.
   server = await startTestServer({ channelHeadersTimeout: 1 });
   deployTestServices(server);
-  server.registry.replaceSource('limits', [{ name: Never.serviceName, cls: Never }]);
+  server.registry.replaceSource('limits', [Never, Big].map((cls) => ({ name: cls.serviceName, cls })));
   const sec = await server.api('POST', '/api/security', { name: 'limits-basic', type: 'basic_auth', username: 'u', password: 'p' });
   assert.equal(sec.status, 201);
 });
@@ -292,6 +300,14 @@ describe('message read deadline', () => {
 });
 
 describe('slow readers', () => {
+  test('one reply larger than the cut-off (20 MiB) still goes out to a client that reads', async () => {
+    const url = await createChannel(server, { name: 'big-reply', service: 'test.big', protocol: 'plain' });
+    const client = await TestClient.connect(url);
+    client.send('x');
+    assert.equal((await client.nextText(10_000)).length, 20 * 1024 * 1024);
+    client.close();
+  });
+
   test('a client that reads nothing of what services push to it is dropped instead of buffered without bound', async () => {
     const url = await createChannel(server, { name: 'no-reader', service: 'zato.helpers.echo', protocol: 'plain' });
     const client = await TestClient.connect(url);
