@@ -5,7 +5,7 @@
 export class SwitchboardError extends Error {
   /** Stable, machine-readable error code, e.g. `service_not_found`. */
   readonly code: string;
-  /** HTTP-style status sent on the wire (400, 401, 403, 404, 408, 409, 413, 421, 422, 429, 431, 500, 504). */
+  /** HTTP-style status sent on the wire (400, 401, 403, 404, 408, 409, 413, 421, 422, 429, 431, 500, 503, 504). */
   readonly status: number;
   /** The input field the error is about, when there is one. */
   readonly field: string | undefined;
@@ -97,6 +97,13 @@ export class TooManyRequestsError extends SwitchboardError {
 export class UnprocessableError extends SwitchboardError {
   constructor(message: string, code = 'unprocessable') {
     super(code, 422, message);
+  }
+}
+
+/** A caller over a limit on concurrent work, e.g. too many calls in flight on one connection. */
+export class TooManyRequestsError extends SwitchboardError {
+  constructor(message: string, code = 'too_many_requests') {
+    super(code, 429, message);
   }
 }
 

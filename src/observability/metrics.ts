@@ -123,6 +123,15 @@ export class Metrics {
     return { serviceCalls, serviceErrors, errors: Object.fromEntries(this.#errors) };
   }
 
+  /** Exposes the memory guard: the heap ratio it last sampled and whether it refuses connections (1) or not (0). */
+  memoryGuard(guard: { readonly overloaded: boolean; readonly heapRatio: number; readonly fraction: number }): void {
+    this.gauge('switchboard_memory_guard_active', 'New WebSocket connections refused because the heap is above the memory guard (1) or not (0)', [], () => [
+      [{}, guard.overloaded ? 1 : 0],
+    ]);
+    this.gauge('switchboard_memory_guard_heap_ratio', 'Heap in use / V8 heap limit, as last sampled by the memory guard', [], () => [[{}, guard.heapRatio]]);
+    this.gauge('switchboard_memory_guard_fraction', 'The memory guard threshold (0: off)', [], () => [[{}, guard.fraction]]);
+  }
+
   /** A gauge whose samples are read at scrape time. */
   gauge(name: string, help: string, labelNames: readonly string[], collect: () => Iterable<Sample> | Promise<Iterable<Sample>>): void {
     new Gauge({

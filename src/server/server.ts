@@ -10,6 +10,7 @@ import { SecretBox, SecurityDefinitions } from '../security/index.js';
 import { HotDeployer, ServiceFaults, ServiceInvoker, ServiceRegistry, enableServiceScopes, guardProcess, registerBuiltins } from '../services/index.js';
 import { Store } from '../store/index.js';
 import { resolveAdminToken } from './admin-token.js';
+import { MemoryGuard } from './memory-guard.js';
 import { seedOnce } from './seed.js';
 import { loadSettings, type Settings } from './settings.js';
 import { VERSION } from './version.js';
@@ -32,6 +33,8 @@ export interface RunningServer {
   readonly metrics: Metrics;
   /** The event-loop stall watchdog; undefined when `stallWarnMs` is 0. */
   readonly watchdog: EventLoopWatchdog | undefined;
+  /** Refuses new WebSocket connections while the heap is above `memoryGuardFraction`. */
+  readonly memoryGuard: MemoryGuard;
   /** `http://host:port` of the admin API. */
   readonly adminUrl: string;
   readonly adminToken: string;
@@ -95,7 +98,15 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     closers.push(() => deployer.close());
 
     const seeded = await seedOnce(store, channels, settings);
-    const channelManager = new ChannelManager({ store, definitions: channels, deps: { invoker, security, logger, metrics } });
+    const memoryGuard = new MemoryGuard(settings.memoryGuardFraction, logger);
+    memoryGuard.start();
+    closers.push(async () => memoryGuard.stop());
+    const channelManager = new ChannelManager({
+      store,
+      definitions: channels,
+      deps: { invoker, security, logger, metrics, admission: memoryGuard },
+      listener: { headersTimeout: settings.channelHeadersTimeout },
+    });
     invoker.environment.wsx = channelManager;
     await channelManager.start();
     closers.push(() => channelManager.close());
@@ -115,6 +126,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
 
     registerCollectors(metrics, channelManager, outgoingManager, pubsub);
     if (watchdog) registerStallCollectors(metrics, watchdog);
+    metrics.memoryGuard(memoryGuard);
 
     const admin = createAdminServer(
       { version: VERSION, channels, channelManager, outgoing, outgoingManager, pubsub, topics, security, registry, invoker, deployer, metrics },
@@ -152,6 +164,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       admin,
       metrics,
       watchdog,
+      memoryGuard,
       adminUrl: `http://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,
       adminToken: token,
       adminTokenGenerated: generated,

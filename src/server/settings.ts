@@ -52,6 +52,13 @@ export interface Settings {
   secretKey: string | undefined;
   /** A file holding that key (it must exist); unset: `$dataDir/secret-key`, generated (mode 0600) on first start. */
   secretKeyFile: string | undefined;
+  /**
+   * Heap in use, as a fraction of V8's heap limit, above which new WebSocket connections are refused with 503
+   * `server_overloaded` (sampled every second); 0 turns the guard off.
+   */
+  memoryGuardFraction: number;
+  /** Seconds a client may take to send a channel port its complete HTTP headers before a 408 and a close. */
+  channelHeadersTimeout: number;
 }
 
 /** The keys `switchboard.config.json` may hold (the same names as `Settings`). */
@@ -79,6 +86,8 @@ const ENV: Record<keyof Settings, string> = {
   serviceScopes: 'SWITCHBOARD_SERVICE_SCOPES',
   secretKey: 'SWITCHBOARD_SECRET_KEY',
   secretKeyFile: 'SWITCHBOARD_SECRET_KEY_FILE',
+  memoryGuardFraction: 'SWITCHBOARD_MEMORY_GUARD_FRACTION',
+  channelHeadersTimeout: 'SWITCHBOARD_CHANNEL_HEADERS_TIMEOUT',
 };
 
 function readConfigFile(cwd: string): FileSettings {
@@ -122,6 +131,12 @@ function optionalPath(cwd: string, value: string | number | boolean | undefined)
   return value === undefined || value === '' ? undefined : resolve(cwd, String(value));
 }
 
+function toNumber(name: string, value: string | number, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max} (got ${value})`);
+  return n;
+}
+
 /**
  * Settings from, lowest precedence first: defaults, `switchboard.config.json` in `cwd`, environment
  * variables, then `overrides`. Relative paths are resolved against `cwd`.
@@ -158,5 +173,8 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: NodeJS.Proc
     serviceScopes: scopes === true || scopes === '1' || scopes === 'true',
     secretKey: (pick('secretKey') as string | undefined) || undefined,
     secretKeyFile: optionalPath(cwd, pick('secretKeyFile')),
+    memoryGuardFraction: toNumber('memoryGuardFraction', pick('memoryGuardFraction') ?? 0.85, 0, 1),
+    // Above 0 so that a slow-header client is always dropped; 300 s is Node's own request timeout.
+    channelHeadersTimeout: toNumber('channelHeadersTimeout', pick('channelHeadersTimeout') ?? 10, 0.1, 300),
   };
 }

@@ -7,7 +7,7 @@ import type { WsxChannelHandle, WsxChannels, WsxClientInfo } from '../../service
 import { parseAddress, type ChannelConfig } from './config.js';
 import { ChannelRuntime, type ChannelDeps, type ChannelEvents } from './channel-runtime.js';
 import type { ChannelDefinitions } from './definitions.js';
-import { PortListener } from './port-listener.js';
+import { PortListener, type ListenerOptions } from './port-listener.js';
 import type { MessageStats, PushTarget } from './client.js';
 
 /** A channel's live state, as the admin API shows it. */
@@ -52,6 +52,7 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
   // Totals per channel name, kept across restarts of a channel so that metrics stay monotonic.
   readonly #stats = new Map<string, MessageStats>();
   readonly #follower: ChangeFollower<ChannelConfig>;
+  readonly #listenerOptions: ListenerOptions | undefined;
 
   readonly #events: ChannelEvents = {
     clientClosed: (channelName, pubClientId) => this.emit('client-closed', { channelName, pubClientId } satisfies ClientClosedEvent),
@@ -59,8 +60,9 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
       this.emit('client-response', { channelName, pubClientId, inReplyTo, response } satisfies ClientResponseEvent),
   };
 
-  constructor(options: { store: Store; definitions: ChannelDefinitions; deps: ChannelDeps }) {
+  constructor(options: { store: Store; definitions: ChannelDefinitions; deps: ChannelDeps; listener?: ListenerOptions }) {
     super();
+    this.#listenerOptions = options.listener;
     this.#definitions = options.definitions;
     this.#deps = options.deps;
     this.#logger = options.deps.logger.child({ part: 'channels' });
@@ -145,7 +147,7 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     const address = parseAddress(config.address);
     let listener = this.#listeners.get(address.key);
     if (!listener) {
-      const created = new PortListener(address.host, address.port, this.#logger);
+      const created = new PortListener(address.host, address.port, this.#logger, this.#listenerOptions);
       try {
         await created.listen();
       } catch (err) {

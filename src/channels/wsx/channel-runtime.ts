@@ -7,7 +7,8 @@ import { CLOSE_CODE } from '../../protocol/index.js';
 import type { ChannelInfo, ClientInvokeOptions, ServiceInvoker, WsxChannelHandle, WsxClientInfo } from '../../services/index.js';
 import type { SecurityDefinitions } from '../../security/index.js';
 import type { Metrics } from '../../observability/index.js';
-import type { ChannelConfig } from './config.js';
+import { withChannelDefaults, type ChannelConfig } from './config.js';
+import { ConnectionSlots, clientIp, type Slot } from './connection-slots.js';
 import type { ClientHost, MessageStats, PushTarget, WsxClient } from './client.js';
 import { ZatoClient } from './zato-client.js';
 import { PlainClient } from './plain-client.js';
@@ -26,7 +27,12 @@ export interface ChannelDeps {
   readonly logger: Logger;
   /** Counts protocol-level errors (service errors are counted by the invoker). */
   readonly metrics?: Metrics | undefined;
+  /** The server-wide memory guard: while `overloaded`, new connections are refused with 503. */
+  readonly admission?: { readonly overloaded: boolean } | undefined;
 }
+
+/** The sweep that enforces read deadlines and call timeouts runs this often at most (and at least every 20 ms). */
+const MAX_SWEEP_INTERVAL_MS = 1000;
 
 function basicCredentials(req: IncomingMessage): { username: string; secret: string } | undefined {
   const header = req.headers.authorization;
@@ -49,6 +55,9 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
   readonly #clients = new Map<string, WsxClient>();
   #wss: WebSocketServer;
   #accepting = true;
+  readonly #slots = new ConnectionSlots();
+  readonly #admission: ChannelDeps['admission'];
+  #sweepTimer: NodeJS.Timeout | undefined;
 
   readonly #events: ChannelEvents;
   readonly #metrics: Metrics | undefined;
@@ -58,12 +67,15 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
     this.#events = events;
     this.#metrics = deps.metrics;
     this.stats = stats;
+    this.#admission = deps.admission;
+    config = withChannelDefaults(config);
     this.config = config;
     this.channelInfo = this.#infoOf(config);
     this.invoker = deps.invoker;
     this.security = deps.security;
     this.logger = deps.logger.child({ channel: config.name });
     this.#wss = this.#createServer(config);
+    this.#startSweep();
   }
 
   get name(): string {
@@ -77,33 +89,89 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
 
   /** Applies a changed config to this running channel; new limits apply to new connections. */
   updateConfig(config: ChannelConfig): void {
+    config = withChannelDefaults(config);
     if (config.maxMessageSize !== this.config.maxMessageSize) {
       this.#wss.close();
       this.#wss = this.#createServer(config);
     }
+    const resweep = config.frameTimeout !== this.config.frameTimeout || config.invokeTimeout !== this.config.invokeTimeout;
     this.config = config;
     this.channelInfo = this.#infoOf(config);
+    if (resweep) this.#startSweep();
   }
 
-  /** Takes over an HTTP upgrade request routed to this channel. */
+  // One timer per channel, not one per frame or call: each tick checks every client's deadlines (a few
+  // comparisons each), a quarter of the shortest deadline apart, so a deadline is enforced at most 25% late.
+  #startSweep(): void {
+    clearInterval(this.#sweepTimer);
+    const shortest = Math.min(this.config.frameTimeout, this.config.invokeTimeout) * 1000;
+    const interval = Math.max(20, Math.min(MAX_SWEEP_INTERVAL_MS, shortest / 4));
+    this.#sweepTimer = setInterval(() => this.#sweep(), interval);
+    this.#sweepTimer.unref();
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const client of this.#clients.values()) {
+      try {
+        client.sweep(now);
+      } catch (err) {
+        this.logger.error({ err, pubClientId: client.pubClientId }, 'Checking a client\'s deadlines failed');
+      }
+    }
+  }
+
+  /**
+   * Takes over an HTTP upgrade request routed to this channel. Capacity refusals are all HTTP 503: the
+   * channel is stopping, the server is over its memory guard, or the channel or the client's IP address has
+   * its limit of connections (counted from this moment, before any await, until the socket closes).
+   */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { config } = this;
     if (!this.#accepting) return rejectUpgrade(socket, 503, 'channel_stopping', 'The channel is stopping');
-    if (config.maxConnections !== null && this.#clients.size >= config.maxConnections) {
-      return rejectUpgrade(socket, 503, 'too_many_connections', `The channel accepts at most ${config.maxConnections} connections`);
+    if (this.#admission?.overloaded) {
+      this.protocolError('server_overloaded');
+      return rejectUpgrade(socket, 503, 'server_overloaded', 'The server is low on memory; try again later', { 'Retry-After': '5' });
     }
     const origin = req.headers.origin;
     if (config.allowedOrigins.length > 0 && (!origin || !config.allowedOrigins.includes(origin))) {
       return rejectUpgrade(socket, 403, 'origin_not_allowed', 'This origin is not allowed');
     }
+    const slot = this.#takeSlot(req, socket);
+    if (!slot) return;
     // A plain channel has no session message, so its credentials come with the handshake.
     if (config.protocol === 'plain' && config.security) {
       const credentials = basicCredentials(req);
       const ok = credentials ? await this.security.verify(config.security, credentials) : false;
-      if (!ok) return rejectUpgrade(socket, 401, 'invalid_credentials', 'Valid credentials are required', { 'WWW-Authenticate': 'Basic realm="switchboard"' });
+      if (!ok) {
+        slot.release();
+        return rejectUpgrade(socket, 401, 'invalid_credentials', 'Valid credentials are required', { 'WWW-Authenticate': 'Basic realm="switchboard"' });
+      }
     }
-    if (socket.destroyed) return;
+    if (socket.destroyed || !this.#accepting) {
+      slot.release();
+      return rejectUpgrade(socket, 503, 'channel_stopping', 'The channel is stopping');
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, socket, req));
+  }
+
+  // The slot is freed when the socket closes, whatever closed it (a refused or failed handshake included).
+  #takeSlot(req: IncomingMessage, socket: Duplex): Slot | undefined {
+    const { maxConnections, maxConnectionsPerIp } = this.config;
+    const ip = clientIp(req.socket.remoteAddress);
+    const slot = this.#slots.take(ip, maxConnections, maxConnectionsPerIp);
+    if (typeof slot === 'object') {
+      socket.once('close', () => slot.release());
+      return slot;
+    }
+    this.protocolError(slot);
+    this.logger.debug({ ip, code: slot }, 'Connection refused: limit reached');
+    const message =
+      slot === 'too_many_connections'
+        ? `The channel accepts at most ${maxConnections} connections`
+        : `The channel accepts at most ${maxConnectionsPerIp} connections from one address`;
+    rejectUpgrade(socket, 503, slot, message, { 'Retry-After': '5' });
+    return undefined;
   }
 
   #accept(ws: WebSocket, socket: Duplex, req: IncomingMessage): void {
@@ -147,6 +215,7 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
   /** Stops accepting connections and closes every client with `code`. */
   close(code: number = CLOSE_CODE.GOING_AWAY, reason = 'Channel stopped'): void {
     this.#accepting = false;
+    clearInterval(this.#sweepTimer);
     for (const client of this.#clients.values()) client.close(code, reason);
     this.#wss.close();
   }

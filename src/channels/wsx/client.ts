@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { ConnectionClosedError, SwitchboardError, TimeoutError, toSwitchboardError } from '../../errors/index.js';
+import { ConnectionClosedError, SwitchboardError, TimeoutError, TooManyRequestsError, toSwitchboardError } from '../../errors/index.js';
 import { CLOSE_CODE, newCid, pingPayload } from '../../protocol/index.js';
 import { GATEWAY_SERVICE, resolveGatewayCall, type ClientInvokeOptions, type ServiceInvoker, type WsxClientInfo, type CallingClient, type ChannelInfo } from '../../services/index.js';
 import type { SecurityDefinitions } from '../../security/index.js';
@@ -53,9 +53,27 @@ interface PendingRequest {
   timer: NodeJS.Timeout;
 }
 
+/** A service call of this client that has not answered yet. */
+interface InFlightCall {
+  readonly startedAt: number;
+  fail(err: SwitchboardError): void;
+}
+
+/** What `ws` keeps of a message still being received (private fields: `ws` has no public API for this). */
+interface ReceiverState {
+  readonly _bufferedBytes?: number;
+  readonly _fragmented?: number;
+}
+
 const DEFAULT_INVOKE_TIMEOUT_MS = 5000;
 /** Bytes queued for one client before we stop reading its requests until the socket drains. */
 const WRITE_HIGH_WATER = 4 * 1024 * 1024;
+/**
+ * Bytes already queued for one client past which it is cut off when one more frame is to be written (or four of
+ * its largest messages, if more): replies and pub/sub deliveries stop at their high-water marks, but pushes from
+ * services (send, broadcast) do not wait. Measured before the write, so one large frame always goes out.
+ */
+const MAX_WRITE_BUFFER = 16 * 1024 * 1024;
 /** Server → client requests awaiting a reply, per client; more is refused rather than growing without bound. */
 const MAX_PENDING_REQUESTS = 10_000;
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -66,6 +84,18 @@ function closeReason(reason: string): string {
   let cut = reason.slice(0, MAX_CLOSE_REASON_BYTES);
   while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES) cut = cut.slice(0, -1);
   return cut;
+}
+
+let warnedNoReceiver = false;
+
+// The `ws` receiver, to see whether a message is half received; if a `ws` upgrade renames it, `frameTimeout`
+// stops working, which is said once rather than failing connections.
+function receiverOf(ws: WebSocket, log: Logger): ReceiverState | undefined {
+  const receiver = (ws as unknown as { _receiver?: ReceiverState })._receiver;
+  if (receiver && typeof receiver._bufferedBytes === 'number') return receiver;
+  if (!warnedNoReceiver) log.warn('The ws receiver is not readable: frameTimeout is not enforced');
+  warnedNoReceiver = true;
+  return undefined;
 }
 
 function peerAddressOf(req: IncomingMessage): string {
@@ -97,6 +127,12 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   #readPaused = false;
   #ready = false;
   #closed = false;
+  // When the first byte of a message still incomplete arrived (0: none is), checked by the channel's sweep.
+  #partialSince = 0;
+  readonly #receiver: ReceiverState | undefined;
+  // Insertion order is start order, and every call of a connection has the same timeout: the oldest expire first.
+  readonly #calls = new Map<number, InFlightCall>();
+  #nextCall = 0;
 
   constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
     this.ws = ws;
@@ -105,7 +141,11 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     this.#writer = new CorkedWriter(socket);
     this.peerAddress = peerAddressOf(req);
     this.log = host.logger.child({ pubClientId: this.pubClientId });
+    this.#receiver = receiverOf(ws, this.log);
+    // After ws's own 'data' listener (added at the upgrade), so the receiver has parsed this chunk already.
+    socket.on('data', this.#onData);
     ws.on('message', (data, isBinary) => {
+      this.#partialSince = 0;
       this.lastSeen = Date.now();
       host.stats.messagesIn++;
       // Whatever a frame contains, nothing may escape the listener: `ws` would rethrow it and end the process.
@@ -119,6 +159,70 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
     // `ws` closes the connection itself on protocol errors (1002, 1007, 1009); without a listener they would crash us.
     ws.on('error', (err) => this.log.debug({ err: err.message }, 'WebSocket error'));
+  }
+
+  // One timestamp when a message starts and stays incomplete after a read: no timer per frame.
+  readonly #onData = (): void => {
+    const receiver = this.#receiver;
+    if (!receiver) return;
+    const partial = (receiver._bufferedBytes ?? 0) > 0 || (receiver._fragmented ?? 0) !== 0;
+    if (!partial) this.#partialSince = 0;
+    else if (this.#partialSince === 0) this.#partialSince = Date.now();
+  };
+
+  /**
+   * @internal Called by the channel's sweep timer: closes a connection whose message has not completed within
+   * `frameTimeout` (1008), and answers calls running longer than `invokeTimeout` with 504 `timeout`.
+   */
+  sweep(now: number): void {
+    if (this.#closed) return;
+    const { frameTimeout, invokeTimeout } = this.host.config;
+    // While we do not read (backpressure), an incomplete message is our doing, not the client's.
+    if (this.#partialSince !== 0 && !this.#readPaused && now - this.#partialSince > frameTimeout * 1000) {
+      this.#partialSince = 0;
+      this.host.protocolError('frame_timeout');
+      this.log.info({ frameTimeout }, 'Closing a client whose message did not complete in time');
+      this.close(CLOSE_CODE.POLICY, 'Message not completed in time');
+      return;
+    }
+    const limit = invokeTimeout * 1000;
+    for (const [key, call] of this.#calls) {
+      if (now - call.startedAt < limit) break;
+      this.#calls.delete(key);
+      call.fail(new TimeoutError(`The service did not answer within ${invokeTimeout} s`, 'timeout'));
+    }
+  }
+
+  /** Service calls of this connection still running. */
+  protected get callsInFlight(): number {
+    return this.#calls.size;
+  }
+
+  /** The refusal of a call over `maxInFlight` (counted in the metrics). */
+  protected tooManyRequests(): TooManyRequestsError {
+    this.host.protocolError('too_many_requests');
+    const max = this.host.config.maxInFlight;
+    return new TooManyRequestsError(`At most ${max} calls may be in flight on one connection; wait for an answer`);
+  }
+
+  /**
+   * Runs a service call under the channel's `invokeTimeout`; `done` is called once: with the payload, with the
+   * service's error, or with 504 `timeout` if it has not settled by then (the service itself runs on; its late
+   * answer is dropped), and the call's slot is freed.
+   */
+  // A callback, not a wrapping promise: the answer leaves in the same turn as it did without a timeout, which
+  // peers rely on (a pub/sub resume's reply goes out before the replay it starts).
+  protected callService(request: unknown, cid: string, done: (err: SwitchboardError | undefined, payload?: unknown) => void): void {
+    const key = this.#nextCall++;
+    this.#calls.set(key, { startedAt: Date.now(), fail: (err) => done(err) });
+    this.invokeService(request, cid).then(
+      (payload) => {
+        if (this.#calls.delete(key)) done(undefined, payload);
+      },
+      (err: unknown) => {
+        if (this.#calls.delete(key)) done(toSwitchboardError(err));
+      },
+    );
   }
 
   abstract readonly protocol: 'zato' | 'plain';
@@ -155,11 +259,24 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   /** Writes one frame; false when the connection is no longer open. */
   protected write(frame: string | Buffer, binary = typeof frame !== 'string'): boolean {
     if (!this.isOpen) return false;
+    const backlog = this.#socket.writableLength;
+    if (backlog > Math.max(MAX_WRITE_BUFFER, 4 * this.host.config.maxMessageSize)) {
+      this.#cutOff(backlog);
+      return false;
+    }
     this.#writer.cork();
     this.ws.send(frame, { binary });
     this.host.stats.messagesOut++;
     if (!this.#readPaused && this.#socket.writableLength > WRITE_HIGH_WATER) this.#pauseReading();
     return true;
+  }
+
+  // A client that does not read what is sent to it would make the server hold it all: it is dropped, at
+  // once (a close frame would queue behind the backlog).
+  #cutOff(queued: number): void {
+    this.host.protocolError('client_not_reading');
+    this.log.warn({ queuedBytes: queued }, 'Dropping a client that does not read what is sent to it');
+    this.ws.terminate();
   }
 
   // A client that sends faster than it reads our replies is not read from until its replies drain,
@@ -169,6 +286,8 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     this.ws.pause();
     this.#socket.once('drain', () => {
       this.#readPaused = false;
+      // The read deadline of a message we stopped reading starts again.
+      if (this.#partialSince !== 0) this.#partialSince = Date.now();
       if (this.isOpen) this.ws.resume();
     });
   }
@@ -281,6 +400,9 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#pingTimer);
+    this.#socket.off('data', this.#onData);
+    // Calls still running answer no one; they no longer count against any limit.
+    this.#calls.clear();
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
       pending.reject(new ConnectionClosedError(`Client ${this.pubClientId} disconnected (${code}) before responding`));

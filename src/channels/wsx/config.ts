@@ -20,6 +20,10 @@ export const ChannelConfigSchema = Type.Object(
     pingsMissedThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     maxMessageSize: Type.Optional(Type.Integer({ minimum: 64, maximum: 256 * 1024 * 1024 })),
     maxConnections: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    maxConnectionsPerIp: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    invokeTimeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400 })),
+    frameTimeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
     allowedOrigins: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     hookService: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
     gatewayServices: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
@@ -42,13 +46,26 @@ export interface ChannelConfig {
   pingInterval: number;
   pingsMissedThreshold: number;
   maxMessageSize: number;
+  /** Connections open or being opened at once; null: no limit. */
   maxConnections: number | null;
+  /** Connections open or being opened at once from one IP address; null: no limit. */
+  maxConnectionsPerIp: number | null;
+  /** Service calls in flight per connection; more are answered 429 `too_many_requests` at once. */
+  maxInFlight: number;
+  /** Seconds a service call may take before the client gets a 504 `timeout` answer. */
+  invokeTimeout: number;
+  /** Seconds a WebSocket message may take from its first byte to its last before the connection is closed. */
+  frameTimeout: number;
   allowedOrigins: string[];
   hookService: string | null;
   gatewayServices: string[];
 }
 
-/** Defaults of DESIGN.md §3 (Zato 3.2's, with a 1 MiB message limit instead of ws's 100 MiB). */
+/**
+ * Defaults of DESIGN.md §3 (Zato 3.2's, with a 1 MiB message limit instead of ws's 100 MiB), plus limits that
+ * bound what one client can hold (docs/channels.md, "Limits"): 256 connections per channel, 64 of them from one
+ * address (a NAT gateway or proxy may front many clients, one host must not take the whole channel).
+ */
 export const channelDefaults: Omit<ChannelConfig, 'name' | 'address' | 'service'> = {
   isActive: true,
   protocol: 'zato',
@@ -59,7 +76,11 @@ export const channelDefaults: Omit<ChannelConfig, 'name' | 'address' | 'service'
   pingInterval: 30,
   pingsMissedThreshold: 2,
   maxMessageSize: 1024 * 1024,
-  maxConnections: null,
+  maxConnections: 256,
+  maxConnectionsPerIp: 64,
+  maxInFlight: 100,
+  invokeTimeout: 30,
+  frameTimeout: 10,
   allowedOrigins: [],
   hookService: null,
   gatewayServices: [],
@@ -92,6 +113,14 @@ export function parseAddress(address: string): ListenAddress {
   const port = Number(url.port);
   const path = url.pathname || '/';
   return { host, port, path, key: `${host}:${port}` };
+}
+
+/**
+ * A stored channel with the defaults of fields added since it was stored (stored rows are read as saved).
+ * A stored `maxConnections: null` stays unlimited: it was chosen (or defaulted) explicitly.
+ */
+export function withChannelDefaults(config: ChannelConfig): ChannelConfig {
+  return { ...channelDefaults, ...stripUndefined(config) } as ChannelConfig;
 }
 
 /** Fills in defaults and checks what the schema cannot (the address). */

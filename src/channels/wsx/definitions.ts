@@ -1,7 +1,7 @@
 import { ConflictError, ValidationError } from '../../errors/index.js';
 import { ConfigRepository, type Store } from '../../store/index.js';
 import type { SecurityDefinitions } from '../../security/index.js';
-import { normalizeChannel, parseAddress, type ChannelConfig, type ChannelInput } from './config.js';
+import { normalizeChannel, parseAddress, withChannelDefaults, type ChannelConfig, type ChannelInput } from './config.js';
 
 /** Channel configuration in the store, validated: unique names and addresses, existing security definitions. */
 export class ChannelDefinitions {
@@ -13,12 +13,12 @@ export class ChannelDefinitions {
     this.#security = security;
   }
 
-  list(): Promise<ChannelConfig[]> {
-    return this.repo.list();
+  async list(): Promise<ChannelConfig[]> {
+    return (await this.repo.list()).map(withChannelDefaults);
   }
 
-  get(name: string): Promise<ChannelConfig> {
-    return this.repo.require(name);
+  async get(name: string): Promise<ChannelConfig> {
+    return withChannelDefaults(await this.repo.require(name));
   }
 
   async create(input: ChannelInput): Promise<ChannelConfig> {

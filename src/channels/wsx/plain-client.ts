@@ -20,6 +20,8 @@ export class PlainClient extends WsxClient {
   readonly protocol = 'plain' as const;
   readonly hasSession = true;
   #replies: Promise<void> = Promise.resolve();
+  // Messages whose reply has not been written yet (running, or done and waiting for an earlier reply).
+  #unanswered = 0;
 
   constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
     super(ws, socket, req, host);
@@ -36,12 +38,23 @@ export class PlainClient extends WsxClient {
   }
 
   protected onMessage(data: Buffer, isBinary: boolean): void {
+    // Over the limit the refusal leaves at once, ahead of replies still due: queueing it would make the
+    // reply chain grow without bound behind one slow call.
+    if (this.#unanswered >= this.host.config.maxInFlight) {
+      this.write(plainError(this.tooManyRequests()));
+      return;
+    }
+    this.#unanswered++;
     const cid = newCid();
     const result = this.#run(this.#decode(data, isBinary), cid);
     this.#replies = this.#replies
       .then(async () => {
-        const reply = await result;
-        if (reply !== undefined) this.write(reply);
+        try {
+          const reply = await result;
+          if (reply !== undefined) this.write(reply);
+        } finally {
+          this.#unanswered--;
+        }
       })
       // A failed write must not break the chain (every later reply would be lost) or escape as a rejection.
       .catch((err: unknown) => this.failed(err));
@@ -62,7 +75,7 @@ export class PlainClient extends WsxClient {
       return plainError(request);
     }
     try {
-      const payload = await this.invokeService(request, cid);
+      const payload = await new Promise((resolve, reject) => this.callService(request, cid, (err, value) => (err ? reject(err) : resolve(value))));
       return payload === undefined || payload === null ? undefined : this.encodePush(payload);
     } catch (err) {
       return plainError(this.logFailure(err, cid), cid);

@@ -4,6 +4,24 @@ import type { Logger } from 'pino';
 import type { ChannelRuntime } from './channel-runtime.js';
 import { rejectUpgrade } from './http-reply.js';
 
+/** HTTP limits of a channel port. */
+export interface ListenerOptions {
+  /** Seconds to receive complete request headers (a handshake included); then 408 and the socket is closed. */
+  readonly headersTimeout: number;
+}
+
+/** Request headers larger than this are answered 431 (a handshake needs well under 4 KiB). */
+export const MAX_HEADER_SIZE = 16 * 1024;
+/** How often Node checks for requests over their timeouts: the precision of `headersTimeout`. */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
+
+/** The answer to a request the HTTP parser refused, by Node's error code. */
+function clientErrorStatus(err: Error & { code?: string }): { status: number; code: string; message: string } {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: 'request_timeout', message: 'The request headers did not arrive in time' };
+  if (err.code === 'HPE_HEADER_OVERFLOW') return { status: 431, code: 'headers_too_large', message: `Request headers are limited to ${MAX_HEADER_SIZE} bytes` };
+  return { status: 400, code: 'bad_request', message: 'Malformed HTTP request' };
+}
+
 /**
  * One HTTP server on one host:port, shared by every channel on it; upgrades are routed by exact path.
  * Plain HTTP requests get 426 (Upgrade Required) or 404.
@@ -15,21 +33,27 @@ export class PortListener {
   readonly #routes = new Map<string, ChannelRuntime>();
   readonly #logger: Logger;
 
-  constructor(host: string, port: number, logger: Logger) {
+  constructor(host: string, port: number, logger: Logger, options: ListenerOptions = { headersTimeout: 10 }) {
     this.host = host;
     this.port = port;
     this.#logger = logger.child({ listener: `${host}:${port}` });
-    this.#server = createServer((req, res) => {
+    const headersTimeout = Math.round(options.headersTimeout * 1000);
+    // Node checks these timeouts every connectionsCheckingInterval (30 s by default, which let slow headers stay
+    // 30 s); a connection that sends nothing at all is covered by headersTimeout too.
+    const limits = { headersTimeout, requestTimeout: headersTimeout + 5000, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS, maxHeaderSize: MAX_HEADER_SIZE };
+    this.#server = createServer(limits, (req, res) => {
       const known = this.#routes.has(pathOf(req));
       res.writeHead(known ? 426 : 404, { 'Content-Type': 'application/json', ...(known ? { Upgrade: 'websocket' } : {}) });
       res.end(JSON.stringify({ error: known ? { code: 'upgrade_required', message: 'Connect with WebSocket' } : { code: 'not_found', message: 'Not found' } }));
     });
-    // A slow-header upgrade (slowloris) is answered 408 instead of holding a socket for a minute.
-    this.#server.headersTimeout = 10_000;
-    this.#server.requestTimeout = 15_000;
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
-    this.#server.on('clientError', (_err, socket) => {
-      if (!socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    // A slow-header client (slowloris) gets 408, huge headers 431, garbage 400; a reset socket nothing.
+    this.#server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+      const { status, code, message } = clientErrorStatus(err);
+      rejectUpgrade(socket, status, code, message);
+      // A client that does not read the answer does not keep the socket.
+      setTimeout(() => socket.destroy(), 1000).unref();
     });
   }
 

@@ -36,6 +36,8 @@ export class ZatoClient extends WsxClient {
   #sessionTimer: NodeJS.Timeout | undefined;
   // Messages that arrive while credentials are being checked wait for the outcome, in order.
   #authenticating: Promise<void> | undefined;
+  // How many of them wait; they count against `maxInFlight`, so the wait is bounded too.
+  #waitingForAuth = 0;
 
   constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
     super(ws, socket, req, host);
@@ -69,7 +71,12 @@ export class ZatoClient extends WsxClient {
     const text = isBinary ? decodeUtf8(data) : data.toString('utf8');
     if (text === undefined) return this.#invalidUtf8();
     if (this.#authenticating) {
-      void this.#authenticating.then(() => this.#handleGuarded(text));
+      if (this.#waitingForAuth >= this.host.config.maxInFlight) return this.#refuseBusy(text);
+      this.#waitingForAuth++;
+      void this.#authenticating.then(() => {
+        this.#waitingForAuth--;
+        this.#handleGuarded(text);
+      });
       return;
     }
     this.#handle(text);
@@ -111,7 +118,13 @@ export class ZatoClient extends WsxClient {
           });
         return;
       case ACTION.INVOKE_SERVICE:
-        if (this.#checkToken(message)) void this.#invoke(message);
+        if (!this.#checkToken(message)) return;
+        // Refused at once, not queued: a client cannot make the server hold more than maxInFlight calls.
+        if (this.callsInFlight >= this.host.config.maxInFlight) {
+          this.write(errorResponse(message.meta.id, this.tooManyRequests(), newCid()));
+          return;
+        }
+        this.#invoke(message);
         return;
       case ACTION.CLIENT_RESPONSE:
         if (this.#checkToken(message)) this.#clientResponse(message);
@@ -156,15 +169,13 @@ export class ZatoClient extends WsxClient {
     return false;
   }
 
-  async #invoke(message: ClientMessage): Promise<void> {
+  #invoke(message: ClientMessage): void {
     const cid = newCid();
-    try {
-      const payload = await this.invokeService(message.data, cid);
+    this.callService(message.data, cid, (err, payload) => {
       // The reply's meta.id is the call's cid, so a frame can be found in the logs by its id.
-      this.write(okResponse(message.meta.id, payload, cid));
-    } catch (err) {
-      this.write(errorResponse(message.meta.id, this.logFailure(err, cid), cid));
-    }
+      if (!err) this.write(okResponse(message.meta.id, payload, cid));
+      else this.write(errorResponse(message.meta.id, this.logFailure(err, cid), cid));
+    });
   }
 
   #clientResponse(message: ClientMessage): void {
@@ -176,6 +187,13 @@ export class ZatoClient extends WsxClient {
       return;
     }
     if (!this.settleRequest(inReplyTo, response)) this.host.unclaimedResponse(this, inReplyTo, response);
+  }
+
+  // A frame that would wait behind the credentials check beyond the limit: its own error frame, nothing kept.
+  #refuseBusy(text: string): void {
+    const error = this.tooManyRequests();
+    const parsed = parseClientFrame(text);
+    this.write(parsed.ok ? errorResponse(parsed.message.meta.id, error, newCid()) : errorMessage(error));
   }
 
   /**
