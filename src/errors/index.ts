@@ -82,12 +82,15 @@ export class MisdirectedRequestError extends SwitchboardError {
   }
 }
 
-/** Too many failed attempts (or requests) from one client; it should wait `retryAfterSeconds`. */
+/**
+ * A caller over a limit: too many calls in flight on one connection (`too_many_requests`), or too many failed
+ * attempts from one address (`too_many_attempts`, with `retryAfterSeconds` for the `Retry-After` header).
+ */
 export class TooManyRequestsError extends SwitchboardError {
-  /** Seconds until the client may try again (the `Retry-After` header). */
-  readonly retryAfterSeconds: number;
+  /** Seconds until the client may try again, when that is known. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(message: string, code = 'too_many_attempts', retryAfterSeconds = 60) {
+  constructor(message: string, code = 'too_many_requests', retryAfterSeconds?: number) {
     super(code, 429, message);
     this.retryAfterSeconds = retryAfterSeconds;
   }
@@ -100,12 +103,6 @@ export class UnprocessableError extends SwitchboardError {
   }
 }
 
-/** A caller over a limit on concurrent work, e.g. too many calls in flight on one connection. */
-export class TooManyRequestsError extends SwitchboardError {
-  constructor(message: string, code = 'too_many_requests') {
-    super(code, 429, message);
-  }
-}
 
 /** A peer that did not answer in time. */
 export class TimeoutError extends SwitchboardError {

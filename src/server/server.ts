@@ -190,6 +190,8 @@ function registerStallCollectors(metrics: Metrics, watchdog: EventLoopWatchdog):
   metrics.counter('switchboard_eventloop_stalls_total', 'Times the event loop was blocked for stallWarnMs or more', [], () => [[{}, watchdog.statistics().stalls]]);
   metrics.counter('switchboard_eventloop_stalled_seconds_total', 'Time the event loop spent in such stalls', [], () => [[{}, watchdog.statistics().totalMs / 1000]]);
   metrics.gauge('switchboard_eventloop_longest_stall_seconds', 'The longest stall since start', [], () => [[{}, watchdog.statistics().longestMs / 1000]]);
+}
+
 /**
  * A key other than the one the stored credentials were encrypted with is logged once, naming the definitions; the
  * server still starts (channels do not need the key), and connections using them say why they cannot log in.

@@ -127,6 +127,8 @@ function toList(name: string, value: string | readonly unknown[] | undefined): s
     if (typeof item !== 'string') throw new Error(`${name} must be a list of host names (got ${JSON.stringify(item)})`);
     return item.trim();
   }).filter((item) => item !== '');
+}
+
 function optionalPath(cwd: string, value: string | number | boolean | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : resolve(cwd, String(value));
 }
