@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Service } from '../src/index.js';
+import { Service, loadSettings } from '../src/index.js';
 import { freePort, startTestServer, waitFor } from './helpers/server.js';
 import { TestClient } from './helpers/wsx-client.js';
 
@@ -369,5 +369,18 @@ describe('a file whose import killed the process', () => {
     assert.equal((await api(fixed, 'POST', '/api/services/faults.spin/invoke', {})).body.response, 'fixed');
     fixed.child.kill('SIGTERM');
     await fixed.exited;
+  });
+});
+
+describe('settings', () => {
+  test('defaults, environment variables, and values refused', () => {
+    const defaults = loadSettings({}, {}, tmpdir());
+    assert.equal(defaults.deployTimeoutMs, 10_000);
+    assert.equal(defaults.stallWarnMs, 1000);
+    assert.equal(defaults.stallExitMs, 0);
+    assert.equal(defaults.serviceScopes, false);
+    const fromEnv = loadSettings({}, { SWITCHBOARD_DEPLOY_TIMEOUT_MS: '250', SWITCHBOARD_STALL_WARN_MS: '0', SWITCHBOARD_STALL_EXIT_MS: '30000', SWITCHBOARD_SERVICE_SCOPES: 'true' }, tmpdir());
+    assert.deepEqual([fromEnv.deployTimeoutMs, fromEnv.stallWarnMs, fromEnv.stallExitMs, fromEnv.serviceScopes], [250, 0, 30_000, true]);
+    for (const bad of ['-1', '1.5', 'soon', '1e12']) assert.throws(() => loadSettings({}, { SWITCHBOARD_DEPLOY_TIMEOUT_MS: bad }, tmpdir()), /deployTimeoutMs must be a whole number/);
   });
 });
