@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Service } from '../src/index.js';
+import { Service, loadSettings } from '../src/index.js';
 import { freePort, startTestServer, waitFor } from './helpers/server.js';
 import { TestClient } from './helpers/wsx-client.js';
 
@@ -66,7 +66,7 @@ function spawnServer(dir: string, adminPort: number, env: Record<string, string>
   return { child, adminUrl: `http://127.0.0.1:${adminPort}`, output: () => output, exited };
 }
 
-async function untilHealthy(server: Child, timeoutMs = 20_000): Promise<void> {
+async function untilHealthy(server: Child, timeoutMs = 30_000): Promise<void> {
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void server.exited.then((e) => (exit = e));
   await waitFor(
@@ -198,7 +198,7 @@ async function invokeAll(server: Child, channelUrl: string): Promise<void> {
   for (const [service, kind] of ATTRIBUTED) {
     const reply = await client.gateway(service, {});
     assert.equal(reply.meta.status, 200, `${service} answered before its leftover threw`);
-    await waitFor(async () => (await metric(server, uncaught(service, kind))) === 1, 5000, `${service}'s error to be counted`);
+    await waitFor(async () => (await metric(server, uncaught(service, kind))) === 1, 10_000, `${service}'s error to be counted`);
   }
   for (const service of [...UNTRACEABLE, 'faults.first']) assert.equal((await client.gateway(service, {})).meta.status, 200);
   client.close();
@@ -211,10 +211,10 @@ describe('errors thrown outside handle() do not end the process', () => {
     // The top level's timer is blamed on the file's only service, or on the file when it fires before the
     // import has finished (the services are not deployed yet); the untraceable two are counted as `none`.
     const topLevel = async () => ((await metric(server, uncaught('faults.quiet'))) ?? 0) + ((await metric(server, uncaught(join(server.servicesDir, 'top-level.ts')))) ?? 0);
-    await waitFor(async () => (await topLevel()) === 1, 5000, 'the top-level timer error');
-    await waitFor(async () => (await metric(server, uncaught('none'))) === 2, 5000, 'the errors no stack points to');
+    await waitFor(async () => (await topLevel()) === 1, 10_000, 'the top-level timer error');
+    await waitFor(async () => (await metric(server, uncaught('none'))) === 2, 10_000, 'the errors no stack points to');
     const twoInOne = uncaught(join(server.servicesDir, 'two-in-one.ts'));
-    await waitFor(async () => (await metric(server, twoInOne)) === 1, 5000, 'the two-in-one error, blamed on its file');
+    await waitFor(async () => (await metric(server, twoInOne)) === 1, 10_000, 'the two-in-one error, blamed on its file');
     await stillServing(server, channelUrl);
     const log = server.output();
     for (const [service] of ATTRIBUTED) assert.match(log, new RegExp(`"service":"${service.replace('.', '\\.')}"[^\\n]*Service code`), `${service} is named in the log`);
@@ -242,7 +242,7 @@ describe('errors thrown outside handle() do not end the process', () => {
   test('with serviceScopes on, errors no stack points to are blamed on their service too', async () => {
     const { server, channelUrl } = await faultyServer({ SWITCHBOARD_SERVICE_SCOPES: '1' });
     await invokeAll(server, channelUrl);
-    for (const service of [...UNTRACEABLE, 'faults.first']) await waitFor(async () => (await metric(server, uncaught(service))) === 1, 5000, `${service}'s error`);
+    for (const service of [...UNTRACEABLE, 'faults.first']) await waitFor(async () => (await metric(server, uncaught(service))) === 1, 10_000, `${service}'s error`);
     assert.equal(await metric(server, uncaught('none')), undefined, 'nothing is left unattributed');
     await stillServing(server, channelUrl);
     server.child.kill('SIGTERM');
@@ -312,14 +312,14 @@ describe('deploy timeout', () => {
     await mkdir(join(base, 'services', 'nested'), { recursive: true });
     await writeFile(join(base, 'services', 'nested', 'uses-hang.ts'), `import { Service } from 'switchboard';\nimport { x } from '../lib-hang.mjs';\nexport class U extends Service { static serviceName = 'faults.uses-hang'; handle() { this.response.payload = x; } }\n`);
     await writeFile(join(base, 'services', 'ready.ts'), `import { Service } from 'switchboard';\nexport class R extends Service { static serviceName = 'faults.ready'; handle() { this.response.payload = 'ready'; } }\n`);
-    const server = await startTestServer({ dataDir: join(base, 'data'), servicesDir: join(base, 'services'), deployTimeoutMs: 300 });
+    const server = await startTestServer({ dataDir: join(base, 'data'), servicesDir: join(base, 'services'), deployTimeoutMs: 1000 });
     try {
       assert.equal((await server.api('POST', '/api/services/faults.ready/invoke', {})).body.response, 'ready');
       const status = (file: string) => server.deployer.status().find((d) => d.file.endsWith(file));
       for (const file of ['hangs.ts', 'lib-hang.mjs', 'uses-hang.ts']) {
         assert.equal(status(file)?.ok, false, file);
         assert.equal(status(file)?.code, 'deploy_timeout', file);
-        assert.match(status(file)!.error!, /did not finish importing within 300 ms/);
+        assert.match(status(file)!.error!, /did not finish importing within 1000 ms/);
       }
       assert.equal((await server.api('POST', '/api/services/faults.uses-hang/invoke', {})).status, 404);
       // A file saved later is held to the same limit.
@@ -369,5 +369,18 @@ describe('a file whose import killed the process', () => {
     assert.equal((await api(fixed, 'POST', '/api/services/faults.spin/invoke', {})).body.response, 'fixed');
     fixed.child.kill('SIGTERM');
     await fixed.exited;
+  });
+});
+
+describe('settings', () => {
+  test('defaults, environment variables, and values refused', () => {
+    const defaults = loadSettings({}, {}, tmpdir());
+    assert.equal(defaults.deployTimeoutMs, 10_000);
+    assert.equal(defaults.stallWarnMs, 1000);
+    assert.equal(defaults.stallExitMs, 0);
+    assert.equal(defaults.serviceScopes, false);
+    const fromEnv = loadSettings({}, { SWITCHBOARD_DEPLOY_TIMEOUT_MS: '250', SWITCHBOARD_STALL_WARN_MS: '0', SWITCHBOARD_STALL_EXIT_MS: '30000', SWITCHBOARD_SERVICE_SCOPES: 'true' }, tmpdir());
+    assert.deepEqual([fromEnv.deployTimeoutMs, fromEnv.stallWarnMs, fromEnv.stallExitMs, fromEnv.serviceScopes], [250, 0, 30_000, true]);
+    for (const bad of ['-1', '1.5', 'soon', '1e12']) assert.throws(() => loadSettings({}, { SWITCHBOARD_DEPLOY_TIMEOUT_MS: bad }, tmpdir()), /deployTimeoutMs must be a whole number/);
   });
 });
