@@ -335,6 +335,7 @@ describe('admin Host check (DNS rebinding)', () => {
     assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT: '60000' }, tmpdir()), /must not exceed adminRequestTimeout/);
     assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_BODY_LIMIT: '10' }, tmpdir()), /adminBodyLimit must be a whole number of at least 1024/);
     assert.throws(() => loadSettings({ adminAllowedHosts: [1] as unknown as string[] }, {}, tmpdir()), /adminAllowedHosts must be a list/);
+    assert.throws(() => loadSettings({ adminToken: 1234 as unknown as string }, {}, tmpdir()), /adminToken must be a string/);
   });
 });
 

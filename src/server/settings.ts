@@ -119,6 +119,13 @@ function toCount(name: string, value: string | number, min: number): number {
   return n;
 }
 
+/** A secret: a string or nothing (a number in the config file is a mistake, not a token). */
+function toSecret(name: string, value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw new Error(`${name} must be a string`);
+  return value;
+}
+
 /** A list from the environment (comma-separated) or the config file (an array or a comma-separated string). */
 function toList(name: string, value: string | readonly unknown[] | undefined): string[] {
   if (value === undefined) return [];
@@ -159,7 +166,7 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: NodeJS.Proc
     servicesDir: resolve(cwd, String(pick('servicesDir') ?? './services')),
     adminHost: String(pick('adminHost') ?? '127.0.0.1'),
     adminPort: toPort('adminPort', pick('adminPort') ?? 17010),
-    adminToken: (pick('adminToken') as string | undefined) || undefined,
+    adminToken: toSecret('adminToken', pick('adminToken')),
     adminUser: (pick('adminUser') as string | undefined) || undefined,
     adminPassword: (pick('adminPassword') as string | undefined) || undefined,
     adminAllowedHosts: toList('adminAllowedHosts', pick('adminAllowedHosts') as string | readonly unknown[] | undefined),
