@@ -266,6 +266,40 @@ describe('a hostile Zato remote cannot crash the server', () => {
     await assertStillServing();
   });
 
+  test('a remote that answers every request with token_expired: concurrent calls share a session request, none hangs', async () => {
+    const remote = await hostile();
+    await outgoing({ name: 'expiring', address: remote.url, isZato: true, responseTimeout: 2, connectTimeout: 2 });
+    await connected('expiring');
+    remote.onInvoke = (ws, request) =>
+      ws.send(JSON.stringify({ meta: { id: 'e', timestamp: '', msg_type: 'zwsx.rsperr', status: 401, code: 'token_expired', in_reply_to: request.meta.id, error_message: 'expired' } }));
+    const hung = Symbol('hung');
+    const results = await Promise.race([
+      Promise.all(Array.from({ length: 5 }, () => call('expiring', { service: 'x' }))),
+      new Promise<typeof hung>((r) => setTimeout(() => r(hung), 4000).unref()),
+    ]);
+    assert.notEqual(results, hung, 'every call returned');
+    if (results !== hung) for (const res of results) assert.equal(res.body.response?.status, 401, JSON.stringify(res.body));
+    await assertStillServing();
+  });
+
+  test('a plain remote flooding frames: at most maxConcurrentMessages MESSAGE hooks at once, every frame handed on', async () => {
+    const remote = await hostile();
+    await outgoing({ name: 'plain-flood', address: remote.url, onMessageService: 'test.gated-hook', maxConcurrentMessages: 4 });
+    await connected('plain-flood');
+    let open!: () => void;
+    GatedHook.gate = new Promise((r) => (open = r));
+    GatedHook.maxRunning = 0;
+    GatedHook.done = 0;
+    for (let i = 0; i < 3000; i++) remote.broadcast(`frame ${i}`);
+    await waitFor(() => GatedHook.running === 4, 3000, 'four hooks running');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(GatedHook.maxRunning, 4);
+    open();
+    await waitFor(() => GatedHook.done === 3000, 20_000, 'every frame handed on');
+    assert.equal(GatedHook.maxRunning, 4);
+    await assertStillServing();
+  });
+
   test('a remote that never answers create-session: connectTimeout, then reconnects with backoff', async () => {
     const remote = await hostile();
     remote.session = () => undefined;
