@@ -211,6 +211,19 @@ describe('a hostile Zato remote cannot crash the server', () => {
     await assertStillServing();
   });
 
+  test('a message in 20,000 tiny fragments: ws closes the socket (1008, over its 16,384 fragments) and it comes back', async () => {
+    const remote = await hostile();
+    await outgoing({ name: 'fragments', address: remote.url, isZato: true });
+    await connected('fragments');
+    for (const ws of remote.sockets) {
+      for (let i = 0; i < 20_000; i++) ws.send('x', { fin: false });
+      ws.send('x', { fin: true });
+    }
+    await waitFor(() => remote.connections >= 2, 5000, 'a reconnect');
+    await connected('fragments');
+    await assertStillServing();
+  });
+
   test('a reply to a pending request with mistyped fields: the call fails at once with invalid_reply (502)', async () => {
     const remote = await hostile();
     await outgoing({ name: 'bad-replies', address: remote.url, isZato: true, responseTimeout: 5 });

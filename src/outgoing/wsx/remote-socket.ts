@@ -585,7 +585,7 @@ export class RemoteSocket extends EventEmitter {
     this.#badFramesSinceLog++;
     const now = Date.now();
     if (now - this.#lastBadFrameLog < BAD_FRAME_LOG_INTERVAL) return;
-    this.#log.warn({ reason: clip(reason), ignored: this.#badFramesSinceLog }, 'Ignored a malformed frame from the remote');
+    this.#log.warn({ reason: clip(reason), ignored: this.#badFramesSinceLog }, 'Ignored a frame from the remote, or a send to it (logged once per 10 s)');
     this.#lastBadFrameLog = now;
     this.#badFramesSinceLog = 0;
   }
