@@ -211,6 +211,19 @@ describe('a hostile Zato remote cannot crash the server', () => {
     await assertStillServing();
   });
 
+  test('a message in 20,000 tiny fragments: ws closes the socket (1008, over its 16,384 fragments) and it comes back', async () => {
+    const remote = await hostile();
+    await outgoing({ name: 'fragments', address: remote.url, isZato: true });
+    await connected('fragments');
+    for (const ws of remote.sockets) {
+      for (let i = 0; i < 20_000; i++) ws.send('x', { fin: false });
+      ws.send('x', { fin: true });
+    }
+    await waitFor(() => remote.connections >= 2, 5000, 'a reconnect');
+    await connected('fragments');
+    await assertStillServing();
+  });
+
   test('a reply to a pending request with mistyped fields: the call fails at once with invalid_reply (502)', async () => {
     const remote = await hostile();
     await outgoing({ name: 'bad-replies', address: remote.url, isZato: true, responseTimeout: 5 });
@@ -263,6 +276,40 @@ describe('a hostile Zato remote cannot crash the server', () => {
       assert.notEqual(state('odd-session-data').state, 'connected');
       await server.api('DELETE', '/api/outgoing/wsx/odd-session-data');
     }
+    await assertStillServing();
+  });
+
+  test('a remote that answers every request with token_expired: concurrent calls share a session request, none hangs', async () => {
+    const remote = await hostile();
+    await outgoing({ name: 'expiring', address: remote.url, isZato: true, responseTimeout: 2, connectTimeout: 2 });
+    await connected('expiring');
+    remote.onInvoke = (ws, request) =>
+      ws.send(JSON.stringify({ meta: { id: 'e', timestamp: '', msg_type: 'zwsx.rsperr', status: 401, code: 'token_expired', in_reply_to: request.meta.id, error_message: 'expired' } }));
+    const hung = Symbol('hung');
+    const results = await Promise.race([
+      Promise.all(Array.from({ length: 5 }, () => call('expiring', { service: 'x' }))),
+      new Promise<typeof hung>((r) => setTimeout(() => r(hung), 4000).unref()),
+    ]);
+    assert.notEqual(results, hung, 'every call returned');
+    if (results !== hung) for (const res of results) assert.equal(res.body.response?.status, 401, JSON.stringify(res.body));
+    await assertStillServing();
+  });
+
+  test('a plain remote flooding frames: at most maxConcurrentMessages MESSAGE hooks at once, every frame handed on', async () => {
+    const remote = await hostile();
+    await outgoing({ name: 'plain-flood', address: remote.url, onMessageService: 'test.gated-hook', maxConcurrentMessages: 4 });
+    await connected('plain-flood');
+    let open!: () => void;
+    GatedHook.gate = new Promise((r) => (open = r));
+    GatedHook.maxRunning = 0;
+    GatedHook.done = 0;
+    for (let i = 0; i < 3000; i++) remote.broadcast(`frame ${i}`);
+    await waitFor(() => GatedHook.running === 4, 3000, 'four hooks running');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(GatedHook.maxRunning, 4);
+    open();
+    await waitFor(() => GatedHook.done === 3000, 20_000, 'every frame handed on');
+    assert.equal(GatedHook.maxRunning, 4);
     await assertStillServing();
   });
 

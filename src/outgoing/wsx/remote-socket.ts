@@ -98,6 +98,7 @@ export class RemoteSocket extends EventEmitter {
   #pingTimer: NodeJS.Timeout | undefined;
   #awaitingPong = false;
   #sessionWaiter: { id: string; resolve(ok: boolean): void } | undefined;
+  #sessionInFlight: Promise<boolean> | undefined;
   // topic → sub_key on the remote; kept across reconnects so the subscription is resumed, not recreated.
   readonly #remoteSubKeys = new Map<string, string>();
   readonly #seenMsgIds = new Set<string>();
@@ -444,7 +445,14 @@ export class RemoteSocket extends EventEmitter {
   }
 
   /** Sends `create-session` and waits for `zwsx.rspa`; false (with `lastError`) when refused or unanswered. */
-  async #createSession(): Promise<boolean> {
+  // One session request at a time: requests that all hear `token_expired` share it (a second waiter would
+  // replace the first, whose caller would then wait for ever).
+  #createSession(): Promise<boolean> {
+    this.#sessionInFlight ??= this.#requestSession().finally(() => (this.#sessionInFlight = undefined));
+    return this.#sessionInFlight;
+  }
+
+  async #requestSession(): Promise<boolean> {
     const ws = this.#ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
     let credentials: RemoteCredentials | undefined;
@@ -454,6 +462,7 @@ export class RemoteSocket extends EventEmitter {
       this.lastError = `Cannot read credentials: ${clip(err instanceof Error ? err.message : 'unknown error')}`;
       return false;
     }
+    if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return false;
     const id = `zwsxc.auth.${newCid()}`;
     // A stable client_id lets this connection resume its remote subscriptions from a new socket.
     const meta: Record<string, unknown> = {
@@ -599,7 +608,7 @@ export class RemoteSocket extends EventEmitter {
     this.#badFramesSinceLog++;
     const now = Date.now();
     if (now - this.#lastBadFrameLog < BAD_FRAME_LOG_INTERVAL) return;
-    this.#log.warn({ reason: clip(reason), ignored: this.#badFramesSinceLog }, 'Ignored a malformed frame from the remote');
+    this.#log.warn({ reason: clip(reason), ignored: this.#badFramesSinceLog }, 'Ignored a frame from the remote, or a send to it (logged once per 10 s)');
     this.#lastBadFrameLog = now;
     this.#badFramesSinceLog = 0;
   }
