@@ -37,12 +37,32 @@ class FlakyHook extends Service {
   }
 }
 
+// Fails on message 1 only after a while, so that the frames behind it are read while its hook still runs.
+class SlowFlakyHook extends Service {
+  static override serviceName = 'test.slow-flaky-hook';
+  static override io = { inputOptional: [opaque('ctx')] };
+  static received: number[] = [];
+  static failures = 0;
+  async handle(): Promise<void> {
+    const ctx = this.request.input.ctx as WsxHookCtx;
+    if (ctx.type !== 'message') return;
+    const n = ((ctx.data as { data: { n: number } }).data).n;
+    if (n === 1 && SlowFlakyHook.failures < 1) {
+      SlowFlakyHook.failures++;
+      await new Promise((r) => setTimeout(r, 300));
+      throw new Error('storage unavailable');
+    }
+    SlowFlakyHook.received.push(n);
+  }
+}
+
 let server: TestServer;
 before(async () => {
   server = await startTestServer();
   server.registry.replaceSource('remote-sub-test', [
     { name: OnRemoteMessage.serviceName, cls: OnRemoteMessage },
     { name: FlakyHook.serviceName, cls: FlakyHook },
+    { name: SlowFlakyHook.serviceName, cls: SlowFlakyHook },
   ]);
 });
 after(() => server.stop());
@@ -105,6 +125,28 @@ test('a MESSAGE hook that fails leaves the message unacknowledged: it comes agai
   assert.deepEqual(FlakyHook.received, [0, 1, 2, 3], 'each once, in order, the failed one included');
   await waitFor(async () => (await server.pubsub.subscriptions()).find((s) => s.topicName === '/remote/flaky')!.queueDepth === 0, 3000, 'all acknowledged');
   await server.api('DELETE', '/api/outgoing/wsx/flaky-feed');
+});
+
+test('a MESSAGE hook that fails after a while: the frames read meanwhile wait their turn, and order is kept', async () => {
+  const url = await createChannel(server, { name: 'slow-flaky-remote', service: 'helpers.web-sockets-gateway' });
+  await server.api('POST', '/api/pubsub/topics', { name: '/remote/slow-flaky' });
+  await server.api('POST', '/api/outgoing/wsx', {
+    name: 'slow-flaky-feed',
+    address: url,
+    isZato: true,
+    subscriptionList: ['/remote/slow-flaky'],
+    onMessageService: 'test.slow-flaky-hook',
+    reconnect: { initial: 0.05, max: 0.2 },
+  });
+  await waitFor(async () => (await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/slow-flaky'), 3000, 'the remote subscription');
+  for (let n = 0; n < 4; n++) {
+    await server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/slow-flaky')}/publish`, { data: { n } });
+  }
+  await waitFor(() => SlowFlakyHook.received.length >= 4, 5000, 'all four handed on');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(SlowFlakyHook.failures, 1);
+  assert.deepEqual(SlowFlakyHook.received, [0, 1, 2, 3], 'each once, in order, the failed one included');
+  await server.api('DELETE', '/api/outgoing/wsx/slow-flaky-feed');
 });
 
 test('remote subscriptions survive a restart of this server: what the remote published meanwhile arrives, in order, once', async () => {

@@ -107,6 +107,13 @@ export class RemoteSocket extends EventEmitter {
   #subKeysLoaded = false;
   // Subscriptions whose MESSAGE hook failed, until the remote has been asked to send their messages again.
   readonly #waitingForRedelivery = new Set<string>();
+  // Deliveries are handed to the hook one frame at a time, in the order read: a frame read after one whose hook
+  // then fails must not be handed on before that one comes again. `#pubSubFramesRead` numbers them as read;
+  // `#resumedAt` holds, per sub_key, the number read when the remote answered the resume: frames up to it that
+  // were still waiting their turn are left out, since the remote sends them again after that answer.
+  #pubSubDeliveries: Promise<void> = Promise.resolve();
+  #pubSubFramesRead = 0;
+  readonly #resumedAt = new Map<string, number>();
   // MESSAGE hook calls running, and remote frames waiting for a free slot (reading is paused meanwhile).
   #inHooks = 0;
   readonly #hookQueue: Array<() => Promise<void>> = [];
@@ -402,11 +409,11 @@ export class RemoteSocket extends EventEmitter {
   // meanwhile is not handed on (nor acknowledged) until a resume makes the remote send everything unacknowledged
   // again, from the failed message on — so nothing is dropped and order is kept.
   // Messages whose msg_id or sub_key is mistyped are logged and left out (and acknowledged with the frame).
-  async #deliverPubSub(ws: WebSocket, id: string, data: unknown): Promise<void> {
+  async #deliverPubSub(ws: WebSocket, id: string, data: unknown, readAs: number): Promise<void> {
     const { messages, refused } = pubSubDeliveries(data);
     for (const reason of refused) this.#ignore(`a zwsx.psrq message: ${reason}`);
     for (const { message, msgId, subKey } of messages) {
-      if (subKey !== undefined && this.#waitingForRedelivery.has(subKey)) return;
+      if (subKey !== undefined && (this.#waitingForRedelivery.has(subKey) || readAs <= (this.#resumedAt.get(subKey) ?? 0))) return;
       if (msgId !== undefined && !this.#rememberDelivery(msgId)) continue;
       try {
         await this.#events.message(this, message, false);
@@ -438,7 +445,11 @@ export class RemoteSocket extends EventEmitter {
     this.#after(delay, () => {
       // Frames sent before the remote took the resume arrive before its reply; the replay comes after it.
       // The flag is cleared the moment the reply is read, before the frames that follow it are looked at.
-      this.#requestOnce({ service: 'zato.pubsub.resume-wsx-subscription', request: { sub_key: subKey } }, () => this.#waitingForRedelivery.delete(subKey))
+      const onReply = (): void => {
+        this.#waitingForRedelivery.delete(subKey);
+        this.#resumedAt.set(subKey, this.#pubSubFramesRead);
+      };
+      this.#requestOnce({ service: 'zato.pubsub.resume-wsx-subscription', request: { sub_key: subKey } }, onReply)
         .catch(() => undefined)
         .finally(() => this.#waitingForRedelivery.delete(subKey));
     });
@@ -528,7 +539,7 @@ export class RemoteSocket extends EventEmitter {
       case 'client-request':
         // Zato sends neither before the session exists; a remote that does is not answered.
         if (this.state !== 'connected') return this.#ignore(`a ${frame.kind === 'pubsub' ? 'zwsx.psrq' : 'zwsx.rqc'} before the session was created`);
-        if (frame.kind === 'pubsub') this.#runHook(ws, () => this.#deliverPubSub(ws, frame.id, frame.data));
+        if (frame.kind === 'pubsub') this.#runHook(ws, this.#inDeliveryOrder(ws, frame.id, frame.data));
         else this.#runHook(ws, () => this.#answer(ws, frame.id, frame.data));
     }
   }
@@ -570,6 +581,16 @@ export class RemoteSocket extends EventEmitter {
     }
     if (refusal !== undefined) this.lastError = refusal;
     waiter.resolve(false);
+  }
+
+  /** The delivery of a `zwsx.psrq` frame, as a task that starts once the frames read before it are done. */
+  #inDeliveryOrder(ws: WebSocket, id: string, data: unknown): () => Promise<void> {
+    const readAs = ++this.#pubSubFramesRead;
+    return () => {
+      const run = this.#pubSubDeliveries.then(() => this.#deliverPubSub(ws, id, data, readAs));
+      this.#pubSubDeliveries = run.catch(() => undefined);
+      return run;
+    };
   }
 
   /**
