@@ -14,27 +14,40 @@ const CLOSE_BRACKET = 0x5d;
 
 /**
  * True when `text` nests arrays/objects deeper than `limit`. Scans the text (strings skipped) instead of
- * walking the parsed value, so a hostile frame is refused before a deep structure is built, and the cost is
- * one pass over the characters with no recursion. Malformed JSON is left to JSON.parse to report.
+ * walking the parsed value, so a hostile frame is refused before a deep structure is built, with no recursion.
+ * It is on every frame's path, so it is cheap for ordinary ones: a text with at most `limit` brackets cannot
+ * be too deep (counted with native `indexOf`), and string contents are jumped over. Malformed JSON is left to
+ * JSON.parse to report.
  */
 export function exceedsJsonDepth(text: string, limit: number = MAX_JSON_DEPTH): boolean {
-  // Nesting deeper than `limit` needs more than `limit` opening characters.
-  if (text.length <= limit) return false;
+  if (text.length <= limit || !hasMoreOpenings(text, limit)) return false;
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-      continue;
-    }
-    if (c === QUOTE) inString = true;
+    if (c === QUOTE) i = endOfString(text, i);
     else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (++depth > limit) return true;
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
   }
   return false;
+}
+
+/** True when `text` holds more than `limit` opening brackets (in strings or not): only then can it be too deep. */
+function hasMoreOpenings(text: string, limit: number): boolean {
+  let count = 0;
+  for (let i = text.indexOf('{'); i !== -1; i = text.indexOf('{', i + 1)) if (++count > limit) return true;
+  for (let i = text.indexOf('['); i !== -1; i = text.indexOf('[', i + 1)) if (++count > limit) return true;
+  return false;
+}
+
+/** The index of the quote that closes the string opened at `start` (one not escaped by an odd run of backslashes). */
+function endOfString(text: string, start: number): number {
+  for (let i = text.indexOf('"', start + 1); i !== -1; i = text.indexOf('"', i + 1)) {
+    let backslashes = 0;
+    for (let j = i - 1; text.charCodeAt(j) === BACKSLASH; j--) backslashes++;
+    if (backslashes % 2 === 0) return i;
+  }
+  return text.length;
 }
 
 /** The result of `parseJsonBounded`: the value, or why the text was refused. */
