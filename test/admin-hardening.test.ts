@@ -328,12 +328,12 @@ describe('admin Host check (DNS rebinding)', () => {
     // The other admin settings: defaults, and clear refusals of nonsense.
     const defaults = loadSettings({}, {}, tmpdir());
     assert.deepEqual(
-      [defaults.adminHeadersTimeout, defaults.adminRequestTimeout, defaults.adminBodyLimit, defaults.adminAuthFailureLimit],
+      [defaults.adminHeadersTimeoutMs, defaults.adminRequestTimeoutMs, defaults.adminBodyLimit, defaults.adminAuthFailureLimit],
       [10_000, 30_000, 1024 * 1024, 10],
     );
-    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT: 'soon' }, tmpdir()), /adminHeadersTimeout must be a whole number/);
-    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT: '60000' }, tmpdir()), /must not exceed adminRequestTimeout/);
-    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_BODY_LIMIT: '10' }, tmpdir()), /adminBodyLimit must be a whole number of at least 1024/);
+    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT_MS: 'soon' }, tmpdir()), /adminHeadersTimeoutMs must be a whole number/);
+    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT_MS: '60000' }, tmpdir()), /must not exceed adminRequestTimeoutMs/);
+    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_BODY_LIMIT: '10' }, tmpdir()), /adminBodyLimit must be a whole number from 1024 /);
     assert.throws(() => loadSettings({ adminAllowedHosts: [1] as unknown as string[] }, {}, tmpdir()), /adminAllowedHosts must be a list/);
     assert.throws(() => loadSettings({ adminToken: 1234 as unknown as string }, {}, tmpdir()), /adminToken must be a string/);
   });
@@ -492,8 +492,8 @@ function rawExchange(base: string, text: string, giveUpMs: number): Promise<{ an
 }
 
 describe('admin HTTP timeouts and size limits', () => {
-  test('slow headers, a slow body and a silent connection are answered 408 and closed (adminHeadersTimeout)', async () => {
-    const s = await startTestServer({ adminHeadersTimeout: 300, adminRequestTimeout: 600 });
+  test('slow headers, a slow body and a silent connection are answered 408 and closed (adminHeadersTimeoutMs)', async () => {
+    const s = await startTestServer({ adminHeadersTimeoutMs: 300, adminRequestTimeoutMs: 600 });
     try {
       for (const partial of ['GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'GET /api/hea', `POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"tok`]) {
         const { answer, closed } = await rawExchange(s.adminUrl, partial, 8000);

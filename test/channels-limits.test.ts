@@ -28,7 +28,7 @@ let server: TestServer;
 
 before(async () => {
   // Slow headers are dropped after 1 s here (10 s by default) so the test does not wait 10 s.
-  server = await startTestServer({ channelHeadersTimeout: 1 });
+  server = await startTestServer({ channelHeadersTimeoutMs: 1000 });
   deployTestServices(server);
   server.registry.replaceSource('limits', [Never, Big].map((cls) => ({ name: cls.serviceName, cls })));
   const sec = await server.api('POST', '/api/security', { name: 'limits-basic', type: 'basic_auth', username: 'u', password: 'p' });

@@ -105,7 +105,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       store,
       definitions: channels,
       deps: { invoker, security, logger, metrics, admission: memoryGuard },
-      listener: { headersTimeout: settings.channelHeadersTimeout },
+      listener: { headersTimeoutMs: settings.channelHeadersTimeoutMs },
     });
     invoker.environment.wsx = channelManager;
     await channelManager.start();
@@ -137,8 +137,8 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
         logger,
         host: settings.adminHost,
         allowedHosts: settings.adminAllowedHosts,
-        headersTimeout: settings.adminHeadersTimeout,
-        requestTimeout: settings.adminRequestTimeout,
+        headersTimeout: settings.adminHeadersTimeoutMs,
+        requestTimeout: settings.adminRequestTimeoutMs,
         bodyLimit: settings.adminBodyLimit,
         authFailureLimit: settings.adminAuthFailureLimit,
       },

@@ -23,9 +23,9 @@ export interface Settings {
    */
   adminAllowedHosts: string[];
   /** Milliseconds a client has to send a request's headers before the admin answers 408 and closes. */
-  adminHeadersTimeout: number;
+  adminHeadersTimeoutMs: number;
   /** Milliseconds a client has to send a whole request (headers and body) before the admin answers 408. */
-  adminRequestTimeout: number;
+  adminRequestTimeoutMs: number;
   /** The largest admin API request body in bytes; larger is 413 `body_too_large`. */
   adminBodyLimit: number;
   /** Failed credentials (logins, bearer tokens, session cookies) one address may present per minute before 429. */
@@ -57,8 +57,8 @@ export interface Settings {
    * `server_overloaded` (sampled every second); 0 turns the guard off.
    */
   memoryGuardFraction: number;
-  /** Seconds a client may take to send a channel port its complete HTTP headers before a 408 and a close. */
-  channelHeadersTimeout: number;
+  /** Milliseconds a client may take to send a channel port its complete HTTP headers before a 408 and a close. */
+  channelHeadersTimeoutMs: number;
 }
 
 /** The keys `switchboard.config.json` may hold (the same names as `Settings`). */
@@ -74,8 +74,8 @@ const ENV: Record<keyof Settings, string> = {
   adminUser: 'SWITCHBOARD_ADMIN_USER',
   adminPassword: 'SWITCHBOARD_ADMIN_PASSWORD',
   adminAllowedHosts: 'SWITCHBOARD_ADMIN_ALLOWED_HOSTS',
-  adminHeadersTimeout: 'SWITCHBOARD_ADMIN_HEADERS_TIMEOUT',
-  adminRequestTimeout: 'SWITCHBOARD_ADMIN_REQUEST_TIMEOUT',
+  adminHeadersTimeoutMs: 'SWITCHBOARD_ADMIN_HEADERS_TIMEOUT_MS',
+  adminRequestTimeoutMs: 'SWITCHBOARD_ADMIN_REQUEST_TIMEOUT_MS',
   adminBodyLimit: 'SWITCHBOARD_ADMIN_BODY_LIMIT',
   adminAuthFailureLimit: 'SWITCHBOARD_ADMIN_AUTH_FAILURE_LIMIT',
   demo: 'SWITCHBOARD_DEMO',
@@ -87,7 +87,7 @@ const ENV: Record<keyof Settings, string> = {
   secretKey: 'SWITCHBOARD_SECRET_KEY',
   secretKeyFile: 'SWITCHBOARD_SECRET_KEY_FILE',
   memoryGuardFraction: 'SWITCHBOARD_MEMORY_GUARD_FRACTION',
-  channelHeadersTimeout: 'SWITCHBOARD_CHANNEL_HEADERS_TIMEOUT',
+  channelHeadersTimeoutMs: 'SWITCHBOARD_CHANNEL_HEADERS_TIMEOUT_MS',
 };
 
 function readConfigFile(cwd: string): FileSettings {
@@ -100,24 +100,19 @@ function readConfigFile(cwd: string): FileSettings {
   }
 }
 
-function toPort(name: string, value: string | number): number {
+/**
+ * A number from the environment (a string) or the config file (a number), within `min`..`max`; whole unless
+ * `fraction` is set. Every numeric setting is read through this, so each refusal names the setting alike.
+ */
+function toNumber(name: string, value: string | number, min: number, max: number, fraction = false): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (got ${value})`);
+  const ok = (fraction ? Number.isFinite(n) : Number.isSafeInteger(n)) && n >= min && n <= max;
+  if (!ok) throw new Error(`${name} must be a ${fraction ? 'number' : 'whole number'} from ${min} to ${max} (got ${value})`);
   return n;
 }
 
-function toMs(name: string, value: string | number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 2_147_483_647) throw new Error(`${name} must be a whole number of milliseconds, 0 or more (got ${value})`);
-  return n;
-}
-
-/** A whole number from `min` up, from the environment (a string) or the config file (a number). */
-function toCount(name: string, value: string | number, min: number): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be a whole number of at least ${min} (got ${value})`);
-  return n;
-}
+// Node's timers take at most 2^31 - 1 ms.
+const MAX_MS = 2_147_483_647;
 
 /** A secret: a string or nothing (a number in the config file is a mistake, not a token). */
 function toSecret(name: string, value: unknown): string | undefined {
@@ -140,11 +135,6 @@ function optionalPath(cwd: string, value: string | number | boolean | undefined)
   return value === undefined || value === '' ? undefined : resolve(cwd, String(value));
 }
 
-function toNumber(name: string, value: string | number, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max} (got ${value})`);
-  return n;
-}
 
 /**
  * Settings from, lowest precedence first: defaults, `switchboard.config.json` in `cwd`, environment
@@ -156,34 +146,34 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: NodeJS.Proc
   const dataDir = resolve(cwd, String(pick('dataDir') ?? './data'));
   const demo = pick('demo');
   const scopes = pick('serviceScopes');
-  const headersTimeout = toCount('adminHeadersTimeout', pick('adminHeadersTimeout') ?? 10_000, 1);
-  const requestTimeout = toCount('adminRequestTimeout', pick('adminRequestTimeout') ?? 30_000, 1);
+  const headersTimeout = toNumber('adminHeadersTimeoutMs', pick('adminHeadersTimeoutMs') ?? 10_000, 1, MAX_MS);
+  const requestTimeout = toNumber('adminRequestTimeoutMs', pick('adminRequestTimeoutMs') ?? 30_000, 1, MAX_MS);
   // Node refuses a headers timeout longer than the request timeout; say so in our words, at start-up.
-  if (headersTimeout > requestTimeout) throw new Error(`adminHeadersTimeout (${headersTimeout}) must not exceed adminRequestTimeout (${requestTimeout})`);
+  if (headersTimeout > requestTimeout) throw new Error(`adminHeadersTimeoutMs (${headersTimeout}) must not exceed adminRequestTimeoutMs (${requestTimeout})`);
   return {
     dataDir,
     db: resolve(cwd, String(pick('db') ?? join(dataDir, 'switchboard.db'))),
     servicesDir: resolve(cwd, String(pick('servicesDir') ?? './services')),
     adminHost: String(pick('adminHost') ?? '127.0.0.1'),
-    adminPort: toPort('adminPort', pick('adminPort') ?? 17010),
+    adminPort: toNumber('adminPort', pick('adminPort') ?? 17010, 0, 65535),
     adminToken: toSecret('adminToken', pick('adminToken')),
     adminUser: (pick('adminUser') as string | undefined) || undefined,
     adminPassword: (pick('adminPassword') as string | undefined) || undefined,
     adminAllowedHosts: toList('adminAllowedHosts', pick('adminAllowedHosts') as string | readonly unknown[] | undefined),
-    adminHeadersTimeout: headersTimeout,
-    adminRequestTimeout: requestTimeout,
-    adminBodyLimit: toCount('adminBodyLimit', pick('adminBodyLimit') ?? 1024 * 1024, 1024),
-    adminAuthFailureLimit: toCount('adminAuthFailureLimit', pick('adminAuthFailureLimit') ?? 10, 1),
+    adminHeadersTimeoutMs: headersTimeout,
+    adminRequestTimeoutMs: requestTimeout,
+    adminBodyLimit: toNumber('adminBodyLimit', pick('adminBodyLimit') ?? 1024 * 1024, 1024, Number.MAX_SAFE_INTEGER),
+    adminAuthFailureLimit: toNumber('adminAuthFailureLimit', pick('adminAuthFailureLimit') ?? 10, 1, Number.MAX_SAFE_INTEGER),
     demo: !(demo === false || demo === '0' || demo === 'false'),
-    demoPort: toPort('demoPort', pick('demoPort') ?? 17011),
-    deployTimeoutMs: toMs('deployTimeoutMs', pick('deployTimeoutMs') ?? 10_000),
-    stallWarnMs: toMs('stallWarnMs', pick('stallWarnMs') ?? 1000),
-    stallExitMs: toMs('stallExitMs', pick('stallExitMs') ?? 0),
+    demoPort: toNumber('demoPort', pick('demoPort') ?? 17011, 0, 65535),
+    deployTimeoutMs: toNumber('deployTimeoutMs', pick('deployTimeoutMs') ?? 10_000, 0, MAX_MS),
+    stallWarnMs: toNumber('stallWarnMs', pick('stallWarnMs') ?? 1000, 0, MAX_MS),
+    stallExitMs: toNumber('stallExitMs', pick('stallExitMs') ?? 0, 0, MAX_MS),
     serviceScopes: scopes === true || scopes === '1' || scopes === 'true',
     secretKey: (pick('secretKey') as string | undefined) || undefined,
     secretKeyFile: optionalPath(cwd, pick('secretKeyFile')),
-    memoryGuardFraction: toNumber('memoryGuardFraction', pick('memoryGuardFraction') ?? 0.85, 0, 1),
+    memoryGuardFraction: toNumber('memoryGuardFraction', pick('memoryGuardFraction') ?? 0.85, 0, 1, true),
     // Above 0 so that a slow-header client is always dropped; 300 s is Node's own request timeout.
-    channelHeadersTimeout: toNumber('channelHeadersTimeout', pick('channelHeadersTimeout') ?? 10, 0.1, 300),
+    channelHeadersTimeoutMs: toNumber('channelHeadersTimeoutMs', pick('channelHeadersTimeoutMs') ?? 10_000, 100, 300_000),
   };
 }

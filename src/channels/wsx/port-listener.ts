@@ -6,8 +6,8 @@ import { rejectUpgrade } from './http-reply.js';
 
 /** HTTP limits of a channel port. */
 export interface ListenerOptions {
-  /** Seconds to receive complete request headers (a handshake included); then 408 and the socket is closed. */
-  readonly headersTimeout: number;
+  /** Milliseconds to receive complete request headers (a handshake included); then 408 and the socket is closed. */
+  readonly headersTimeoutMs: number;
 }
 
 /** Request headers larger than this are answered 431 (a handshake needs well under 4 KiB). */
@@ -33,11 +33,11 @@ export class PortListener {
   readonly #routes = new Map<string, ChannelRuntime>();
   readonly #logger: Logger;
 
-  constructor(host: string, port: number, logger: Logger, options: ListenerOptions = { headersTimeout: 10 }) {
+  constructor(host: string, port: number, logger: Logger, options: ListenerOptions = { headersTimeoutMs: 10_000 }) {
     this.host = host;
     this.port = port;
     this.#logger = logger.child({ listener: `${host}:${port}` });
-    const headersTimeout = Math.round(options.headersTimeout * 1000);
+    const headersTimeout = options.headersTimeoutMs;
     // Node checks these timeouts every connectionsCheckingInterval (30 s by default, which let slow headers stay
     // 30 s); a connection that sends nothing at all is covered by headersTimeout too.
     const limits = { headersTimeout, requestTimeout: headersTimeout + 5000, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS, maxHeaderSize: MAX_HEADER_SIZE };
