@@ -591,7 +591,7 @@ describe('admin API: wrong-typed and hostile bodies are 400, never 500', () => {
     assert.deepEqual(accepted, []);
   });
 
-  test('a body nested deeper than 100 levels is 400 invalid_json', async () => {
+  test('a body nested deeper than 128 levels is 400 invalid_json', async () => {
     const res = await raw(hostile.adminUrl, 'POST', '/api/services/zato.ping/invoke', { authorization: `Bearer ${TEST_TOKEN}` }, `{"request":${deep(100_000)}}`);
     assert.equal(res.status, 400);
     assert.equal(jsonOf(res)?.error?.code, 'invalid_json');
