@@ -179,18 +179,23 @@ async function login(base: string): Promise<{ cookie: string; csrf: string }> {
   return { cookie: setCookie.split(';')[0]!, csrf: jsonOf(res).csrfToken as string };
 }
 
-before(async () => {
-  // Requests without credentials do not count as failures, so the default budget holds for the whole table.
-  server = await startTestServer();
+/** One object of each kind, so that every route with a name in its path has something to find. */
+async function createFixtures(target: TestServer): Promise<void> {
   for (const [path, body] of [
     ['/api/channels/wsx', CHANNEL],
     ['/api/outgoing/wsx', OUTGOING],
     ['/api/security', SECURITY],
     ['/api/pubsub/topics', { name: TOPIC }],
   ] as const) {
-    const res = await server.api('POST', path, body);
+    const res = await target.api('POST', path, body);
     assert.equal(res.status, 201, `fixture ${path}: ${JSON.stringify(res.body)}`);
   }
+}
+
+before(async () => {
+  // Requests without credentials do not count as failures, so the default budget holds for the whole table.
+  server = await startTestServer();
+  await createFixtures(server);
 });
 after(async () => {
   agent.destroy();
@@ -553,14 +558,7 @@ describe('admin API: wrong-typed and hostile bodies are 400, never 500', () => {
   let hostile: TestServer;
   before(async () => {
     hostile = await startTestServer();
-    for (const [path, body] of [
-      ['/api/channels/wsx', CHANNEL],
-      ['/api/outgoing/wsx', OUTGOING],
-      ['/api/security', SECURITY],
-      ['/api/pubsub/topics', { name: TOPIC }],
-    ] as const) {
-      assert.equal((await hostile.api('POST', path, body)).status, 201);
-    }
+    await createFixtures(hostile);
   });
   after(() => hostile.stop());
   const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);

@@ -104,23 +104,27 @@ test('subscriptionList: every remote publication reaches the MESSAGE hook once, 
   await waitFor(async () => !(await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/news'), 3000, 'unsubscribed');
 });
 
-test('a MESSAGE hook that fails leaves the message unacknowledged: it comes again, in order, and is handed on once', async () => {
-  const url = await createChannel(server, { name: 'flaky-remote', service: 'helpers.web-sockets-gateway' });
-  await server.api('POST', '/api/pubsub/topics', { name: '/remote/flaky' });
+/** Subscribes an outgoing connection to a remote topic with `hook` as its MESSAGE hook, publishes n = 0..3 there. */
+async function publishThroughHook(name: string, hook: { serviceName: string; received: number[] }): Promise<void> {
+  const topic = `/remote/${name}`;
+  const url = await createChannel(server, { name: `${name}-remote`, service: 'helpers.web-sockets-gateway' });
+  await server.api('POST', '/api/pubsub/topics', { name: topic });
   await server.api('POST', '/api/outgoing/wsx', {
-    name: 'flaky-feed',
+    name: `${name}-feed`,
     address: url,
     isZato: true,
-    subscriptionList: ['/remote/flaky'],
-    onMessageService: 'test.flaky-hook',
+    subscriptionList: [topic],
+    onMessageService: hook.serviceName,
     reconnect: { initial: 0.05, max: 0.2 },
   });
-  await waitFor(async () => (await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/flaky'), 3000, 'the remote subscription');
-  for (let n = 0; n < 4; n++) {
-    await server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/flaky')}/publish`, { data: { n } });
-  }
-  await waitFor(() => FlakyHook.received.length >= 4, 5000, 'all four handed on');
+  await waitFor(async () => (await server.pubsub.subscriptions()).some((s) => s.topicName === topic), 3000, 'the remote subscription');
+  for (let n = 0; n < 4; n++) await server.api('POST', `/api/pubsub/topics/${encodeURIComponent(topic)}/publish`, { data: { n } });
+  await waitFor(() => hook.received.length >= 4, 5000, 'all four handed on');
   await new Promise((r) => setTimeout(r, 300));
+}
+
+test('a MESSAGE hook that fails leaves the message unacknowledged: it comes again, in order, and is handed on once', async () => {
+  await publishThroughHook('flaky', FlakyHook);
   assert.equal(FlakyHook.failures, 2);
   assert.deepEqual(FlakyHook.received, [0, 1, 2, 3], 'each once, in order, the failed one included');
   await waitFor(async () => (await server.pubsub.subscriptions()).find((s) => s.topicName === '/remote/flaky')!.queueDepth === 0, 3000, 'all acknowledged');
@@ -128,22 +132,7 @@ test('a MESSAGE hook that fails leaves the message unacknowledged: it comes agai
 });
 
 test('a MESSAGE hook that fails after a while: the frames read meanwhile wait their turn, and order is kept', async () => {
-  const url = await createChannel(server, { name: 'slow-flaky-remote', service: 'helpers.web-sockets-gateway' });
-  await server.api('POST', '/api/pubsub/topics', { name: '/remote/slow-flaky' });
-  await server.api('POST', '/api/outgoing/wsx', {
-    name: 'slow-flaky-feed',
-    address: url,
-    isZato: true,
-    subscriptionList: ['/remote/slow-flaky'],
-    onMessageService: 'test.slow-flaky-hook',
-    reconnect: { initial: 0.05, max: 0.2 },
-  });
-  await waitFor(async () => (await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/slow-flaky'), 3000, 'the remote subscription');
-  for (let n = 0; n < 4; n++) {
-    await server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/slow-flaky')}/publish`, { data: { n } });
-  }
-  await waitFor(() => SlowFlakyHook.received.length >= 4, 5000, 'all four handed on');
-  await new Promise((r) => setTimeout(r, 300));
+  await publishThroughHook('slow-flaky', SlowFlakyHook);
   assert.equal(SlowFlakyHook.failures, 1);
   assert.deepEqual(SlowFlakyHook.received, [0, 1, 2, 3], 'each once, in order, the failed one included');
   await server.api('DELETE', '/api/outgoing/wsx/slow-flaky-feed');
