@@ -20,6 +20,11 @@ export interface Subscription {
   readonly ackMode: AckMode;
   readonly unsubOnWsxClose: boolean;
   readonly createdAt: string;
+  /**
+   * The security definition that authenticated the subscriber (its channel's), or null on an open channel; only a
+   * client authenticated by the same definition may resume or unsubscribe it. Absent on subscriptions stored before.
+   */
+  readonly securityName?: string | null;
 }
 
 /** Options a subscriber may give (Zato's names, camel-cased). */
