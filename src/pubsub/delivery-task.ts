@@ -248,9 +248,18 @@ export class DeliveryTask {
 
   /** A GD message was queued for this subscription. */
   gdQueued(): void {
-    this.#gdDepth += 1;
     this.#gdMaybe = true;
     this.wake();
+  }
+
+  /** A GD message for this subscription is being committed: counted now, so concurrent publishers cannot overshoot. */
+  reserveGd(): void {
+    this.#gdDepth += 1;
+  }
+
+  /** A reserved GD message was not committed after all. */
+  releaseGd(): void {
+    this.#gdDepth = Math.max(0, this.#gdDepth - 1);
   }
 
   /** Something changed (a publication, an attach, a drained socket): deliver what can be delivered. */

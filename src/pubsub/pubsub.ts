@@ -165,9 +165,11 @@ export class PubSub {
     // Counted before the commit, so concurrent publishers cannot overshoot the limits together.
     this.#gdDepth.set(topic.name, depth + 1);
     this.#gdBytes.set(topic.name, bytes + message.size);
+    for (const subKey of open) this.#tasks.get(subKey)?.reserveGd();
     try {
       await this.#gd.publish([message], open);
     } catch (err) {
+      for (const subKey of open) this.#tasks.get(subKey)?.releaseGd();
       this.#gdDepth.set(topic.name, (this.#gdDepth.get(topic.name) ?? 1) - 1);
       this.#gdBytes.set(topic.name, Math.max(0, (this.#gdBytes.get(topic.name) ?? 0) - message.size));
       throw err;
