@@ -27,11 +27,12 @@ interface Server {
 let dir: string;
 let adminPort: number;
 let channelPort: number;
-let current: ChildProcess | undefined;
 const dirs: string[] = [];
+// Every server started: each test leaves its last one running, and a live child keeps this process from exiting.
+const children = new Set<ChildProcess>();
 
 after(async () => {
-  current?.kill('SIGKILL');
+  for (const child of children) child.kill('SIGKILL');
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
@@ -73,7 +74,8 @@ async function start(): Promise<Server> {
     },
     stdio: 'ignore',
   });
-  current = child;
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     try {

@@ -147,8 +147,9 @@ export class PubSub {
    * `maxBytesGd`) then bound what the topic holds in all.
    */
   async #publishGd(topic: TopicConfig, message: PubSubMessage, subKeys: string[]): Promise<void> {
-    const open = subKeys.filter((k) => this.#tasks.get(k)?.canTakeGd(topic.subMaxDepthGd));
-    const refused = subKeys.filter((k) => !open.includes(k));
+    const open: string[] = [];
+    const refused: string[] = [];
+    for (const k of subKeys) (this.#tasks.get(k)?.canTakeGd(topic.subMaxDepthGd) ? open : refused).push(k);
     if (subKeys.length && !open.length) {
       for (const k of refused) this.#tasks.get(k)?.dropGd(topic.subMaxDepthGd);
       return;
