@@ -143,6 +143,28 @@ describe('one subscriber cannot stop a topic', () => {
     pub.close();
   });
 
+  test('a subscriber may lower its own queue limit (sub_max_depth_gd), never raise it above the topic’s', async () => {
+    await topic('/lim/own', { maxDepthGd: 40 });
+    const low = await client('lim-own-low');
+    const lowKey = await subscribe(low, '/lim/own', { unsub_on_wsx_close: false, sub_max_depth_gd: 5 });
+    const high = await client('lim-own-high');
+    const highKey = await subscribe(high, '/lim/own', { unsub_on_wsx_close: false, sub_max_depth_gd: 1_000_000 });
+    for (const c of [low, high]) {
+      c.ws.terminate();
+      await c.closed;
+    }
+    const pub = await client();
+    for (let i = 0; i < 60; i++) assert.equal((await publish(pub, '/lim/own', { i })).meta.status, 200, `publication ${i}`);
+    assert.equal((await subscription(lowKey)).queueDepth, 5);
+    assert.equal((await subscription(highKey)).queueDepth, 20, 'capped to the topic’s subMaxDepthGd');
+    const bad = await client();
+    for (const value of [0, -1, 1.5, 100_000_001]) {
+      const r = await bad.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: '/lim/own', sub_max_depth_gd: value });
+      assert.equal(r.meta.status, 400, `${value}: ${JSON.stringify(r.meta)}`);
+    }
+    for (const c of [pub, bad]) c.close();
+  });
+
   test('a non-GD topic whose only subscriber is gone accepts publications; the overflow is counted', async () => {
     await topic('/lim/ram', { hasGd: false, maxDepthNonGd: 10 });
     const subKey = await abandoned('/lim/ram', 'lim-ram');

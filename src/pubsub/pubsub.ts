@@ -149,9 +149,9 @@ export class PubSub {
   async #publishGd(topic: TopicConfig, message: PubSubMessage, subKeys: string[]): Promise<void> {
     const open: string[] = [];
     const refused: string[] = [];
-    for (const k of subKeys) (this.#tasks.get(k)?.canTakeGd(topic.subMaxDepthGd) ? open : refused).push(k);
+    for (const k of subKeys) (this.#tasks.get(k)?.canTakeGd(this.#subLimit(k, topic)) ? open : refused).push(k);
     if (subKeys.length && !open.length) {
-      for (const k of refused) this.#tasks.get(k)?.dropGd(topic.subMaxDepthGd);
+      for (const k of refused) this.#tasks.get(k)?.dropGd(this.#subLimit(k, topic));
       return;
     }
     const depth = this.#gdDepth.get(topic.name) ?? 0;
@@ -162,7 +162,7 @@ export class PubSub {
     if (bytes + message.size > topic.maxBytesGd) {
       throw new SwitchboardError('topic_full', 409, `Topic ${topic.name} holds ${bytes} bytes of GD messages; ${message.size} more would pass its maximum of ${topic.maxBytesGd} (maxBytesGd)`);
     }
-    for (const k of refused) this.#tasks.get(k)?.dropGd(topic.subMaxDepthGd);
+    for (const k of refused) this.#tasks.get(k)?.dropGd(this.#subLimit(k, topic));
     // Counted before the commit, so concurrent publishers cannot overshoot the limits together.
     this.#gdDepth.set(topic.name, depth + 1);
     this.#gdBytes.set(topic.name, bytes + message.size);
@@ -176,6 +176,13 @@ export class PubSub {
       throw err;
     }
     for (const subKey of open) this.#tasks.get(subKey)?.gdQueued();
+  }
+
+  // A subscriber may lower its own queue limit, never raise it above the topic's: the topic's limit is what keeps
+  // one subscription from filling the topic.
+  #subLimit(subKey: string, topic: TopicConfig): number {
+    const own = this.#tasks.get(subKey)?.sub.subMaxDepthGd;
+    return own ? Math.min(own, topic.subMaxDepthGd) : topic.subMaxDepthGd;
   }
 
   // Non-GD: a subscriber over `maxDepthNonGd` loses the message (counted; a connected one is cut off as a slow
@@ -193,6 +200,10 @@ export class PubSub {
     if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new ValidationError('delivery_batch_size', 'delivery_batch_size must be an integer from 1 to 10000');
     const ackMode = options.ackMode ?? 'write';
     if (ackMode !== 'write' && ackMode !== 'client') throw new ValidationError('ack_mode', 'ack_mode must be write or client');
+    const ownLimit = options.subMaxDepthGd;
+    if (ownLimit !== undefined && (!Number.isInteger(ownLimit) || ownLimit < 1 || ownLimit > 100_000_000)) {
+      throw new ValidationError('sub_max_depth_gd', 'sub_max_depth_gd must be an integer from 1 to 100000000');
+    }
     const target = this.#target(caller);
     const sub: Subscription = {
       subKey: `zpsk.wsx.${newHexId(12)}`,
@@ -205,6 +216,7 @@ export class PubSub {
       unsubOnWsxClose: options.unsubOnWsxClose ?? true,
       createdAt: new Date().toISOString(),
       securityName: target.securityName,
+      subMaxDepthGd: ownLimit ?? null,
     };
     await this.#store.db
       .insertInto('pubsub_subscription')
