@@ -33,6 +33,8 @@ function recordingTarget(): PushTarget & { frames: Array<{ meta: { id: string };
     pubClientId: 'ws.test',
     isOpen: true,
     queuedBytes: 0,
+    maxMessageSize: 1024 * 1024,
+    securityName: null,
     push(frame: string | Buffer) {
       frames.push(JSON.parse(frame.toString()) as { meta: { id: string }; data: unknown });
       return true;
@@ -56,7 +58,7 @@ function task(ackMode: AckMode): DeliveryTask {
     unsubOnWsxClose: true,
     createdAt: new Date().toISOString(),
   };
-  const events = { expired() {}, gdDeleted() {}, slowConsumer() {} };
+  const events = { expired() {}, gdDeleted() {}, slowConsumer() {}, dropped() {}, stateChanged() {} };
   return new DeliveryTask(sub, { gd: new GdStore(store), events, logger: silentLogger(), maxRam: 10_000 });
 }
 

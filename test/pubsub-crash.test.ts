@@ -1,6 +1,7 @@
 // kill -9 of the server during GD publishes, five times: every message acknowledged to a publisher must be
 // delivered after the restart. Duplicates (a message delivered again because its acknowledgement was lost in the
-// crash) are allowed and reported, as is the restart-to-ready time.
+// crash) are allowed and reported, as is the restart-to-ready time, but every message delivered again must say so
+// (`delivery_count` ≥ 2). A second test kills the server while subscribers receive.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,12 +27,38 @@ interface Server {
 let dir: string;
 let adminPort: number;
 let channelPort: number;
-let current: ChildProcess | undefined;
+const dirs: string[] = [];
+// Every server started: each test leaves its last one running, and a live child keeps this process from exiting.
+const children = new Set<ChildProcess>();
 
 after(async () => {
-  current?.kill('SIGKILL');
-  if (dir) await rm(dir, { recursive: true, force: true });
+  for (const child of children) child.kill('SIGKILL');
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
+
+/** A fresh data directory and ports for the next server. */
+async function freshServer(): Promise<void> {
+  dir = await mkdtemp(join(tmpdir(), 'switchboard-crash-'));
+  dirs.push(dir);
+  [adminPort, channelPort] = [await freePort(), await freePort()];
+}
+
+/** A delivered message as a subscriber sees it. */
+interface Seen {
+  id: string;
+  count: number;
+}
+
+// Every id seen before must come again with a raised delivery_count: a redelivery is always recognisable.
+function unflaggedRedeliveries(earlier: ReadonlySet<string>, now: readonly Seen[]): string[] {
+  const bad: string[] = [];
+  const before = new Set(earlier);
+  for (const m of now) {
+    if (before.has(m.id) && m.count < 2) bad.push(`${m.id} (delivery_count ${m.count})`);
+    before.add(m.id);
+  }
+  return bad;
+}
 
 async function start(): Promise<Server> {
   const started = performance.now();
@@ -47,7 +74,8 @@ async function start(): Promise<Server> {
     },
     stdio: 'ignore',
   });
-  current = child;
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     try {
@@ -107,18 +135,18 @@ async function publishUntilKilled(cycle: number, child: ChildProcess, killAfter:
 }
 
 /** Resumes the subscription and receives (acknowledging) until its queue is empty; returns every id seen. */
-async function drain(subKey: string): Promise<string[]> {
+async function drain(subKey: string): Promise<Seen[]> {
   const sub = await TestClient.connect(channelUrl());
   await sub.createSession({ client_id: 'crash-subscriber' });
   const resumed = await sub.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: subKey });
   assert.equal(resumed.meta.status, 200, JSON.stringify(resumed));
   let remaining = resumed.data.current_depth as number;
-  const seen: string[] = [];
+  const seen: Seen[] = [];
   while (remaining > 0) {
     const frame = await sub.next(10_000);
     if (frame.meta.msg_type !== 'zwsx.psrq') continue;
     const batch = Array.isArray(frame.data) ? frame.data : [frame.data];
-    for (const m of batch) seen.push(m.data.id);
+    for (const m of batch) seen.push({ id: m.data.id, count: m.delivery_count });
     remaining -= batch.length;
     sub.send({ meta: { action: 'client-response', id: `ack-${seen.length}`, token: sub.token, in_reply_to: frame.meta.id }, data: {} });
   }
@@ -130,8 +158,7 @@ async function drain(subKey: string): Promise<string[]> {
 }
 
 test(`kill -9 during ${PER_CYCLE} GD publishes, ${CYCLES} times: every acknowledged message is delivered after restart`, async (t) => {
-  dir = await mkdtemp(join(tmpdir(), 'switchboard-crash-'));
-  [adminPort, channelPort] = [await freePort(), await freePort()];
+  await freshServer();
   let server = await start();
   assert.equal((await api('POST', '/api/pubsub/topics', { name: TOPIC, maxDepthGd: 1_000_000 })).status, 201);
   const subscriber = await TestClient.connect(channelUrl());
@@ -146,11 +173,15 @@ test(`kill -9 during ${PER_CYCLE} GD publishes, ${CYCLES} times: every acknowled
   subscriber.close();
   await subscriber.closed;
 
+  const everSeen = new Set<string>();
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     const killAfter = Math.floor(PER_CYCLE * (0.3 + 0.4 * Math.random()));
     const acked = await publishUntilKilled(cycle, server.child, killAfter);
     server = await start();
-    const seen = await drain(subKey);
+    const delivered = await drain(subKey);
+    assert.deepEqual(unflaggedRedeliveries(everSeen, delivered), [], `cycle ${cycle + 1}: redelivered with delivery_count 1`);
+    const seen = delivered.map((m) => m.id);
+    for (const id of seen) everSeen.add(id);
     const unique = new Set(seen);
     const lost = [...acked].filter((id) => !unique.has(id));
     const duplicates = seen.length - unique.size;
@@ -161,5 +192,66 @@ test(`kill -9 during ${PER_CYCLE} GD publishes, ${CYCLES} times: every acknowled
         `restart to ready ${server.readyMs} ms`,
     );
     assert.deepEqual(lost, [], `cycle ${cycle + 1}: acknowledged messages lost`);
+  }
+});
+
+const RECEIVE_MESSAGES = 4000;
+
+/** Subscribes `clientId` (kept across disconnects) and records every delivered message as it arrives. */
+async function receiver(clientId: string, ackMode: 'write' | 'client', subKey?: string): Promise<{ subKey: string; seen: Seen[]; client: TestClient }> {
+  const c = await TestClient.connect(channelUrl());
+  await c.createSession({ client_id: clientId });
+  const seen: Seen[] = [];
+  c.ws.on('message', (raw: Buffer) => {
+    const frame = JSON.parse(raw.toString()) as { meta: { id: string; msg_type: string }; data: { data: { id: string }; delivery_count: number } | Array<{ data: { id: string }; delivery_count: number }> };
+    if (frame.meta.msg_type !== 'zwsx.psrq') return;
+    for (const m of Array.isArray(frame.data) ? frame.data : [frame.data]) seen.push({ id: m.data.id, count: m.delivery_count });
+    if (ackMode === 'client') c.send({ meta: { action: 'client-response', id: `ack-${seen.length}`, token: c.token, in_reply_to: frame.meta.id }, data: {} });
+  });
+  const reply = subKey
+    ? await c.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: subKey })
+    : await c.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: TOPIC, unsub_on_wsx_close: false, ack_mode: ackMode, delivery_batch_size: 1 });
+  assert.equal(reply.meta.status, 200, JSON.stringify(reply));
+  return { subKey: reply.data.sub_key as string, seen, client: c };
+}
+
+test('kill -9 while subscribers receive, 3 times: every message delivered again comes with delivery_count ≥ 2 (ack_mode write and client)', async (t) => {
+  await freshServer();
+  let server = await start();
+  assert.equal((await api('POST', '/api/pubsub/topics', { name: TOPIC, maxDepthGd: 1_000_000, subMaxDepthGd: 1_000_000 })).status, 201);
+  const modes = ['write', 'client'] as const;
+  const subs = new Map<string, { subKey: string; everSeen: Set<string> }>();
+  for (const mode of modes) {
+    const r = await receiver(`recv-${mode}`, mode);
+    subs.set(mode, { subKey: r.subKey, everSeen: new Set() });
+    r.client.ws.terminate();
+  }
+  // The messages wait while the subscribers are away, then go out one per frame (delivery_batch_size 1).
+  const pub = await TestClient.connect(channelUrl());
+  await pub.createSession();
+  await Promise.all(
+    Array.from({ length: WINDOW }, async (_, w) => {
+      for (let i = w; i < RECEIVE_MESSAGES; i += WINDOW) {
+        const reply = await pub.gateway('zato.pubsub.pubapi.publish-message', { topic_name: TOPIC, data: { id: `m-${i}` }, has_gd: true });
+        assert.equal(reply.meta.status, 200);
+      }
+    }),
+  );
+  pub.ws.terminate();
+  for (let cycle = 0; cycle < 3; cycle++) {
+    const receivers = await Promise.all(modes.map((mode) => receiver(`recv-${mode}`, mode, subs.get(mode)!.subKey)));
+    // Kill while deliveries are in full flow.
+    await new Promise((r) => setTimeout(r, 300 + Math.random() * 400));
+    server.child.kill('SIGKILL');
+    await new Promise<void>((resolve) => (server.child.exitCode !== null || server.child.signalCode ? resolve() : server.child.once('exit', () => resolve())));
+    await Promise.all(receivers.map((r) => r.client.closed));
+    modes.forEach((mode, i) => {
+      const { everSeen } = subs.get(mode)!;
+      const bad = unflaggedRedeliveries(everSeen, receivers[i]!.seen);
+      t.diagnostic(`cycle ${cycle + 1}, ack_mode ${mode}: ${receivers[i]!.seen.length} received before kill -9, ${receivers[i]!.seen.filter((m) => everSeen.has(m.id)).length} of them again`);
+      assert.deepEqual(bad, [], `cycle ${cycle + 1}, ack_mode ${mode}: redelivered with delivery_count 1`);
+      for (const m of receivers[i]!.seen) everSeen.add(m.id);
+    });
+    server = await start();
   }
 });

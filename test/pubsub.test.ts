@@ -17,11 +17,14 @@ class Announcer extends Service {
 
 let server: TestServer;
 let url: string;
+// A channel that takes frames of up to 4 MiB, for subscribers of messages over the default 1 MiB.
+let bigUrl: string;
 
 before(async () => {
   server = await startTestServer();
   server.registry.replaceSource('pubsub-test', [{ name: Announcer.serviceName, cls: Announcer }]);
   url = await createChannel(server, { name: 'ps', service: 'helpers.web-sockets-gateway', gatewayServices: ['test.*'] });
+  bigUrl = await createChannel(server, { name: 'ps-big', service: 'helpers.web-sockets-gateway', maxMessageSize: 4 * 1024 * 1024 }, '/big');
 });
 after(() => server.stop());
 
@@ -30,8 +33,8 @@ async function topic(name: string, extra: Record<string, unknown> = {}): Promise
   assert.equal(res.status, 201, JSON.stringify(res.body));
 }
 
-async function client(clientId?: string): Promise<TestClient> {
-  const c = await TestClient.connect(url);
+async function client(clientId?: string, channelUrl = url): Promise<TestClient> {
+  const c = await TestClient.connect(channelUrl);
   await c.createSession(clientId ? { client_id: clientId } : {});
   return c;
 }
@@ -150,15 +153,15 @@ describe('publish and subscribe over WSX', () => {
   for (const hasGd of [true, false]) {
     test(`a batch frame carries at most 1 MiB of data (a bigger message goes alone), whatever delivery_batch_size says (${hasGd ? 'GD' : 'non-GD'})`, async () => {
       const name = `/bulky/${hasGd ? 'gd' : 'ram'}`;
-      await topic(name, { hasGd });
-      const sub = await client(`bulky-sub-${hasGd}`);
+      await topic(name, { hasGd, maxMessageSize: 2 * 1024 * 1024 });
+      const sub = await client(`bulky-sub-${hasGd}`, bigUrl);
       const subKey = await subscribe(sub, name, { unsub_on_wsx_close: false });
       sub.ws.terminate();
       await sub.closed;
       const kb = (n: number) => 'b'.repeat(n * 1024);
       const sizes = [400, 400, 400, 1500, 1];
       for (const [i, n] of sizes.entries()) await server.pubsub.publish(name, { data: { i, pad: kb(n) } });
-      const again = await client(`bulky-sub-${hasGd}`);
+      const again = await client(`bulky-sub-${hasGd}`, bigUrl);
       assert.equal((await again.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: subKey })).meta.status, 200);
       const frames = (await deliveredFrames(again, sizes.length, 10_000)).map((messages) => messages.map((m) => m.data.i));
       assert.deepEqual(frames, [[0, 1], [2], [3], [4]]);

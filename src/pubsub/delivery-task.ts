@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { PushTarget } from '../channels/wsx/index.js';
 import { MSG_TYPE, newCid, timestamp } from '../protocol/index.js';
-import type { GdStore } from './gd-store.js';
+import type { Deleted, GdStore } from './gd-store.js';
 import { commonBytesOf, compareForDelivery, deliverySuffix, type PubSubMessage } from './message.js';
 import type { Subscription } from './subscription.js';
 
@@ -29,12 +29,22 @@ interface Queued {
   deliveryCount: number;
 }
 
-/** The head of a batch whose data fits MAX_BATCH_BYTES; the first message goes whatever its size. */
-function capBytes(batch: Queued[]): Queued[] {
-  let bytes = 0;
+// A batch frame's envelope around its messages: `{"meta":{"id":…,"timestamp":…,"msg_type":"zwsx.psrq"},"data":[…]}`.
+const FRAME_OVERHEAD = 160;
+
+/**
+ * The head of a batch that fits one frame: at most MAX_BATCH_BYTES of message data and at most `frameCap` bytes
+ * on the wire (the subscriber channel's `maxMessageSize`). The first message goes whatever its data size; one
+ * whose frame alone is over `frameCap` never reaches here (see `DeliveryTask#dropOversized`).
+ */
+function capBytes(batch: Queued[], frameCap: number, suffixBytes: number): Queued[] {
+  let data = 0;
+  let frame = FRAME_OVERHEAD;
   for (let i = 0; i < batch.length; i++) {
-    bytes += batch[i]!.message.size;
-    if (bytes > MAX_BATCH_BYTES && i > 0) return batch.slice(0, i);
+    const m = batch[i]!.message;
+    data += m.size;
+    frame += commonBytesOf(m).length + suffixBytes + 1;
+    if (i > 0 && (data > MAX_BATCH_BYTES || frame > frameCap)) return batch.slice(0, i);
   }
   return batch;
 }
@@ -42,8 +52,21 @@ function capBytes(batch: Queued[]): Queued[] {
 /** What a task tells its owner. */
 export interface DeliveryEvents {
   expired(topicName: string, count: number): void;
-  gdDeleted(topicName: string, count: number): void;
+  /** Messages (and their data bytes) deleted from the store after this task's acknowledgements. */
+  gdDeleted(topicName: string, count: number, bytes: number): void;
   slowConsumer(sub: Subscription): void;
+  /** Messages this subscription will not receive (overflow, or too large for its channel). */
+  dropped(sub: Subscription, count: number, tooLarge: boolean): void;
+  /** The task's overflow state or counters changed: persist them (cheaply, later). */
+  stateChanged(sub: Subscription): void;
+}
+
+/** Counters of what a subscription did not receive, for the admin API and `/metrics`. */
+export interface DropCounters {
+  /** Messages dropped while the subscription was suspended (its queue at its limit), since it was created. */
+  dropped: number;
+  /** Of those, messages skipped because one frame holding them would exceed the channel's `maxMessageSize`. */
+  tooLarge: number;
 }
 
 /**
@@ -69,13 +92,87 @@ export class DeliveryTask {
   // publication or an attach. Non-GD fan-out then never touches the database.
   #gdMaybe = true;
   #firstSuffix: Buffer | undefined;
+  // Overflow (docs/pubsub.md "Per-subscription limits"): GD rows queued for us, as counted in memory.
+  #gdDepth: number;
+  #suspended: boolean;
+  #resumeBelow = 0;
+  readonly #drops: DropCounters;
+  #detachedAt: number | null;
 
-  constructor(sub: Subscription, options: { gd: GdStore; events: DeliveryEvents; logger: Logger; maxRam: number }) {
+  constructor(
+    sub: Subscription,
+    options: { gd: GdStore; events: DeliveryEvents; logger: Logger; maxRam: number; gdDepth?: number; suspended?: boolean; dropped?: number; detachedAt?: number | null },
+  ) {
     this.sub = sub;
     this.#gd = options.gd;
     this.#events = options.events;
     this.#log = options.logger.child({ subKey: sub.subKey });
     this.#maxRam = options.maxRam;
+    this.#gdDepth = options.gdDepth ?? 0;
+    this.#suspended = options.suspended ?? false;
+    this.#drops = { dropped: options.dropped ?? 0, tooLarge: 0 };
+    this.#detachedAt = options.detachedAt ?? null;
+  }
+
+  /** GD messages queued for this subscription (sent and unacknowledged included). */
+  get gdDepth(): number {
+    return this.#gdDepth;
+  }
+
+  /** True while the queue is at its limit: new messages for this subscription are dropped and counted. */
+  get suspended(): boolean {
+    return this.#suspended;
+  }
+
+  /** What this subscription did not receive. */
+  get drops(): Readonly<DropCounters> {
+    return this.#drops;
+  }
+
+  /** Since when (epoch ms) no connection is attached; null while one is. */
+  get detachedAt(): number | null {
+    return this.#detachedAt;
+  }
+
+  /** Whether a new GD message may be queued for this subscription: not suspended and below `limit` rows. */
+  canTakeGd(limit: number): boolean {
+    return !this.#suspended && this.#gdDepth < limit;
+  }
+
+  /**
+   * A GD message this subscription does not take (see `canTakeGd`): at its limit it is suspended, and this and every
+   * later message is dropped (and counted) until the subscriber has worked its queue down to half the limit.
+   */
+  dropGd(limit: number): void {
+    if (!this.#suspended) {
+      this.#suspended = true;
+      this.#resumeBelow = Math.floor(limit / 2);
+      this.#log.warn({ topic: this.sub.topicName, queued: this.#gdDepth, limit }, 'Subscription at its queue limit; suspended, new messages for it are dropped');
+    }
+    this.#countDrop(1, false);
+  }
+
+  #countDrop(n: number, tooLarge: boolean): void {
+    this.#drops.dropped += n;
+    if (tooLarge) this.#drops.tooLarge += n;
+    this.#events.dropped(this.sub, n, tooLarge);
+    this.#events.stateChanged(this.sub);
+  }
+
+  // Rows left our queue: below the low-water mark a suspended subscription takes new messages again.
+  #rowsRemoved(deleted: Deleted): void {
+    this.#gdDepth = Math.max(0, this.#gdDepth - deleted.rows);
+    if (deleted.messages) this.#events.gdDeleted(this.sub.topicName, deleted.messages, deleted.bytes);
+    if (this.#suspended && this.#gdDepth <= this.#resumeBelow) {
+      this.#suspended = false;
+      this.#log.info({ topic: this.sub.topicName, dropped: this.#drops.dropped }, 'Subscription below its low-water mark; receiving again');
+      this.#events.stateChanged(this.sub);
+    }
+  }
+
+  /** Queue rows of ours that the expiry sweep deleted. */
+  expiredRows(rows: number): void {
+    this.#rowsRemoved({ rows, messages: 0, bytes: 0 });
   }
 
   /** The connection receiving deliveries now, if any. */
@@ -98,8 +195,14 @@ export class DeliveryTask {
     this.#target = target;
     this.#paused = false;
     this.#gdMaybe = true;
+    if (this.#detachedAt !== null) {
+      this.#detachedAt = null;
+      this.#events.stateChanged(this.sub);
+    }
+    // Both ack modes: with `write`, rows marked as sent but not removed are frames that may have gone out just before
+    // a crash; they go again, with their count raised.
+    await this.#gd.requeueUnacknowledged(this.sub.subKey);
     if (this.sub.ackMode === 'client') {
-      await this.#gd.requeueUnacknowledged(this.sub.subKey);
       for (const q of this.#ramInFlight.values()) this.#ram.push(q);
       this.#ramInFlight.clear();
       this.#ram.sort((a, b) => compareForDelivery(a.message, b.message));
@@ -109,8 +212,10 @@ export class DeliveryTask {
   }
 
   /** The connection went away; messages wait for the next `attach`. */
-  detach(): void {
+  detach(now = Date.now()): void {
     this.#target = undefined;
+    this.#detachedAt ??= now;
+    this.#events.stateChanged(this.sub);
   }
 
   /** Stops for good (unsubscribed). */
@@ -130,6 +235,7 @@ export class DeliveryTask {
     const depth = this.ramDepth;
     if ((depth >= this.#maxRam && (this.#paused || !this.#target)) || depth >= this.#maxRam * RAM_HARD_CAP_FACTOR) {
       if (this.#target) this.#events.slowConsumer(this.sub);
+      this.#countDrop(1, false);
       return;
     }
     const q = { message, deliveryCount: 0 };
@@ -144,6 +250,16 @@ export class DeliveryTask {
   gdQueued(): void {
     this.#gdMaybe = true;
     this.wake();
+  }
+
+  /** A GD message for this subscription is being committed: counted now, so concurrent publishers cannot overshoot. */
+  reserveGd(): void {
+    this.#gdDepth += 1;
+  }
+
+  /** A reserved GD message was not committed after all. */
+  releaseGd(): void {
+    this.#gdDepth = Math.max(0, this.#gdDepth - 1);
   }
 
   /** Something changed (a publication, an attach, a drained socket): deliver what can be delivered. */
@@ -173,8 +289,7 @@ export class DeliveryTask {
       }
     }
     if (gdIds.length) {
-      const deleted = await this.#gd.acknowledge(this.sub.subKey, gdIds);
-      if (deleted) this.#events.gdDeleted(this.sub.topicName, deleted);
+      this.#rowsRemoved(await this.#gd.acknowledge(this.sub.subKey, gdIds));
       known = true;
     }
     return known;
@@ -194,32 +309,67 @@ export class DeliveryTask {
     }
   }
 
+  // GD messages of the last frame written with ack mode `write`: removed in the commit before the next frame (or
+  // when the loop stops), so every frame costs one commit, taken before it is written.
   async #deliverAll(): Promise<void> {
-    for (;;) {
-      const target = this.#target;
-      if (!target || !target.isOpen || this.#paused || this.#closed) return;
-      // With nothing in the store for us, a batch is the head of the in-memory queue: no awaits, no merging,
-      // which is what keeps non-GD fan-out to many subscribers cheap.
-      const fromRam = !this.#gdMaybe;
-      const batch = fromRam ? this.#nextRamBatch(Date.now()) : await this.#nextBatch();
-      if (!batch.length) return;
-      if (!this.#send(target, batch)) return;
-      if (fromRam) this.#afterRamSend(batch);
-      else await this.#afterSend(batch);
-      if (target.queuedBytes > OUTBOUND_HIGH_WATER) {
-        this.#paused = true;
-        target.onDrain(() => {
-          this.#paused = false;
-          this.wake();
-        });
-        return;
+    let written: string[] = [];
+    try {
+      for (;;) {
+        const target = this.#target;
+        if (!target || !target.isOpen || this.#paused || this.#closed) return;
+        // With nothing in the store for us, a batch is the head of the in-memory queue: no awaits, no merging,
+        // which is what keeps non-GD fan-out to many subscribers cheap.
+        const fromRam = !this.#gdMaybe;
+        const batch = fromRam ? this.#nextRamBatch(Date.now(), target) : await this.#nextBatch(target);
+        if (!batch.length) return;
+        if (!fromRam) {
+          await this.#beforeSend(batch, written);
+          written = [];
+        }
+        if (!this.#send(target, batch)) return;
+        if (fromRam) this.#afterRamSend(batch);
+        else written = this.#afterSend(batch);
+        if (target.queuedBytes > OUTBOUND_HIGH_WATER) {
+          this.#paused = true;
+          target.onDrain(() => {
+            this.#paused = false;
+            this.wake();
+          });
+          return;
+        }
       }
+    } finally {
+      if (written.length) this.#rowsRemoved(await this.#gd.acknowledge(this.sub.subKey, written));
     }
   }
 
-  #nextRamBatch(now: number): Queued[] {
+  #nextRamBatch(now: number, target: PushTarget): Queued[] {
     this.#dropExpiredRam(now);
-    return capBytes(this.#ram.slice(0, this.sub.deliveryBatchSize));
+    this.#ram = this.#withoutOversized(this.#ram, target.maxMessageSize);
+    return capBytes(this.#ram.slice(0, this.sub.deliveryBatchSize), target.maxMessageSize, this.#suffixBytes());
+  }
+
+  // Bytes of a delivery suffix (`,"delivery_count":N,"sub_key":"…"}`), counts up to 7 digits.
+  #suffixBytes(): number {
+    return Buffer.byteLength(deliverySuffix(this.sub.subKey, 1_000_000));
+  }
+
+  /** Whether one message alone makes a frame larger than the subscriber's channel accepts (`maxMessageSize`). */
+  #oversized(q: Queued, frameCap: number): boolean {
+    return FRAME_OVERHEAD + commonBytesOf(q.message).length + this.#suffixBytes() > frameCap;
+  }
+
+  // Non-GD messages no frame can carry to this subscriber are dropped from its queue and counted.
+  #withoutOversized(queue: Queued[], frameCap: number): Queued[] {
+    const kept = queue.filter((q) => !this.#oversized(q, frameCap));
+    if (kept.length === queue.length) return queue;
+    this.#tooLarge(queue.length - kept.length, frameCap);
+    return kept;
+  }
+
+  #tooLarge(n: number, frameCap: number): void {
+    this.#log.warn({ topic: this.sub.topicName, count: n, maxMessageSize: frameCap }, 'Message larger than the subscriber channel’s maxMessageSize; skipped for this subscriber');
+    this.#countDrop(n, true);
   }
 
   // The batch was the queue's head (see #nextRamBatch); it leaves the queue only once written.
@@ -234,25 +384,31 @@ export class DeliveryTask {
     if (this.sub.ackMode === 'client') this.#ramInFlight.set(q.message.msgId, q);
   }
 
-  async #nextBatch(): Promise<Queued[]> {
+  async #nextBatch(target: PushTarget): Promise<Queued[]> {
     const limit = this.sub.deliveryBatchSize;
+    const frameCap = target.maxMessageSize;
     const now = Date.now();
     this.#dropExpiredRam(now);
-    // Expired GD messages are dropped as they are met; read again until a batch has live ones (or none are left).
+    this.#ram = this.#withoutOversized(this.#ram, frameCap);
+    // Expired GD messages (and ones too large for this subscriber's channel) are dropped as they are met; read again
+    // until a batch has deliverable ones (or none are left).
     for (;;) {
       const rows = this.#gdMaybe ? await this.#gd.nextBatch(this.sub.subKey, limit) : [];
       if (rows.length < limit) this.#gdMaybe = false;
       const gd = rows.map((q) => ({ message: q.message, deliveryCount: q.deliveryCount }));
       const expired = gd.filter((q) => q.message.expirationTime <= now).map((q) => q.message.msgId);
-      if (expired.length) {
-        await this.#gd.acknowledge(this.sub.subKey, expired);
-        this.#events.expired(this.sub.topicName, expired.length);
+      const tooLarge = gd.filter((q) => q.message.expirationTime > now && this.#oversized(q, frameCap)).map((q) => q.message.msgId);
+      if (expired.length || tooLarge.length) {
+        this.#rowsRemoved(await this.#gd.acknowledge(this.sub.subKey, [...expired, ...tooLarge]));
+        if (expired.length) this.#events.expired(this.sub.topicName, expired.length);
+        if (tooLarge.length) this.#tooLarge(tooLarge.length, frameCap);
       }
-      const live = gd.filter((q) => q.message.expirationTime > now);
-      if (live.length === 0 && expired.length > 0) continue;
+      const dropped = new Set([...expired, ...tooLarge]);
+      const live = gd.filter((q) => !dropped.has(q.message.msgId));
+      if (live.length === 0 && dropped.size > 0) continue;
       const merged = [...live, ...this.#ram.slice(0, limit)];
       merged.sort((a, b) => compareForDelivery(a.message, b.message));
-      const batch = capBytes(merged.slice(0, limit));
+      const batch = capBytes(merged.slice(0, limit), frameCap, this.#suffixBytes());
       // What the byte cap left out is still in the store: read it again next time.
       if (batch.length < Math.min(limit, merged.length)) this.#gdMaybe = true;
       return batch;
@@ -294,7 +450,16 @@ export class DeliveryTask {
     return Buffer.from(deliverySuffix(this.sub.subKey, deliveryCount));
   }
 
-  async #afterSend(batch: Queued[]): Promise<void> {
+  // Commits the attempt (GD messages marked as sent, their count raised) before the frame is written, with the
+  // removal of the previous frame's messages (ack mode `write`) in the same commit.
+  async #beforeSend(batch: Queued[], written: string[]): Promise<void> {
+    const gdIds = batch.filter((q) => q.message.hasGd).map((q) => q.message.msgId);
+    if (!gdIds.length && !written.length) return;
+    this.#rowsRemoved(await this.#gd.markAttempted(this.sub.subKey, gdIds, written));
+  }
+
+  // The frame was written: non-GD messages leave the memory queue; returns the GD ids to remove (ack mode `write`).
+  #afterSend(batch: Queued[]): string[] {
     const gdIds: string[] = [];
     for (const q of batch) {
       if (!q.message.hasGd) {
@@ -305,12 +470,6 @@ export class DeliveryTask {
         gdIds.push(q.message.msgId);
       }
     }
-    if (!gdIds.length) return;
-    if (this.sub.ackMode === 'client') {
-      await this.#gd.markDelivered(this.sub.subKey, gdIds);
-      return;
-    }
-    const deleted = await this.#gd.acknowledge(this.sub.subKey, gdIds);
-    if (deleted) this.#events.gdDeleted(this.sub.topicName, deleted);
+    return this.sub.ackMode === 'write' ? gdIds : [];
   }
 }

@@ -2,6 +2,37 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database, Store } from '../store/index.js';
 import type { PubSubMessage } from './message.js';
 
+/** What a deletion freed: queue rows of the subscription, and messages no subscription needs any more. */
+export interface Deleted {
+  /** Queue rows deleted (of the one subscription the call was about). */
+  rows: number;
+  /** Messages deleted from the store. */
+  messages: number;
+  /** Their data bytes (`size`), for the topic's `maxBytesGd`. */
+  bytes: number;
+}
+
+/** A topic's stored GD messages: how many, and their data bytes. */
+export interface StoredTotals {
+  count: number;
+  bytes: number;
+}
+
+/** The persisted overflow and attachment state of a subscription. */
+export interface SubscriptionState {
+  suspended: boolean;
+  dropped: number;
+  detachedAt: number | null;
+}
+
+const none = (): Deleted => ({ rows: 0, messages: 0, bytes: 0 });
+
+function add(into: Deleted, more: Deleted): void {
+  into.rows += more.rows;
+  into.messages += more.messages;
+  into.bytes += more.bytes;
+}
+
 /** A queued GD message as a delivery task reads it. */
 export interface QueuedGdMessage {
   readonly message: PubSubMessage;
@@ -60,14 +91,35 @@ export class GdStore {
     return Number(row?.m ?? 0);
   }
 
-  /** Number of stored messages per topic. */
-  async depths(): Promise<Map<string, number>> {
+  /** Number and bytes of stored messages per topic (read once, at start). */
+  async depths(): Promise<Map<string, StoredTotals>> {
     const rows = await this.#db
       .selectFrom('pubsub_message')
-      .select(['topic_name', (eb) => eb.fn.countAll<number>().as('n')])
+      .select(['topic_name', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('size').as('bytes')])
       .groupBy('topic_name')
       .execute();
-    return new Map(rows.map((r) => [r.topic_name, Number(r.n)]));
+    return new Map(rows.map((r) => [r.topic_name, { count: Number(r.n), bytes: Number(r.bytes ?? 0) }]));
+  }
+
+  /** Queue rows per subscription (read once, at start; kept in memory afterwards). */
+  async queueDepths(): Promise<Map<string, number>> {
+    const rows = await this.#db
+      .selectFrom('pubsub_queue')
+      .select(['sub_key', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('sub_key')
+      .execute();
+    return new Map(rows.map((r) => [r.sub_key, Number(r.n)]));
+  }
+
+  /** Persists a subscription's overflow state and when it was detached. */
+  saveState(subKey: string, state: SubscriptionState): Promise<void> {
+    return this.#enqueue(async (trx) => {
+      await trx
+        .updateTable('pubsub_subscription')
+        .set({ suspended: state.suspended ? 1 : 0, dropped: state.dropped, detached_at: state.detachedAt })
+        .where('sub_key', '=', subKey)
+        .execute();
+    });
   }
 
   /**
@@ -121,9 +173,16 @@ export class GdStore {
     return Number(row?.n ?? 0);
   }
 
-  /** Marks messages as sent and awaiting the subscriber's acknowledgement, and counts the delivery. */
-  markDelivered(subKey: string, msgIds: readonly string[]): Promise<void> {
-    return this.#enqueue(async (trx) => {
+  /**
+   * Records a delivery attempt before its frame is written: the messages are marked as sent and their
+   * `delivery_count` raised in the commit that precedes the write, so a message whose frame went out just before a
+   * crash comes again with a raised count. The same commit removes `done` (the previous frame's messages, ack
+   * mode `write`): one commit per frame, as before.
+   */
+  async markAttempted(subKey: string, msgIds: readonly string[], done: readonly string[]): Promise<Deleted> {
+    const deleted = none();
+    await this.#enqueue(async (trx) => {
+      for (const part of chunks(done)) add(deleted, await deleteQueued(trx, subKey, part));
       for (const part of chunks(msgIds)) {
         await trx
           .updateTable('pubsub_queue')
@@ -133,54 +192,63 @@ export class GdStore {
           .execute();
       }
     });
+    return deleted;
   }
 
   /**
    * Removes delivered (ack mode `write`) or acknowledged messages from a subscription's queue, and the
-   * messages no subscription needs any more; resolves with how many messages were deleted.
+   * messages no subscription needs any more.
    */
-  async acknowledge(subKey: string, msgIds: readonly string[]): Promise<number> {
-    let deleted = 0;
+  async acknowledge(subKey: string, msgIds: readonly string[]): Promise<Deleted> {
+    const deleted = none();
     await this.#enqueue(async (trx) => {
-      for (const part of chunks(msgIds)) {
-        await trx.deleteFrom('pubsub_queue').where('sub_key', '=', subKey).where('msg_id', 'in', part).execute();
-        deleted += await deleteOrphans(trx, part);
-      }
+      for (const part of chunks(msgIds)) add(deleted, await deleteQueued(trx, subKey, part));
     });
     return deleted;
   }
 
-  /** Ack mode `client` after a reconnect or resume: every unacknowledged message is queued again. */
+  /**
+   * After a reconnect, a resume or a restart: every message sent and not acknowledged (ack mode `client`), or whose
+   * frame may have been written without its removal being committed (ack mode `write`, a crash), is queued again.
+   */
   requeueUnacknowledged(subKey: string): Promise<void> {
     return this.#enqueue(async (trx) => {
       await trx.updateTable('pubsub_queue').set({ delivered: 0 }).where('sub_key', '=', subKey).where('delivered', '=', 1).execute();
     });
   }
 
-  /** Drops a subscription's queue; resolves with how many messages no one needs any more were deleted. */
-  async dropQueue(subKey: string): Promise<number> {
-    let deleted = 0;
+  /** Drops a subscription's queue (and the subscription's row, in the same commit), freeing what no one needs. */
+  async dropQueue(subKey: string): Promise<Deleted> {
+    const deleted = none();
     await this.#enqueue(async (trx) => {
       const ids = (await trx.selectFrom('pubsub_queue').select('msg_id').where('sub_key', '=', subKey).execute()).map((r) => r.msg_id);
-      await trx.deleteFrom('pubsub_queue').where('sub_key', '=', subKey).execute();
-      for (const part of chunks(ids)) deleted += await deleteOrphans(trx, part);
+      for (const part of chunks(ids)) add(deleted, await deleteQueued(trx, subKey, part));
+      await trx.deleteFrom('pubsub_subscription').where('sub_key', '=', subKey).execute();
     });
     return deleted;
   }
 
-  /** Deletes expired messages (and their queue entries); resolves with the count per topic. */
-  async deleteExpired(now: number): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
+  /**
+   * Deletes expired messages (and their queue entries); resolves with the count and bytes per topic and the queue
+   * rows removed per subscription.
+   */
+  async deleteExpired(now: number): Promise<{ topics: Map<string, StoredTotals>; rows: Map<string, number> }> {
+    const topics = new Map<string, StoredTotals>();
+    const rowsPerSub = new Map<string, number>();
     await this.#enqueue(async (trx) => {
-      const rows = await trx.selectFrom('pubsub_message').select(['msg_id', 'topic_name']).where('expiration_time', '<=', now).execute();
+      const rows = await trx.selectFrom('pubsub_message').select(['msg_id', 'topic_name', 'size']).where('expiration_time', '<=', now).execute();
       for (const part of chunks(rows)) {
         const ids = part.map((r) => r.msg_id);
-        await trx.deleteFrom('pubsub_queue').where('msg_id', 'in', ids).execute();
+        const queued = await trx.deleteFrom('pubsub_queue').where('msg_id', 'in', ids).returning('sub_key').execute();
+        for (const q of queued) rowsPerSub.set(q.sub_key, (rowsPerSub.get(q.sub_key) ?? 0) + 1);
         await trx.deleteFrom('pubsub_message').where('msg_id', 'in', ids).execute();
       }
-      for (const r of rows) counts.set(r.topic_name, (counts.get(r.topic_name) ?? 0) + 1);
+      for (const r of rows) {
+        const t = topics.get(r.topic_name) ?? { count: 0, bytes: 0 };
+        topics.set(r.topic_name, { count: t.count + 1, bytes: t.bytes + Number(r.size) });
+      }
     });
-    return counts;
+    return { topics, rows: rowsPerSub };
   }
 
   /** Deletes every stored message of a topic (the topic was deleted). */
@@ -239,14 +307,17 @@ export class GdStore {
   }
 }
 
-async function deleteOrphans(trx: Transaction<Database>, msgIds: readonly string[]): Promise<number> {
-  if (!msgIds.length) return 0;
-  const result = await trx
+// One subscription's queue rows, then the messages no other subscription still needs (index pubsub_queue_msg).
+async function deleteQueued(trx: Transaction<Database>, subKey: string, msgIds: readonly string[]): Promise<Deleted> {
+  if (!msgIds.length) return none();
+  const rows = await trx.deleteFrom('pubsub_queue').where('sub_key', '=', subKey).where('msg_id', 'in', msgIds).executeTakeFirst();
+  const gone = await trx
     .deleteFrom('pubsub_message')
     .where('msg_id', 'in', msgIds)
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('pubsub_queue as q').select('q.msg_id').whereRef('q.msg_id', '=', 'pubsub_message.msg_id'))))
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+    .returning('size')
+    .execute();
+  return { rows: Number(rows.numDeletedRows), messages: gone.length, bytes: gone.reduce((n, r) => n + Number(r.size), 0) };
 }
 
 function fromRow(r: Database['pubsub_message']): PubSubMessage {

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { ChannelManager, ClientClosedEvent, ClientResponseEvent } from '../channels/wsx/index.js';
-import { ConflictError, ForbiddenError, NotFoundError, SwitchboardError, ValidationError } from '../errors/index.js';
+import { ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError, SwitchboardError, ValidationError } from '../errors/index.js';
 import { newHexId } from '../protocol/index.js';
 import { ConfigRepository, type ConfigChange, type Store } from '../store/index.js';
-import type { TopicConfig } from './config.js';
+import { withTopicDefaults, type TopicConfig } from './config.js';
 import { DeliveryTask, SLOW_CONSUMER_CLOSE } from './delivery-task.js';
-import { GdStore } from './gd-store.js';
+import { GdStore, type StoredTotals } from './gd-store.js';
 import { buildMessage, type PubSubMessage, type PublishInput } from './message.js';
 import { DEFAULT_DELIVERY_BATCH_SIZE, type SubscribeOptions, type Subscription } from './subscription.js';
 
@@ -22,9 +22,29 @@ export interface TopicDepth {
   readonly gd: number;
   /** Non-GD messages waiting in subscribers' memory queues. */
   readonly nonGd: number;
+  /** Data bytes of the stored GD messages (see `maxBytesGd`). */
+  readonly gdBytes: number;
   readonly subscriptions: number;
+  /** Subscriptions suspended at their queue limit (`subMaxDepthGd`). */
+  readonly suspended: number;
+  /** Messages dropped for subscribers since the server started (overflow, or too large for a channel). */
+  readonly dropped: number;
   readonly lastPublishedAt: string | undefined;
   readonly expired: number;
+}
+
+/** A subscription as the admin API lists it: its settings, subscriber, queue and overflow state. */
+export interface SubscriptionView extends Subscription {
+  readonly pubClientId: string | null;
+  readonly queueDepth: number;
+  /** True while at its queue limit: new messages for it are dropped. */
+  readonly suspended: boolean;
+  /** Messages it did not receive since it was created (overflow, or too large for its channel). */
+  readonly dropped: number;
+  /** Of `dropped`, those too large for its channel's `maxMessageSize` (since the server started). */
+  readonly droppedTooLarge: number;
+  /** Since when it has had no connection (ISO time), or null. */
+  readonly detachedAt: string | null;
 }
 
 const EXPIRY_SWEEP_MS = 1000;
@@ -42,6 +62,10 @@ export class PubSub {
   readonly #tasks = new Map<string, DeliveryTask>();
   readonly #byTopic = new Map<string, Set<string>>();
   readonly #gdDepth = new Map<string, number>();
+  readonly #gdBytes = new Map<string, number>();
+  readonly #dropped = new Map<string, number>();
+  // Subscriptions whose overflow state changed since the last housekeeping round (persisted then).
+  readonly #dirty = new Set<string>();
   readonly #lastPublished = new Map<string, number>();
   readonly #expired = new Map<string, number>();
   readonly #topicCache = new Map<string, TopicConfig>();
@@ -67,9 +91,20 @@ export class PubSub {
   /** Loads subscriptions and depths, and follows client and topic events. */
   async start(): Promise<void> {
     this.#seq = await this.#gd.maxSeq();
-    for (const [topic, n] of await this.#gd.depths()) this.#gdDepth.set(topic, n);
-    const rows = await this.#store.db.selectFrom('pubsub_subscription').select('body').execute();
-    for (const row of rows) this.#addTask(JSON.parse(row.body) as Subscription, await this.#maxRam((JSON.parse(row.body) as Subscription).topicName));
+    for (const [topic, t] of await this.#gd.depths()) {
+      this.#gdDepth.set(topic, t.count);
+      this.#gdBytes.set(topic, t.bytes);
+    }
+    const queued = await this.#gd.queueDepths();
+    const rows = await this.#store.db.selectFrom('pubsub_subscription').select(['body', 'suspended', 'dropped', 'detached_at']).execute();
+    const now = Date.now();
+    for (const row of rows) {
+      const sub = JSON.parse(row.body) as Subscription;
+      // Nothing is attached after a start; a subscription detached before keeps its time, the others start now.
+      const detachedAt = row.detached_at === null ? now : Number(row.detached_at);
+      this.#addTask(sub, await this.#maxRam(sub.topicName), { gdDepth: queued.get(sub.subKey) ?? 0, suspended: row.suspended === 1, dropped: Number(row.dropped), detachedAt });
+      if (row.detached_at === null) this.#dirty.add(sub.subKey);
+    }
     this.#channels.on('client-closed', this.#onClosed);
     this.#channels.on('client-response', this.#onResponse);
     this.#store.on('change', this.#onChange);
@@ -79,6 +114,7 @@ export class PubSub {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
+    await this.#saveStates().catch((err: unknown) => this.#log.error({ err }, 'Saving subscription states failed'));
     this.#channels.off('client-closed', this.#onClosed);
     this.#channels.off('client-response', this.#onResponse);
     this.#store.off('change', this.#onChange);
@@ -93,35 +129,65 @@ export class PubSub {
   async publish(topicName: string, input: PublishInput): Promise<string> {
     const topic = await this.#activeTopic(topicName);
     const message = buildMessage(topic, input, ++this.#seq, Date.now());
+    if (message.size > topic.maxMessageSize) {
+      throw new PayloadTooLargeError(`The message's data is ${message.size} bytes; topic ${topic.name} takes at most ${topic.maxMessageSize} (maxMessageSize)`);
+    }
     const subKeys = [...(this.#byTopic.get(topicName) ?? [])];
     this.#lastPublished.set(topicName, message.pubTime);
     if (subKeys.length === 0 && topic.onNoSubsPub === 'drop') return message.msgId;
     if (message.hasGd) await this.#publishGd(topic, message, subKeys);
-    else this.#publishRam(topic, message, subKeys);
+    else this.#publishRam(message, subKeys);
     return message.msgId;
   }
 
+  /**
+   * A GD publication goes to the subscriptions below their own limit (`subMaxDepthGd`); the others are suspended
+   * and the message is dropped for them (and counted), so one subscriber that stops reading never refuses
+   * publishers. When every subscription refuses it, nothing is stored. The topic's own limits (`maxDepthGd`,
+   * `maxBytesGd`) then bound what the topic holds in all.
+   */
   async #publishGd(topic: TopicConfig, message: PubSubMessage, subKeys: string[]): Promise<void> {
+    const open: string[] = [];
+    const refused: string[] = [];
+    for (const k of subKeys) (this.#tasks.get(k)?.canTakeGd(this.#subLimit(k, topic)) ? open : refused).push(k);
+    if (subKeys.length && !open.length) {
+      for (const k of refused) this.#tasks.get(k)?.dropGd(this.#subLimit(k, topic));
+      return;
+    }
     const depth = this.#gdDepth.get(topic.name) ?? 0;
     if (depth >= topic.maxDepthGd) {
       throw new SwitchboardError('topic_full', 409, `Topic ${topic.name} holds ${depth} GD messages, its maximum (maxDepthGd)`);
     }
-    // Counted before the commit, so concurrent publishers cannot overshoot the depth together.
+    const bytes = this.#gdBytes.get(topic.name) ?? 0;
+    if (bytes + message.size > topic.maxBytesGd) {
+      throw new SwitchboardError('topic_full', 409, `Topic ${topic.name} holds ${bytes} bytes of GD messages; ${message.size} more would pass its maximum of ${topic.maxBytesGd} (maxBytesGd)`);
+    }
+    for (const k of refused) this.#tasks.get(k)?.dropGd(this.#subLimit(k, topic));
+    // Counted before the commit, so concurrent publishers cannot overshoot the limits together.
     this.#gdDepth.set(topic.name, depth + 1);
+    this.#gdBytes.set(topic.name, bytes + message.size);
+    for (const subKey of open) this.#tasks.get(subKey)?.reserveGd();
     try {
-      await this.#gd.publish([message], subKeys);
+      await this.#gd.publish([message], open);
     } catch (err) {
+      for (const subKey of open) this.#tasks.get(subKey)?.releaseGd();
       this.#gdDepth.set(topic.name, (this.#gdDepth.get(topic.name) ?? 1) - 1);
+      this.#gdBytes.set(topic.name, Math.max(0, (this.#gdBytes.get(topic.name) ?? 0) - message.size));
       throw err;
     }
-    for (const subKey of subKeys) this.#tasks.get(subKey)?.gdQueued();
+    for (const subKey of open) this.#tasks.get(subKey)?.gdQueued();
   }
 
-  #publishRam(topic: TopicConfig, message: PubSubMessage, subKeys: string[]): void {
-    const depth = subKeys.reduce((n, k) => Math.max(n, this.#tasks.get(k)?.ramDepth ?? 0), 0);
-    if (subKeys.length && depth >= topic.maxDepthNonGd && subKeys.every((k) => !this.#tasks.get(k)?.target)) {
-      throw new SwitchboardError('topic_full', 409, `Topic ${topic.name} holds ${depth} non-GD messages, its maximum (maxDepthNonGd)`);
-    }
+  // A subscriber may lower its own queue limit, never raise it above the topic's: the topic's limit is what keeps
+  // one subscription from filling the topic.
+  #subLimit(subKey: string, topic: TopicConfig): number {
+    const own = this.#tasks.get(subKey)?.sub.subMaxDepthGd;
+    return own ? Math.min(own, topic.subMaxDepthGd) : topic.subMaxDepthGd;
+  }
+
+  // Non-GD: a subscriber over `maxDepthNonGd` loses the message (counted; a connected one is cut off as a slow
+  // consumer), the publisher is never refused because of it.
+  #publishRam(message: PubSubMessage, subKeys: string[]): void {
     for (const subKey of subKeys) this.#tasks.get(subKey)?.pushRam(message);
   }
 
@@ -134,6 +200,11 @@ export class PubSub {
     if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new ValidationError('delivery_batch_size', 'delivery_batch_size must be an integer from 1 to 10000');
     const ackMode = options.ackMode ?? 'write';
     if (ackMode !== 'write' && ackMode !== 'client') throw new ValidationError('ack_mode', 'ack_mode must be write or client');
+    const ownLimit = options.subMaxDepthGd;
+    if (ownLimit !== undefined && (!Number.isInteger(ownLimit) || ownLimit < 1 || ownLimit > 100_000_000)) {
+      throw new ValidationError('sub_max_depth_gd', 'sub_max_depth_gd must be an integer from 1 to 100000000');
+    }
+    const target = this.#target(caller);
     const sub: Subscription = {
       subKey: `zpsk.wsx.${newHexId(12)}`,
       topicName,
@@ -144,13 +215,15 @@ export class PubSub {
       ackMode,
       unsubOnWsxClose: options.unsubOnWsxClose ?? true,
       createdAt: new Date().toISOString(),
+      securityName: target.securityName,
+      subMaxDepthGd: ownLimit ?? null,
     };
     await this.#store.db
       .insertInto('pubsub_subscription')
       .values({ sub_key: sub.subKey, topic_name: topicName, body: JSON.stringify(sub), created_at: sub.createdAt })
       .execute();
     const task = this.#addTask(sub, topic.maxDepthNonGd);
-    await task.attach(this.#target(caller));
+    await task.attach(target);
     return { subKey: sub.subKey, currentDepth: 0 };
   }
 
@@ -176,18 +249,37 @@ export class PubSub {
     const last = this.#lastPublished.get(topicName);
     return {
       gd: this.#gdDepth.get(topicName) ?? 0,
+      gdBytes: this.#gdBytes.get(topicName) ?? 0,
       nonGd: subKeys.reduce((n, k) => n + (this.#tasks.get(k)?.ramDepth ?? 0), 0),
       subscriptions: subKeys.length,
+      suspended: subKeys.filter((k) => this.#tasks.get(k)?.suspended).length,
+      dropped: this.#dropped.get(topicName) ?? 0,
       lastPublishedAt: last === undefined ? undefined : new Date(last).toISOString(),
       expired: this.#expired.get(topicName) ?? 0,
     };
   }
 
-  /** Every subscription with its subscriber and queue depth. */
-  async subscriptions(): Promise<Array<Subscription & { pubClientId: string | null; queueDepth: number }>> {
-    const out = [];
-    for (const task of this.#tasks.values()) out.push({ ...task.sub, pubClientId: task.target?.pubClientId ?? null, queueDepth: await this.#subDepth(task) });
+  /** Every subscription with its subscriber, queue depth and overflow state. */
+  subscriptions(): SubscriptionView[] {
+    const out: SubscriptionView[] = [];
+    for (const task of this.#tasks.values()) {
+      out.push({
+        ...task.sub,
+        securityName: task.sub.securityName ?? null,
+        pubClientId: task.target?.pubClientId ?? null,
+        queueDepth: this.#subDepth(task),
+        suspended: task.suspended,
+        dropped: task.drops.dropped,
+        droppedTooLarge: task.drops.tooLarge,
+        detachedAt: task.detachedAt === null ? null : new Date(task.detachedAt).toISOString(),
+      });
+    }
     return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** Messages dropped for subscribers since start, per topic (for `/metrics`). */
+  droppedByTopic(): ReadonlyMap<string, number> {
+    return this.#dropped;
   }
 
   /** A page of a topic's stored GD messages. */
@@ -214,13 +306,20 @@ export class PubSub {
     return this.#gd.drain();
   }
 
-  async #activeTopic(name: string): Promise<TopicConfig> {
+  // A topic with its defaults filled in, cached until it changes.
+  async #topicConfig(name: string): Promise<TopicConfig | undefined> {
     let topic = this.#topicCache.get(name);
-    if (!topic) {
-      topic = await this.topics.get(name);
-      if (!topic) throw new NotFoundError(`No topic named ${name}`, 'topic_not_found');
-      this.#topicCache.set(name, topic);
-    }
+    if (topic) return topic;
+    const stored = await this.topics.get(name);
+    if (!stored) return undefined;
+    topic = withTopicDefaults(stored);
+    this.#topicCache.set(name, topic);
+    return topic;
+  }
+
+  async #activeTopic(name: string): Promise<TopicConfig> {
+    const topic = await this.#topicConfig(name);
+    if (!topic) throw new NotFoundError(`No topic named ${name}`, 'topic_not_found');
     if (!topic.isActive) throw new ConflictError(`Topic ${name} is inactive`, 'topic_inactive');
     return topic;
   }
@@ -229,15 +328,18 @@ export class PubSub {
     return (await this.topics.get(topicName))?.maxDepthNonGd ?? 1000;
   }
 
-  #addTask(sub: Subscription, maxRam: number): DeliveryTask {
+  #addTask(sub: Subscription, maxRam: number, state: { gdDepth?: number; suspended?: boolean; dropped?: number; detachedAt?: number | null } = {}): DeliveryTask {
     const task = new DeliveryTask(sub, {
       gd: this.#gd,
       logger: this.#log,
       maxRam,
+      ...state,
       events: {
         expired: (topic, n) => this.#expired.set(topic, (this.#expired.get(topic) ?? 0) + n),
-        gdDeleted: (topic, n) => this.#gdDepth.set(topic, Math.max(0, (this.#gdDepth.get(topic) ?? 0) - n)),
+        gdDeleted: (topic, n, bytes) => this.#forget(topic, { count: n, bytes }),
         slowConsumer: (s) => this.#slowConsumer(s),
+        dropped: (s, n) => this.#dropped.set(s.topicName, (this.#dropped.get(s.topicName) ?? 0) + n),
+        stateChanged: (s) => this.#dirty.add(s.subKey),
       },
     });
     this.#tasks.set(sub.subKey, task);
@@ -253,8 +355,14 @@ export class PubSub {
     return task;
   }
 
+  // Zato's rule (the attached connection, or the same client_id), and on top of it: a subscription created through
+  // a security definition is only ever its own clients', however they name themselves.
   #checkOwner(sub: Subscription, caller: Caller): void {
     const task = this.#tasks.get(sub.subKey);
+    const securityName = sub.securityName ?? null;
+    if (securityName !== null && this.#target(caller).securityName !== securityName) {
+      throw new ForbiddenError(`Subscription ${sub.subKey} belongs to another security definition`, 'forbidden');
+    }
     if (task?.target?.pubClientId === caller.pubClientId) return;
     if (sub.extClientId !== null && sub.extClientId === caller.extClientId) return;
     throw new ForbiddenError(`Subscription ${sub.subKey} belongs to another client`, 'not_subscription_owner');
@@ -264,17 +372,24 @@ export class PubSub {
     return this.#channels.channel(caller.channelName).pushTarget(caller.pubClientId);
   }
 
-  async #subDepth(task: DeliveryTask): Promise<number> {
-    return (await this.#gd.queueDepth(task.sub.subKey)) + task.ramDepth;
+  // Counted in memory (no query per call: the admin API and /metrics read it for every subscription).
+  #subDepth(task: DeliveryTask): number {
+    return task.gdDepth + task.ramDepth;
+  }
+
+  // Stored GD messages of a topic were deleted.
+  #forget(topic: string, deleted: StoredTotals): void {
+    if (deleted.count) this.#gdDepth.set(topic, Math.max(0, (this.#gdDepth.get(topic) ?? 0) - deleted.count));
+    if (deleted.bytes) this.#gdBytes.set(topic, Math.max(0, (this.#gdBytes.get(topic) ?? 0) - deleted.bytes));
   }
 
   async #deleteSubscription(task: DeliveryTask): Promise<void> {
     task.close();
     this.#tasks.delete(task.sub.subKey);
     this.#byTopic.get(task.sub.topicName)?.delete(task.sub.subKey);
+    this.#dirty.delete(task.sub.subKey);
     const deleted = await this.#gd.dropQueue(task.sub.subKey);
-    if (deleted) this.#gdDepth.set(task.sub.topicName, Math.max(0, (this.#gdDepth.get(task.sub.topicName) ?? 0) - deleted));
-    await this.#store.db.deleteFrom('pubsub_subscription').where('sub_key', '=', task.sub.subKey).execute();
+    this.#forget(task.sub.topicName, { count: deleted.messages, bytes: deleted.bytes });
   }
 
   async #clientClosed(e: ClientClosedEvent): Promise<void> {
@@ -306,17 +421,44 @@ export class PubSub {
     }
     await this.#gd.deleteTopic(name);
     this.#gdDepth.delete(name);
+    this.#gdBytes.delete(name);
   }
 
+  // Housekeeping, once a second: expired messages, subscriptions detached for longer than their topic's
+  // `detachedTtl`, and the overflow state of the subscriptions that changed.
   async #sweep(): Promise<void> {
     try {
-      const counts = await this.#gd.deleteExpired(Date.now());
-      for (const [topic, n] of counts) {
-        this.#gdDepth.set(topic, Math.max(0, (this.#gdDepth.get(topic) ?? 0) - n));
-        this.#expired.set(topic, (this.#expired.get(topic) ?? 0) + n);
+      const now = Date.now();
+      const { topics, rows } = await this.#gd.deleteExpired(now);
+      for (const [topic, t] of topics) {
+        this.#forget(topic, t);
+        this.#expired.set(topic, (this.#expired.get(topic) ?? 0) + t.count);
       }
+      for (const [subKey, n] of rows) this.#tasks.get(subKey)?.expiredRows(n);
+      await this.#removeDetached(now);
+      await this.#saveStates();
     } catch (err) {
-      this.#log.error({ err }, 'Expiry sweep failed');
+      this.#log.error({ err }, 'Pub/sub housekeeping failed');
+    }
+  }
+
+  async #removeDetached(now: number): Promise<void> {
+    for (const task of [...this.#tasks.values()]) {
+      const since = task.detachedAt;
+      if (since === null || task.target) continue;
+      const ttl = (await this.#topicConfig(task.sub.topicName))?.detachedTtl ?? 0;
+      if (now - since < ttl * 1000) continue;
+      this.#log.info({ subKey: task.sub.subKey, topic: task.sub.topicName, detachedAt: new Date(since).toISOString(), queued: task.gdDepth }, 'Subscription detached for longer than detachedTtl; deleted');
+      await this.#deleteSubscription(task);
+    }
+  }
+
+  async #saveStates(): Promise<void> {
+    const keys = [...this.#dirty];
+    this.#dirty.clear();
+    for (const subKey of keys) {
+      const task = this.#tasks.get(subKey);
+      if (task) await this.#gd.saveState(subKey, { suspended: task.suspended, dropped: task.drops.dropped, detachedAt: task.detachedAt });
     }
   }
 }

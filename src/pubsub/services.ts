@@ -67,7 +67,7 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
   }
 
   const subscribeInput = {
-    inputOptional: [text('topic_name'), list('topic_name_list'), bool('unsub_on_wsx_close'), int('delivery_batch_size'), bool('wrap_one_msg_in_list'), text('ack_mode')],
+    inputOptional: [text('topic_name'), list('topic_name_list'), bool('unsub_on_wsx_close'), int('delivery_batch_size'), bool('wrap_one_msg_in_list'), text('ack_mode'), int('sub_max_depth_gd')],
   };
 
   async function subscribeAll(service: Service): Promise<Array<{ sub_key: string; current_depth: number; topic_name: string }>> {
@@ -83,6 +83,7 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
         deliveryBatchSize: i.delivery_batch_size as number | undefined,
         wrapOneMsgInList: i.wrap_one_msg_in_list as boolean | undefined,
         ackMode: i.ack_mode as AckMode | undefined,
+        subMaxDepthGd: i.sub_max_depth_gd as number | undefined,
       });
       out.push({ sub_key: subKey, current_depth: currentDepth, topic_name: name });
     }

@@ -20,6 +20,13 @@ export interface Subscription {
   readonly ackMode: AckMode;
   readonly unsubOnWsxClose: boolean;
   readonly createdAt: string;
+  /**
+   * The security definition that authenticated the subscriber (its channel's), or null on an open channel; only a
+   * client authenticated by the same definition may resume or unsubscribe it. Absent on subscriptions stored before.
+   */
+  readonly securityName?: string | null;
+  /** The subscriber's own queue limit, below the topic's `subMaxDepthGd` (which applies when it is absent). */
+  readonly subMaxDepthGd?: number | null;
 }
 
 /** Options a subscriber may give (Zato's names, camel-cased). */
@@ -28,4 +35,6 @@ export interface SubscribeOptions {
   readonly wrapOneMsgInList?: boolean | undefined;
   readonly ackMode?: AckMode | undefined;
   readonly unsubOnWsxClose?: boolean | undefined;
+  /** A lower queue limit than the topic's `subMaxDepthGd` (a higher one is capped to it). */
+  readonly subMaxDepthGd?: number | undefined;
 }

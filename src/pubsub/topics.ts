@@ -1,5 +1,5 @@
 import type { PubSub } from './pubsub.js';
-import { normalizeTopic, type TopicConfig, type TopicInput } from './config.js';
+import { normalizeTopic, withTopicDefaults, type TopicConfig, type TopicInput } from './config.js';
 
 /** Topic configuration in the store (through the pub/sub part, which owns the messages). */
 export class TopicDefinitions {
@@ -9,12 +9,13 @@ export class TopicDefinitions {
     this.#pubsub = pubsub;
   }
 
-  list(): Promise<TopicConfig[]> {
-    return this.#pubsub.topics.list();
+  // Topics stored before a limit existed show it at its default.
+  async list(): Promise<TopicConfig[]> {
+    return (await this.#pubsub.topics.list()).map(withTopicDefaults);
   }
 
-  get(name: string): Promise<TopicConfig> {
-    return this.#pubsub.topics.require(name);
+  async get(name: string): Promise<TopicConfig> {
+    return withTopicDefaults(await this.#pubsub.topics.require(name));
   }
 
   create(input: TopicInput): Promise<TopicConfig> {

@@ -241,4 +241,12 @@ function registerCollectors(metrics: Metrics, channels: ChannelManager, outgoing
     }
     return samples;
   });
+  metrics.counter('switchboard_pubsub_dropped_total', 'Messages dropped for subscribers (queue at subMaxDepthGd / maxDepthNonGd, or larger than the channel\'s maxMessageSize), by topic', ['topic'], () =>
+    [...pubsub.droppedByTopic()].map(([topic, n]) => [{ topic }, n] as const),
+  );
+  metrics.gauge('switchboard_pubsub_suspended_subscriptions', 'Subscriptions suspended at their queue limit, by topic', ['topic'], () => {
+    const counts = new Map<string, number>();
+    for (const s of pubsub.subscriptions()) if (s.suspended) counts.set(s.topicName, (counts.get(s.topicName) ?? 0) + 1);
+    return [...counts].map(([topic, n]) => [{ topic }, n] as const);
+  });
 }

@@ -42,6 +42,12 @@ export interface PubSubSubscriptionTable {
   topic_name: string;
   body: string;
   created_at: string;
+  /** 1 while the subscription's queue is over its limit: new messages for it are dropped (and counted). */
+  suspended: ColumnType<number, number | undefined, number>;
+  /** Messages dropped for this subscription (overflow, or too large for its channel), since it was created. */
+  dropped: ColumnType<number, number | undefined, number>;
+  /** Epoch ms since when no connection is attached; null while attached. */
+  detached_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** One message a subscription has yet to receive (or to acknowledge). */

@@ -15,6 +15,10 @@ export interface PushTarget {
   readonly isOpen: boolean;
   /** Bytes written but not yet on the wire. */
   readonly queuedBytes: number;
+  /** The largest frame the channel takes (`maxMessageSize`); pub/sub never pushes a bigger one. */
+  readonly maxMessageSize: number;
+  /** The security definition that authenticated this client (the channel's), or null on an open channel. */
+  readonly securityName: string | null;
   /** Writes one text frame (given as text or as its UTF-8 bytes); false when the connection is closed. */
   push(frame: string | Buffer): boolean;
   /** Calls `callback` once the backlog has drained. */
@@ -294,6 +298,14 @@ export abstract class WsxClient implements CallingClient, PushTarget {
 
   get queuedBytes(): number {
     return this.ws.bufferedAmount;
+  }
+
+  get maxMessageSize(): number {
+    return this.host.config.maxMessageSize;
+  }
+
+  get securityName(): string | null {
+    return this.host.config.security ?? null;
   }
 
   push(frame: string | Buffer): boolean {

@@ -10,7 +10,7 @@ interface Topic {
   name: string;
   hasGd: boolean;
   isActive: boolean;
-  depth: { gd: number; nonGd: number; subscriptions: number; lastPublishedAt?: string; expired: number };
+  depth: { gd: number; nonGd: number; subscriptions: number; suspended?: number; dropped?: number; lastPublishedAt?: string; expired: number };
 }
 
 interface Subscription {
@@ -22,6 +22,10 @@ interface Subscription {
   queueDepth: number;
   ackMode: string;
   createdAt: string;
+  /** At its queue limit: new messages for it are dropped (docs/pubsub.md). */
+  suspended?: boolean;
+  dropped?: number;
+  detachedAt?: string | null;
 }
 
 interface StoredMessage {
@@ -46,7 +50,8 @@ export function PubSubPage({ route }: { route: string[] }) {
       columns={[
         { title: 'Delivery', cell: (t) => (t.hasGd ? 'guaranteed' : 'in memory') },
         { title: 'Depth (GD / in memory)', cell: (t) => <span class="num">{`${t.depth.gd} / ${t.depth.nonGd}`}</span> },
-        { title: 'Subscriptions', cell: (t) => <span class="num">{t.depth.subscriptions}</span> },
+        { title: 'Subscriptions', cell: (t) => <span class="num">{t.depth.subscriptions}{t.depth.suspended ? ` (${t.depth.suspended} suspended)` : ''}</span> },
+        { title: 'Dropped', cell: (t) => <span class="num">{t.depth.dropped ?? 0}</span> },
         { title: 'Last publication', cell: (t) => <Time iso={t.depth.lastPublishedAt} /> },
         { title: 'Active', cell: (t) => (t.isActive ? 'yes' : 'no') },
       ]}
@@ -177,8 +182,21 @@ function Subscriptions() {
           columns={[
             { title: 'Sub key', cell: (s) => <code>{s.subKey}</code> },
             { title: 'Topic', cell: (s) => s.topicName },
-            { title: 'Subscriber', cell: (s) => (s.pubClientId ? `${s.channelName ?? ''} · ${s.extClientId ?? s.pubClientId}` : <span class="muted">not connected</span>) },
+            {
+              title: 'Subscriber',
+              cell: (s) =>
+                s.pubClientId ? (
+                  `${s.channelName ?? ''} · ${s.extClientId ?? s.pubClientId}`
+                ) : (
+                  <span class="muted">
+                    not connected{s.detachedAt ? ' since ' : ''}
+                    {s.detachedAt ? <Time iso={s.detachedAt} /> : null}
+                  </span>
+                ),
+            },
             { title: 'Queue depth', cell: (s) => <span class="num">{s.queueDepth}</span> },
+            { title: 'State', cell: (s) => (s.suspended ? <strong class="warn">suspended</strong> : 'receiving') },
+            { title: 'Dropped', cell: (s) => <span class="num">{s.dropped ?? 0}</span> },
             { title: 'Ack mode', cell: (s) => s.ackMode },
             { title: 'Since', cell: (s) => <Time iso={s.createdAt} /> },
             { title: '', cell: (s) => <button onClick={() => remove(s.subKey)}>Delete</button> },
