@@ -163,16 +163,6 @@ export class GdStore {
     return rows.map((r) => ({ message: fromRow(r), deliveryCount: r.delivery_count }));
   }
 
-  /** Counts a subscription's messages: queued and awaiting acknowledgement. */
-  async queueDepth(subKey: string): Promise<number> {
-    const row = await this.#db
-      .selectFrom('pubsub_queue')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('sub_key', '=', subKey)
-      .executeTakeFirst();
-    return Number(row?.n ?? 0);
-  }
-
   /**
    * Records a delivery attempt before its frame is written: the messages are marked as sent and their
    * `delivery_count` raised in the commit that precedes the write, so a message whose frame went out just before a

@@ -79,11 +79,6 @@ export class SecretBox {
     return SecretBox.#generate(source.defaultFile);
   }
 
-  /** The key in `file` if it exists, else a new one written there; `SWITCHBOARD_SECRET_KEY` wins over both. */
-  static fromFile(file: string, fromEnv: string | undefined = process.env.SWITCHBOARD_SECRET_KEY): SecretBox {
-    return SecretBox.load({ key: fromEnv, defaultFile: file });
-  }
-
   static #read(file: string): SecretBox {
     let text: string;
     try {
