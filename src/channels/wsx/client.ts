@@ -60,7 +60,7 @@ interface PendingRequest {
 /** A service call of this client that has not answered yet. */
 interface InFlightCall {
   readonly startedAt: number;
-  fail(err: SwitchboardError): void;
+  readonly done: (err: SwitchboardError | undefined, payload?: unknown) => void;
 }
 
 /** What `ws` keeps of a message still being received (private fields: `ws` has no public API for this). */
@@ -193,7 +193,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     for (const [key, call] of this.#calls) {
       if (now - call.startedAt < limit) break;
       this.#calls.delete(key);
-      call.fail(new TimeoutError(`The service did not answer within ${invokeTimeout} s`, 'timeout'));
+      call.done(new TimeoutError(`The service did not answer within ${invokeTimeout} s`, 'timeout'));
     }
   }
 
@@ -218,7 +218,8 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   // peers rely on (a pub/sub resume's reply goes out before the replay it starts).
   protected callService(request: unknown, cid: string, done: (err: SwitchboardError | undefined, payload?: unknown) => void): void {
     const key = this.#nextCall++;
-    this.#calls.set(key, { startedAt: Date.now(), fail: (err) => done(err) });
+    // The message's arrival time (set just before) is the call's start: no second clock read, no closure per call.
+    this.#calls.set(key, { startedAt: this.lastSeen, done });
     this.invokeService(request, cid).then(
       (payload) => {
         if (this.#calls.delete(key)) done(undefined, payload);
