@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import Database from 'better-sqlite3';
-import { startSwitchboard, spawnTracked, root } from '../lib/processes.mjs';
+import { startSwitchboard, spawnTracked, root, BENCH_ADMIN_TOKEN } from '../lib/processes.mjs';
 
 const TOPIC = '/bench/backlog';
 const OFFLINE_ID = 'bench-offline';
@@ -111,7 +111,7 @@ async function measure(size, messages) {
     SWITCHBOARD_SERVICES_DIR: join(sb.dir, 'services'),
     SWITCHBOARD_ADMIN_PORT: adminPort,
     SWITCHBOARD_DEMO_PORT: demoPort,
-    SWITCHBOARD_ADMIN_TOKEN: 'bench',
+    SWITCHBOARD_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     SWITCHBOARD_LOG_LEVEL: 'warn',
   };
   // Topic limits a backlog of a million rows fits in (the fields a server does not know yet are left out).

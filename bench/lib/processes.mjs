@@ -39,6 +39,9 @@ export function freePort() {
 }
 
 /** Starts a Switchboard server in its own process on a fresh data dir; resolves when its API answers. */
+/** The admin token of every server a bench starts (the server refuses tokens under 24 characters). */
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
 export async function startSwitchboard(name, { servicesDir } = {}) {
   const main = join(root, 'dist/src/server/main.js');
   const dir = mkdtempSync(join(tmpdir(), `sb-bench-${name}-`));
@@ -49,7 +52,7 @@ export async function startSwitchboard(name, { servicesDir } = {}) {
     SWITCHBOARD_SERVICES_DIR: servicesDir ?? join(dir, 'services'),
     SWITCHBOARD_ADMIN_PORT: String(adminPort),
     SWITCHBOARD_DEMO_PORT: String(demoPort),
-    SWITCHBOARD_ADMIN_TOKEN: 'bench-admin-token-0123456789',
+    SWITCHBOARD_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     SWITCHBOARD_LOG_LEVEL: 'warn',
   };
   const child = spawnTracked(process.execPath, [main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -68,7 +71,7 @@ export async function startSwitchboard(name, { servicesDir } = {}) {
   const api = async (method, path, body) => {
     const res = await fetch(admin + path, {
       method,
-      headers: { authorization: 'Bearer bench-admin-token-0123456789', ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     const json = await res.json();
