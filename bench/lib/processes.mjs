@@ -82,6 +82,15 @@ export async function startSwitchboard(name, { servicesDir } = {}) {
 }
 
 /** Runs a node script and resolves with its stdout's last line parsed as JSON. */
+/**
+ * Lifts a channel's connection limits (256 per channel, 64 per IP address by default) for benches that open more
+ * connections than that from one address.
+ */
+export async function liftConnectionLimits(sb, channel) {
+  const { runtime, ...config } = await sb.api('GET', `/api/channels/wsx/${encodeURIComponent(channel)}`);
+  await sb.api('PUT', `/api/channels/wsx/${encodeURIComponent(channel)}`, { ...config, maxConnections: null, maxConnectionsPerIp: null });
+}
+
 export function runJson(script, args) {
   return new Promise((resolve, reject) => {
     const child = spawnTracked(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });

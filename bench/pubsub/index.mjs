@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
-import { freePort, killAll, spawnTracked, startSwitchboard } from '../lib/processes.mjs';
+import { freePort, killAll, liftConnectionLimits, spawnTracked, startSwitchboard } from '../lib/processes.mjs';
 import { measureGd } from './gd-publishers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -137,6 +137,8 @@ export async function run(opts = {}) {
   const sb = await startSwitchboard('pubsub');
   const nats = await startNats();
   try {
+    // A thousand subscribers from one address: past the demo channel's default connection limits.
+    await liftConnectionLimits(sb, 'demo');
     await sb.api('POST', '/api/pubsub/topics', { name: TOPIC, hasGd: false, maxDepthNonGd: 1_000_000 });
     // Subscribers use the protocol's defaults, as a Zato client does: up to `delivery_batch_size` (500) messages per
     // frame, which is how a Zato-protocol subscriber gets what NATS does by itself, many messages per WebSocket
@@ -187,7 +189,8 @@ export async function run(opts = {}) {
       }),
     );
 
-    await sb.api('POST', '/api/pubsub/topics', { name: '/bench/gd', maxDepthGd: 100_000_000 });
+    // Publications pile up for no subscriber: room for them past the default 64 MiB per topic.
+    await sb.api('POST', '/api/pubsub/topics', { name: '/bench/gd', maxDepthGd: 100_000_000, maxBytesGd: 16 * 1024 ** 3 });
     // Each window is measured `rounds` times (5 s each) and the median run reported, for the same drift as above.
     console.log(`\n(b) GD publishes committed per second, 8 publishers; median of ${rounds} runs of 5 s`);
     const gd = [];
