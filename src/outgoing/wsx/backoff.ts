@@ -6,11 +6,10 @@ import type { ReconnectConfig } from './config.js';
  * that lost the same server from reconnecting in lock step.
  */
 export function backoffDelay(attempt: number, config: ReconnectConfig, random: () => number = Math.random): number {
-  const ceiling = Math.min(config.max, config.initial * config.factor ** Math.min(attempt, 64));
-  return Math.round(random() * ceiling * 1000);
+  return Math.round(random() * backoffCeiling(attempt, config));
 }
 
-/** The upper bound of `backoffDelay` for an attempt, in milliseconds (for tests and the admin API). */
+/** The upper bound of `backoffDelay` for an attempt, in milliseconds; waits that need no jitter use it as is. */
 export function backoffCeiling(attempt: number, config: ReconnectConfig): number {
   return Math.round(Math.min(config.max, config.initial * config.factor ** Math.min(attempt, 64)) * 1000);
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { ConnectionClosedError, SwitchboardError, TimeoutError } from '../../errors/index.js';
-import { backoffDelay } from './backoff.js';
+import { backoffCeiling, backoffDelay } from './backoff.js';
 import type { OutgoingConfig } from './config.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
 import { ACTION, newCid, timestamp, type WsxResponse } from '../../protocol/index.js';
@@ -440,8 +440,7 @@ export class RemoteSocket extends EventEmitter {
   #redeliverLater(subKey: string): void {
     if (this.#waitingForRedelivery.has(subKey) || this.#waitingForRedelivery.size >= MAX_WAITING_FOR_REDELIVERY) return;
     this.#waitingForRedelivery.add(subKey);
-    const { initial, factor, max } = this.#config.reconnect;
-    const delay = Math.min(max, initial * factor ** this.#hookFailures++) * 1000;
+    const delay = backoffCeiling(this.#hookFailures++, this.#config.reconnect);
     this.#after(delay, () => {
       // Frames sent before the remote took the resume arrive before its reply; the replay comes after it.
       // The flag is cleared the moment the reply is read, before the frames that follow it are looked at.
