@@ -17,6 +17,12 @@ export const MSG_TYPE = {
 } as const;
 export type MsgType = (typeof MSG_TYPE)[keyof typeof MSG_TYPE];
 
+/**
+ * How long either side waits for the peer's answer to its close frame before the socket is destroyed (`ws`'s
+ * `closeTimeout`, 30 s by default): a peer that never answers the close handshake is cut off after this.
+ */
+export const CLOSE_TIMEOUT_MS = 2000;
+
 /** WebSocket close codes Switchboard sends. */
 export const CLOSE_CODE = {
   NORMAL: 1000,

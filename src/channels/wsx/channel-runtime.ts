@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { NotFoundError } from '../../errors/index.js';
-import { CLOSE_CODE } from '../../protocol/index.js';
+import { CLOSE_CODE, CLOSE_TIMEOUT_MS } from '../../protocol/index.js';
 import type { ChannelInfo, ClientInvokeOptions, ServiceInvoker, WsxChannelHandle, WsxClientInfo } from '../../services/index.js';
 import type { SecurityDefinitions } from '../../security/index.js';
 import type { Metrics } from '../../observability/index.js';
@@ -258,7 +258,7 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
 
   #createServer(config: ChannelConfig): WebSocketServer {
     // Compression is off: it costs memory per socket and invites zlib bombs (see hardening notes).
-    return new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false, clientTracking: false });
+    return new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false, clientTracking: false, closeTimeout: CLOSE_TIMEOUT_MS });
   }
 
   #infoOf(config: ChannelConfig): ChannelInfo {

@@ -361,9 +361,8 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   /** Closes the connection with a close frame (the reason is cut to the 123 bytes a close frame can carry). */
   close(code: number = CLOSE_CODE.NORMAL, reason = ''): void {
     if (this.#closed) return;
+    // A peer that never answers the close handshake is cut off by ws after CLOSE_TIMEOUT_MS (the server's closeTimeout).
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, closeReason(reason));
-    // A peer that never answers the close handshake is cut off.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
   }
 
   /** Marks the client ready (registered, hook invoked) and starts pinging it. */

@@ -5,7 +5,7 @@ import { ConnectionClosedError, SwitchboardError, TimeoutError } from '../../err
 import { backoffCeiling, backoffDelay } from './backoff.js';
 import type { OutgoingConfig } from './config.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
-import { ACTION, newCid, timestamp, type WsxResponse } from '../../protocol/index.js';
+import { ACTION, CLOSE_TIMEOUT_MS, newCid, timestamp, type WsxResponse } from '../../protocol/index.js';
 import {
   MAX_REMOTE_ID_LENGTH,
   parseServerFrame,
@@ -178,10 +178,9 @@ export class RemoteSocket extends EventEmitter {
     if (ws) {
       // Our remote subscriptions outlive a connection drop on purpose; only a deletion ends them.
       if (unsubscribe && ws.readyState === WebSocket.OPEN) this.#unsubscribeRemote(ws);
+      // A remote that never answers the close handshake is cut off by ws after CLOSE_TIMEOUT_MS (closeTimeout).
       if (ws.readyState === WebSocket.OPEN) ws.close(1000, reason);
       else ws.terminate();
-      // A remote that never answers the close handshake is cut off.
-      this.#after(2000, () => ws.terminate(), true);
     }
     this.#setState('stopped');
   }
@@ -279,6 +278,7 @@ export class RemoteSocket extends EventEmitter {
         followRedirects: false,
         // Pongs are sent by us, so that a ping flood from a remote that does not read cannot queue them without bound.
         autoPong: false,
+        closeTimeout: CLOSE_TIMEOUT_MS,
       });
     } catch (err) {
       this.lastError = `Cannot open ${clip(this.#config.address)}: ${(err as Error).message}`;
@@ -745,12 +745,11 @@ export class RemoteSocket extends EventEmitter {
     }
   }
 
-  #after(ms: number, fn: () => void, unref = false): void {
+  #after(ms: number, fn: () => void): void {
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       fn();
     }, ms);
-    if (unref) timer.unref();
     this.#timers.add(timer);
   }
 
