@@ -93,11 +93,17 @@ const ENV: Record<keyof Settings, string> = {
 function readConfigFile(cwd: string): FileSettings {
   const file = join(cwd, 'switchboard.config.json');
   if (!existsSync(file)) return {};
+  let parsed: unknown;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as FileSettings;
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${file} must hold a JSON object of settings`);
+  // A misspelt key would otherwise be ignored in silence, and its default used instead of what was meant.
+  const unknown = Object.keys(parsed).filter((key) => !Object.hasOwn(ENV, key));
+  if (unknown.length) throw new Error(`${file}: unknown setting ${unknown.map((k) => JSON.stringify(k)).join(', ')} (known: ${Object.keys(ENV).join(', ')})`);
+  return parsed as FileSettings;
 }
 
 /**
