@@ -186,6 +186,25 @@ describe('web admin in Chromium', { skip }, () => {
     sub.close();
   });
 
+  test('a subscription at its queue limit shows as suspended, with what it dropped, and since when it is not connected', async () => {
+    await server.api('POST', '/api/pubsub/topics', { name: '/web/full', maxDepthGd: 4 });
+    const subAddress = `ws://127.0.0.1:${await freePort()}/full`;
+    await server.api('POST', '/api/channels/wsx', { name: 'web-full', address: subAddress, service: 'helpers.web-sockets-gateway' });
+    const sub = await TestClient.connect(subAddress);
+    await sub.createSession({ client_id: 'web-gone' });
+    const reply = await sub.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: '/web/full', unsub_on_wsx_close: false });
+    const subKey = (reply.data as { sub_key: string }).sub_key;
+    sub.ws.terminate();
+    await sub.closed;
+    // subMaxDepthGd is half of maxDepthGd: 2 stay queued, the other 4 are dropped for it.
+    for (let n = 0; n < 6; n++) assert.equal((await server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/web/full')}/publish`, { data: { n } })).status, 201);
+    await page.goto(`${server.adminUrl}/#/pubsub`);
+    const line = page.locator('tr', { hasText: subKey });
+    await line.getByText('suspended').waitFor();
+    await line.getByText('not connected since').waitFor();
+    assert.deepEqual(await line.locator('td.num, td .num').allTextContents(), ['2', '4']);
+  });
+
   test('invoke a service with a JSON request and see its response', async () => {
     await page.goto(`${server.adminUrl}/#/services`);
     await row('zato.helpers.echo').waitFor();
