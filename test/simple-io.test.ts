@@ -90,7 +90,7 @@ describe('registry and invoker', () => {
     const registry = new ServiceRegistry();
     registerBuiltins(registry);
     registry.replaceSource('a.ts', [One, Caller, Throws].map((cls) => ({ name: cls.serviceName, cls })));
-    return { registry, invoker: new ServiceInvoker(registry, silentLogger()) };
+    return { registry, invoker: new ServiceInvoker({ registry, logger: silentLogger() }) };
   };
 
   test('aliases, chained invoke, cid, channel', async () => {

@@ -12,6 +12,7 @@ import { Store } from '../store/index.js';
 import { resolveAdminToken } from './admin-token.js';
 import { MemoryGuard } from './memory-guard.js';
 import { seedOnce } from './seed.js';
+import { lateBoundEnvironment } from './service-environment.js';
 import { loadSettings, type Settings } from './settings.js';
 import { VERSION } from './version.js';
 
@@ -48,7 +49,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts a server: store, services (with hot deployment), channels and the admin API. */
+/**
+ * Starts a server in two phases. First every part is built and wired through its constructor, and every built-in
+ * and deployed service is registered; only then do the channels and the admin API listen, so that the first client
+ * finds the whole server (fastify's `listen()` waits for `ready()` in the same way). Shutdown runs in reverse.
+ */
 export async function startServer(overrides: Partial<Settings> = {}, logger: Logger = createLogger()): Promise<RunningServer> {
   const settings = loadSettings(overrides);
   // First, so that a token too short is refused before anything listens.
@@ -74,62 +79,10 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const box = SecretBox.load({ key: settings.secretKey, keyFile: settings.secretKeyFile, defaultFile: join(settings.dataDir, 'secret-key') });
     const security = new SecurityDefinitions(store, box);
     await reportUnreadableSecrets(security, box, logger);
-    const channels = new ChannelDefinitions(store, security);
-    const outgoing = new OutgoingDefinitions(store, security);
-    const registry = new ServiceRegistry();
-    registerBuiltins(registry);
-    const invoker = new ServiceInvoker(registry, logger);
-    invoker.metrics = metrics;
-    invoker.faultOwner = faults;
-    invoker.watchdog = watchdog;
-
-    const deployer = new HotDeployer({
-      dir: settings.servicesDir,
-      outDir: join(settings.dataDir, 'deploy'),
-      markerDir: join(settings.dataDir, 'deploying'),
-      registry,
-      logger,
-      deployTimeoutMs: settings.deployTimeoutMs,
-      faultOwner: faults,
-      watchdog,
-    });
-    faults.attributor = (stack) => deployer.attribute(stack);
-    await deployer.start();
-    closers.push(() => deployer.close());
-
-    const seeded = await seedOnce(store, channels, settings);
-    const memoryGuard = new MemoryGuard(settings.memoryGuardFraction, logger);
-    memoryGuard.start();
-    closers.push(async () => memoryGuard.stop());
-    const channelManager = new ChannelManager({
-      store,
-      definitions: channels,
-      deps: { invoker, security, logger, metrics, admission: memoryGuard },
-      listener: { headersTimeoutMs: settings.channelHeadersTimeoutMs },
-    });
-    invoker.environment.wsx = channelManager;
-    await channelManager.start();
-    closers.push(() => channelManager.close());
-
-    const pubsub = new PubSub({ store, channels: channelManager, logger });
-    await pubsub.start();
-    closers.push(() => pubsub.close());
-    registry.replaceSource('builtin:pubsub', pubsubServices(pubsub).map((cls) => ({ name: cls.serviceName!, cls })));
-    invoker.environment.pubsub = { publish: (topic, data, options = {}) => pubsub.publish(topic, { ...options, data }) };
-    const topics = new TopicDefinitions(pubsub);
-
-    // After the channels, so that a connection to a channel of this same server finds it listening.
-    const outgoingManager = new OutgoingManager({ store, definitions: outgoing, invoker, credentials: security, logger });
-    invoker.environment.outgoingWsx = outgoingManager;
-    await outgoingManager.start();
-    closers.push(() => outgoingManager.close());
-
-    registerCollectors(metrics, channelManager, outgoingManager, pubsub);
-    if (watchdog) registerStallCollectors(metrics, watchdog);
-    metrics.memoryGuard(memoryGuard);
-
+    const parts = buildParts({ settings, logger, store, security, metrics, faults, watchdog });
+    const { deployer, channelManager, pubsub, outgoingManager, memoryGuard } = parts;
     const admin = createAdminServer(
-      { version: VERSION, channels, channelManager, outgoing, outgoingManager, pubsub, topics, security, registry, invoker, deployer, metrics },
+      { version: VERSION, ...parts, topics: new TopicDefinitions(pubsub), security, metrics },
       {
         token,
         user: settings.adminUser,
@@ -143,28 +96,39 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
         authFailureLimit: settings.adminAuthFailureLimit,
       },
     );
+
+    // Every service is registered before anything listens: a client's first call must not find it missing.
+    await deployer.start();
+    closers.push(() => deployer.close());
+    const seeded = await seedOnce(store, parts.channels, settings);
+    await pubsub.start();
+    await outgoingManager.load();
+    memoryGuard.start();
+    closers.push(async () => memoryGuard.stop());
+
+    await channelManager.start();
+    closers.push(() => channelManager.close());
+    // Pub/sub stops before the channels: clients closed at shutdown keep their subscriptions for the next start
+    // (an `unsubOnWsxClose` one would be deleted otherwise).
+    closers.push(() => pubsub.close());
+    // After the channels, so that a connection to a channel of this same server finds it listening.
+    await outgoingManager.start();
+    closers.push(() => outgoingManager.close());
+
     await admin.listen({ host: settings.adminHost, port: settings.adminPort });
     closers.push(() => admin.close());
     const address = admin.server.address();
     const port = typeof address === 'object' && address ? address.port : settings.adminPort;
 
     return {
+      ...parts,
       settings,
       logger,
       store,
-      registry,
-      invoker,
       security,
-      channels,
-      channelManager,
-      outgoing,
-      outgoingManager,
-      pubsub,
-      deployer,
       admin,
       metrics,
       watchdog,
-      memoryGuard,
       adminUrl: `http://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,
       adminToken: token,
       adminTokenGenerated: generated,
@@ -176,6 +140,66 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     await closeAll();
     throw err;
   }
+}
+
+interface PartsInput {
+  readonly settings: Settings;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly security: SecurityDefinitions;
+  readonly metrics: Metrics;
+  readonly faults: ServiceFaults;
+  readonly watchdog: EventLoopWatchdog | undefined;
+}
+
+interface Parts {
+  readonly registry: ServiceRegistry;
+  readonly invoker: ServiceInvoker;
+  readonly channels: ChannelDefinitions;
+  readonly channelManager: ChannelManager;
+  readonly outgoing: OutgoingDefinitions;
+  readonly outgoingManager: OutgoingManager;
+  readonly pubsub: PubSub;
+  readonly deployer: HotDeployer;
+  readonly memoryGuard: MemoryGuard;
+}
+
+// Builds and wires every part; nothing listens, connects or loads yet.
+function buildParts({ settings, logger, store, security, metrics, faults, watchdog }: PartsInput): Parts {
+  const registry = new ServiceRegistry();
+  registerBuiltins(registry);
+  const late = lateBoundEnvironment();
+  const invoker = new ServiceInvoker({ registry, logger, environment: late.environment, metrics, faultOwner: faults, watchdog });
+  const deployer = new HotDeployer({
+    dir: settings.servicesDir,
+    outDir: join(settings.dataDir, 'deploy'),
+    markerDir: join(settings.dataDir, 'deploying'),
+    registry,
+    logger,
+    deployTimeoutMs: settings.deployTimeoutMs,
+    faultOwner: faults,
+    watchdog,
+  });
+  faults.attributor = (stack) => deployer.attribute(stack);
+
+  const channels = new ChannelDefinitions(store, security);
+  const outgoing = new OutgoingDefinitions(store, security);
+  const memoryGuard = new MemoryGuard(settings.memoryGuardFraction, logger);
+  const channelManager = new ChannelManager({
+    store,
+    definitions: channels,
+    deps: { invoker, security, logger, metrics, admission: memoryGuard },
+    listener: { headersTimeoutMs: settings.channelHeadersTimeoutMs },
+  });
+  const pubsub = new PubSub({ store, channels: channelManager, logger });
+  registry.replaceSource('builtin:pubsub', pubsubServices(pubsub).map((cls) => ({ name: cls.serviceName!, cls })));
+  const outgoingManager = new OutgoingManager({ store, definitions: outgoing, invoker, credentials: security, logger });
+  late.bind({ channels: channelManager, outgoing: outgoingManager, pubsub });
+
+  registerCollectors(metrics, channelManager, outgoingManager, pubsub);
+  if (watchdog) registerStallCollectors(metrics, watchdog);
+  metrics.memoryGuard(memoryGuard);
+  return { registry, invoker, channels, channelManager, outgoing, outgoingManager, pubsub, deployer, memoryGuard };
 }
 
 function startWatchdog(settings: Settings, logger: Logger): EventLoopWatchdog | undefined {

@@ -7,7 +7,7 @@ import type { DeployedService, ServiceRegistry } from './registry.js';
 import { runInScope, type ServiceScope } from './scope.js';
 import type { Service, ServiceRequest, ServiceRuntime } from './service.js';
 import { parseInput, checkOutput, type SimpleIO } from './simple-io.js';
-import type { ChannelInfo, OutgoingConnections, PubSubFacade, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './facades.js';
+import type { ChannelInfo, OutgoingConnections, PubSubFacade, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './service-context.js';
 
 /** The calling WebSocket client, when a call comes from a WSX channel. */
 export interface CallingClient {
@@ -28,42 +28,57 @@ export interface CallContext {
 
 const INTERNAL: ChannelInfo = { type: 'internal', name: 'internal' };
 
+const notRunning = (what: string) => (): never => {
+  throw new InternalError(`${what} are not running`);
+};
+
+// The environment of an invoker built without a server (unit tests, embedders that only run services).
+const NO_ENVIRONMENT: ServiceEnvironment = {
+  wsx: { channel: notRunning('WebSocket channels') },
+  outgoingWsx: { get: notRunning('Outgoing WebSocket connections') },
+  pubsub: { publish: () => Promise.reject(new InternalError('Publish/subscribe is not running')) },
+};
+
+/** What an invoker is built from; everything a call can reach is fixed here, nothing is patched in later. */
+export interface ServiceInvokerOptions {
+  readonly registry: ServiceRegistry;
+  readonly logger: Logger;
+  /** `this.wsx`, `this.out` and `this.pubsub`; without it they fail with `internal_error` (an invoker outside a server). */
+  readonly environment?: ServiceEnvironment | undefined;
+  /** Where service calls are counted and timed, when the server keeps metrics. */
+  readonly metrics?: Metrics | undefined;
+  /** Who errors escaping a service outside `handle()` are reported to (a `ServiceFaults`), when the server has one. */
+  readonly faultOwner?: object | undefined;
+  /** Told which service runs, so that a blocked event loop can be blamed on it. */
+  readonly watchdog?: EventLoopWatchdog | undefined;
+}
+
 /** Invokes services by name: SimpleIO in, `handle()`, SimpleIO out. */
 export class ServiceInvoker {
   readonly registry: ServiceRegistry;
   readonly environment: ServiceEnvironment;
-  /** Where service calls are counted and timed, when the server keeps metrics. */
-  metrics: Metrics | undefined;
-  /** Who errors escaping a service outside `handle()` are reported to (a `ServiceFaults`), when the server has one. */
-  faultOwner: object | undefined;
-  /** Told which service runs, so that a blocked event loop can be blamed on it. */
-  watchdog: EventLoopWatchdog | undefined;
+  readonly metrics: Metrics | undefined;
+  readonly faultOwner: object | undefined;
+  readonly watchdog: EventLoopWatchdog | undefined;
   readonly #logger: Logger;
   // One scope per deployed entry (a redeploy makes a new entry), so a call allocates none.
   readonly #scopes = new WeakMap<DeployedService, ServiceScope>();
   // Bound once, so that running a call inside its scope allocates no closure.
   readonly #runCall = (entry: DeployedService, name: string, request: unknown, context: CallContext): Promise<unknown> => this.#run(entry, name, request, context);
   // `this.out` looks connections up at call time, so it sees connections created after the server started.
-  readonly #out: OutgoingConnections = {
-    wsx: {
-      get: (name) => {
-        if (!this.environment.outgoingWsx) throw new InternalError('Outgoing WebSocket connections are not running');
-        return this.environment.outgoingWsx.get(name);
-      },
-    },
-  };
+  readonly #out: OutgoingConnections;
+  readonly #pubsub: PubSubFacade;
 
-  readonly #pubsub: PubSubFacade = {
-    publish: (topicName, data, options) => {
-      if (!this.environment.pubsub) return Promise.reject(new InternalError('Publish/subscribe is not running'));
-      return this.environment.pubsub.publish(topicName, data, options);
-    },
-  };
-
-  constructor(registry: ServiceRegistry, logger: Logger, environment: ServiceEnvironment = { wsx: undefined, outgoingWsx: undefined, pubsub: undefined }) {
-    this.registry = registry;
-    this.#logger = logger;
-    this.environment = environment;
+  constructor(options: ServiceInvokerOptions) {
+    this.registry = options.registry;
+    this.#logger = options.logger;
+    this.environment = options.environment ?? NO_ENVIRONMENT;
+    this.metrics = options.metrics;
+    this.faultOwner = options.faultOwner;
+    this.watchdog = options.watchdog;
+    const environment = this.environment;
+    this.#out = { wsx: { get: (name) => environment.outgoingWsx.get(name) } };
+    this.#pubsub = { publish: (topicName, data, options) => environment.pubsub.publish(topicName, data, options) };
   }
 
   /**
@@ -168,10 +183,7 @@ export class ServiceInvoker {
 
   #wsxFacade(client: CallingClient | undefined): WsxFacade {
     const environment = this.environment;
-    const channel = (channelName: string): WsxChannelHandle => {
-      if (!environment.wsx) throw new InternalError('WebSocket channels are not running');
-      return environment.wsx.channel(channelName);
-    };
+    const channel = (channelName: string): WsxChannelHandle => environment.wsx.channel(channelName);
     const noClient = (): never => {
       throw new InternalError('This service was not invoked from a WebSocket client');
     };

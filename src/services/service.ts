@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { SimpleIO } from './simple-io.js';
-import type { ChannelInfo, OutgoingConnections, PubSubFacade, WsxFacade } from './facades.js';
+import type { ChannelInfo, OutgoingConnections, PubSubFacade, WsxFacade } from './service-context.js';
 
 /** A leveled log method: printf-style (`'Response is %j', data`) or an object first (`{ data }, 'Response'`). */
 export interface LogMethod {

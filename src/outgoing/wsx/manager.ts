@@ -34,6 +34,9 @@ export class OutgoingManager {
   // Totals per connection name, kept across reconnects and edits so that metrics stay monotonic.
   readonly #stats = new Map<string, OutgoingStats>();
   readonly #follower: ChangeFollower<OutgoingConfig>;
+  #loaded = false;
+  // False between load() and start(): connections are created but wait for the server to listen before connecting.
+  #connecting = false;
 
   constructor(options: { store: Store; definitions: OutgoingDefinitions; invoker: ServiceInvoker; credentials: CredentialsSource; logger: Logger }) {
     this.#definitions = options.definitions;
@@ -46,11 +49,23 @@ export class OutgoingManager {
     );
   }
 
-  /** Opens every active stored connection (without waiting for them to connect) and follows changes. */
-  async start(): Promise<void> {
+  /**
+   * Creates every active stored connection without connecting it, and follows changes: from then on `get()` finds
+   * them, and a lease waits for the connection instead of failing for a name that is stored.
+   */
+  async load(): Promise<void> {
+    if (this.#loaded) return;
+    this.#loaded = true;
     this.#follower.start();
     for (const config of await this.#definitions.list()) this.#follower.run(async () => this.#open(config));
     await this.settled();
+  }
+
+  /** Loads (when not done yet) and connects every connection, without waiting for them to connect. */
+  async start(): Promise<void> {
+    await this.load();
+    this.#connecting = true;
+    for (const conn of this.#connections.values()) conn.start();
   }
 
   /** Resolves once every change announced so far has been applied. */
@@ -113,7 +128,7 @@ export class OutgoingManager {
       subKeys: storedRemoteSubKeys(this.#store, config.name),
     });
     this.#connections.set(config.name, conn);
-    conn.start();
+    if (this.#connecting) conn.start();
     this.#logger.info({ outgoing: config.name, address: config.address, isZato: config.isZato }, 'Outgoing connection opened');
   }
 

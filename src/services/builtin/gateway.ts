@@ -1,7 +1,7 @@
 import { ForbiddenError, ValidationError } from '../../errors/index.js';
 import { Service } from '../service.js';
 import { text, opaque, parseInput } from '../simple-io.js';
-import type { ChannelInfo } from '../facades.js';
+import type { ChannelInfo } from '../service-context.js';
 
 /** Services every gateway allows, as in Zato's `helpers.web-sockets-gateway`, plus echo. */
 export const DEFAULT_GATEWAY_SERVICES: readonly string[] = [

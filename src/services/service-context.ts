@@ -1,7 +1,8 @@
 import type { WsxResponse } from '../protocol/index.js';
 
-// The faces that parts outside `services/` show to a running service. They are interfaces here so that
-// `services/` does not depend on `channels/` or `outgoing/`; the server wires the implementations in.
+// What a running service sees of the rest of the server: `this.wsx`, `this.out` and `this.pubsub`. They are
+// interfaces here so that `services/` does not depend on `channels/`, `outgoing/` or `pubsub/`; the server passes
+// the implementations to `ServiceInvoker`'s constructor as a `ServiceEnvironment`.
 
 /** Where a service call came from. */
 export interface ChannelInfo {
@@ -109,9 +110,9 @@ export interface PubSubFacade {
   publish(topicName: string, data: unknown, options?: PublishOptions): Promise<string>;
 }
 
-/** What the server provides to services, filled in as parts start. */
+/** What the server provides to services, complete before the first call (given to `ServiceInvoker`'s constructor). */
 export interface ServiceEnvironment {
-  wsx: WsxChannels | undefined;
-  outgoingWsx: OutgoingWsx | undefined;
-  pubsub: PubSubFacade | undefined;
+  readonly wsx: WsxChannels;
+  readonly outgoingWsx: OutgoingWsx;
+  readonly pubsub: PubSubFacade;
 }
