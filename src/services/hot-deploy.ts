@@ -1,18 +1,16 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, extname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
-import { SwitchboardError, TimeoutError } from '../errors/index.js';
+import { SwitchboardError } from '../errors/index.js';
 import type { EventLoopWatchdog } from '../observability/index.js';
 import type { ServiceRegistry } from './registry.js';
 import type { Attribution } from './faults.js';
-import { runInScope } from './scope.js';
-import { serviceNameOf } from './registry.js';
-import { isServiceClass, type ServiceClass } from './service.js';
+import type { ServiceClass } from './service.js';
+import { ImportMarkers } from './import-markers.js';
+import { compileServiceFile, importServiceModule, isServiceFile, moduleNameOf, serviceClassesOf } from './service-loader.js';
 
 /** The outcome of the last deployment attempt of one file. */
 export interface DeploymentStatus {
@@ -44,37 +42,7 @@ export interface HotDeployerOptions {
   readonly watchdog?: EventLoopWatchdog;
 }
 
-/** What a marker holds: the file being imported and the hash of its compiled code. */
-interface ImportMarker {
-  readonly file: string;
-  readonly hash: string;
-  readonly startedAt: string;
-  readonly pid: number;
-}
-
-const SOURCE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
 const DEBOUNCE_MS = 75;
-
-// User services import 'switchboard'; it must resolve to the very module this server runs,
-// or `instanceof Service` and shared state would break.
-const LIBRARY_ENTRY = pathToFileURL(resolve(fileURLToPath(new URL('../index.js', import.meta.url)))).href;
-
-const libraryAlias: Plugin = {
-  name: 'switchboard-alias',
-  setup(b) {
-    b.onResolve({ filter: /^switchboard$/ }, () => ({ path: LIBRARY_ENTRY, external: true }));
-  },
-};
-
-function isServiceFile(file: string): boolean {
-  const name = basename(file);
-  if (name.startsWith('.') || name.endsWith('.d.ts') || /\.test\.[mc]?[jt]s$/.test(name)) return false;
-  return SOURCE_EXTENSIONS.has(extname(name));
-}
-
-function moduleNameOf(file: string): string {
-  return basename(file).replace(/\.[mc]?[jt]s$/, '');
-}
 
 /**
  * Deploys every service file in a directory at start-up and again whenever a file is saved,
@@ -90,8 +58,7 @@ export class HotDeployer extends EventEmitter {
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #queue = new Map<string, Promise<void>>();
   readonly #options: HotDeployerOptions;
-  // Files whose import was running when an earlier process died, found at start: file → marker.
-  readonly #suspects = new Map<string, ImportMarker>();
+  readonly #markers: ImportMarkers;
   // Compiled file URL → its source file, to tell from a stack trace which file's code threw.
   readonly #compiled = new Map<string, string>();
   #watcher: FSWatcher | undefined;
@@ -104,6 +71,7 @@ export class HotDeployer extends EventEmitter {
     this.#outDir = resolve(options.outDir);
     this.#registry = options.registry;
     this.#logger = options.logger.child({ part: 'hot-deploy' });
+    this.#markers = new ImportMarkers(options.markerDir);
   }
 
   /**
@@ -140,10 +108,10 @@ export class HotDeployer extends EventEmitter {
     await mkdir(this.#dir, { recursive: true });
     await rm(this.#outDir, { recursive: true, force: true });
     await mkdir(this.#outDir, { recursive: true });
-    await this.#readMarkers();
+    await this.#markers.read();
     const files = await this.#listFiles(this.#dir);
     for (const file of files) await this.#enqueue(file, true);
-    await this.#forgetMarkersOfGoneFiles(new Set(files));
+    await this.#markers.forgetGone(new Set(files));
     this.#watcher = watch(this.#dir, { recursive: true }, (_event, name) => {
       if (name) this.#schedule(join(this.#dir, name.toString()));
     });
@@ -198,8 +166,7 @@ export class HotDeployer extends EventEmitter {
     const exists = await stat(file).then((s) => s.isFile(), () => false);
     if (!exists) {
       this.#registry.removeSource(file);
-      this.#suspects.delete(file);
-      await this.#dropMarker(file);
+      await this.#markers.forget(file);
       if (this.#status.delete(file)) {
         this.#logger.info({ file }, 'Service file removed; its services are undeployed');
         this.emit('removed', file);
@@ -230,131 +197,28 @@ export class HotDeployer extends EventEmitter {
   }
 
   async #load(file: string, atStart: boolean): Promise<Array<{ name: string; cls: ServiceClass }>> {
-    const result = await build({
-      entryPoints: [file],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      sourcemap: 'inline',
-      logLevel: 'silent',
-      plugins: [libraryAlias],
-      // Bundled CommonJS dependencies may call require(); give them one rooted at the source file.
-      banner: { js: `import { createRequire as __sbRequire } from 'node:module'; const require = __sbRequire(${JSON.stringify(pathToFileURL(file).href)});` },
-    });
-    const code = result.outputFiles[0]?.text ?? '';
-    const hash = createHash('sha256').update(code).digest('hex');
+    const { code, hash } = await compileServiceFile(file);
     // At start a suspect is skipped; a save afterwards is the user asking for it to be tried again.
-    if (atStart) this.#refuseSuspect(file, hash);
-    else this.#suspects.delete(file);
+    if (atStart) this.#markers.refuseSuspect(file, hash);
+    else this.#markers.retry(file);
     const out = join(this.#outDir, `${moduleNameOf(file)}.${++this.#generation}.mjs`);
     await writeFile(out, code);
     const url = pathToFileURL(out).href;
     this.#remember(url, file);
-    await this.#writeMarker({ file, hash, startedAt: new Date().toISOString(), pid: process.pid });
+    await this.#markers.write({ file, hash, startedAt: new Date().toISOString(), pid: process.pid });
     let mod: Record<string, unknown>;
     try {
-      mod = await this.#import(url, file);
+      mod = await importServiceModule(url, file, this.#options);
     } finally {
       await rm(out, { force: true });
-      await this.#dropMarker(file);
+      await this.#markers.drop(file);
     }
-    const moduleName = moduleNameOf(file);
-    const classes = [...new Set(Object.values(mod).filter(isServiceClass))];
-    if (classes.length === 0) throw new Error(`${basename(file)} exports no class extending Service`);
-    return classes.map((cls) => ({ name: serviceNameOf(cls, moduleName), cls }));
-  }
-
-  // Imports inside the file's scope (what its top level schedules names the file) and within the deploy timeout.
-  #import(url: string, file: string): Promise<Record<string, unknown>> {
-    const watchdog = this.#options.watchdog;
-    const watchId = watchdog ? watchdog.register({ file }) : 0;
-    const previous = watchdog ? watchdog.enter(watchId) : 0;
-    const importing = runInScope({ service: undefined, file, owner: this.#options.faultOwner, watchId }, () => import(url) as Promise<Record<string, unknown>>);
-    let left = false;
-    const leave = () => {
-      if (left) return;
-      left = true;
-      watchdog?.leave(previous);
-    };
-    importing.then(leave, leave);
-    const limit = this.#options.deployTimeoutMs ?? 0;
-    if (limit <= 0) return importing;
-    // Without a pending timer, a top-level await that never settles lets the event loop empty during start-up,
-    // and Node exits with code 13 and no log line. The timer keeps the loop alive and turns it into a failed file.
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new TimeoutError(`${basename(file)} did not finish importing within ${limit} ms (a top-level await that never settles?); it is not deployed`, 'deploy_timeout')),
-        limit,
-      );
-    });
-    // A parked import no longer counts as running, or every later stall would be blamed on it.
-    return Promise.race([importing, timeout]).finally(() => {
-      clearTimeout(timer);
-      leave();
-    });
+    return serviceClassesOf(mod, file);
   }
 
   #remember(url: string, file: string): void {
     this.#compiled.set(url, file);
     // Bounded: only the newest compiled versions matter for attribution.
     if (this.#compiled.size > 1000) this.#compiled.delete(this.#compiled.keys().next().value!);
-  }
-
-  // A file whose import was running when the previous process died, and that has not changed since, is skipped.
-  #refuseSuspect(file: string, hash: string): void {
-    const marker = this.#suspects.get(file);
-    if (!marker) return;
-    if (marker.hash !== hash) {
-      this.#suspects.delete(file);
-      return;
-    }
-    throw new SwitchboardError(
-      'deploy_skipped',
-      503,
-      `Skipped: the server stopped (crashed, was killed, or its event loop was blocked) while importing this file at ${marker.startedAt}; change the file to try it again`,
-    );
-  }
-
-  async #readMarkers(): Promise<void> {
-    const dir = this.#options.markerDir;
-    if (!dir) return;
-    await mkdir(dir, { recursive: true });
-    for (const name of await readdir(dir)) {
-      if (!name.endsWith('.json')) continue;
-      try {
-        const marker = JSON.parse(await readFile(join(dir, name), 'utf8')) as ImportMarker;
-        if (typeof marker.file === 'string' && typeof marker.hash === 'string') this.#suspects.set(marker.file, marker);
-      } catch {
-        // A marker cut short by the crash itself: it names no file, so there is nothing to skip.
-        await rm(join(dir, name), { force: true });
-      }
-    }
-  }
-
-  async #forgetMarkersOfGoneFiles(files: ReadonlySet<string>): Promise<void> {
-    for (const file of [...this.#suspects.keys()]) {
-      if (files.has(file)) continue;
-      this.#suspects.delete(file);
-      await this.#dropMarker(file);
-    }
-  }
-
-  #markerPath(file: string): string | undefined {
-    const dir = this.#options.markerDir;
-    return dir ? join(dir, `${createHash('sha1').update(file).digest('hex')}.json`) : undefined;
-  }
-
-  async #writeMarker(marker: ImportMarker): Promise<void> {
-    const path = this.#markerPath(marker.file);
-    if (path) await writeFile(path, JSON.stringify(marker));
-  }
-
-  // A skipped file keeps its marker, so that it stays skipped at the next start too, until it changes.
-  async #dropMarker(file: string): Promise<void> {
-    const path = this.#markerPath(file);
-    if (path && !this.#suspects.has(file)) await rm(path, { force: true });
   }
 }
