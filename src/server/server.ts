@@ -101,20 +101,19 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     await deployer.start();
     closers.push(() => deployer.close());
     const seeded = await seedOnce(store, parts.channels, settings);
-    await pubsub.start();
-    await outgoingManager.load();
     memoryGuard.start();
     closers.push(async () => memoryGuard.stop());
-
-    await channelManager.start();
+    // Each closer is safe before its part starts, so a failed start stops what it began. Pub/sub stops before the
+    // channels: clients closed at shutdown keep their subscriptions (an `unsubOnWsxClose` one would be deleted).
     closers.push(() => channelManager.close());
-    // Pub/sub stops before the channels: clients closed at shutdown keep their subscriptions for the next start
-    // (an `unsubOnWsxClose` one would be deleted otherwise).
+    await pubsub.start();
     closers.push(() => pubsub.close());
-    // After the channels, so that a connection to a channel of this same server finds it listening.
-    await outgoingManager.start();
+    await outgoingManager.load();
     closers.push(() => outgoingManager.close());
 
+    await channelManager.start();
+    // After the channels, so that a connection to a channel of this same server finds it listening.
+    await outgoingManager.start();
     await admin.listen({ host: settings.adminHost, port: settings.adminPort });
     closers.push(() => admin.close());
     const address = admin.server.address();
