@@ -56,9 +56,13 @@ export interface ServiceInvokerOptions {
 /** Invokes services by name: SimpleIO in, `handle()`, SimpleIO out. */
 export class ServiceInvoker {
   readonly registry: ServiceRegistry;
+  /** What services reach as `this.wsx`, `this.out` and `this.pubsub`. */
   readonly environment: ServiceEnvironment;
+  /** Where calls are counted and timed (see `ServiceInvokerOptions`). */
   readonly metrics: Metrics | undefined;
+  /** Who errors escaping a service are reported to (see `ServiceInvokerOptions`). */
   readonly faultOwner: object | undefined;
+  /** Told which service runs (see `ServiceInvokerOptions`). */
   readonly watchdog: EventLoopWatchdog | undefined;
   readonly #logger: Logger;
   // One scope per deployed entry (a redeploy makes a new entry), so a call allocates none.

@@ -64,6 +64,7 @@ export class OutgoingManager {
   /** Loads (when not done yet) and connects every connection, without waiting for them to connect. */
   async start(): Promise<void> {
     await this.load();
+    if (this.#connecting) return;
     this.#connecting = true;
     for (const conn of this.#connections.values()) conn.start();
   }
