@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startServer } from '../src/server/index.js';
 import { silentLogger } from '../src/observability/index.js';
+import { OutgoingManager } from '../src/outgoing/wsx/index.js';
 import { PubSub } from '../src/pubsub/index.js';
 import { freePort, startTestServer } from './helpers/server.js';
 import { TestClient, type Frame } from './helpers/wsx-client.js';
@@ -101,5 +102,19 @@ test('with a database slow to answer at start-up, clients racing the channels st
     for (const seen of await restartWithEarlyClients('/slow', 4)) assertServed(seen);
   } finally {
     PubSub.prototype.start = start;
+  }
+});
+
+test('while the outgoing connections are still starting, this.out already finds every stored one', async () => {
+  // Connecting waits until the channels listen (a connection may point at this same server); being found must not.
+  const start = OutgoingManager.prototype.start;
+  OutgoingManager.prototype.start = async function slowStart(this: OutgoingManager) {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return start.call(this);
+  };
+  try {
+    for (const seen of await restartWithEarlyClients('/slow-out', 2)) assertServed(seen);
+  } finally {
+    OutgoingManager.prototype.start = start;
   }
 });
