@@ -1,7 +1,7 @@
 // What every command shares: the global flags, parsing, reading arguments and printing the answer.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolveConnection, type Connection } from './client.js';
+import { resolveAdminApi, type AdminApiConnection } from './admin-api-client.js';
 import { printJson } from './output.js';
 import type { Options, Values } from './resource-flags.js';
 import { UsageError } from './usage-error.js';
@@ -24,8 +24,8 @@ export function parse(args: string[], options: Options): { values: Values; posit
 }
 
 /** Where the admin API is, from `--url`/`--token` and the environment. */
-export function connectionOf(values: Values): Connection {
-  return resolveConnection({ url: values.url as string | undefined, token: values.token as string | undefined });
+export function connectionOf(values: Values): AdminApiConnection {
+  return resolveAdminApi({ url: values.url as string | undefined, token: values.token as string | undefined });
 }
 
 /** A number given to a flag that is not a schema field (`--timeout`, `--priority`). */

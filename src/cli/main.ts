@@ -1,6 +1,6 @@
 import { VERSION } from '../server/version.js';
 import { ConfigFileError } from './apply.js';
-import { ApiError } from './client.js';
+import { AdminApiError } from './admin-api-client.js';
 import { connectionOf, GLOBAL, parse } from './command-line.js';
 import { configCommand, serviceCommand, statsCommand, subscriptionCommand } from './other-commands.js';
 import { EXTRA_OPTIONS, resourceCommand } from './resource-command.js';
@@ -61,7 +61,7 @@ function reportError(err: unknown): number {
     console.error(`error: ${err.message}`);
     return 2;
   }
-  if (err instanceof ApiError) {
+  if (err instanceof AdminApiError) {
     console.error(`error: ${err.message} [${err.code}]${err.field ? ` (field: ${err.field})` : ''}`);
     return 1;
   }

@@ -1,6 +1,6 @@
 // The commands that are not one resource: service, subscription, stats, and apply/export.
 import { runApply, runExport } from './apply.js';
-import { call, type Connection } from './client.js';
+import { callAdminApi, type AdminApiConnection } from './admin-api-client.js';
 import { connectionOf, enc, GLOBAL, one, parse, requestFrom, show } from './command-line.js';
 import { printObject, printTable } from './output.js';
 import type { Options, Values } from './resource-flags.js';
@@ -8,41 +8,41 @@ import { APPLY_HELP, EXPORT_HELP } from './usage.js';
 import { UsageError } from './usage-error.js';
 
 /** `switchboard service list | get | deployments | invoke`. */
-export async function serviceCommand(conn: Connection, verb: string, positionals: string[], values: Values): Promise<void> {
+export async function serviceCommand(conn: AdminApiConnection, verb: string, positionals: string[], values: Values): Promise<void> {
   if (verb === 'list') {
-    const rows = (await call(conn, 'GET', '/api/services')) as Array<Record<string, unknown>>;
+    const rows = (await callAdminApi(conn, 'GET', '/api/services')) as Array<Record<string, unknown>>;
     return show(values, rows, () => printTable(rows, ['name', 'source', 'deployedAt']));
   }
   if (verb === 'get') {
-    const obj = (await call(conn, 'GET', `/api/services/${enc(one(positionals, 'NAME'))}`)) as Record<string, unknown>;
+    const obj = (await callAdminApi(conn, 'GET', `/api/services/${enc(one(positionals, 'NAME'))}`)) as Record<string, unknown>;
     return show(values, obj, () => printObject(obj));
   }
   if (verb === 'deployments') {
-    const rows = (await call(conn, 'GET', '/api/services/deployments')) as Array<Record<string, unknown>>;
+    const rows = (await callAdminApi(conn, 'GET', '/api/services/deployments')) as Array<Record<string, unknown>>;
     return show(values, rows, () => printTable(rows, ['file', 'ok', 'services', 'error', 'at']));
   }
   if (verb === 'invoke') {
     const name = one(positionals, 'NAME');
-    const res = (await call(conn, 'POST', `/api/services/${enc(name)}/invoke`, { request: requestFrom(values) })) as { response: unknown };
+    const res = (await callAdminApi(conn, 'POST', `/api/services/${enc(name)}/invoke`, { request: requestFrom(values) })) as { response: unknown };
     return show(values, res, () => console.log(JSON.stringify(res.response)));
   }
   throw new UsageError(`Unknown command: service ${verb}`);
 }
 
 /** `switchboard subscription list | get | delete`. */
-export async function subscriptionCommand(conn: Connection, verb: string, positionals: string[], values: Values): Promise<void> {
+export async function subscriptionCommand(conn: AdminApiConnection, verb: string, positionals: string[], values: Values): Promise<void> {
   const path = '/api/pubsub/subscriptions';
   if (verb === 'list') {
-    const rows = (await call(conn, 'GET', path)) as Array<Record<string, unknown>>;
+    const rows = (await callAdminApi(conn, 'GET', path)) as Array<Record<string, unknown>>;
     return show(values, rows, () => printTable(rows, ['subKey', 'topicName', 'channelName', 'pubClientId', 'queueDepth', 'ackMode']));
   }
   const subKey = one(positionals, 'SUB_KEY');
   if (verb === 'get') {
-    const obj = (await call(conn, 'GET', `${path}/${enc(subKey)}`)) as Record<string, unknown>;
+    const obj = (await callAdminApi(conn, 'GET', `${path}/${enc(subKey)}`)) as Record<string, unknown>;
     return show(values, obj, () => printObject(obj));
   }
   if (verb === 'delete') {
-    const res = await call(conn, 'DELETE', `${path}/${enc(subKey)}`);
+    const res = await callAdminApi(conn, 'DELETE', `${path}/${enc(subKey)}`);
     return show(values, res, () => console.log(`Deleted subscription ${subKey}`));
   }
   throw new UsageError(`Unknown command: subscription ${verb}`);
@@ -79,6 +79,6 @@ export async function configCommand(command: 'apply' | 'export', args: string[])
 /** `switchboard stats`: the totals the web admin's dashboard shows (per-object lists with --json). */
 export async function statsCommand(args: string[]): Promise<void> {
   const { values } = parse(args, GLOBAL);
-  const stats = (await call(connectionOf(values), 'GET', '/api/stats')) as Record<string, unknown>;
+  const stats = (await callAdminApi(connectionOf(values), 'GET', '/api/stats')) as Record<string, unknown>;
   show(values, stats, () => printObject(Object.fromEntries(Object.entries(stats).filter(([, v]) => !Array.isArray(v)))));
 }
