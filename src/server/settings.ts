@@ -53,7 +53,7 @@ function check(key: string, value: unknown, raw: unknown): void {
     const item: unknown = Array.isArray(value) ? (value as unknown[]).find((v) => typeof v !== 'string') : value;
     throw new Error(`${key} must be a list of host names (got ${JSON.stringify(item)})`);
   }
-  throw new Error(`${key} must be a non-empty string`);
+  throw new Error(`${key} must be a string${KindGuard.IsString(s) && s.minLength ? ' (not empty)' : ''}`);
 }
 
 /** One setting from its layers: an override as given, else the environment's text, else the file's value. */
