@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
-import { fillDefaults, withDefault, type Filled } from '../src/schema/index.js';
+import { fillDefaults, withDefault, type Filled } from '../src/config-schema/index.js';
 
 const Inner = Type.Object({ a: withDefault(Type.Number(), 1), b: withDefault(Type.Number(), 2) });
 const Schema = Type.Object({

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { fillDefaults, withDefault, type Filled } from '../schema/index.js';
+import { fillDefaults, withDefault, type Filled } from '../config-schema/index.js';
 
 /**
  * A topic as stored and as the admin API takes it (DESIGN.md §6). Zato 3.2's defaults, and Switchboard's own limits:

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { withDefault, type Filled } from '../schema/index.js';
+import { withDefault, type Filled } from '../config-schema/index.js';
 
 // Node's timers take at most 2^31 - 1 ms.
 const MAX_MS = 2_147_483_647;

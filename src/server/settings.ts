@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KindGuard, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { fillDefaults } from '../schema/index.js';
+import { fillDefaults } from '../config-schema/index.js';
 import { envName, SettingsSchema, type Settings } from './settings-schema.js';
 
 export { envName, SettingsSchema, type Settings } from './settings-schema.js';

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ValidationError } from '../../errors/index.js';
-import { fillDefaults, withDefault, type Filled } from '../../schema/index.js';
+import { fillDefaults, withDefault, type Filled } from '../../config-schema/index.js';
 
 const nonEmpty = Type.String({ minLength: 1 });
 
