@@ -2,7 +2,7 @@
 // The diff (`planApply`) is pure, so what apply will do can be read and tested apart from the HTTP calls.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { ApiError, call, type Connection } from './client.js';
+import { AdminApiError, callAdminApi, type AdminApiConnection } from './admin-api-client.js';
 import { printJson } from './output.js';
 import { CHANNEL, OUTGOING, SECURITY, TOPIC, type Resource } from './resources.js';
 
@@ -179,10 +179,10 @@ export function configOf(obj: Record<string, unknown>): Record<string, unknown> 
 }
 
 /** The server's objects of the given kinds, config only, sorted by name. */
-export async function fetchConfig(conn: Connection, keys: readonly FileKey[] = FILE_KEYS): Promise<ConfigFile> {
+export async function fetchConfig(conn: AdminApiConnection, keys: readonly FileKey[] = FILE_KEYS): Promise<ConfigFile> {
   const out: ConfigFile = {};
   for (const key of keys) {
-    const rows = (await call(conn, 'GET', KINDS[key].resource.path)) as Array<Record<string, unknown>>;
+    const rows = (await callAdminApi(conn, 'GET', KINDS[key].resource.path)) as Array<Record<string, unknown>>;
     out[key] = sortedByName(rows.map((r) => configOf(r) as ConfigObject));
   }
   return out;
@@ -191,18 +191,18 @@ export async function fetchConfig(conn: Connection, keys: readonly FileKey[] = F
 const VERB: Record<Exclude<Action['op'], 'unchanged'>, string> = { create: 'create', update: 'update', delete: 'delete' };
 
 /** Performs one action; an API error is re-thrown naming the object, so the user knows which entry to fix. */
-export async function execute(conn: Connection, action: Action): Promise<void> {
+export async function execute(conn: AdminApiConnection, action: Action): Promise<void> {
   if (action.op === 'unchanged') return;
   const path = KINDS[action.key].resource.path;
   const one = `${path}/${encodeURIComponent(action.name)}`;
   try {
-    if (action.op === 'create') await call(conn, 'POST', path, action.body);
-    else if (action.op === 'update') await call(conn, 'PUT', one, action.body);
-    else await call(conn, 'DELETE', one);
+    if (action.op === 'create') await callAdminApi(conn, 'POST', path, action.body);
+    else if (action.op === 'update') await callAdminApi(conn, 'PUT', one, action.body);
+    else await callAdminApi(conn, 'DELETE', one);
   } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
+    if (!(err instanceof AdminApiError)) throw err;
     const what = `${KINDS[action.key].resource.noun} ${action.name}`;
-    throw new ApiError(err.status, err.code, `cannot ${VERB[action.op]} ${what}: ${err.message}`, err.field);
+    throw new AdminApiError(err.status, err.code, `cannot ${VERB[action.op]} ${what}: ${err.message}`, err.field);
   }
 }
 
@@ -230,7 +230,7 @@ export interface ApplyOptions extends PlanOptions {
 }
 
 /** `switchboard apply`: plans against the live server, then writes (unless a dry run), printing as it goes. */
-export async function runApply(conn: Connection, options: ApplyOptions): Promise<void> {
+export async function runApply(conn: AdminApiConnection, options: ApplyOptions): Promise<void> {
   const desired = parseConfigFile(readConfigText(options.file), options.file);
   const current = await fetchConfig(conn, FILE_KEYS.filter((k) => desired[k] !== undefined));
   const actions = planApply(desired, current, options);
@@ -275,7 +275,7 @@ export function summary(report: ApplyReport, dryRun: boolean): string {
 }
 
 /** `switchboard export`: the server's config in the file format apply takes, to stdout or to `output`. */
-export async function runExport(conn: Connection, output: string | undefined): Promise<void> {
+export async function runExport(conn: AdminApiConnection, output: string | undefined): Promise<void> {
   const config = await fetchConfig(conn);
   const text = `${JSON.stringify(config, null, 2)}\n`;
   if (output === undefined || output === '-') {

@@ -11,11 +11,14 @@ export type SecurityType = (typeof SECURITY_TYPES)[number];
 /** The admin API body for creating or replacing a security definition. */
 export const SecurityInputSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    type: Type.Union(SECURITY_TYPES.map((t) => Type.Literal(t))),
-    username: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-    secret: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'unique name' }),
+    type: Type.Union(
+      SECURITY_TYPES.map((t) => Type.Literal(t)),
+      { description: 'basic_auth: a user name and password; apikey: a key alone' },
+    ),
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'basic_auth user name' })),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'the password or key (write-only)' })),
+    secret: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'the same as password, for API keys (write-only)' })),
   },
   { additionalProperties: false },
 );

@@ -17,6 +17,7 @@ interface JsonSchema {
   pattern?: string;
   description?: string;
   nullable?: boolean;
+  default?: unknown;
 }
 
 /** How a field is edited. */
@@ -36,6 +37,8 @@ export interface Field {
   readonly maxLength?: number;
   readonly pattern?: string;
   readonly description?: string;
+  /** The server's default, from the schema: shown where the field is left empty. */
+  readonly default?: unknown;
 }
 
 let doc: Promise<{ paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: JsonSchema }> } }>> }> | undefined;
@@ -79,6 +82,7 @@ function toFields(schema: JsonSchema, prefix = ''): Field[] {
       ...(prop.maxLength !== undefined ? { maxLength: prop.maxLength } : {}),
       ...(prop.pattern !== undefined ? { pattern: prop.pattern } : {}),
       ...(prop.description !== undefined ? { description: prop.description } : {}),
+      ...(prop.default !== undefined ? { default: prop.default } : {}),
     });
   }
   return fields;

@@ -1,90 +1,60 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ValidationError } from '../../errors/index.js';
+import { fillDefaults, withDefault, type Filled } from '../../config-schema/index.js';
+
+const nonEmpty = Type.String({ minLength: 1 });
 
 /**
- * A WebSocket channel as stored and as the admin API takes it (DESIGN.md §3). Times are seconds.
- * Omitted optional fields take the defaults of `channelDefaults`.
+ * A WebSocket channel as stored and as the admin API takes it (DESIGN.md §3). Times are seconds. Every optional
+ * field carries its default: Zato 3.2's, with a 1 MiB message limit instead of ws's 100 MiB, plus limits that bound
+ * what one client can hold (docs/channels.md, "Limits"): 256 connections per channel, 64 of them from one address
+ * (a NAT gateway or proxy may front many clients, one host must not take the whole channel).
  */
 export const ChannelConfigSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    isActive: Type.Optional(Type.Boolean()),
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'unique name' }),
+    isActive: withDefault(Type.Boolean({ description: 'listening (true) or stopped' }), true),
     address: Type.String({ minLength: 1, maxLength: 2048, description: 'ws://host:port/path' }),
-    service: Type.String({ minLength: 1, maxLength: 512 }),
-    protocol: Type.Optional(Type.Union([Type.Literal('zato'), Type.Literal('plain')])),
-    dataFormat: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('json')])),
-    security: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
-    newTokenWaitTime: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
-    tokenTtl: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000 })),
-    pingInterval: Type.Optional(Type.Number({ minimum: 0, maximum: 86_400 })),
-    pingsMissedThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-    maxMessageSize: Type.Optional(Type.Integer({ minimum: 64, maximum: 256 * 1024 * 1024 })),
-    maxConnections: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-    maxConnectionsPerIp: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-    maxInFlight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
-    invokeTimeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86_400 })),
-    frameTimeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 3600 })),
-    allowedOrigins: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-    hookService: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
-    gatewayServices: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    service: Type.String({ minLength: 1, maxLength: 512, description: 'the service invoked for each message' }),
+    protocol: withDefault(Type.Union([Type.Literal('zato'), Type.Literal('plain')], { description: 'zato (WSX) or plain WebSocket' }), 'zato'),
+    dataFormat: withDefault(Type.Union([Type.Literal('text'), Type.Literal('json')], { description: 'plain channels: messages as text or JSON' }), 'text'),
+    security: withDefault(Type.Union([nonEmpty, Type.Null()], { description: 'a security definition clients log in with' }), null),
+    newTokenWaitTime: withDefault(Type.Number({ exclusiveMinimum: 0, maximum: 3600, description: 'seconds a new connection has to create a session' }), 5),
+    tokenTtl: withDefault(Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000, description: 'session token lifetime, seconds' }), 3600),
+    pingInterval: withDefault(Type.Number({ minimum: 0, maximum: 86_400, description: 'seconds between pings; 0: off' }), 30),
+    pingsMissedThreshold: withDefault(Type.Integer({ minimum: 1, maximum: 100, description: 'pings missed in a row before the connection is closed' }), 2),
+    maxMessageSize: withDefault(Type.Integer({ minimum: 64, maximum: 256 * 1024 * 1024, description: 'largest message, bytes' }), 1024 * 1024),
+    maxConnections: withDefault(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'connections open or being opened at once; null: no limit' }),
+      256,
+    ),
+    maxConnectionsPerIp: withDefault(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'connections open or being opened at once from one IP address; null: no limit' }),
+      64,
+    ),
+    maxInFlight: withDefault(
+      Type.Integer({ minimum: 1, maximum: 100_000, description: 'service calls in flight per connection; more are answered 429 too_many_requests' }),
+      100,
+    ),
+    invokeTimeout: withDefault(
+      Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'seconds a service call may take before the client gets 504 timeout' }),
+      30,
+    ),
+    frameTimeout: withDefault(
+      Type.Number({ exclusiveMinimum: 0, maximum: 3600, description: 'seconds one message may take from its first byte to its last' }),
+      10,
+    ),
+    allowedOrigins: withDefault(Type.Array(nonEmpty, { description: 'Origin headers accepted; empty: any' }), []),
+    hookService: withDefault(Type.Union([nonEmpty, Type.Null()], { description: 'a service invoked on connect and disconnect' }), null),
+    gatewayServices: withDefault(Type.Array(nonEmpty, { description: 'services the gateway may call on this channel, beyond its defaults' }), []),
   },
   { additionalProperties: false },
 );
+/** A channel as the admin API takes it: the optional fields may be left out. */
 export type ChannelInput = Static<typeof ChannelConfigSchema>;
 
 /** A channel with every default filled in: what the runtime works with. */
-export interface ChannelConfig {
-  name: string;
-  isActive: boolean;
-  address: string;
-  service: string;
-  protocol: 'zato' | 'plain';
-  dataFormat: 'text' | 'json';
-  security: string | null;
-  newTokenWaitTime: number;
-  tokenTtl: number;
-  pingInterval: number;
-  pingsMissedThreshold: number;
-  maxMessageSize: number;
-  /** Connections open or being opened at once; null: no limit. */
-  maxConnections: number | null;
-  /** Connections open or being opened at once from one IP address; null: no limit. */
-  maxConnectionsPerIp: number | null;
-  /** Service calls in flight per connection; more are answered 429 `too_many_requests` at once. */
-  maxInFlight: number;
-  /** Seconds a service call may take before the client gets a 504 `timeout` answer. */
-  invokeTimeout: number;
-  /** Seconds a WebSocket message may take from its first byte to its last before the connection is closed. */
-  frameTimeout: number;
-  allowedOrigins: string[];
-  hookService: string | null;
-  gatewayServices: string[];
-}
-
-/**
- * Defaults of DESIGN.md §3 (Zato 3.2's, with a 1 MiB message limit instead of ws's 100 MiB), plus limits that
- * bound what one client can hold (docs/channels.md, "Limits"): 256 connections per channel, 64 of them from one
- * address (a NAT gateway or proxy may front many clients, one host must not take the whole channel).
- */
-export const channelDefaults: Omit<ChannelConfig, 'name' | 'address' | 'service'> = {
-  isActive: true,
-  protocol: 'zato',
-  dataFormat: 'text',
-  security: null,
-  newTokenWaitTime: 5,
-  tokenTtl: 3600,
-  pingInterval: 30,
-  pingsMissedThreshold: 2,
-  maxMessageSize: 1024 * 1024,
-  maxConnections: 256,
-  maxConnectionsPerIp: 64,
-  maxInFlight: 100,
-  invokeTimeout: 30,
-  frameTimeout: 10,
-  allowedOrigins: [],
-  hookService: null,
-  gatewayServices: [],
-};
+export type ChannelConfig = Filled<typeof ChannelConfigSchema>;
 
 /** Where a channel listens. */
 export interface ListenAddress {
@@ -120,18 +90,11 @@ export function parseAddress(address: string): ListenAddress {
  * A stored `maxConnections: null` stays unlimited: it was chosen (or defaulted) explicitly.
  */
 export function withChannelDefaults(config: ChannelConfig): ChannelConfig {
-  return { ...channelDefaults, ...stripUndefined(config) } as ChannelConfig;
+  return fillDefaults(ChannelConfigSchema, config);
 }
 
 /** Fills in defaults and checks what the schema cannot (the address). */
 export function normalizeChannel(input: ChannelInput): ChannelConfig {
   parseAddress(input.address);
-  const config = { name: input.name, address: input.address, service: input.service, ...channelDefaults, ...stripUndefined(input) } as ChannelConfig;
-  config.allowedOrigins = [...config.allowedOrigins];
-  config.gatewayServices = [...config.gatewayServices];
-  return config;
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return fillDefaults(ChannelConfigSchema, input);
 }

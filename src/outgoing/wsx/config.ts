@@ -1,112 +1,67 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ValidationError } from '../../errors/index.js';
+import { fillDefaults, withDefault, type Filled } from '../../config-schema/index.js';
 
-const Seconds = (def: string, min = 0, max = 86_400) => Type.Number({ minimum: min, maximum: max, description: def });
+const Seconds = (description: string, min = 0, max = 86_400) => Type.Number({ minimum: min, maximum: max, description });
+const nonEmpty = Type.String({ minLength: 1 });
+const hook = (description: string) => withDefault(Type.Union([nonEmpty, Type.Null()], { description }), null);
 
 /** Reconnect backoff: delay n = random(0, min(max, initial × factor^n)) seconds ("full jitter"). */
 export const ReconnectSchema = Type.Object(
   {
-    initial: Type.Optional(Seconds('first delay, s (0.5)', 0.001, 3600)),
-    factor: Type.Optional(Type.Number({ minimum: 1, maximum: 10 })),
-    max: Type.Optional(Seconds('largest delay, s (30)', 0.001, 86_400)),
-    resetAfter: Type.Optional(Seconds('a connection up this long resets the backoff, s (5)', 0, 86_400)),
+    initial: withDefault(Seconds('first delay, seconds', 0.001, 3600), 0.5),
+    factor: withDefault(Type.Number({ minimum: 1, maximum: 10, description: 'each delay grows by this factor' }), 2),
+    max: withDefault(Seconds('largest delay, seconds', 0.001, 86_400), 30),
+    resetAfter: withDefault(Seconds('a connection up this long resets the backoff, seconds', 0, 86_400), 5),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'reconnect backoff' },
 );
 
-/** An outgoing WebSocket connection as stored and as the admin API takes it (DESIGN.md §5). Times in seconds. */
+/**
+ * An outgoing WebSocket connection as stored and as the admin API takes it (DESIGN.md §5). Times in seconds.
+ * `maxMessageSize`: a 16 MiB frame of tiny JSON values parses into ~240 MB of heap, while 4 MiB still takes a full
+ * pub/sub batch (1 MiB of message data, escaped) with room to spare.
+ */
 export const OutgoingConfigSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    isActive: Type.Optional(Type.Boolean()),
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'unique name' }),
+    isActive: withDefault(Type.Boolean({ description: 'connected (true) or stopped' }), true),
     address: Type.String({ minLength: 1, maxLength: 2048, description: 'ws://host:port/path or wss://…' }),
-    isZato: Type.Optional(Type.Boolean()),
-    dataFormat: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('json')])),
-    security: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
-    onConnectService: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
-    onMessageService: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
-    onCloseService: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
-    subscriptionList: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-    poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
-    hasAutoReconnect: Type.Optional(Type.Boolean()),
-    pingInterval: Type.Optional(Seconds('ping every n s; 0 = off (30)')),
-    responseTimeout: Type.Optional(Seconds('zato remote: reply wait, s (5)', 0.001, 3600)),
-    acquireTimeout: Type.Optional(Seconds('client() wait for a connected socket, s (5)', 0, 3600)),
-    connectTimeout: Type.Optional(Seconds('whole upgrade, and then session, deadline, s (10)', 0.001, 3600)),
-    maxMessageSize: Type.Optional(Type.Integer({ minimum: 64, maximum: 256 * 1024 * 1024 })),
-    maxPendingRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    maxConcurrentMessages: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'remote messages in the MESSAGE hook at once per socket; then reading pauses (64)' })),
-    maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'bytes waiting to be written per socket; then sends are refused (8 MiB)' })),
-    reconnect: Type.Optional(ReconnectSchema),
+    isZato: withDefault(Type.Boolean({ description: 'the remote speaks WSX (Switchboard or Zato)' }), false),
+    dataFormat: withDefault(Type.Union([Type.Literal('text'), Type.Literal('json')], { description: 'plain remotes: messages as text or JSON' }), 'text'),
+    security: hook('a security definition for create-session'),
+    onConnectService: hook('CONNECT hook service'),
+    onMessageService: hook('MESSAGE hook service'),
+    onCloseService: hook('CLOSE hook service'),
+    subscriptionList: withDefault(Type.Array(nonEmpty, { description: 'topics to subscribe to on the remote' }), []),
+    poolSize: withDefault(Type.Integer({ minimum: 1, maximum: 64, description: 'sockets to the remote' }), 1),
+    hasAutoReconnect: withDefault(Type.Boolean({ description: 'reconnect after losing the remote' }), true),
+    pingInterval: withDefault(Seconds('ping every n seconds; 0: off'), 30),
+    responseTimeout: withDefault(Seconds('zato remote: seconds to wait for a reply', 0.001, 3600), 5),
+    acquireTimeout: withDefault(Seconds('seconds client() waits for a connected socket', 0, 3600), 5),
+    connectTimeout: withDefault(Seconds('seconds for the whole upgrade, and then the session', 0.001, 3600), 10),
+    maxMessageSize: withDefault(Type.Integer({ minimum: 64, maximum: 256 * 1024 * 1024, description: 'largest message from the remote, bytes' }), 4 * 1024 * 1024),
+    maxPendingRequests: withDefault(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'requests to the remote awaiting a reply, per socket' }), 10_000),
+    maxConcurrentMessages: withDefault(
+      Type.Integer({ minimum: 1, maximum: 10_000, description: 'remote messages in the MESSAGE hook at once per socket; then reading pauses' }),
+      64,
+    ),
+    maxBufferedBytes: withDefault(
+      Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'bytes waiting to be written per socket; then sends are refused' }),
+      8 * 1024 * 1024,
+    ),
+    reconnect: withDefault(ReconnectSchema, {}),
   },
   { additionalProperties: false },
 );
+/** An outgoing connection as the admin API takes it: the optional fields may be left out. */
 export type OutgoingInput = Static<typeof OutgoingConfigSchema>;
 
 /** Backoff settings with defaults filled in. */
-export interface ReconnectConfig {
-  initial: number;
-  factor: number;
-  max: number;
-  resetAfter: number;
-}
+export type ReconnectConfig = Filled<typeof ReconnectSchema>;
 
 /** An outgoing connection with every default filled in. */
-export interface OutgoingConfig {
-  name: string;
-  isActive: boolean;
-  address: string;
-  isZato: boolean;
-  dataFormat: 'text' | 'json';
-  security: string | null;
-  onConnectService: string | null;
-  onMessageService: string | null;
-  onCloseService: string | null;
-  subscriptionList: string[];
-  poolSize: number;
-  hasAutoReconnect: boolean;
-  pingInterval: number;
-  responseTimeout: number;
-  acquireTimeout: number;
-  connectTimeout: number;
-  maxMessageSize: number;
-  maxPendingRequests: number;
-  /** Messages from the remote handed to the MESSAGE hook at the same time, per socket; beyond, reading pauses. */
-  maxConcurrentMessages: number;
-  /** Bytes queued for writing to a remote that does not read, per socket; beyond, sends are refused. */
-  maxBufferedBytes: number;
-  reconnect: ReconnectConfig;
-}
-
-export const reconnectDefaults: ReconnectConfig = { initial: 0.5, factor: 2, max: 30, resetAfter: 5 };
-
-export const outgoingDefaults: Omit<OutgoingConfig, 'name' | 'address'> = {
-  isActive: true,
-  isZato: false,
-  dataFormat: 'text',
-  security: null,
-  onConnectService: null,
-  onMessageService: null,
-  onCloseService: null,
-  subscriptionList: [],
-  poolSize: 1,
-  hasAutoReconnect: true,
-  pingInterval: 30,
-  responseTimeout: 5,
-  acquireTimeout: 5,
-  connectTimeout: 10,
-  // A 16 MiB frame of tiny JSON values parses into ~240 MB of heap: 4 MiB still takes a full pub/sub batch
-  // (1 MiB of message data, escaped) with room to spare.
-  maxMessageSize: 4 * 1024 * 1024,
-  maxPendingRequests: 10_000,
-  maxConcurrentMessages: 64,
-  maxBufferedBytes: 8 * 1024 * 1024,
-  reconnect: reconnectDefaults,
-};
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
+export type OutgoingConfig = Filled<typeof OutgoingConfigSchema>;
 
 /** Checks the address (ws:// or wss://) and fills in defaults. */
 export function normalizeOutgoing(input: OutgoingInput): OutgoingConfig {
@@ -119,14 +74,7 @@ export function normalizeOutgoing(input: OutgoingInput): OutgoingConfig {
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
     throw new ValidationError('address', `The address must start with ws:// or wss:// (got ${url.protocol}//)`);
   }
-  const reconnect = { ...reconnectDefaults, ...stripUndefined(input.reconnect ?? {}) };
-  if (reconnect.max < reconnect.initial) throw new ValidationError('reconnect.max', 'reconnect.max must not be below reconnect.initial');
-  return {
-    name: input.name,
-    address: input.address,
-    ...outgoingDefaults,
-    ...stripUndefined(input),
-    subscriptionList: [...(input.subscriptionList ?? [])],
-    reconnect,
-  } as OutgoingConfig;
+  const config = fillDefaults(OutgoingConfigSchema, input);
+  if (config.reconnect.max < config.reconnect.initial) throw new ValidationError('reconnect.max', 'reconnect.max must not be below reconnect.initial');
+  return config;
 }

@@ -149,15 +149,26 @@ interface FieldInputProps {
   readonly onChange: (value: string | boolean) => void;
 }
 
+// How a field's default reads in the form: `yes`/`no` for switches, `none` for null, nothing for an empty list.
+function defaultText(f: Field): string | undefined {
+  if (f.default === undefined || (Array.isArray(f.default) && f.default.length === 0)) return undefined;
+  if (f.default === null) return 'none';
+  if (typeof f.default === 'boolean') return f.default ? 'yes' : 'no';
+  return typeof f.default === 'object' ? undefined : String(f.default);
+}
+
 function FieldInput({ field: f, value, error, editing, choices, onChange }: FieldInputProps) {
   const id = `field-${f.name}`;
   const hint = f.kind === 'secret' && editing ? 'write-only: leave blank to keep the stored one' : f.kind === 'list' ? `${f.description ?? ''} one per line`.trim() : f.description;
   const text = (e: Event) => onChange((e.currentTarget as HTMLInputElement).value);
+  const shown = defaultText(f);
+  const placeholder = shown === undefined ? undefined : `default: ${shown}`;
+  const unset = shown === undefined ? '(default)' : `(default: ${shown})`;
   let input;
   if (f.kind === 'boolean') {
     input = (
       <select id={id} name={f.name} value={value === '' ? '' : String(value)} onChange={(e) => onChange(e.currentTarget.value === '' ? '' : e.currentTarget.value === 'true')}>
-        <option value="">(default)</option>
+        <option value="">{unset}</option>
         <option value="true">yes</option>
         <option value="false">no</option>
       </select>
@@ -165,7 +176,7 @@ function FieldInput({ field: f, value, error, editing, choices, onChange }: Fiel
   } else if (f.kind === 'select') {
     input = (
       <select id={id} name={f.name} value={String(value)} onChange={text}>
-        <option value="">{f.required ? '— choose —' : '(default)'}</option>
+        <option value="">{f.required ? '— choose —' : unset}</option>
         {f.options!.map((o) => (
           <option value={o}>{o}</option>
         ))}
@@ -175,11 +186,11 @@ function FieldInput({ field: f, value, error, editing, choices, onChange }: Fiel
     input = <textarea id={id} name={f.name} rows={2} value={String(value)} onInput={text} />;
   } else if (f.kind === 'text') {
     // Fields naming services or security definitions offer the deployed names (any name is still accepted).
-    input = <input id={id} name={f.name} type="text" autocomplete="off" list={choices ? `${id}-choices` : undefined} value={String(value)} onInput={text} aria-invalid={error ? 'true' : undefined} />;
+    input = <input id={id} name={f.name} type="text" autocomplete="off" list={choices ? `${id}-choices` : undefined} placeholder={placeholder} value={String(value)} onInput={text} aria-invalid={error ? 'true' : undefined} />;
   } else if (f.kind === 'secret') {
     input = <input id={id} name={f.name} type="password" autocomplete="new-password" value={String(value)} onInput={text} aria-invalid={error ? 'true' : undefined} />;
   } else {
-    input = <input id={id} name={f.name} type="number" step={f.kind === 'integer' ? 1 : 'any'} value={String(value)} onInput={text} aria-invalid={error ? 'true' : undefined} />;
+    input = <input id={id} name={f.name} type="number" step={f.kind === 'integer' ? 1 : 'any'} placeholder={placeholder} value={String(value)} onInput={text} aria-invalid={error ? 'true' : undefined} />;
   }
   return (
     <div class={`field${error ? ' invalid' : ''}`}>

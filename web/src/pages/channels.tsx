@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import type { ChannelConfig } from '../../../src/channels/wsx/config.js';
 import { api, enc } from '../api.js';
 import { CrudPage, useChoices } from '../components/crud.js';
 import { useAction, usePoll } from '../components/hooks.js';
@@ -6,14 +7,8 @@ import { InvokeForm } from '../components/invoke-form.js';
 import { Badge, ErrorLine, Table, Time } from '../components/table.js';
 import { href } from '../router.js';
 
-interface Channel {
-  name: string;
-  address: string;
-  protocol: string;
-  service: string;
-  isActive: boolean;
-  runtime: { state: string; connections: number; error?: string };
-}
+// The config's shape comes from the server's own schema (type-only: nothing of src/ is bundled).
+type Channel = ChannelConfig & { runtime: { state: string; connections: number; error?: string } };
 
 interface Client {
   pubClientId: string;

@@ -1,13 +1,11 @@
 import { CrudPage, useChoices } from '../components/crud.js';
 import { Badge, Time } from '../components/table.js';
+import type { OutgoingConfig } from '../../../src/outgoing/wsx/config.js';
 
-interface Outgoing {
-  name: string;
-  address: string;
-  isZato: boolean;
-  isActive: boolean;
+// The config's shape comes from the server's own schema (type-only: nothing of src/ is bundled).
+type Outgoing = OutgoingConfig & {
   runtime: { state: string; connected: number; poolSize?: number; nextAttemptAt?: string; lastError?: string; reconnects?: number };
-}
+};
 
 /** Outgoing WebSocket connections with their live state. */
 export function OutgoingPage({ route }: { route: string[] }) {

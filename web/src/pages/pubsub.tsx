@@ -5,13 +5,12 @@ import { useAction, usePoll } from '../components/hooks.js';
 import { parseJsonInput } from '../components/invoke-form.js';
 import { ErrorLine, Table, Time } from '../components/table.js';
 import { href } from '../router.js';
+import type { TopicConfig } from '../../../src/pubsub/config.js';
 
-interface Topic {
-  name: string;
-  hasGd: boolean;
-  isActive: boolean;
+// The config's shape comes from the server's own schema (type-only: nothing of src/ is bundled).
+type Topic = TopicConfig & {
   depth: { gd: number; nonGd: number; subscriptions: number; suspended?: number; dropped?: number; lastPublishedAt?: string; expired: number };
-}
+};
 
 interface Subscription {
   subKey: string;

@@ -1,8 +1,9 @@
+// The CLI's HTTP client of the admin API (not a WebSocket client, not a pool lease: those live in channels/ and outgoing/).
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** An admin API error, with the API's code and field when it gave them. */
-export class ApiError extends Error {
+export class AdminApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly field: string | undefined;
@@ -16,13 +17,13 @@ export class ApiError extends Error {
 }
 
 /** Where the admin API is and how to authenticate: flags, then environment, then defaults. */
-export interface Connection {
+export interface AdminApiConnection {
   readonly url: string;
   readonly token: string | undefined;
 }
 
 /** Resolves the API URL and token from `--url`/`--token`, `SWITCHBOARD_*` variables, and `data/admin-token`. */
-export function resolveConnection(flags: { url?: string | undefined; token?: string | undefined }, env: NodeJS.ProcessEnv = process.env): Connection {
+export function resolveAdminApi(flags: { url?: string | undefined; token?: string | undefined }, env: NodeJS.ProcessEnv = process.env): AdminApiConnection {
   const host = env.SWITCHBOARD_ADMIN_HOST ?? '127.0.0.1';
   const port = env.SWITCHBOARD_ADMIN_PORT ?? '17010';
   const url = (flags.url ?? env.SWITCHBOARD_ADMIN_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
@@ -34,8 +35,8 @@ export function resolveConnection(flags: { url?: string | undefined; token?: str
   return { url, token };
 }
 
-/** Calls the admin API; resolves with the parsed body, or rejects with an `ApiError`. */
-export async function call(conn: Connection, method: string, path: string, body?: unknown): Promise<unknown> {
+/** Calls the admin API; resolves with the parsed body, or rejects with an `AdminApiError`. */
+export async function callAdminApi(conn: AdminApiConnection, method: string, path: string, body?: unknown): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(conn.url + path, {
@@ -49,13 +50,13 @@ export async function call(conn: Connection, method: string, path: string, body?
   } catch (err) {
     const inner = (err as { cause?: { code?: string; message?: string } }).cause;
     const cause = inner?.code ?? inner?.message ?? (err as Error).message;
-    throw new ApiError(0, 'unreachable', `Cannot reach the Switchboard admin API at ${conn.url} (${cause}). Is the server running (npm start)?`);
+    throw new AdminApiError(0, 'unreachable', `Cannot reach the Switchboard admin API at ${conn.url} (${cause}). Is the server running (npm start)?`);
   }
   const text = await res.text();
   const parsed: unknown = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
     const e = (parsed as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
-    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? res.statusText, e?.field);
+    throw new AdminApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? res.statusText, e?.field);
   }
   return parsed;
 }
