@@ -2,9 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { BadRequestError, type SwitchboardError } from '../../errors/index.js';
-import { newCid, parseJsonBounded } from '../../protocol/index.js';
+import { decodePlain, newCid } from '../../protocol/index.js';
 import { WsxClient, type ClientHost } from './client.js';
-import { decodeUtf8 } from './utf8.js';
 
 /** The error frame of plain channels: one JSON text frame. */
 export function plainError(error: Pick<SwitchboardError, 'code' | 'status' | 'message'>, cid?: string): string {
@@ -61,12 +60,8 @@ export class PlainClient extends WsxClient {
   }
 
   #decode(data: Buffer, isBinary: boolean): unknown {
-    if (this.host.config.dataFormat !== 'json') return isBinary ? data : data.toString('utf8');
-    const text = isBinary ? decodeUtf8(data) : data.toString('utf8');
-    if (text === undefined) return new BadRequestError('Invalid UTF-8 bytes', 'invalid_utf8');
-    // Depth is capped before parsing: services, logging and the reply's JSON.stringify recurse.
-    const json = parseJsonBounded(text);
-    return json.ok ? json.value : new BadRequestError(json.message, json.code);
+    const decoded = decodePlain(data, isBinary, this.host.config.dataFormat);
+    return decoded.ok ? decoded.value : new BadRequestError(decoded.message, decoded.code);
   }
 
   async #run(request: unknown, cid: string): Promise<string | Buffer | undefined> {

@@ -7,6 +7,7 @@ import {
   CLOSE_CODE,
   authResponse,
   clientRequest,
+  decodeUtf8,
   errorMessage,
   errorResponse,
   newCid,
@@ -17,7 +18,6 @@ import {
   type FrameError,
 } from '../../protocol/index.js';
 import { WsxClient, type ClientHost } from './client.js';
-import { decodeUtf8 } from './utf8.js';
 
 interface Session {
   token: string;
