@@ -62,6 +62,8 @@ export class Heartbeat {
   }
 
   #tick(): void {
+    // A tick already queued when stop() ran (fake clocks run them) does nothing.
+    if (this.#timer === undefined) return;
     if (this.#options.isPaused?.()) {
       this.#awaitingPong = false;
       return;
