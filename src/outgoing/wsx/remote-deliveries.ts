@@ -5,6 +5,9 @@ import { clip } from './errors.js';
 import type { SocketLink } from './socket-link.js';
 import type { ZatoSession } from './zato-session.js';
 
+/** What deliveries use of the session: resuming a subscription, acknowledging a frame. */
+export type DeliverySession = Pick<ZatoSession, 'requestOnce' | 'acknowledge'>;
+
 /** Pub/sub message ids remembered per socket to recognise redeliveries. */
 const SEEN_MSG_IDS = 10_000;
 
@@ -20,7 +23,7 @@ const RESUME_SERVICE = 'zato.pubsub.resume-wsx-subscription';
  */
 export class RemoteDeliveries {
   readonly #link: SocketLink;
-  readonly #session: ZatoSession;
+  readonly #session: DeliverySession;
   readonly #hook: (message: unknown) => Promise<unknown>;
   readonly #seenMsgIds = new Set<string>();
   #hookFailures = 0;
@@ -34,7 +37,7 @@ export class RemoteDeliveries {
   #framesRead = 0;
   readonly #resumedAt = new Map<string, number>();
 
-  constructor(link: SocketLink, session: ZatoSession, hook: (message: unknown) => Promise<unknown>) {
+  constructor(link: SocketLink, session: DeliverySession, hook: (message: unknown) => Promise<unknown>) {
     this.#link = link;
     this.#session = session;
     this.#hook = hook;

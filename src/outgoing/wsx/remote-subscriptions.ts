@@ -5,6 +5,9 @@ import type { RemoteSubKeyStore } from './remote-sub-keys.js';
 import type { SocketLink } from './socket-link.js';
 import type { ZatoSession } from './zato-session.js';
 
+/** What subscriptions use of the session: requests, and sends that wait for no reply. */
+export type SubscriptionSession = Pick<ZatoSession, 'requestOnce' | 'sendWithoutReply'>;
+
 const RESUME_SERVICE = 'zato.pubsub.resume-wsx-subscription';
 const SUBSCRIBE_SERVICE = 'zato.pubsub.subscription.create-wsx-subscription';
 const UNSUBSCRIBE_SERVICE = 'zato.pubsub.pubapi.unsubscribe';
@@ -17,12 +20,12 @@ const UNSUBSCRIBE_SERVICE = 'zato.pubsub.pubapi.unsubscribe';
  */
 export class RemoteSubscriptions {
   readonly #link: SocketLink;
-  readonly #session: ZatoSession;
+  readonly #session: SubscriptionSession;
   readonly #store: RemoteSubKeyStore | undefined;
   readonly #subKeys = new Map<string, string>();
   #loaded = false;
 
-  constructor(link: SocketLink, session: ZatoSession, store: RemoteSubKeyStore | undefined) {
+  constructor(link: SocketLink, session: SubscriptionSession, store: RemoteSubKeyStore | undefined) {
     this.#link = link;
     this.#session = session;
     this.#store = store;
