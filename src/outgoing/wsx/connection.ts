@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { SwitchboardError } from '../../errors/index.js';
 import type { OutgoingConfig } from './config.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
-import { RemoteSocket, type RemoteCredentials, type SocketEvents, type SocketState, type SocketStats } from './remote-socket.js';
+import { RemoteSocket, type SocketEvents } from './remote-socket.js';
+import type { SocketState, SocketStats } from './socket-link.js';
+import type { RemoteCredentials } from './zato-session.js';
 import type { WsxResponse } from '../../protocol/index.js';
 
 /** Messages, reconnects and ignored frames of an outgoing connection (plain counters, read by the metrics at scrape time). */

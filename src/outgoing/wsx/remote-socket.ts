@@ -2,19 +2,18 @@ import { EventEmitter } from 'node:events';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { ConnectionClosedError } from '../../errors/index.js';
-import { CLOSE_CODE, CLOSE_TIMEOUT_MS, Heartbeat, decodePlain, parseServerFrame, type RemoteFrame, type WsxResponse } from '../../protocol/index.js';
+import { CLOSE_CODE, Heartbeat, decodePlain, type WsxResponse } from '../../protocol/index.js';
 import { backoffDelay } from './backoff.js';
 import type { OutgoingConfig } from './config.js';
 import { SendBufferFullError, clip } from './errors.js';
 import { HookSlots } from './hook-slots.js';
-import { RemoteDeliveries } from './remote-deliveries.js';
+import { IgnoredFrames } from './ignored-frames.js';
+import { openRemote } from './open-remote.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
-import { RemoteSubscriptions } from './remote-subscriptions.js';
 import { NotConnectedError, type SocketLink, type SocketState, type SocketStats } from './socket-link.js';
-import { ZatoSession, type RemoteCredentials } from './zato-session.js';
-
-export { NotConnectedError, type SocketState, type SocketStats } from './socket-link.js';
-export type { RemoteCredentials } from './zato-session.js';
+import { whenConnected } from './when-connected.js';
+import { ZatoRemote } from './zato-remote.js';
+import type { RemoteCredentials } from './zato-session.js';
 
 /** What a socket reports to its connection: events for the hook services. */
 export interface SocketEvents {
@@ -30,15 +29,11 @@ export interface SocketEvents {
  */
 export const OUTGOING_PINGS_MISSED_THRESHOLD = 1;
 
-/** Ignored frames are logged once, then at most once per this many ms with the count, so a flood is not a log flood. */
-const BAD_FRAME_LOG_INTERVAL = 10_000;
-
 const noop = (): void => undefined;
 
 /**
  * One WebSocket to the remote, kept open: connects, pings, and reconnects with backoff after anything but a
- * deliberate `stop()`. On a Zato remote its `ZatoSession` creates the session and correlates requests, its
- * `RemoteDeliveries` hands pub/sub deliveries on, and the first socket of a pool holds `RemoteSubscriptions`.
+ * deliberate `stop()`. On a Zato remote, its `ZatoRemote` speaks the WSX protocol (session, requests, pub/sub).
  * Emits `state` whenever `state` changes.
  */
 export class RemoteSocket extends EventEmitter {
@@ -55,9 +50,7 @@ export class RemoteSocket extends EventEmitter {
   readonly #log: Logger;
   readonly #stats: SocketStats;
   readonly #link: SocketLink;
-  readonly #session: ZatoSession | undefined;
-  readonly #deliveries: RemoteDeliveries | undefined;
-  readonly #subscriptions: RemoteSubscriptions | undefined;
+  readonly #zato: ZatoRemote | undefined;
   readonly #hooks: HookSlots;
   readonly #heartbeat: Heartbeat;
   #ws: WebSocket | undefined;
@@ -65,8 +58,7 @@ export class RemoteSocket extends EventEmitter {
   #everConnected = false;
   #stopped = false;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  #badFramesSinceLog = 0;
-  #lastBadFrameLog = 0;
+  readonly #ignored: IgnoredFrames;
 
   constructor(options: {
     index: number;
@@ -84,6 +76,7 @@ export class RemoteSocket extends EventEmitter {
     this.#config = config;
     this.#events = options.events;
     this.#log = options.logger.child({ outgoing: config.name, socket: options.index });
+    this.#ignored = new IgnoredFrames(options.stats, this.#log);
     this.#link = this.#makeLink();
     this.#hooks = new HookSlots(config.maxConcurrentMessages, {
       onError: (err) => this.#log.error({ err }, 'Handing a remote message to the MESSAGE hook failed'),
@@ -103,16 +96,19 @@ export class RemoteSocket extends EventEmitter {
       isPaused: () => this.#ws?.isPaused === true,
     });
     if (!config.isZato) return;
-    const session = new ZatoSession(this.#link, options.credentials);
-    this.#session = session;
-    this.#deliveries = new RemoteDeliveries(this.#link, session, (message) => this.#events.message(this, message, false));
-    // Socket 0 alone subscribes, so that a pool does not receive every message once per socket.
-    if (options.index === 0) this.#subscriptions = new RemoteSubscriptions(this.#link, session, options.subKeys);
+    this.#zato = new ZatoRemote({
+      link: this.#link,
+      credentials: options.credentials,
+      message: (data, isRequest) => this.#events.message(this, data, isRequest),
+      runHook: (ws, task) => this.#runHook(ws, task),
+      // Socket 0 alone subscribes, so that a pool does not receive every message once per socket.
+      subscriptions: options.index === 0 ? { store: options.subKeys } : undefined,
+    });
   }
 
   /** Requests waiting for their reply. */
   get pendingCount(): number {
-    return this.#session?.pendingCount ?? 0;
+    return this.#zato?.session.pendingCount ?? 0;
   }
 
   /** Bytes waiting to be written to the remote (bounded by `maxBufferedBytes`). */
@@ -143,9 +139,7 @@ export class RemoteSocket extends EventEmitter {
     this.#heartbeat.stop();
     const ws = this.#ws;
     this.#ws = undefined;
-    // Our remote subscriptions outlive a connection drop on purpose; only a deletion ends them.
-    if (ws && unsubscribe && ws.readyState === WebSocket.OPEN) this.#subscriptions?.unsubscribeAll(ws);
-    this.#session?.end(new ConnectionClosedError(`Outgoing connection ${this.#config.name} was stopped`, 'connection_stopped'));
+    this.#zato?.stop(ws, unsubscribe, new ConnectionClosedError(`Outgoing connection ${this.#config.name} was stopped`, 'connection_stopped'));
     // A remote that never answers the close handshake is cut off by ws after CLOSE_TIMEOUT_MS (closeTimeout).
     if (ws?.readyState === WebSocket.OPEN) ws.close(CLOSE_CODE.NORMAL, reason);
     else ws?.terminate();
@@ -164,8 +158,8 @@ export class RemoteSocket extends EventEmitter {
 
   /** Zato remotes: sends `invoke-service` and resolves with the reply; renews an expired session once, transparently. */
   async request(data: unknown): Promise<WsxResponse> {
-    if (!this.#session) throw new NotConnectedError(this.#config.name, this.state);
-    return this.#session.request(data);
+    if (!this.#zato) throw new NotConnectedError(this.#config.name, this.state);
+    return this.#zato.request(data);
   }
 
   // What the session, deliveries and subscriptions use of this socket.
@@ -179,31 +173,11 @@ export class RemoteSocket extends EventEmitter {
       isCurrent: (ws) => ws === this.#ws && ws.readyState === WebSocket.OPEN,
       writable: () => this.#writableSocket(),
       sendOwn: (ws, frame) => this.#sendOwn(ws, frame),
-      ignore: (reason) => this.#ignore(reason),
+      ignore: (reason) => this.#ignored.record(reason),
       setLastError: (text) => (this.lastError = text),
-      whenConnected: (ms) => this.#whenConnected(ms),
+      whenConnected: (ms) => whenConnected(this, this.#ws?.readyState === WebSocket.OPEN, ms),
       after: (ms, fn) => this.#after(ms, fn),
     };
-  }
-
-  /** Resolves true once the socket is connected (with a session) again, false if stopped or after `timeoutMs`. */
-  #whenConnected(timeoutMs: number): Promise<boolean> {
-    // 'connected' with a socket already closing (the close handshake is under way) is not connected yet.
-    if (this.state === 'connected' && this.#ws?.readyState === WebSocket.OPEN) return Promise.resolve(true);
-    if (this.state === 'stopped') return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const done = (ok: boolean): void => {
-        clearTimeout(timer);
-        this.off('state', onState);
-        resolve(ok);
-      };
-      const onState = (state: SocketState): void => {
-        if (state === 'connected' || state === 'stopped') done(state === 'connected');
-      };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      timer.unref();
-      this.on('state', onState);
-    });
   }
 
   /** The open socket, if what waits to be written to it is within `maxBufferedBytes` (a remote that does not read). */
@@ -217,7 +191,7 @@ export class RemoteSocket extends EventEmitter {
   /** Our own frames (acknowledgements, answers): skipped, and counted, while the remote does not read. */
   #sendOwn(ws: WebSocket, frame: string): void {
     if (ws.bufferedAmount > this.#config.maxBufferedBytes) {
-      this.#ignore(`not sent: ${ws.bufferedAmount} bytes are waiting to be written (the remote is not reading)`);
+      this.#ignored.record(`not sent: ${ws.bufferedAmount} bytes are waiting to be written (the remote is not reading)`);
       return;
     }
     ws.send(frame);
@@ -227,39 +201,22 @@ export class RemoteSocket extends EventEmitter {
     if (this.#stopped) return;
     this.#setState(this.#everConnected || this.#attempt > 0 ? 'reconnecting' : 'connecting');
     this.nextAttemptAt = undefined;
-    let ws: WebSocket;
+    let opening: ReturnType<typeof openRemote>;
     try {
-      ws = new WebSocket(this.#config.address, {
-        handshakeTimeout: this.#config.connectTimeout * 1000,
-        maxPayload: this.#config.maxMessageSize,
-        perMessageDeflate: false,
-        followRedirects: false,
-        // Pongs are sent by us, so that a ping flood from a remote that does not read cannot queue them without bound.
-        autoPong: false,
-        closeTimeout: CLOSE_TIMEOUT_MS,
-      });
+      opening = openRemote(this.#config);
     } catch (err) {
       this.lastError = `Cannot open ${clip(this.#config.address)}: ${(err as Error).message}`;
       this.#afterFailure();
       return;
     }
-    this.#ws = ws;
-    this.#listen(ws);
+    this.#ws = opening.ws;
+    this.#listen(opening.ws, opening.upgradeTimedOut);
   }
 
-  #listen(ws: WebSocket): void {
+  #listen(ws: WebSocket, upgradeTimedOut: () => boolean): void {
     let opened = false;
-    // `handshakeTimeout` is an idle timeout: a remote that sends its upgrade answer a byte at a time never trips it.
-    let upgradeTimedOut = false;
-    const upgradeDeadline = setTimeout(() => {
-      if (ws.readyState !== WebSocket.CONNECTING) return;
-      upgradeTimedOut = true;
-      ws.terminate();
-    }, this.#config.connectTimeout * 1000);
-    upgradeDeadline.unref();
     ws.on('open', () => {
       opened = true;
-      clearTimeout(upgradeDeadline);
       void this.#onOpen(ws).catch((err: unknown) => this.#onBug(ws, err));
     });
     ws.on('message', (data, isBinary) => {
@@ -272,13 +229,10 @@ export class RemoteSocket extends EventEmitter {
     ws.on('ping', (data) => this.#onPing(ws, data));
     ws.on('pong', () => this.#heartbeat.onPong());
     ws.on('error', (err) => {
-      this.lastError = upgradeTimedOut ? `Opening handshake has timed out (no upgrade within ${this.#config.connectTimeout} s)` : clip(err.message);
+      this.lastError = upgradeTimedOut() ? `Opening handshake has timed out (no upgrade within ${this.#config.connectTimeout} s)` : clip(err.message);
       this.#log.debug({ err: this.lastError }, 'Outgoing socket error');
     });
-    ws.on('close', (code, reason) => {
-      clearTimeout(upgradeDeadline);
-      this.#onClose(ws, opened, code, reason.toString());
-    });
+    ws.on('close', (code, reason) => this.#onClose(ws, opened, code, reason.toString()));
   }
 
   // The last line of defence: a bug in handling one frame drops that socket (it reconnects), never the process.
@@ -302,13 +256,13 @@ export class RemoteSocket extends EventEmitter {
 
   async #onOpen(ws: WebSocket): Promise<void> {
     if (ws !== this.#ws) return;
-    if (this.#session && !(await this.#session.create())) {
+    if (this.#zato && !(await this.#zato.open())) {
       ws.terminate();
       return;
     }
     if (ws !== this.#ws || ws.readyState !== WebSocket.OPEN) return;
     this.#markConnected();
-    void this.#subscriptions?.subscribe();
+    this.#zato?.connected();
   }
 
   #markConnected(): void {
@@ -329,49 +283,19 @@ export class RemoteSocket extends EventEmitter {
     if (ws !== this.#ws) return;
     this.#stats.messagesIn++;
     const buf = data as Buffer;
-    if (!this.#session) {
+    if (!this.#zato) {
       const decoded = decodePlain(buf, isBinary, this.#config.dataFormat);
       // A plain remote's message that is not the JSON it should be is handed on as the text it is.
       const message = decoded.ok ? decoded.value : decoded.text;
       this.#runHook(ws, () => this.#events.message(this, message, false).then(noop, noop));
       return;
     }
-    if (isBinary) return this.#ignore('a binary frame (the WSX protocol is text)');
-    const parsed = parseServerFrame(buf.toString('utf8'));
-    if (!parsed.ok) return this.#ignore(parsed.reason);
-    this.#onZatoFrame(ws, this.#session, parsed.frame);
-  }
-
-  #onZatoFrame(ws: WebSocket, session: ZatoSession, frame: RemoteFrame): void {
-    switch (frame.kind) {
-      case 'reply':
-      case 'bad-reply':
-        return session.onReply(frame);
-      case 'error-message':
-        return session.onErrorMessage(`Remote error: ${clip(frame.errorMessage ?? `status ${frame.status ?? 'none'}`)}`);
-      case 'pubsub':
-      case 'client-request':
-        // Zato sends neither before the session exists; a remote that does is not answered.
-        if (this.state !== 'connected') return this.#ignore(`a ${frame.kind === 'pubsub' ? 'zwsx.psrq' : 'zwsx.rqc'} before the session was created`);
-        if (frame.kind === 'pubsub') this.#runHook(ws, this.#deliveries!.inOrder(ws, frame.id, frame.data));
-        else this.#runHook(ws, () => session.answer(ws, frame.id, () => this.#events.message(this, frame.data, true)));
-    }
+    this.#zato.onMessage(ws, buf, isBinary, this.state === 'connected');
   }
 
   /** Runs a MESSAGE hook call; when every slot is taken, reading pauses until one is free. */
   #runHook(ws: WebSocket, task: () => Promise<void>): void {
     if (!this.#hooks.run(task) && !ws.isPaused) ws.pause();
-  }
-
-  /** A frame (or send) left out: counted, and logged once per `BAD_FRAME_LOG_INTERVAL` with how many were. */
-  #ignore(reason: string): void {
-    this.#stats.badFrames++;
-    this.#badFramesSinceLog++;
-    const now = Date.now();
-    if (now - this.#lastBadFrameLog < BAD_FRAME_LOG_INTERVAL) return;
-    this.#log.warn({ reason: clip(reason), ignored: this.#badFramesSinceLog }, 'Ignored a frame from the remote, or a send to it (logged once per 10 s)');
-    this.#lastBadFrameLog = now;
-    this.#badFramesSinceLog = 0;
   }
 
   #onClose(ws: WebSocket, opened: boolean, code: number, reason: string): void {
@@ -382,7 +306,7 @@ export class RemoteSocket extends EventEmitter {
     this.connectedSince = undefined;
     // ws reports its own aborts (oversized frame, bad frame) as 1006 and says why only in the error event.
     const why = [code, reason, this.lastError].filter(Boolean).join(': ');
-    this.#session?.end(new ConnectionClosedError(`Outgoing connection ${this.#config.name} closed (${why}) before replying`));
+    this.#zato?.session.end(new ConnectionClosedError(`Outgoing connection ${this.#config.name} closed (${why}) before replying`));
     if (this.#stopped) return;
     if (opened && !this.lastError && code !== CLOSE_CODE.NORMAL) this.lastError = `Closed by the remote: ${code}${reason ? ` ${reason}` : ''}`;
     if (wasConnected) this.#events.closed(this, code, reason);
