@@ -4,6 +4,8 @@ import {
   CLIENT_ID_PREFIX,
   CLOSE_CODE,
   clientFrameId,
+  clientRequest,
+  clientRequestEncoded,
   clientResponse,
   createSession,
   decodePlain,
@@ -67,6 +69,17 @@ describe('protocol: client frames', () => {
     const err = parseServerFrame('{"meta":{"in_reply_to":"q2","msg_type":"zwsx.rsperr","error_message":"no","code":"x"}}');
     assert.ok(err.ok && err.frame.kind === 'reply');
     assert.deepEqual(err.frame.response, { id: '', status: 500, isOk: false, data: undefined, inReplyTo: 'q2', errorMessage: 'no', code: 'x' });
+  });
+
+  test('zwsx.rqc, from data or from data already encoded, is exactly JSON.stringify of the frame', () => {
+    for (const data of TRICKY) {
+      for (const text of [clientRequest('q"1', data), clientRequestEncoded('q"1', JSON.stringify(data) as string | undefined)]) {
+        const { timestamp } = (JSON.parse(text) as { meta: { timestamp: string } }).meta;
+        const frame: Record<string, unknown> = { meta: { id: 'q"1', timestamp, msg_type: 'zwsx.rqc' } };
+        if (data !== undefined) frame.data = data;
+        assert.equal(text, JSON.stringify(frame));
+      }
+    }
   });
 
   test('the slow-consumer close code is in CLOSE_CODE, and pub/sub uses that one', () => {

@@ -7,6 +7,7 @@ export {
   errorResponse,
   errorMessage,
   clientRequest,
+  clientRequestEncoded,
   pingPayload,
   type ServerFrame,
   type ServerMeta,

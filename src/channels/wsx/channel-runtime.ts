@@ -13,6 +13,7 @@ import type { ClientHost, MessageStats, PushTarget, WsxClient } from './client.j
 import { ZatoClient } from './zato-client.js';
 import { PlainClient } from './plain-client.js';
 import { rejectUpgrade } from './http-reply.js';
+import { PushPayload } from './push-payload.js';
 
 /** Client events a channel reports to its manager. */
 export interface ChannelEvents {
@@ -231,9 +232,11 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
 
   async broadcast(data: unknown): Promise<number> {
     let sent = 0;
+    // Encoded once for every client (each zato frame still gets its own id).
+    const payload = new PushPayload(data);
     for (const client of this.#clients.values()) {
       if (!client.hasSession) continue;
-      await client.send(data).then(() => sent++, () => undefined);
+      await client.sendPayload(payload).then(() => sent++, () => undefined);
     }
     return sent;
   }

@@ -10,6 +10,7 @@ import { closeReason } from './close-reason.js';
 import { CorkedWriter } from './corked-writer.js';
 import { InFlightCalls, type CallDone } from './in-flight-calls.js';
 import { PartialMessage } from './partial-message.js';
+import { PushPayload } from './push-payload.js';
 
 export type { ClientHost, MessageStats, PushTarget } from './client-host.js';
 
@@ -146,7 +147,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   protected abstract onMessage(data: Buffer, isBinary: boolean): void;
 
   /** Encodes a message the server pushes (send, broadcast) in this protocol. */
-  protected abstract encodePush(data: unknown): string | Buffer;
+  protected abstract encodePush(payload: PushPayload): string | Buffer;
 
   /** Encodes a server → client request; protocols without correlation return undefined. */
   protected abstract encodeRequest(id: string, data: unknown): string | undefined;
@@ -228,7 +229,12 @@ export abstract class WsxClient implements CallingClient, PushTarget {
 
   /** Sends a message to this client (no response expected). */
   async send(data: unknown): Promise<void> {
-    if (!this.write(this.encodePush(data))) throw new ConnectionClosedError(`Client ${this.pubClientId} is not connected`);
+    return this.sendPayload(new PushPayload(data));
+  }
+
+  /** Sends a message whose encoding may be shared with other connections (a broadcast). */
+  async sendPayload(payload: PushPayload): Promise<void> {
+    if (!this.write(this.encodePush(payload))) throw new ConnectionClosedError(`Client ${this.pubClientId} is not connected`);
   }
 
   /** Sends a request and resolves with the client's response (its `data.response`). */

@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import { BadRequestError, type SwitchboardError } from '../../errors/index.js';
 import { decodePlain, newCid } from '../../protocol/index.js';
 import { WsxClient, type ClientHost } from './client.js';
+import { PushPayload } from './push-payload.js';
 
 /** The error frame of plain channels: one JSON text frame. */
 export function plainError(error: Pick<SwitchboardError, 'code' | 'status' | 'message'>, cid?: string): string {
@@ -27,9 +28,10 @@ export class PlainClient extends WsxClient {
     this.markReady();
   }
 
-  protected encodePush(data: unknown): string | Buffer {
+  protected encodePush(payload: PushPayload): string | Buffer {
+    const data = payload.data;
     if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
-    return JSON.stringify(data);
+    return payload.json as string;
   }
 
   protected encodeRequest(): undefined {
@@ -71,7 +73,7 @@ export class PlainClient extends WsxClient {
     }
     try {
       const payload = await new Promise((resolve, reject) => this.callService(request, cid, (err, value) => (err ? reject(err) : resolve(value))));
-      return payload === undefined || payload === null ? undefined : this.encodePush(payload);
+      return payload === undefined || payload === null ? undefined : this.encodePush(new PushPayload(payload));
     } catch (err) {
       return plainError(this.logFailure(err, cid), cid);
     }

@@ -7,6 +7,7 @@ import {
   CLOSE_CODE,
   authResponse,
   clientRequest,
+  clientRequestEncoded,
   decodeUtf8,
   errorMessage,
   errorResponse,
@@ -18,6 +19,7 @@ import {
   type FrameError,
 } from '../../protocol/index.js';
 import { WsxClient, type ClientHost } from './client.js';
+import type { PushPayload } from './push-payload.js';
 
 interface Session {
   token: string;
@@ -49,8 +51,8 @@ export class ZatoClient extends WsxClient {
     return this.#session !== undefined;
   }
 
-  protected encodePush(data: unknown): string {
-    return clientRequest(newCid(), data);
+  protected encodePush(payload: PushPayload): string {
+    return clientRequestEncoded(newCid(), payload.json);
   }
 
   protected encodeRequest(id: string, data: unknown): string {
