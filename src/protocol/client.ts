@@ -3,7 +3,7 @@
  * the browser client library of a later issue will. `test/protocol-browser.test.ts` bundles this file for the
  * browser and fails if it reaches any Node built-in.
  */
-export { ACTION, MSG_TYPE, CLOSE_CODE, MAX_PING_PAYLOAD, type Action, type MsgType } from './constants.js';
+export { ACTION, MSG_TYPE, CLOSE_CODE, type Action, type MsgType } from './constants.js';
 export { newCid, timestamp } from './ids.js';
 export { CLIENT_ID_PREFIX, clientFrameId, createSession, invokeService, clientResponse, type SessionRequest } from './client-frames.js';
 export {
