@@ -1,6 +1,6 @@
 export { OutgoingManager, type OutgoingHandle, type CredentialsSource } from './manager.js';
 export { OutgoingDefinitions } from './definitions.js';
-export { OutgoingConnection, OutgoingClient, AcquireTimeoutError, type ConnectionState } from './connection.js';
+export { OutgoingConnection, OutgoingLease, AcquireTimeoutError, type ConnectionState } from './connection.js';
 export { OutgoingConfigSchema, normalizeOutgoing, outgoingDefaults, type OutgoingConfig, type OutgoingInput } from './config.js';
 export { backoffDelay, backoffCeiling } from './backoff.js';
 export { NotConnectedError, type SocketState } from './socket-link.js';

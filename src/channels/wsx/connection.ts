@@ -5,14 +5,14 @@ import type { Logger } from 'pino';
 import { ConnectionClosedError, SwitchboardError, TimeoutError, TooManyRequestsError, toSwitchboardError } from '../../errors/index.js';
 import { CLOSE_CODE, Heartbeat, PendingRequests, newCid, pingPayload } from '../../protocol/index.js';
 import { GATEWAY_SERVICE, resolveGatewayCall, type ClientInvokeOptions, type WsxClientInfo, type CallingClient } from '../../services/index.js';
-import type { ClientHost, PushTarget } from './client-host.js';
+import type { ConnectionHost, PushTarget } from './connection-host.js';
 import { closeReason } from './close-reason.js';
 import { CorkedWriter } from './corked-writer.js';
 import { InFlightCalls, type CallDone } from './in-flight-calls.js';
 import { PartialMessage } from './partial-message.js';
 import { PushPayload } from './push-payload.js';
 
-export type { ClientHost, MessageStats, PushTarget } from './client-host.js';
+export type { ConnectionHost, MessageStats, PushTarget } from './connection-host.js';
 
 const DEFAULT_INVOKE_TIMEOUT_MS = 5000;
 /** Bytes queued for one client before we stop reading its requests until the socket drains. */
@@ -31,10 +31,11 @@ function peerAddressOf(req: IncomingMessage): string {
 }
 
 /**
- * One connected WebSocket client. Owns the socket's lifetime: pings, the close, backpressure, batching of
- * writes, and server → client requests. The protocol (zato or plain) lives in the subclasses.
+ * One connection a channel accepted (the server side of a client's WebSocket). Owns the socket's lifetime: pings,
+ * the close, backpressure, batching of writes, and server → client requests. The protocol (zato or plain) lives
+ * in the subclasses.
  */
-export abstract class WsxClient implements CallingClient, PushTarget {
+export abstract class ChannelConnection implements CallingClient, PushTarget {
   readonly pubClientId = `ws.${newCid()}`;
   readonly peerAddress: string;
   readonly connectedAt = new Date();
@@ -43,7 +44,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   extClientName: string | undefined;
 
   protected readonly ws: WebSocket;
-  protected readonly host: ClientHost;
+  protected readonly host: ConnectionHost;
   protected readonly log: Logger;
   readonly #socket: Duplex;
   readonly #writer: CorkedWriter;
@@ -55,7 +56,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   readonly #partial: PartialMessage;
   readonly #calls = new InFlightCalls();
 
-  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
+  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ConnectionHost) {
     this.ws = ws;
     this.host = host;
     this.#socket = socket;

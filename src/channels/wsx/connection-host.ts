@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ServiceInvoker, ChannelInfo } from '../../services/index.js';
 import type { SecurityDefinitions } from '../../security/index.js';
 import type { ChannelConfig } from './config.js';
-import type { WsxClient } from './client.js';
+import type { ChannelConnection } from './connection.js';
 
 /** A connection the server pushes frames to (pub/sub deliveries), with its backlog for flow control. */
 export interface PushTarget {
@@ -22,18 +22,18 @@ export interface PushTarget {
 }
 
 /** What a client needs from the channel that accepted it. */
-export interface ClientHost {
+export interface ConnectionHost {
   readonly config: ChannelConfig;
   readonly channelInfo: ChannelInfo;
   readonly invoker: ServiceInvoker;
   readonly security: SecurityDefinitions;
   readonly logger: Logger;
   /** The client is fully connected (zato: has a session; plain: open). */
-  clientReady(client: WsxClient): void;
+  clientReady(client: ChannelConnection): void;
   /** The client's connection is gone. */
-  clientClosed(client: WsxClient): void;
+  clientClosed(client: ChannelConnection): void;
   /** A `client-response` that answers no pending request of ours (e.g. a pub/sub acknowledgement). */
-  unclaimedResponse(client: WsxClient, inReplyTo: string, response: unknown): void;
+  unclaimedResponse(client: ChannelConnection, inReplyTo: string, response: unknown): void;
   /** Message totals of the channel (for metrics). */
   readonly stats: MessageStats;
   /** Counts an error answered at the protocol level, by its stable code (for metrics). */

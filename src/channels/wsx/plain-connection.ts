@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { BadRequestError, type SwitchboardError } from '../../errors/index.js';
 import { decodePlain, newCid } from '../../protocol/index.js';
-import { WsxClient, type ClientHost } from './client.js';
+import { ChannelConnection, type ConnectionHost } from './connection.js';
 import { PushPayload } from './push-payload.js';
 
 /** The error frame of plain channels: one JSON text frame. */
@@ -12,18 +12,18 @@ export function plainError(error: Pick<SwitchboardError, 'code' | 'status' | 'me
 }
 
 /**
- * A client of a `plain` channel: each message goes to the service as is (a string, a Buffer for binary
+ * A connection to a `plain` channel: each message goes to the service as is (a string, a Buffer for binary
  * frames, or parsed JSON with `dataFormat: json`), and what the service returns is sent back.
  * Services run concurrently but replies leave in the order the requests came.
  */
-export class PlainClient extends WsxClient {
+export class PlainConnection extends ChannelConnection {
   readonly protocol = 'plain' as const;
   readonly hasSession = true;
   #replies: Promise<void> = Promise.resolve();
   // Messages whose reply has not been written yet (running, or done and waiting for an earlier reply).
   #unanswered = 0;
 
-  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
+  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ConnectionHost) {
     super(ws, socket, req, host);
     this.markReady();
   }
