@@ -23,7 +23,7 @@ export type MsgType = (typeof MSG_TYPE)[keyof typeof MSG_TYPE];
  */
 export const CLOSE_TIMEOUT_MS = 2000;
 
-/** WebSocket close codes Switchboard sends. */
+/** WebSocket close codes Switchboard sends (every one of them: a code written anywhere else is a bug). */
 export const CLOSE_CODE = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
@@ -36,6 +36,8 @@ export const CLOSE_CODE = {
   PINGS_MISSED: 4002,
   PING_ERROR: 4003,
   OPERATOR: 4005,
+  /** A non-GD pub/sub subscriber that fell too far behind. */
+  SLOW_CONSUMER: 4010,
 } as const;
 
 /**

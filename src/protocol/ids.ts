@@ -1,18 +1,21 @@
-import { randomFillSync } from 'node:crypto';
 import { TOKEN_PREFIX } from './constants.js';
 
-// Random bytes are drawn from the CSPRNG in blocks: one syscall per block instead of per id keeps
-// id generation off the hot path while every id stays unpredictable.
+// Random bytes are drawn from the CSPRNG in blocks: one call per block instead of per id keeps id generation off
+// the hot path while every id stays unpredictable. Web Crypto (`globalThis.crypto`, in Node 20 and browsers)
+// rather than node:crypto, so that a WSX client in a browser uses this file as is.
 const POOL_SIZE = 4096;
-const pool = Buffer.allocUnsafe(POOL_SIZE);
+const pool = new Uint8Array(POOL_SIZE);
 let offset = POOL_SIZE;
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function randomHex(bytes: number): string {
   if (offset + bytes > POOL_SIZE) {
-    randomFillSync(pool);
+    globalThis.crypto.getRandomValues(pool);
     offset = 0;
   }
-  const hex = pool.toString('hex', offset, offset + bytes);
+  let hex = '';
+  for (let i = offset; i < offset + bytes; i++) hex += HEX[pool[i]!]!;
   offset += bytes;
   return hex;
 }

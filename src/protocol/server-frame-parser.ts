@@ -2,7 +2,8 @@ import { MSG_TYPE } from './constants.js';
 import type { WsxResponse } from './response.js';
 
 /**
- * Reading server → client frames on the client side (an outgoing connection to a Zato-protocol remote).
+ * Reading server → client frames on the client side (an outgoing connection to a Zato-protocol remote; the
+ * client library of a later issue). Browser-safe: no Node-only imports.
  * The remote is not trusted: every field is type-checked here, once, so that the code that acts on a frame
  * never converts a remote value to a string or walks into it. Nothing in this file throws.
  */
@@ -17,12 +18,10 @@ const MAX_CODE_LENGTH = 100;
 export interface RemoteReply {
   readonly kind: 'reply';
   readonly inReplyTo: string;
-  readonly id: string;
+  /** `meta.msg_type`, '' when absent (a session reply must be `zwsx.rspa`). */
   readonly msgType: string;
-  readonly status: number;
-  readonly errorMessage: string | undefined;
-  readonly code: string | undefined;
-  readonly data: unknown;
+  /** The reply as the request resolves with it. */
+  readonly response: WsxResponse;
 }
 
 /** A frame that names one of our requests in `in_reply_to` but is malformed otherwise. */
@@ -122,19 +121,17 @@ function parseReply(meta: Record<string, unknown>, data: unknown): ServerFramePa
   const type = msgType.value ?? '';
   // An error frame that gives no status is an error all the same (a missing status used to read as 200).
   const isErrorType = type === MSG_TYPE.ERROR_RESPONSE || type === MSG_TYPE.ERROR_MESSAGE;
-  return {
-    ok: true,
-    frame: {
-      kind: 'reply',
-      inReplyTo: inReplyTo.value,
-      id: id.value ?? '',
-      msgType: type,
-      status: st.value ?? (isErrorType ? 500 : 200),
-      errorMessage: errorMessage.value,
-      code: code.value,
-      data,
-    },
+  const replyStatus = st.value ?? (isErrorType ? 500 : 200);
+  const response: WsxResponse = {
+    id: id.value ?? '',
+    status: replyStatus,
+    isOk: replyStatus === 200,
+    data,
+    inReplyTo: inReplyTo.value,
+    ...(errorMessage.value === undefined ? {} : { errorMessage: errorMessage.value }),
+    ...(code.value === undefined ? {} : { code: code.value }),
   };
+  return { ok: true, frame: { kind: 'reply', inReplyTo: inReplyTo.value, msgType: type, response } };
 }
 
 function parseUnsolicited(meta: Record<string, unknown>, data: unknown): ServerFrameParse {
@@ -156,25 +153,13 @@ function parseErrorMessage(meta: Record<string, unknown>, data: unknown): Server
   return { ok: true, frame: { kind: 'error-message', status: 'value' in st ? st.value : undefined, errorMessage: text } };
 }
 
-/** The `WsxResponse` a pending `invoke-service` resolves with. */
-export function replyToResponse(reply: RemoteReply): WsxResponse {
-  return {
-    id: reply.id,
-    status: reply.status,
-    isOk: reply.status === 200,
-    data: reply.data,
-    inReplyTo: reply.inReplyTo,
-    ...(reply.errorMessage === undefined ? {} : { errorMessage: reply.errorMessage }),
-    ...(reply.code === undefined ? {} : { code: reply.code }),
-  };
-}
-
 /** The session token of a `zwsx.rspa` reply, or why there is none. */
 export function sessionToken(reply: RemoteReply): { token: string } | { error: string } {
+  const { response } = reply;
   if (reply.msgType !== MSG_TYPE.AUTH_RESPONSE) {
-    return { error: reply.errorMessage ?? `${reply.msgType || 'a frame without msg_type'} (status ${reply.status}) instead of zwsx.rspa` };
+    return { error: response.errorMessage ?? `${reply.msgType || 'a frame without msg_type'} (status ${response.status}) instead of zwsx.rspa` };
   }
-  const token = isRecord(reply.data) ? reply.data.token : undefined;
+  const token = isRecord(response.data) ? response.data.token : undefined;
   if (typeof token !== 'string' || token.length === 0) return { error: `the token is ${jsonType(token)}, not a string` };
   if (token.length > MAX_REMOTE_ID_LENGTH) return { error: `the token is ${token.length} characters long (at most ${MAX_REMOTE_ID_LENGTH})` };
   return { token };

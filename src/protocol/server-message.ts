@@ -80,9 +80,16 @@ export function errorMessage(err: { status: number; code: string; message: strin
 
 /** `zwsx.rqc`: a server → client request; the client answers with `client-response`. */
 export function clientRequest(id: string, data: unknown): string {
-  const frame: ServerFrame = { meta: meta(MSG_TYPE.CLIENT_REQUEST, id) };
-  if (data !== undefined) frame.data = data;
-  return serialize(frame);
+  return clientRequestEncoded(id, JSON.stringify(data) as string | undefined);
+}
+
+/**
+ * `zwsx.rqc` around data already JSON-encoded (`undefined`: no `data`), so that a broadcast encodes its data once.
+ * The output equals `JSON.stringify` of the frame object.
+ */
+export function clientRequestEncoded(id: string, dataJson: string | undefined): string {
+  const head = `{"meta":{"id":${JSON.stringify(id)},"timestamp":"${timestamp()}","msg_type":"${MSG_TYPE.CLIENT_REQUEST}"}`;
+  return dataJson === undefined ? `${head}}` : `${head},"data":${dataJson}}`;
 }
 
 /** The payload of a WebSocket PING: a compact `zwsx.rqc` meta, as Zato sends (fits in 125 bytes). */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PushTarget } from '../channels/wsx/index.js';
-import { MSG_TYPE, newCid, timestamp } from '../protocol/index.js';
+import { CLOSE_CODE, MSG_TYPE, newCid, timestamp } from '../protocol/index.js';
 import type { Deleted, GdStore } from './gd-store.js';
 import { commonBytesOf, compareForDelivery, deliverySuffix, type PubSubMessage } from './message.js';
 import type { Subscription } from './subscription.js';
@@ -22,7 +22,7 @@ const CLOSE_OBJECT = Buffer.from('}');
 const CLOSE_LIST = Buffer.from(']}');
 
 /** Close code for a non-GD subscriber that fell too far behind. */
-export const SLOW_CONSUMER_CLOSE = 4010;
+export const SLOW_CONSUMER_CLOSE = CLOSE_CODE.SLOW_CONSUMER;
 
 interface Queued {
   readonly message: PubSubMessage;

@@ -8,7 +8,7 @@ import { parseAddress, type ChannelConfig } from './config.js';
 import { ChannelRuntime, type ChannelDeps, type ChannelEvents } from './channel-runtime.js';
 import type { ChannelDefinitions } from './definitions.js';
 import { PortListener, type ListenerOptions } from './port-listener.js';
-import type { MessageStats, PushTarget } from './client.js';
+import type { MessageStats, PushTarget } from './connection.js';
 
 /** A channel's live state, as the admin API shows it. */
 export interface ChannelState {

@@ -9,10 +9,11 @@ import type { SecurityDefinitions } from '../../security/index.js';
 import type { Metrics } from '../../observability/index.js';
 import { withChannelDefaults, type ChannelConfig } from './config.js';
 import { ConnectionSlots, clientIp, type Slot } from './connection-slots.js';
-import type { ClientHost, MessageStats, PushTarget, WsxClient } from './client.js';
-import { ZatoClient } from './zato-client.js';
-import { PlainClient } from './plain-client.js';
+import type { ConnectionHost, MessageStats, PushTarget, ChannelConnection } from './connection.js';
+import { ZatoConnection } from './zato-connection.js';
+import { PlainConnection } from './plain-connection.js';
 import { rejectUpgrade } from './http-reply.js';
+import { PushPayload } from './push-payload.js';
 
 /** Client events a channel reports to its manager. */
 export interface ChannelEvents {
@@ -46,13 +47,13 @@ function basicCredentials(req: IncomingMessage): { username: string; secret: str
  * One live channel: accepts upgrades routed to its path, creates a client per connection, keeps the
  * registry of connected clients, and is the `WsxChannelHandle` services use to reach them.
  */
-export class ChannelRuntime implements ClientHost, WsxChannelHandle {
+export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
   config: ChannelConfig;
   channelInfo: ChannelInfo;
   readonly invoker: ServiceInvoker;
   readonly security: SecurityDefinitions;
   readonly logger: Logger;
-  readonly #clients = new Map<string, WsxClient>();
+  readonly #clients = new Map<string, ChannelConnection>();
   #wss: WebSocketServer;
   #accepting = true;
   readonly #slots = new ConnectionSlots();
@@ -175,16 +176,16 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
   }
 
   #accept(ws: WebSocket, socket: Duplex, req: IncomingMessage): void {
-    const client = this.config.protocol === 'plain' ? new PlainClient(ws, socket, req, this) : new ZatoClient(ws, socket, req, this);
+    const client = this.config.protocol === 'plain' ? new PlainConnection(ws, socket, req, this) : new ZatoConnection(ws, socket, req, this);
     this.#clients.set(client.pubClientId, client);
     this.logger.debug({ pubClientId: client.pubClientId, peer: client.peerAddress }, 'Client connected');
   }
 
-  clientReady(client: WsxClient): void {
+  clientReady(client: ChannelConnection): void {
     this.#runHook('wsx_on_connected', client);
   }
 
-  clientClosed(client: WsxClient): void {
+  clientClosed(client: ChannelConnection): void {
     if (!this.#clients.delete(client.pubClientId)) return;
     if (client.hasSession) this.#runHook('wsx_on_disconnected', client);
     this.#events.clientClosed(this.name, client.pubClientId);
@@ -194,7 +195,7 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
     this.#metrics?.error(code);
   }
 
-  unclaimedResponse(client: WsxClient, inReplyTo: string, response: unknown): void {
+  unclaimedResponse(client: ChannelConnection, inReplyTo: string, response: unknown): void {
     this.#events.unclaimedResponse(this.name, client.pubClientId, inReplyTo, response);
   }
 
@@ -203,7 +204,7 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
     return this.#client(pubClientId);
   }
 
-  #runHook(hookType: 'wsx_on_connected' | 'wsx_on_disconnected', client: WsxClient): void {
+  #runHook(hookType: 'wsx_on_connected' | 'wsx_on_disconnected', client: ChannelConnection): void {
     const hook = this.config.hookService;
     if (!hook) return;
     const ctx = { hookType, ...client.info() };
@@ -231,9 +232,11 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
 
   async broadcast(data: unknown): Promise<number> {
     let sent = 0;
+    // Encoded once for every client (each zato frame still gets its own id).
+    const payload = new PushPayload(data);
     for (const client of this.#clients.values()) {
       if (!client.hasSession) continue;
-      await client.send(data).then(() => sent++, () => undefined);
+      await client.sendPayload(payload).then(() => sent++, () => undefined);
     }
     return sent;
   }
@@ -250,7 +253,7 @@ export class ChannelRuntime implements ClientHost, WsxChannelHandle {
     this.#client(pubClientId).close(code, reason);
   }
 
-  #client(pubClientId: string): WsxClient {
+  #client(pubClientId: string): ChannelConnection {
     const client = this.#clients.get(pubClientId);
     if (!client) throw new NotFoundError(`No client ${pubClientId} on channel ${this.name}`, 'client_not_found');
     return client;

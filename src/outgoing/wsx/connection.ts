@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import { SwitchboardError } from '../../errors/index.js';
 import type { OutgoingConfig } from './config.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
-import { RemoteSocket, type RemoteCredentials, type SocketEvents, type SocketState, type SocketStats } from './remote-socket.js';
+import { RemoteSocket, type SocketEvents } from './remote-socket.js';
+import type { SocketState, SocketStats } from './socket-link.js';
+import type { RemoteCredentials } from './zato-session.js';
 import type { WsxResponse } from '../../protocol/index.js';
 
 /** Messages, reconnects and ignored frames of an outgoing connection (plain counters, read by the metrics at scrape time). */
@@ -30,11 +32,11 @@ export interface ConnectionState {
 }
 
 /**
- * A leased client: `send()` on a plain remote writes the message and resolves once it is written; on a Zato
- * remote it is `invoke()`: sends `invoke-service` and resolves with the reply. Use with `await using`, or call
- * `release()`.
+ * A lease on one socket of the pool, as `conn.client()` hands it out: `send()` on a plain remote writes the
+ * message and resolves once it is written; on a Zato remote it is `invoke()`: sends `invoke-service` and resolves
+ * with the reply. Use with `await using`, or call `release()`.
  */
-export class OutgoingClient implements AsyncDisposable {
+export class OutgoingLease implements AsyncDisposable {
   readonly #socket: RemoteSocket;
   readonly #isZato: boolean;
   readonly #name: string;
@@ -132,9 +134,9 @@ export class OutgoingConnection {
   }
 
   /** Leases a client of a connected socket, waiting up to `acquireTimeout` for one; then a typed `acquire_timeout`. */
-  async client(): Promise<OutgoingClient> {
+  async client(): Promise<OutgoingLease> {
     const socket = this.#pick() ?? (await this.#wait());
-    return new OutgoingClient(socket, this.config.isZato, this.config.name);
+    return new OutgoingLease(socket, this.config.isZato, this.config.name);
   }
 
   state(): ConnectionState {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { WEB_SOCKET, type WsxHookCtx } from '../../constants.js';
 import type { ServiceInvoker } from '../../services/index.js';
 import type { OutgoingConfig } from './config.js';
-import { OutgoingClient } from './connection.js';
+import { OutgoingLease } from './connection.js';
 import type { RemoteSocket, SocketEvents } from './remote-socket.js';
 
 /**
@@ -22,7 +22,7 @@ export function hookEvents(config: OutgoingConfig, invoker: ServiceInvoker, logg
       return undefined;
     }
   };
-  const conn = (socket: RemoteSocket) => new OutgoingClient(socket, config.isZato, config.name);
+  const conn = (socket: RemoteSocket) => new OutgoingLease(socket, config.isZato, config.name);
   return {
     connected(socket) {
       void call(config.onConnectService, { type: WEB_SOCKET.OUT_MSG_TYPE.CONNECT, conn: conn(socket), config });

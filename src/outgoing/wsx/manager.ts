@@ -7,7 +7,7 @@ import type { OutgoingConfig } from './config.js';
 import { OutgoingConnection, type ConnectionState, type OutgoingStats } from './connection.js';
 import type { OutgoingDefinitions } from './definitions.js';
 import { hookEvents } from './hooks.js';
-import type { RemoteCredentials } from './remote-socket.js';
+import type { RemoteCredentials } from './zato-session.js';
 
 /** Reads the credentials of a security definition, for sending to a remote. */
 export interface CredentialsSource {

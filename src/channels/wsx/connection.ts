@@ -3,71 +3,16 @@ import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { ConnectionClosedError, SwitchboardError, TimeoutError, TooManyRequestsError, toSwitchboardError } from '../../errors/index.js';
-import { CLOSE_CODE, newCid, pingPayload } from '../../protocol/index.js';
-import { GATEWAY_SERVICE, resolveGatewayCall, type ClientInvokeOptions, type ServiceInvoker, type WsxClientInfo, type CallingClient, type ChannelInfo } from '../../services/index.js';
-import type { SecurityDefinitions } from '../../security/index.js';
-import type { ChannelConfig } from './config.js';
+import { CLOSE_CODE, Heartbeat, PendingRequests, newCid, pingPayload } from '../../protocol/index.js';
+import { GATEWAY_SERVICE, resolveGatewayCall, type ClientInvokeOptions, type WsxClientInfo, type CallingClient } from '../../services/index.js';
+import type { ConnectionHost, PushTarget } from './connection-host.js';
+import { closeReason } from './close-reason.js';
 import { CorkedWriter } from './corked-writer.js';
+import { InFlightCalls, type CallDone } from './in-flight-calls.js';
+import { PartialMessage } from './partial-message.js';
+import { PushPayload } from './push-payload.js';
 
-/** A connection the server pushes frames to (pub/sub deliveries), with its backlog for flow control. */
-export interface PushTarget {
-  readonly pubClientId: string;
-  readonly isOpen: boolean;
-  /** Bytes written but not yet on the wire. */
-  readonly queuedBytes: number;
-  /** The largest frame the channel takes (`maxMessageSize`); pub/sub never pushes a bigger one. */
-  readonly maxMessageSize: number;
-  /** The security definition that authenticated this client (the channel's), or null on an open channel. */
-  readonly securityName: string | null;
-  /** Writes one text frame (given as text or as its UTF-8 bytes); false when the connection is closed. */
-  push(frame: string | Buffer): boolean;
-  /** Calls `callback` once the backlog has drained. */
-  onDrain(callback: () => void): void;
-  close(code: number, reason: string): void;
-}
-
-/** What a client needs from the channel that accepted it. */
-export interface ClientHost {
-  readonly config: ChannelConfig;
-  readonly channelInfo: ChannelInfo;
-  readonly invoker: ServiceInvoker;
-  readonly security: SecurityDefinitions;
-  readonly logger: Logger;
-  /** The client is fully connected (zato: has a session; plain: open). */
-  clientReady(client: WsxClient): void;
-  /** The client's connection is gone. */
-  clientClosed(client: WsxClient): void;
-  /** A `client-response` that answers no pending request of ours (e.g. a pub/sub acknowledgement). */
-  unclaimedResponse(client: WsxClient, inReplyTo: string, response: unknown): void;
-  /** Message totals of the channel (for metrics). */
-  readonly stats: MessageStats;
-  /** Counts an error answered at the protocol level, by its stable code (for metrics). */
-  protocolError(code: string): void;
-}
-
-/** Messages a channel or connection received and sent (plain counters, read by the metrics at scrape time). */
-export interface MessageStats {
-  messagesIn: number;
-  messagesOut: number;
-}
-
-interface PendingRequest {
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-  timer: NodeJS.Timeout;
-}
-
-/** A service call of this client that has not answered yet. */
-interface InFlightCall {
-  readonly startedAt: number;
-  readonly done: (err: SwitchboardError | undefined, payload?: unknown) => void;
-}
-
-/** What `ws` keeps of a message still being received (private fields: `ws` has no public API for this). */
-interface ReceiverState {
-  readonly _bufferedBytes?: number;
-  readonly _fragmented?: number;
-}
+export type { ConnectionHost, MessageStats, PushTarget } from './connection-host.js';
 
 const DEFAULT_INVOKE_TIMEOUT_MS = 5000;
 /** Bytes queued for one client before we stop reading its requests until the socket drains. */
@@ -80,38 +25,17 @@ const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 const MAX_WRITE_BUFFER = 16 * 1024 * 1024;
 /** Server → client requests awaiting a reply, per client; more is refused rather than growing without bound. */
 const MAX_PENDING_REQUESTS = 10_000;
-const MAX_CLOSE_REASON_BYTES = 123;
-
-/** RFC 6455 allows 123 bytes of close reason; `ws` throws on more. Cut at a character boundary. */
-function closeReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
-  let cut = reason.slice(0, MAX_CLOSE_REASON_BYTES);
-  while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES) cut = cut.slice(0, -1);
-  return cut;
-}
-
-let warnedNoReceiver = false;
-
-// The `ws` receiver, to see whether a message is half received; if a `ws` upgrade renames it, `frameTimeout`
-// stops working, which is said once rather than failing connections.
-function receiverOf(ws: WebSocket, log: Logger): ReceiverState | undefined {
-  const receiver = (ws as unknown as { _receiver?: ReceiverState })._receiver;
-  if (receiver && typeof receiver._bufferedBytes === 'number') return receiver;
-  if (!warnedNoReceiver) log.warn('The ws receiver is not readable: frameTimeout is not enforced');
-  warnedNoReceiver = true;
-  return undefined;
-}
-
 function peerAddressOf(req: IncomingMessage): string {
   const s = req.socket;
   return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort ?? 0}` : 'unknown';
 }
 
 /**
- * One connected WebSocket client. Owns the socket's lifetime: pings, the close, backpressure, batching of
- * writes, and server → client requests. The protocol (zato or plain) lives in the subclasses.
+ * One connection a channel accepted (the server side of a client's WebSocket). Owns the socket's lifetime: pings,
+ * the close, backpressure, batching of writes, and server → client requests. The protocol (zato or plain) lives
+ * in the subclasses.
  */
-export abstract class WsxClient implements CallingClient, PushTarget {
+export abstract class ChannelConnection implements CallingClient, PushTarget {
   readonly pubClientId = `ws.${newCid()}`;
   readonly peerAddress: string;
   readonly connectedAt = new Date();
@@ -120,36 +44,41 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   extClientName: string | undefined;
 
   protected readonly ws: WebSocket;
-  protected readonly host: ClientHost;
+  protected readonly host: ConnectionHost;
   protected readonly log: Logger;
   readonly #socket: Duplex;
   readonly #writer: CorkedWriter;
-  readonly #pending = new Map<string, PendingRequest>();
-  #pingTimer: NodeJS.Timeout | undefined;
-  #awaitingPong = false;
-  #pingsMissed = 0;
+  readonly #pending: PendingRequests<unknown>;
+  readonly #heartbeat: Heartbeat;
   #readPaused = false;
   #ready = false;
   #closed = false;
-  // When the first byte of a message still incomplete arrived (0: none is), checked by the channel's sweep.
-  #partialSince = 0;
-  readonly #receiver: ReceiverState | undefined;
-  // Insertion order is start order, and every call of a connection has the same timeout: the oldest expire first.
-  readonly #calls = new Map<number, InFlightCall>();
-  #nextCall = 0;
+  readonly #partial: PartialMessage;
+  readonly #calls = new InFlightCalls();
 
-  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
+  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ConnectionHost) {
     this.ws = ws;
     this.host = host;
     this.#socket = socket;
     this.#writer = new CorkedWriter(socket);
     this.peerAddress = peerAddressOf(req);
     this.log = host.logger.child({ pubClientId: this.pubClientId });
-    this.#receiver = receiverOf(ws, this.log);
-    // After ws's own 'data' listener (added at the upgrade), so the receiver has parsed this chunk already.
-    socket.on('data', this.#onData);
+    this.#partial = new PartialMessage(ws, socket, this.log);
+    this.#pending = new PendingRequests<unknown>(MAX_PENDING_REQUESTS, {
+      tooMany: () => new ConnectionClosedError(`Too many requests pending on ${this.pubClientId}`, 'too_many_pending'),
+      timeout: (ms) => new TimeoutError(`Client ${this.pubClientId} did not respond within ${ms} ms`, 'client_timeout'),
+    });
+    this.#heartbeat = new Heartbeat({
+      intervalMs: host.config.pingInterval * 1000,
+      missedThreshold: host.config.pingsMissedThreshold,
+      ping: () => this.#ping(),
+      dead: (missed) => {
+        this.log.info({ pingsMissed: missed }, 'Closing a client that missed pings');
+        this.close(CLOSE_CODE.PINGS_MISSED, 'Pings missed');
+      },
+    });
     ws.on('message', (data, isBinary) => {
-      this.#partialSince = 0;
+      this.#partial.complete();
       this.lastSeen = Date.now();
       host.stats.messagesIn++;
       // Whatever a frame contains, nothing may escape the listener: `ws` would rethrow it and end the process.
@@ -165,15 +94,6 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     ws.on('error', (err) => this.log.debug({ err: err.message }, 'WebSocket error'));
   }
 
-  // One timestamp when a message starts and stays incomplete after a read: no timer per frame.
-  readonly #onData = (): void => {
-    const receiver = this.#receiver;
-    if (!receiver) return;
-    const partial = (receiver._bufferedBytes ?? 0) > 0 || (receiver._fragmented ?? 0) !== 0;
-    if (!partial) this.#partialSince = 0;
-    else if (this.#partialSince === 0) this.#partialSince = Date.now();
-  };
-
   /**
    * @internal Called by the channel's sweep timer: closes a connection whose message has not completed within
    * `frameTimeout` (1008), and answers calls running longer than `invokeTimeout` with 504 `timeout`.
@@ -182,19 +102,15 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     if (this.#closed) return;
     const { frameTimeout, invokeTimeout } = this.host.config;
     // While we do not read (backpressure), an incomplete message is our doing, not the client's.
-    if (this.#partialSince !== 0 && !this.#readPaused && now - this.#partialSince > frameTimeout * 1000) {
-      this.#partialSince = 0;
+    const since = this.#partial.since;
+    if (since !== 0 && !this.#readPaused && now - since > frameTimeout * 1000) {
+      this.#partial.complete();
       this.host.protocolError('frame_timeout');
       this.log.info({ frameTimeout }, 'Closing a client whose message did not complete in time');
       this.close(CLOSE_CODE.POLICY, 'Message not completed in time');
       return;
     }
-    const limit = invokeTimeout * 1000;
-    for (const [key, call] of this.#calls) {
-      if (now - call.startedAt < limit) break;
-      this.#calls.delete(key);
-      call.done(new TimeoutError(`The service did not answer within ${invokeTimeout} s`, 'timeout'));
-    }
+    this.#calls.expire(now, invokeTimeout * 1000, () => new TimeoutError(`The service did not answer within ${invokeTimeout} s`, 'timeout'));
   }
 
   /** Service calls of this connection still running. */
@@ -216,17 +132,12 @@ export abstract class WsxClient implements CallingClient, PushTarget {
    */
   // A callback, not a wrapping promise: the answer leaves in the same turn as it did without a timeout, which
   // peers rely on (a pub/sub resume's reply goes out before the replay it starts).
-  protected callService(request: unknown, cid: string, done: (err: SwitchboardError | undefined, payload?: unknown) => void): void {
-    const key = this.#nextCall++;
-    // The message's arrival time (set just before) is the call's start: no second clock read, no closure per call.
-    this.#calls.set(key, { startedAt: this.lastSeen, done });
+  protected callService(request: unknown, cid: string, done: CallDone): void {
+    // The message's arrival time (set just before) is the call's start: no second clock read.
+    const key = this.#calls.start(this.lastSeen, done);
     this.invokeService(request, cid).then(
-      (payload) => {
-        if (this.#calls.delete(key)) done(undefined, payload);
-      },
-      (err: unknown) => {
-        if (this.#calls.delete(key)) done(toSwitchboardError(err));
-      },
+      (payload) => this.#calls.finish(key)?.(undefined, payload),
+      (err: unknown) => this.#calls.finish(key)?.(toSwitchboardError(err)),
     );
   }
 
@@ -237,7 +148,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   protected abstract onMessage(data: Buffer, isBinary: boolean): void;
 
   /** Encodes a message the server pushes (send, broadcast) in this protocol. */
-  protected abstract encodePush(data: unknown): string | Buffer;
+  protected abstract encodePush(payload: PushPayload): string | Buffer;
 
   /** Encodes a server → client request; protocols without correlation return undefined. */
   protected abstract encodeRequest(id: string, data: unknown): string | undefined;
@@ -291,8 +202,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     this.ws.pause();
     this.#socket.once('drain', () => {
       this.#readPaused = false;
-      // The read deadline of a message we stopped reading starts again.
-      if (this.#partialSince !== 0) this.#partialSince = Date.now();
+      this.#partial.restart();
       if (this.isOpen) this.ws.resume();
     });
   }
@@ -320,7 +230,12 @@ export abstract class WsxClient implements CallingClient, PushTarget {
 
   /** Sends a message to this client (no response expected). */
   async send(data: unknown): Promise<void> {
-    if (!this.write(this.encodePush(data))) throw new ConnectionClosedError(`Client ${this.pubClientId} is not connected`);
+    return this.sendPayload(new PushPayload(data));
+  }
+
+  /** Sends a message whose encoding may be shared with other connections (a broadcast). */
+  async sendPayload(payload: PushPayload): Promise<void> {
+    if (!this.write(this.encodePush(payload))) throw new ConnectionClosedError(`Client ${this.pubClientId} is not connected`);
   }
 
   /** Sends a request and resolves with the client's response (its `data.response`). */
@@ -330,32 +245,14 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     if (frame === undefined) {
       return Promise.reject(new SwitchboardError('not_supported', 400, 'Plain-protocol clients cannot answer requests; use send()'));
     }
-    if (this.#pending.size >= MAX_PENDING_REQUESTS) {
-      return Promise.reject(new ConnectionClosedError(`Too many requests pending on ${this.pubClientId}`, 'too_many_pending'));
-    }
-    const timeoutMs = options.timeout ?? DEFAULT_INVOKE_TIMEOUT_MS;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new TimeoutError(`Client ${this.pubClientId} did not respond within ${timeoutMs} ms`, 'client_timeout'));
-      }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
-      if (!this.write(frame)) {
-        clearTimeout(timer);
-        this.#pending.delete(id);
-        reject(new ConnectionClosedError(`Client ${this.pubClientId} is not connected`));
-      }
-    });
+    const reply = this.#pending.add(id, { timeoutMs: options.timeout ?? DEFAULT_INVOKE_TIMEOUT_MS });
+    if (this.#pending.has(id) && !this.write(frame)) this.#pending.fail(id, new ConnectionClosedError(`Client ${this.pubClientId} is not connected`), false);
+    return reply;
   }
 
   /** Settles a pending request; false when no request with this id is pending (late or unknown). */
   protected settleRequest(id: string, response: unknown): boolean {
-    const pending = this.#pending.get(id);
-    if (!pending) return false;
-    this.#pending.delete(id);
-    clearTimeout(pending.timer);
-    pending.resolve(response);
-    return true;
+    return this.#pending.settle(id, response);
   }
 
   /** Closes the connection with a close frame (the reason is cut to the 123 bytes a close frame can carry). */
@@ -370,26 +267,11 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     if (this.#ready || !this.isOpen) return;
     this.#ready = true;
     this.host.clientReady(this);
-    this.#startPings();
+    this.#heartbeat.start();
   }
 
-  #startPings(): void {
-    const interval = this.host.config.pingInterval * 1000;
-    if (interval <= 0) return;
-    this.#pingTimer = setInterval(() => this.#ping(), interval);
-    this.#pingTimer.unref();
-  }
-
+  // A ping carries a compact zwsx.rqc meta, as Zato's do; one that cannot be sent ends the connection.
   #ping(): void {
-    if (this.#awaitingPong) {
-      this.#pingsMissed += 1;
-      if (this.#pingsMissed >= this.host.config.pingsMissedThreshold) {
-        this.log.info({ pingsMissed: this.#pingsMissed }, 'Closing a client that missed pings');
-        this.close(CLOSE_CODE.PINGS_MISSED, 'Pings missed');
-        return;
-      }
-    }
-    this.#awaitingPong = true;
     try {
       this.ws.ping(pingPayload(newCid()));
     } catch (err) {
@@ -400,8 +282,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
 
   #onPong(): void {
     this.lastSeen = Date.now();
-    this.#awaitingPong = false;
-    this.#pingsMissed = 0;
+    this.#heartbeat.onPong();
     this.onPong();
   }
 
@@ -411,15 +292,11 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   #onClose(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#pingTimer);
-    this.#socket.off('data', this.#onData);
+    this.#heartbeat.stop();
+    this.#partial.detach();
     // Calls still running answer no one; they no longer count against any limit.
     this.#calls.clear();
-    for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
-      pending.reject(new ConnectionClosedError(`Client ${this.pubClientId} disconnected (${code}) before responding`));
-      this.#pending.delete(id);
-    }
+    this.#pending.failAll(new ConnectionClosedError(`Client ${this.pubClientId} disconnected (${code}) before responding`));
     this.onClosed();
     this.log.debug({ code, reason }, 'Client disconnected');
     this.host.clientClosed(this);

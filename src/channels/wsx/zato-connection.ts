@@ -7,6 +7,8 @@ import {
   CLOSE_CODE,
   authResponse,
   clientRequest,
+  clientRequestEncoded,
+  decodeUtf8,
   errorMessage,
   errorResponse,
   newCid,
@@ -16,8 +18,8 @@ import {
   type ClientMessage,
   type FrameError,
 } from '../../protocol/index.js';
-import { WsxClient, type ClientHost } from './client.js';
-import { decodeUtf8 } from './utf8.js';
+import { ChannelConnection, type ConnectionHost } from './connection.js';
+import type { PushPayload } from './push-payload.js';
 
 interface Session {
   token: string;
@@ -25,12 +27,12 @@ interface Session {
 }
 
 /**
- * A client of a `zato` channel: the WSX protocol of DESIGN.md §4. Errors are answered with error frames
+ * A connection to a `zato` channel: the WSX protocol of DESIGN.md §4. Errors are answered with error frames
  * and the connection stays open, except where Zato's clients need a close to recover: a refused
  * `create-session` (close 1008), a wrong or expired token (close 1008), no session in time (close 1008),
  * a failure while creating a session (close 1011) and invalid UTF-8 before a session (close 4001).
  */
-export class ZatoClient extends WsxClient {
+export class ZatoConnection extends ChannelConnection {
   readonly protocol = 'zato' as const;
   #session: Session | undefined;
   #sessionTimer: NodeJS.Timeout | undefined;
@@ -39,7 +41,7 @@ export class ZatoClient extends WsxClient {
   // How many of them wait; they count against `maxInFlight`, so the wait is bounded too.
   #waitingForAuth = 0;
 
-  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
+  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ConnectionHost) {
     super(ws, socket, req, host);
     const waitMs = host.config.newTokenWaitTime * 1000;
     this.#sessionTimer = setTimeout(() => this.#noSessionInTime(), waitMs);
@@ -49,8 +51,8 @@ export class ZatoClient extends WsxClient {
     return this.#session !== undefined;
   }
 
-  protected encodePush(data: unknown): string {
-    return clientRequest(newCid(), data);
+  protected encodePush(payload: PushPayload): string {
+    return clientRequestEncoded(newCid(), payload.json);
   }
 
   protected encodeRequest(id: string, data: unknown): string {

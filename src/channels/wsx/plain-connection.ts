@@ -2,9 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { BadRequestError, type SwitchboardError } from '../../errors/index.js';
-import { newCid, parseJsonBounded } from '../../protocol/index.js';
-import { WsxClient, type ClientHost } from './client.js';
-import { decodeUtf8 } from './utf8.js';
+import { decodePlain, newCid } from '../../protocol/index.js';
+import { ChannelConnection, type ConnectionHost } from './connection.js';
+import { PushPayload } from './push-payload.js';
 
 /** The error frame of plain channels: one JSON text frame. */
 export function plainError(error: Pick<SwitchboardError, 'code' | 'status' | 'message'>, cid?: string): string {
@@ -12,25 +12,26 @@ export function plainError(error: Pick<SwitchboardError, 'code' | 'status' | 'me
 }
 
 /**
- * A client of a `plain` channel: each message goes to the service as is (a string, a Buffer for binary
+ * A connection to a `plain` channel: each message goes to the service as is (a string, a Buffer for binary
  * frames, or parsed JSON with `dataFormat: json`), and what the service returns is sent back.
  * Services run concurrently but replies leave in the order the requests came.
  */
-export class PlainClient extends WsxClient {
+export class PlainConnection extends ChannelConnection {
   readonly protocol = 'plain' as const;
   readonly hasSession = true;
   #replies: Promise<void> = Promise.resolve();
   // Messages whose reply has not been written yet (running, or done and waiting for an earlier reply).
   #unanswered = 0;
 
-  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ClientHost) {
+  constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ConnectionHost) {
     super(ws, socket, req, host);
     this.markReady();
   }
 
-  protected encodePush(data: unknown): string | Buffer {
+  protected encodePush(payload: PushPayload): string | Buffer {
+    const data = payload.data;
     if (typeof data === 'string' || Buffer.isBuffer(data)) return data;
-    return JSON.stringify(data);
+    return payload.json as string;
   }
 
   protected encodeRequest(): undefined {
@@ -61,12 +62,8 @@ export class PlainClient extends WsxClient {
   }
 
   #decode(data: Buffer, isBinary: boolean): unknown {
-    if (this.host.config.dataFormat !== 'json') return isBinary ? data : data.toString('utf8');
-    const text = isBinary ? decodeUtf8(data) : data.toString('utf8');
-    if (text === undefined) return new BadRequestError('Invalid UTF-8 bytes', 'invalid_utf8');
-    // Depth is capped before parsing: services, logging and the reply's JSON.stringify recurse.
-    const json = parseJsonBounded(text);
-    return json.ok ? json.value : new BadRequestError(json.message, json.code);
+    const decoded = decodePlain(data, isBinary, this.host.config.dataFormat);
+    return decoded.ok ? decoded.value : new BadRequestError(decoded.message, decoded.code);
   }
 
   async #run(request: unknown, cid: string): Promise<string | Buffer | undefined> {
@@ -76,7 +73,7 @@ export class PlainClient extends WsxClient {
     }
     try {
       const payload = await new Promise((resolve, reject) => this.callService(request, cid, (err, value) => (err ? reject(err) : resolve(value))));
-      return payload === undefined || payload === null ? undefined : this.encodePush(payload);
+      return payload === undefined || payload === null ? undefined : this.encodePush(new PushPayload(payload));
     } catch (err) {
       return plainError(this.logFailure(err, cid), cid);
     }
