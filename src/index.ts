@@ -24,8 +24,9 @@ export {
   type ClientInvokeOptions,
   type OutgoingWsxClient,
   type OutgoingWsxHandle,
+  WEB_SOCKET,
+  type WsxHookCtx,
 } from './services/index.js';
 export type { WsxResponse } from './protocol/index.js';
 export * from './errors/index.js';
-export { WEB_SOCKET, type WsxHookCtx } from './constants.js';
 export { startServer, loadSettings, VERSION, type RunningServer, type Settings } from './server/index.js';

@@ -7,3 +7,4 @@ export { ServiceFaults, guardProcess, type FaultKind, type FaultCounter, type St
 export { currentScope, enableServiceScopes, runInScope, type ServiceScope } from './scope.js';
 export { registerBuiltins, DEFAULT_GATEWAY_SERVICES, GATEWAY_SERVICE, isAllowed, resolveGatewayCall } from './builtin/index.js';
 export type { ChannelInfo, PubSubFacade, PublishOptions, OutgoingConnections, OutgoingWsx, OutgoingWsxClient, OutgoingWsxHandle, ServiceEnvironment, WsxChannels, WsxChannelHandle, WsxClientInfo, WsxFacade, ClientInvokeOptions } from './service-context.js';
+export { WEB_SOCKET, type WsxHookCtx } from './hook-context.js';

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { WEB_SOCKET, type WsxHookCtx } from '../../constants.js';
-import type { ServiceInvoker } from '../../services/index.js';
+import { WEB_SOCKET, type ServiceInvoker, type WsxHookCtx } from '../../services/index.js';
 import type { OutgoingConfig } from './config.js';
 import { OutgoingLease } from './connection.js';
 import type { RemoteSocket, SocketEvents } from './remote-socket.js';

@@ -1,4 +1,4 @@
-/** Constants services compare against, named as in Zato's `zato.common.WEB_SOCKET`. */
+/** Constants hook services compare against, named as in Zato's `zato.common.WEB_SOCKET`. */
 export const WEB_SOCKET = {
   OUT_MSG_TYPE: {
     CONNECT: 'connect',
