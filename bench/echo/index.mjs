@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, killAll, runJson, spawnTracked, startSwitchboard, withCpuOf } from '../lib/processes.mjs';
+import { baselineCheckout, freePort, killAll, runJson, spawnTracked, startSwitchboard, withCpuOf } from '../lib/processes.mjs';
 import { NODE_RED_PATH, startNodeRed } from './nodered.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,7 +23,7 @@ async function load(server, target, opts) {
   return { ...result, serverCpu: cpu };
 }
 
-/** Runs the three servers one after another and prints the table, the ratios and one JSON line. */
+/** Runs the servers one after another (ours, the baseline with --baseline, ws, Node-RED) and prints the table, the ratios and one JSON line. */
 export async function run(opts = {}) {
   const o = {
     connections: Number(opts.connections ?? 4),
@@ -31,15 +31,18 @@ export async function run(opts = {}) {
     warmupMs: Number(opts.warmup ?? 2) * 1000,
     durationMs: Number(opts.duration ?? 8) * 1000,
   };
-  const only = opts.only ? String(opts.only).split(',') : ['switchboard', 'ws', 'nodered'];
+  // `--baseline PATH` adds the Switchboard built in another checkout to the rotation, as `switchboard@base`.
+  const baseline = baselineCheckout(opts.baseline);
+  const only = opts.only ? String(opts.only).split(',') : ['switchboard', ...(baseline ? ['base'] : []), 'ws', 'nodered'];
+  if (only.includes('base') && !baseline) throw new Error('--only base needs --baseline PATH');
   const rounds = Number(opts.rounds ?? 3);
   // This VM's throughput drifts by ±15 % from minute to minute: the servers take turns, round after round, and
   // each is reported by its median round, so a drift hits all of them alike.
-  const all = { switchboard: [], ws: [], nodered: [] };
+  const all = { switchboard: [], base: [], ws: [], nodered: [] };
   for (let round = 0; round < rounds; round++) {
-    const r = await runRound(only, o);
+    const r = await runRound(only, o, baseline, round);
     for (const [key, value] of Object.entries(r)) all[key].push(value);
-    console.log(`[bench] round ${round + 1}/${rounds}: ${Object.entries(r).map(([k, v]) => `${k} ${v.msgsPerSec}`).join(', ')}`);
+    console.log(`[bench] round ${round + 1}/${rounds}: ${Object.entries(r).map(([k, v]) => `${k === 'base' ? 'switchboard@base' : k} ${v.msgsPerSec}`).join(', ')}`);
   }
   const results = {};
   for (const [key, list] of Object.entries(all)) {
@@ -51,22 +54,33 @@ export async function run(opts = {}) {
     const ratios = all.switchboard.map((r, i) => +(r.msgsPerSec / all[other][i].msgsPerSec).toFixed(2));
     return { median: median(ratios, (x) => x), rounds: ratios };
   };
-  report(results, o, rounds, { ws: pairedRatio('ws'), nodered: pairedRatio('nodered') });
+  report(results, o, rounds, { base: pairedRatio('base'), ws: pairedRatio('ws'), nodered: pairedRatio('nodered') });
 }
 
 function median(list, key) {
   return [...list].sort((a, b) => key(a) - key(b))[Math.floor(list.length / 2)];
 }
 
-async function runRound(only, o) {
+/** One Switchboard (this checkout's, or the baseline's) on a fresh data dir, driven and stopped. */
+async function loadSwitchboard(name, o, checkout) {
+  const sb = await startSwitchboard(name, { checkout });
+  const url = new URL(sb.demoUrl);
+  const result = await load(sb.child, { host: '127.0.0.1', port: Number(url.port), path: url.pathname, mode: 'zato' }, o);
+  killAll();
+  rmSync(sb.dir, { recursive: true, force: true });
+  return result;
+}
+
+async function runRound(only, o, baseline, round) {
   const results = {};
   try {
-    if (only.includes('switchboard')) {
-      const sb = await startSwitchboard('echo');
-      const url = new URL(sb.demoUrl);
-      results.switchboard = await load(sb.child, { host: '127.0.0.1', port: Number(url.port), path: url.pathname, mode: 'zato' }, o);
-      killAll();
-      rmSync(sb.dir, { recursive: true, force: true });
+    // Ours and the baseline swap places every round, so neither always runs on the warmer or the cooler machine.
+    const pair = [
+      ['switchboard', () => loadSwitchboard('echo', o)],
+      ['base', () => loadSwitchboard('echo-base', o, baseline)],
+    ];
+    for (const [key, start] of round % 2 ? pair.reverse() : pair) {
+      if (only.includes(key)) results[key] = await start();
     }
     if (only.includes('ws')) {
       const port = await freePort();
@@ -90,7 +104,7 @@ async function runRound(only, o) {
 function report(results, o, rounds, ratios) {
   console.log(`\necho: ${o.connections} connections × ${o.window} in flight, ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up; median of ${rounds} rounds`);
   console.log('server                     msgs/s     p50 ms    p99 ms   errors   server CPU   load generator CPU');
-  const labels = { switchboard: 'switchboard (WSX invoke)', ws: 'naive ws echo', nodered: 'node-red 4.1' };
+  const labels = { switchboard: 'switchboard (WSX invoke)', base: 'switchboard@base', ws: 'naive ws echo', nodered: 'node-red 4.1' };
   for (const [key, r] of Object.entries(results)) {
     console.log(
       `${labels[key].padEnd(24)} ${String(r.msgsPerSec).padStart(8)} ${r.p50.toFixed(2).padStart(10)} ${r.p99.toFixed(2).padStart(9)} ${String(r.errors).padStart(8)}   ${String(r.serverCpu ?? '?').padStart(7)}%     ${r.cpuPercent}% of a core`,
@@ -98,6 +112,7 @@ function report(results, o, rounds, ratios) {
     if (r.cpuPercent > 80 && (r.serverCpu ?? 100) < 90) console.log(`  note: the load generator (${r.cpuPercent}%) may be the bottleneck for ${labels[key]} (server at ${r.serverCpu}%)`);
   }
   const ratio = (other) => ratios[other].median;
+  if (results.base) console.log(`ratio new/base: ${ratio('base')} (rounds: ${ratios.base.rounds.join(', ')}; below 1 means this checkout is slower)`);
   console.log(
     `ratio vs ws: ${ratio('ws')} (rounds: ${ratios.ws.rounds.join(', ')}; target >= 1.5); ` +
       `ratio vs node-red: ${ratio('nodered')} (rounds: ${ratios.nodered.rounds.join(', ')}; target >= 4)`,
@@ -106,8 +121,10 @@ function report(results, o, rounds, ratios) {
     JSON.stringify({
       bench: 'echo',
       switchboard: results.switchboard?.msgsPerSec ?? null,
+      base: results.base?.msgsPerSec ?? null,
       ws: results.ws?.msgsPerSec ?? null,
       nodered: results.nodered?.msgsPerSec ?? null,
+      ratio_vs_base: ratio('base'),
       ratio_vs_ws: ratio('ws'),
       ratio_vs_nodered: ratio('nodered'),
       p50_ms: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.p50])),
@@ -118,7 +135,7 @@ function report(results, o, rounds, ratios) {
       window: o.window,
       duration_s: o.durationMs / 1000,
       rounds,
-      ratio_rounds: { ws: ratios.ws.rounds, nodered: ratios.nodered.rounds },
+      ratio_rounds: { base: ratios.base.rounds, ws: ratios.ws.rounds, nodered: ratios.nodered.rounds },
     }),
   );
 }

@@ -1,9 +1,9 @@
 // Child processes for benchmarks: Switchboard servers and helpers, all killed when the bench exits.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -38,12 +38,33 @@ export function freePort() {
   });
 }
 
-/** Starts a Switchboard server in its own process on a fresh data dir; resolves when its API answers. */
 /** The admin token of every server a bench starts (the server refuses tokens under 24 characters). */
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
-export async function startSwitchboard(name, { servicesDir } = {}) {
-  const main = join(root, 'dist/src/server/main.js');
+/** The server entry point of a checkout (this one by default), built with tsc. */
+function serverMain(checkout) {
+  return join(checkout, 'dist/src/server/main.js');
+}
+
+/**
+ * Resolves `--baseline PATH`: another checkout of Switchboard, built, whose server runs beside ours as
+ * `switchboard@base`. Fails early, naming what to build, rather than after the first round.
+ */
+export function baselineCheckout(path) {
+  if (path === undefined || path === true) return undefined;
+  const checkout = resolve(String(path));
+  if (!existsSync(serverMain(checkout))) {
+    throw new Error(`--baseline ${checkout}: no ${serverMain(checkout)}; build it there (node node_modules/typescript/bin/tsc -p tsconfig.json && node scripts/build-web.mjs)`);
+  }
+  return checkout;
+}
+
+/**
+ * Starts a Switchboard server in its own process on a fresh data dir; resolves when its API answers.
+ * `checkout` runs another build (a baseline) instead of this one.
+ */
+export async function startSwitchboard(name, { servicesDir, checkout = root } = {}) {
+  const main = serverMain(checkout);
   const dir = mkdtempSync(join(tmpdir(), `sb-bench-${name}-`));
   const [adminPort, demoPort] = [await freePort(), await freePort()];
   const env = {
@@ -81,7 +102,6 @@ export async function startSwitchboard(name, { servicesDir } = {}) {
   return { admin, api, demoUrl: `ws://127.0.0.1:${demoPort}/demo`, dir, child };
 }
 
-/** Runs a node script and resolves with its stdout's last line parsed as JSON. */
 /**
  * Lifts a channel's connection limits (256 per channel, 64 per IP address by default) for benches that open more
  * connections than that from one address.
@@ -91,6 +111,7 @@ export async function liftConnectionLimits(sb, channel) {
   await sb.api('PUT', `/api/channels/wsx/${encodeURIComponent(channel)}`, { ...config, maxConnections: null, maxConnectionsPerIp: null });
 }
 
+/** Runs a node script and resolves with its stdout's last line parsed as JSON. */
 export function runJson(script, args) {
   return new Promise((resolve, reject) => {
     const child = spawnTracked(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });

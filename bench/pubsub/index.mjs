@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
-import { freePort, killAll, liftConnectionLimits, spawnTracked, startSwitchboard } from '../lib/processes.mjs';
+import { baselineCheckout, freePort, killAll, liftConnectionLimits, spawnTracked, startSwitchboard } from '../lib/processes.mjs';
 import { measureGd } from './gd-publishers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -134,12 +134,18 @@ export async function run(opts = {}) {
   const subscribers = Number(opts.subscribers ?? 1000);
   const messages = Number(opts.messages ?? 2000);
   const window = Number(opts.window ?? 32);
+  // `--baseline PATH`: the Switchboard built in another checkout runs beside ours as `switchboard@base`, in the same
+  // rotation, and each case prints new/base ratios per round.
+  const baseline = baselineCheckout(opts.baseline);
   const sb = await startSwitchboard('pubsub');
+  const base = baseline ? await startSwitchboard('pubsub-base', { checkout: baseline }) : undefined;
   const nats = await startNats();
   try {
-    // A thousand subscribers from one address: past the demo channel's default connection limits.
-    await liftConnectionLimits(sb, 'demo');
-    await sb.api('POST', '/api/pubsub/topics', { name: TOPIC, hasGd: false, maxDepthNonGd: 1_000_000 });
+    for (const server of [sb, base].filter(Boolean)) {
+      // A thousand subscribers from one address: past the demo channel's default connection limits.
+      await liftConnectionLimits(server, 'demo');
+      await server.api('POST', '/api/pubsub/topics', { name: TOPIC, hasGd: false, maxDepthNonGd: 1_000_000 });
+    }
     // Subscribers use the protocol's defaults, as a Zato client does: up to `delivery_batch_size` (500) messages per
     // frame, which is how a Zato-protocol subscriber gets what NATS does by itself, many messages per WebSocket
     // frame. A frame holds what is queued when the subscriber's turn comes; nothing waits to fill it.
@@ -148,35 +154,44 @@ export async function run(opts = {}) {
     const rounds = Number(opts.rounds ?? 5);
     // The servers take turns within a round; ratios are paired per round (seconds apart), then the median is taken,
     // because this VM's speed drifts by ±15 % and more from minute to minute.
-    const runs = { ours: [], oursSingle: [], theirs: [] };
+    const runs = { ours: [], base: [], oursSingle: [], theirs: [] };
     for (let i = 0; i < rounds; i++) {
-      runs.ours.push(await fanout('switchboard', sb.demoUrl, { subscribers, messages, window, batch }));
+      // Ours and the baseline swap places every round, so neither always runs on the warmer or the cooler machine.
+      const pair = [
+        () => fanout('switchboard', sb.demoUrl, { subscribers, messages, window, batch }).then((r) => runs.ours.push(r)),
+        ...(base ? [() => fanout('switchboard', base.demoUrl, { subscribers, messages, window, batch }).then((r) => runs.base.push(r))] : []),
+      ];
+      for (const step of i % 2 ? pair.reverse() : pair) await step();
       runs.oursSingle.push(await fanout('switchboard', sb.demoUrl, { subscribers, messages, window, batch: 1 }));
       runs.theirs.push(await fanout('nats', nats.url, { subscribers, messages, window }));
-      console.error(`[bench] round ${i + 1}/${rounds}: switchboard ${runs.ours[i].deliveredPerSec}, one per frame ${runs.oursSingle[i].deliveredPerSec}, nats ${runs.theirs[i].deliveredPerSec}`);
+      const baseNote = base ? `, switchboard@base ${runs.base[i].deliveredPerSec}` : '';
+      console.error(`[bench] round ${i + 1}/${rounds}: switchboard ${runs.ours[i].deliveredPerSec}${baseNote}, one per frame ${runs.oursSingle[i].deliveredPerSec}, nats ${runs.theirs[i].deliveredPerSec}`);
     }
     const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
     /** The run whose `key` is the median of the list's. */
     const pick = (list, key = 'deliveredPerSec') => list.find((r) => r[key] === median(list.map((x) => x[key])));
     const [ours, oursSingle, theirs] = [pick(runs.ours), pick(runs.oursSingle), pick(runs.theirs)];
-    const pairedRounds = (list) => list.map((r, i) => +(r.deliveredPerSec / runs.theirs[i].deliveredPerSec).toFixed(2));
-    const ratios = { default: pairedRounds(runs.ours), single: pairedRounds(runs.oursSingle) };
+    const pairedRounds = (list, against = runs.theirs) => list.map((r, i) => +(r.deliveredPerSec / against[i].deliveredPerSec).toFixed(2));
+    const ratios = { default: pairedRounds(runs.ours), single: pairedRounds(runs.oursSingle), ...(base ? { base: pairedRounds(runs.ours, runs.base) } : {}) };
     const batchLabel = batch === 'default' ? 'default batch (500)' : `delivery_batch_size ${batch}`;
     console.log(`\n(a) fan-out: 1 publisher → ${subscribers} WebSocket subscribers, ${messages} non-GD messages (${subscribers * messages} deliveries); median of ${rounds} rounds`);
-    console.log('server                           delivered/s   received     p50 ms    p99 ms');
-    for (const [label, r] of [[`switchboard, ${batchLabel}`, ours], ['switchboard, one per frame', oursSingle], ['nats', theirs]]) {
-      console.log(`${label.padEnd(32)} ${String(r.deliveredPerSec).padStart(12)} ${String(r.received).padStart(10)} ${r.p50.toFixed(1).padStart(10)} ${r.p99.toFixed(1).padStart(9)}`);
+    console.log(`${'server'.padEnd(base ? 38 : 32)} delivered/s   received     p50 ms    p99 ms`);
+    const baseRow = base ? [[`switchboard@base, ${batchLabel}`, pick(runs.base)]] : [];
+    for (const [label, r] of [[`switchboard, ${batchLabel}`, ours], ...baseRow, ['switchboard, one per frame', oursSingle], ['nats', theirs]]) {
+      console.log(`${label.padEnd(base ? 38 : 32)} ${String(r.deliveredPerSec).padStart(12)} ${String(r.received).padStart(10)} ${r.p50.toFixed(1).padStart(10)} ${r.p99.toFixed(1).padStart(9)}`);
     }
     console.log(
       `ratio vs NATS: ${median(ratios.default)} with the ${batchLabel} (rounds: ${ratios.default.join(', ')}; target >= 0.7), ` +
         `${median(ratios.single)} with one message per frame (rounds: ${ratios.single.join(', ')})`,
     );
+    if (base) console.log(`ratio new/base: ${median(ratios.base)} with the ${batchLabel} (rounds: ${ratios.base.join(', ')}; below 1 means this checkout is slower)`);
     console.log(
       JSON.stringify({
         bench: 'pubsub-fanout',
         switchboard: ours.deliveredPerSec,
         nats: theirs.deliveredPerSec,
         ratio_vs_nats: median(ratios.default),
+        ...(base ? { base: pick(runs.base).deliveredPerSec, ratio_vs_base: median(ratios.base) } : {}),
         switchboard_one_per_frame: oursSingle.deliveredPerSec,
         ratio_vs_nats_one_per_frame: median(ratios.single),
         ratio_rounds: ratios,
@@ -190,23 +205,38 @@ export async function run(opts = {}) {
     );
 
     // Publications pile up for no subscriber: room for them past the default 64 MiB per topic.
-    await sb.api('POST', '/api/pubsub/topics', { name: '/bench/gd', maxDepthGd: 100_000_000, maxBytesGd: 16 * 1024 ** 3 });
+    for (const server of [sb, base].filter(Boolean)) {
+      await server.api('POST', '/api/pubsub/topics', { name: '/bench/gd', maxDepthGd: 100_000_000, maxBytesGd: 16 * 1024 ** 3 });
+    }
     // Each window is measured `rounds` times (5 s each) and the median run reported, for the same drift as above.
     console.log(`\n(b) GD publishes committed per second, 8 publishers; median of ${rounds} runs of 5 s`);
     const gd = [];
+    const measure = (server, w) => measureGd({ url: server.demoUrl, topic: '/bench/gd', publishers: 8, window: w, durationMs: 5000 });
     for (const w of [1, 16]) {
       const tries = [];
-      for (let i = 0; i < rounds; i++) tries.push(await measureGd({ url: sb.demoUrl, topic: '/bench/gd', publishers: 8, window: w, durationMs: 5000 }));
+      const baseTries = [];
+      for (let i = 0; i < rounds; i++) {
+        if (base && i % 2) baseTries.push(await measure(base, w));
+        tries.push(await measure(sb, w));
+        if (base && !(i % 2)) baseTries.push(await measure(base, w));
+      }
       const r = pick(tries, 'committedPerSec');
-      gd.push({ ...r, all: tries.map((t) => t.committedPerSec) });
+      const baseRatios = baseTries.map((b, i) => +(tries[i].committedPerSec / b.committedPerSec).toFixed(2));
+      gd.push({ ...r, all: tries.map((t) => t.committedPerSec), ...(base ? { base: pick(baseTries, 'committedPerSec').committedPerSec, baseRatios } : {}) });
       console.log(`window ${String(w).padStart(2)} (${8 * w} in flight): ${r.committedPerSec} committed/s (runs: ${tries.map((t) => t.committedPerSec).join(', ')}), p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${tries.reduce((n, t) => n + t.errors, 0)}`);
+      if (base) {
+        const b = pick(baseTries, 'committedPerSec');
+        console.log(`  switchboard@base: ${b.committedPerSec} committed/s (runs: ${baseTries.map((t) => t.committedPerSec).join(', ')}); ratio new/base: ${median(baseRatios)} (rounds: ${baseRatios.join(', ')})`);
+      }
     }
+    const gdBase = base ? { base: gd[1].base, ratio_vs_base: median(gd[1].baseRatios), ratio_rounds_vs_base: gd[1].baseRatios, sequential_ratio_vs_base: median(gd[0].baseRatios) } : {};
     console.log(
-      JSON.stringify({ bench: 'pubsub-gd', committed_per_s: gd[1].committedPerSec, runs: gd[1].all, sequential_committed_per_s: gd[0].committedPerSec, publishers: 8, window: 16, target: 20000 }),
+      JSON.stringify({ bench: 'pubsub-gd', committed_per_s: gd[1].committedPerSec, runs: gd[1].all, sequential_committed_per_s: gd[0].committedPerSec, ...gdBase, publishers: 8, window: 16, target: 20000 }),
     );
   } finally {
     killAll();
     rmSync(sb.dir, { recursive: true, force: true });
+    if (base) rmSync(base.dir, { recursive: true, force: true });
     rmSync(nats.dir, { recursive: true, force: true });
   }
 }
