@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// `npm run lint`: eslint, then `prettier --check`, over src/, test/, web/src/, bench/, scripts/ and bin/, then knip for
+// unused files and undeclared or unused dependencies (quick and exact; its report of unused exports needs judgement,
+// so that part is `npm run knip`, not a gate).
+// `--fix` (`npm run format`) runs `prettier --write` first, then `eslint --fix`, so that the fixers see formatted code.
+// Exits non-zero on the first tool that fails. Exported for scripts/run-tests.mjs, which lints before the tests.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (pkg, path) => join(root, 'node_modules', pkg, path);
+
+/** What eslint lints (directories; eslint.config.js says which files in them). */
+export const ESLINT_TARGETS = ['src', 'test', 'web/src', 'bench', 'scripts', 'bin', 'eslint.config.js'];
+/** What prettier formats: code only, not the Markdown or JSON beside it. */
+export const PRETTIER_TARGETS = ['{src,test}/**/*.ts', 'web/src/**/*.{ts,tsx}', '{bench,scripts}/**/*.mjs', 'bin/*.js', 'eslint.config.js'];
+
+function run(label, script, args) {
+  console.log(`[lint] ${label}`);
+  const result = spawnSync(process.execPath, [script, ...args], { cwd: root, stdio: 'inherit' });
+  return result.status ?? 1;
+}
+
+const eslint = (fix) => run(fix ? 'eslint --fix' : 'eslint', bin('eslint', 'bin/eslint.js'), [...(fix ? ['--fix'] : []), ...ESLINT_TARGETS]);
+const prettier = (fix) =>
+  run(fix ? 'prettier --write' : 'prettier --check', bin('prettier', 'bin/prettier.cjs'), [fix ? '--write' : '--check', '--log-level', 'warn', ...PRETTIER_TARGETS]);
+
+const knip = () => run('knip (files, dependencies)', bin('knip', 'bin/knip.js'), ['--include', 'files,dependencies,unlisted,binaries,unresolved']);
+
+/** Lints (or, with `fix`, formats and fixes) the tree; resolves with the exit code of the first tool that failed, else 0. */
+export function lint({ fix = false } = {}) {
+  const steps = fix ? [() => prettier(true), () => eslint(true)] : [() => eslint(false), () => prettier(false), knip];
+  for (const step of steps) {
+    const status = step();
+    if (status !== 0) return status;
+  }
+  return 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exit(lint({ fix: process.argv.includes('--fix') }));
