@@ -58,6 +58,3 @@ export const MAX_META_LENGTH = {
 
 /** Prefix of session tokens, as in Zato 3.2. */
 export const TOKEN_PREFIX = 'zwsxt.';
-
-/** Control frame payloads are limited to 125 bytes by RFC 6455. */
-export const MAX_PING_PAYLOAD = 125;

@@ -1,5 +1,5 @@
 export { Service, isServiceClass, type ServiceClass, type ServiceRequest, type ServiceResponse, type ServiceLogger, type LogMethod } from './service.js';
-export { text, int, float, bool, dict, list, opaque, date, dateTime, uuid, parseInput, checkOutput, describeIO, declaresInput, type Element, type ElementSpec, type ElementType, type SimpleIO } from './simple-io.js';
+export { text, int, float, bool, dict, list, opaque, date, dateTime, uuid, parseInput, checkOutput, describeIO, type Element, type ElementSpec, type ElementType, type SimpleIO } from './simple-io.js';
 export { ServiceRegistry, DuplicateServiceError, serviceNameOf, type DeployedService } from './registry.js';
 export { ServiceInvoker, type CallContext, type CallingClient, type ServiceInvokerOptions } from './invoker.js';
 export { HotDeployer, type DeploymentStatus, type HotDeployerOptions } from './hot-deploy.js';

@@ -96,7 +96,7 @@ function convert(type: ElementType, value: unknown): Converted {
 }
 
 /** True when the declaration names any input element. */
-export function declaresInput(io: SimpleIO | undefined): boolean {
+function declaresInput(io: SimpleIO | undefined): boolean {
   return !!io && ((io.inputRequired?.length ?? 0) > 0 || (io.inputOptional?.length ?? 0) > 0);
 }
 

@@ -2,4 +2,3 @@ export { ChannelManager, type ChannelState, type ClientClosedEvent, type ClientR
 export type { MessageStats, PushTarget } from './connection.js';
 export { ChannelDefinitions } from './definitions.js';
 export { ChannelConfigSchema, normalizeChannel, parseAddress, withChannelDefaults, type ChannelConfig, type ChannelInput, type ListenAddress } from './config.js';
-export { plainError } from './plain-connection.js';
