@@ -2,7 +2,7 @@
 // `npm run lint`: eslint, then `prettier --check`, over src/, test/, web/src/, bench/, scripts/ and bin/, then knip for
 // unused files and undeclared or unused dependencies (quick and exact; its report of unused exports needs judgement,
 // so that part is `npm run knip`, not a gate).
-// `--fix` (`npm run format`) runs `prettier --write` first, then `eslint --fix`, so that the fixers see formatted code.
+// `--fix` (`npm run format`) runs `eslint --fix`, then `prettier --write`, so that prettier has the last word on layout.
 // Exits non-zero on the first tool that fails. Exported for scripts/run-tests.mjs, which lints before the tests.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -28,10 +28,13 @@ const prettier = (fix) =>
 
 const knip = () => run('knip (files, dependencies)', bin('knip', 'bin/knip.js'), ['--include', 'files,dependencies,unlisted,binaries,unresolved']);
 
-/** Lints (or, with `fix`, formats and fixes) the tree; resolves with the exit code of the first tool that failed, else 0. */
+/**
+ * Lints the tree, stopping at the first tool that fails; with `fix`, runs both fixers whatever eslint leaves unfixed.
+ * Returns the exit code of the first tool that failed, else 0.
+ */
 export function lint({ fix = false } = {}) {
-  const steps = fix ? [() => prettier(true), () => eslint(true)] : [() => eslint(false), () => prettier(false), knip];
-  for (const step of steps) {
+  if (fix) return [eslint(true), prettier(true)].find((status) => status !== 0) ?? 0;
+  for (const step of [() => eslint(false), () => prettier(false), knip]) {
     const status = step();
     if (status !== 0) return status;
   }
