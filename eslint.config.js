@@ -33,6 +33,8 @@ export default defineConfig(
     },
   },
   { files: ['src/**/*.ts', 'test/**/*.ts'], languageOptions: { globals: globals.node } },
+  // A module augmentation must repeat the original's type parameters, used or not.
+  { files: ['**/*.d.ts'], rules: { '@typescript-eslint/no-unused-vars': 'off' } },
   // The house rule is no `any` on public APIs; tests read loosely typed JSON frames and fake ws internals.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   { files: ['web/src/**/*.{ts,tsx}'], languageOptions: { globals: globals.browser } },
