@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkArchitecture, formatViolations, specifiersOf, type ArchitectureMap, type SourceFile } from './helpers/architecture.js';
+import {
+  checkArchitecture,
+  formatViolations,
+  specifiersOf,
+  type ArchitectureMap,
+  type SourceFile,
+} from './helpers/architecture.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const map = JSON.parse(readFileSync(join(root, 'architecture.json'), 'utf8')) as ArchitectureMap;
@@ -26,7 +32,7 @@ test('every import under src/ follows architecture.json', () => {
   assert.equal(violations.length, 0, `architecture.json is broken by:\n${formatViolations(violations)}`);
 });
 
-test('the scan sees type-only imports, re-exports, dynamic imports and multi-line import lists', () => {
+test('the scan sees type-only imports, re-exports, dynamic imports, import types and multi-line import lists', () => {
   const text = [
     "import type { A } from './a.js';",
     "export { B } from './b.js';",
@@ -37,8 +43,17 @@ test('the scan sees type-only imports, re-exports, dynamic imports and multi-lin
     "} from './d.js';",
     "const f = await import('./f.js');",
     "import './side-effect.js';",
+    "type T = import('./t.js').T;",
   ].join('\n');
-  assert.deepEqual(specifiersOf({ path: 'src/x/y.ts', text }), ['./a.js', './b.js', './c.js', './d.js', './f.js', './side-effect.js']);
+  assert.deepEqual(specifiersOf({ path: 'src/x/y.ts', text }), [
+    './a.js',
+    './b.js',
+    './c.js',
+    './d.js',
+    './f.js',
+    './side-effect.js',
+    './t.js',
+  ]);
 });
 
 // A tiny map and tree, so each rule is seen to fire on its own.
@@ -63,7 +78,10 @@ const clean: SourceFile[] = [
   { path: 'src/wire/index.ts', text: "export * from './frame.js';" },
   { path: 'src/wire/frame.ts', text: 'export const F = 1;' },
   { path: 'src/db/index.ts', text: "import Database from 'sqlite';\nexport { Database };" },
-  { path: 'src/svc/index.ts', text: "import type { F } from '../wire/index.js';\nimport '../db/index.js';\nexport * from './registry.js';" },
+  {
+    path: 'src/svc/index.ts',
+    text: "import type { F } from '../wire/index.js';\nimport '../db/index.js';\nexport * from './registry.js';",
+  },
   { path: 'src/svc/registry.ts', text: "import { readFileSync } from 'node:fs';\nexport const R = 1;" },
   { path: 'src/app/index.ts', text: "import { R } from '../svc/index.js';" },
   { path: 'src/decl/ws.d.ts', text: "declare module 'ws' {}" },
@@ -91,7 +109,7 @@ test('the checker catches a forbidden pair, type-only imports included', () => {
   assert.match(formatViolations(toPkg), /src\/app\/index.ts: '..\/index.js' — forbidden: app → pkg \(public face\)/);
 });
 
-test('the checker catches an import that reaches past a part\'s index.ts', () => {
+test("the checker catches an import that reaches past a part's index.ts", () => {
   const violations = checkArchitecture(fakeMap, withFile('src/app/index.ts', "import { R } from '../svc/registry.js';"));
   assert.equal(violations.length, 1, formatViolations(violations));
   assert.match(violations[0]?.rule ?? '', /bypasses svc's index: import src\/svc\/index.ts instead of src\/svc\/registry.ts/);
@@ -100,9 +118,15 @@ test('the checker catches an import that reaches past a part\'s index.ts', () =>
 test('the checker catches a folder missing from the map, a part with no files and an import of an index-less part', () => {
   const unmapped = checkArchitecture(fakeMap, [...clean, { path: 'src/extra/thing.ts', text: '' }]);
   assert.match(formatViolations(unmapped), /src\/extra\/thing.ts: — src\/extra\/ is not a part on the map/);
-  const empty = checkArchitecture(fakeMap, clean.filter((f) => !f.path.startsWith('src/db/')));
+  const empty = checkArchitecture(
+    fakeMap,
+    clean.filter((f) => !f.path.startsWith('src/db/')),
+  );
   assert.match(formatViolations(empty), /part db has no files at src\/db/);
-  const decl = checkArchitecture({ ...fakeMap, parts: { ...fakeMap.parts, app: { folder: 'src/app', owns: '', mayImport: ['svc', 'decl'] } } }, withFile('src/app/index.ts', "import '../decl/ws.js';"));
+  const decl = checkArchitecture(
+    { ...fakeMap, parts: { ...fakeMap.parts, app: { folder: 'src/app', owns: '', mayImport: ['svc', 'decl'] } } },
+    withFile('src/app/index.ts', "import '../decl/ws.js';"),
+  );
   assert.match(formatViolations(decl), /decl has no index and is never imported/);
 });
 
@@ -115,7 +139,10 @@ test('the checker keeps packages to their parts, and an exception must still be 
 });
 
 test('the checker refuses a map that allows what it forbids or names an unknown part', () => {
-  const contradictory: ArchitectureMap = { ...fakeMap, parts: { ...fakeMap.parts, wire: { folder: 'src/wire', owns: '', mayImport: ['db', 'nowhere'] } } };
+  const contradictory: ArchitectureMap = {
+    ...fakeMap,
+    parts: { ...fakeMap.parts, wire: { folder: 'src/wire', owns: '', mayImport: ['db', 'nowhere'] } },
+  };
   const text = formatViolations(checkArchitecture(contradictory, clean));
   assert.match(text, /wire → db' — both allowed and forbidden/);
   assert.match(text, /wire → nowhere' — unknown part nowhere/);
