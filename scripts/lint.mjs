@@ -10,11 +10,25 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (pkg, path) => join(root, 'node_modules', pkg, path);
+// Both caches live in node_modules/.cache, so a second run checks only what changed (~18 s of CPU down to ~3 s here).
+const ESLINT_CACHE = [
+  '--cache',
+  '--cache-strategy',
+  'content',
+  '--cache-location',
+  join(root, 'node_modules', '.cache', 'eslint'),
+];
 
 /** What eslint lints (directories; eslint.config.js says which files in them). */
 export const ESLINT_TARGETS = ['src', 'test', 'web/src', 'bench', 'scripts', 'bin', 'eslint.config.js'];
 /** What prettier formats: code only, not the Markdown or JSON beside it. */
-export const PRETTIER_TARGETS = ['{src,test}/**/*.ts', 'web/src/**/*.{ts,tsx}', '{bench,scripts}/**/*.mjs', 'bin/*.js', 'eslint.config.js'];
+export const PRETTIER_TARGETS = [
+  '{src,test}/**/*.ts',
+  'web/src/**/*.{ts,tsx}',
+  '{bench,scripts}/**/*.mjs',
+  'bin/*.js',
+  'eslint.config.js',
+];
 
 function run(label, script, args) {
   console.log(`[lint] ${label}`);
@@ -22,11 +36,23 @@ function run(label, script, args) {
   return result.status ?? 1;
 }
 
-const eslint = (fix) => run(fix ? 'eslint --fix' : 'eslint', bin('eslint', 'bin/eslint.js'), [...(fix ? ['--fix'] : []), ...ESLINT_TARGETS]);
+const eslint = (fix) =>
+  run(fix ? 'eslint --fix' : 'eslint', bin('eslint', 'bin/eslint.js'), [
+    ...ESLINT_CACHE,
+    ...(fix ? ['--fix'] : []),
+    ...ESLINT_TARGETS,
+  ]);
 const prettier = (fix) =>
-  run(fix ? 'prettier --write' : 'prettier --check', bin('prettier', 'bin/prettier.cjs'), [fix ? '--write' : '--check', '--log-level', 'warn', ...PRETTIER_TARGETS]);
+  run(fix ? 'prettier --write' : 'prettier --check', bin('prettier', 'bin/prettier.cjs'), [
+    fix ? '--write' : '--check',
+    '--cache',
+    '--log-level',
+    'warn',
+    ...PRETTIER_TARGETS,
+  ]);
 
-const knip = () => run('knip (files, dependencies)', bin('knip', 'bin/knip.js'), ['--include', 'files,dependencies,unlisted,binaries,unresolved']);
+const knip = () =>
+  run('knip (files, dependencies)', bin('knip', 'bin/knip.js'), ['--include', 'files,dependencies,unlisted,binaries,unresolved']);
 
 /**
  * Lints the tree, stopping at the first tool that fails; with `fix`, runs both fixers whatever eslint leaves unfixed.
