@@ -286,7 +286,7 @@ export class HotDeployer extends EventEmitter {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new TimeoutError(`${basename(file)} did not finish importing within ${limit} ms (a top-level await that never settles?); it is not deployed`, 'deploy_timeout')),
+        () => reject(new TimeoutError('deploy_timeout', `${basename(file)} did not finish importing within ${limit} ms (a top-level await that never settles?); it is not deployed`)),
         limit,
       );
     });
@@ -313,7 +313,6 @@ export class HotDeployer extends EventEmitter {
     }
     throw new SwitchboardError(
       'deploy_skipped',
-      503,
       `Skipped: the server stopped (crashed, was killed, or its event loop was blocked) while importing this file at ${marker.startedAt}; change the file to try it again`,
     );
   }

@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventLoopWatchdog, Metrics } from '../observability/index.js';
-import { ServiceNotFoundError, InternalError, SwitchboardError } from '../errors/index.js';
+import { ServiceNotFoundError, InternalError, toSwitchboardError } from '../errors/index.js';
 import { newCid } from '../protocol/index.js';
 import type { DeployedService, ServiceRegistry } from './registry.js';
 import { runInScope, type ServiceScope } from './scope.js';
@@ -47,7 +47,7 @@ export class ServiceInvoker {
   readonly #out: OutgoingConnections = {
     wsx: {
       get: (name) => {
-        if (!this.environment.outgoingWsx) throw new InternalError('Outgoing WebSocket connections are not running');
+        if (!this.environment.outgoingWsx) throw new InternalError('internal_error', 'Outgoing WebSocket connections are not running');
         return this.environment.outgoingWsx.get(name);
       },
     },
@@ -55,7 +55,7 @@ export class ServiceInvoker {
 
   readonly #pubsub: PubSubFacade = {
     publish: (topicName, data, options) => {
-      if (!this.environment.pubsub) return Promise.reject(new InternalError('Publish/subscribe is not running'));
+      if (!this.environment.pubsub) return Promise.reject(new InternalError('internal_error', 'Publish/subscribe is not running'));
       return this.environment.pubsub.publish(topicName, data, options);
     },
   };
@@ -74,7 +74,7 @@ export class ServiceInvoker {
     const entry = this.registry.get(name);
     if (!entry) {
       this.metrics?.error('service_not_found');
-      return Promise.reject(new ServiceNotFoundError(name));
+      return Promise.reject(new ServiceNotFoundError('service_not_found', `Service not found: ${name}`));
     }
     const scope = this.#scopeOf(entry);
     const watchdog = this.watchdog;
@@ -126,7 +126,7 @@ export class ServiceInvoker {
   }
 
   #fail(name: string, err: unknown, started: number): Promise<never> {
-    const error = err instanceof SwitchboardError ? err : new InternalError('Internal server error', err);
+    const error = toSwitchboardError(err);
     this.metrics?.serviceCall(name, (performance.now() - started) / 1000, false);
     this.metrics?.error(error.code);
     return Promise.reject(error);
@@ -169,11 +169,11 @@ export class ServiceInvoker {
   #wsxFacade(client: CallingClient | undefined): WsxFacade {
     const environment = this.environment;
     const channel = (channelName: string): WsxChannelHandle => {
-      if (!environment.wsx) throw new InternalError('WebSocket channels are not running');
+      if (!environment.wsx) throw new InternalError('internal_error', 'WebSocket channels are not running');
       return environment.wsx.channel(channelName);
     };
     const noClient = (): never => {
-      throw new InternalError('This service was not invoked from a WebSocket client');
+      throw new InternalError('internal_error', 'This service was not invoked from a WebSocket client');
     };
     return {
       pubClientId: client?.pubClientId,

@@ -193,7 +193,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     for (const [key, call] of this.#calls) {
       if (now - call.startedAt < limit) break;
       this.#calls.delete(key);
-      call.done(new TimeoutError(`The service did not answer within ${invokeTimeout} s`, 'timeout'));
+      call.done(new TimeoutError('timeout', `The service did not answer within ${invokeTimeout} s`));
     }
   }
 
@@ -206,7 +206,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
   protected tooManyRequests(): TooManyRequestsError {
     this.host.protocolError('too_many_requests');
     const max = this.host.config.maxInFlight;
-    return new TooManyRequestsError(`At most ${max} calls may be in flight on one connection; wait for an answer`);
+    return new TooManyRequestsError('too_many_requests', `At most ${max} calls may be in flight on one connection; wait for an answer`);
   }
 
   /**
@@ -320,7 +320,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
 
   /** Sends a message to this client (no response expected). */
   async send(data: unknown): Promise<void> {
-    if (!this.write(this.encodePush(data))) throw new ConnectionClosedError(`Client ${this.pubClientId} is not connected`);
+    if (!this.write(this.encodePush(data))) throw new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} is not connected`);
   }
 
   /** Sends a request and resolves with the client's response (its `data.response`). */
@@ -328,22 +328,22 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     const id = newCid();
     const frame = this.encodeRequest(id, data);
     if (frame === undefined) {
-      return Promise.reject(new SwitchboardError('not_supported', 400, 'Plain-protocol clients cannot answer requests; use send()'));
+      return Promise.reject(new SwitchboardError('not_supported', 'Plain-protocol clients cannot answer requests; use send()'));
     }
     if (this.#pending.size >= MAX_PENDING_REQUESTS) {
-      return Promise.reject(new ConnectionClosedError(`Too many requests pending on ${this.pubClientId}`, 'too_many_pending'));
+      return Promise.reject(new ConnectionClosedError('too_many_pending', `Too many requests pending on ${this.pubClientId}`));
     }
     const timeoutMs = options.timeout ?? DEFAULT_INVOKE_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new TimeoutError(`Client ${this.pubClientId} did not respond within ${timeoutMs} ms`, 'client_timeout'));
+        reject(new TimeoutError('client_timeout', `Client ${this.pubClientId} did not respond within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       if (!this.write(frame)) {
         clearTimeout(timer);
         this.#pending.delete(id);
-        reject(new ConnectionClosedError(`Client ${this.pubClientId} is not connected`));
+        reject(new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} is not connected`));
       }
     });
   }
@@ -417,7 +417,7 @@ export abstract class WsxClient implements CallingClient, PushTarget {
     this.#calls.clear();
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
-      pending.reject(new ConnectionClosedError(`Client ${this.pubClientId} disconnected (${code}) before responding`));
+      pending.reject(new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} disconnected (${code}) before responding`));
       this.#pending.delete(id);
     }
     this.onClosed();

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { BadRequestError, type SwitchboardError } from '../../errors/index.js';
+import { BadRequestError, SwitchboardError, UnprocessableError } from '../../errors/index.js';
 import { newCid, parseJsonBounded } from '../../protocol/index.js';
 import { WsxClient, type ClientHost } from './client.js';
 import { decodeUtf8 } from './utf8.js';
@@ -63,14 +63,14 @@ export class PlainClient extends WsxClient {
   #decode(data: Buffer, isBinary: boolean): unknown {
     if (this.host.config.dataFormat !== 'json') return isBinary ? data : data.toString('utf8');
     const text = isBinary ? decodeUtf8(data) : data.toString('utf8');
-    if (text === undefined) return new BadRequestError('Invalid UTF-8 bytes', 'invalid_utf8');
+    if (text === undefined) return new UnprocessableError('invalid_utf8', 'Invalid UTF-8 bytes');
     // Depth is capped before parsing: services, logging and the reply's JSON.stringify recurse.
     const json = parseJsonBounded(text);
-    return json.ok ? json.value : new BadRequestError(json.message, json.code);
+    return json.ok ? json.value : new BadRequestError(json.code, json.message);
   }
 
   async #run(request: unknown, cid: string): Promise<string | Buffer | undefined> {
-    if (request instanceof BadRequestError) {
+    if (request instanceof SwitchboardError) {
       this.host.protocolError(request.code);
       return plainError(request);
     }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
-import { ConnectionClosedError, SwitchboardError, TimeoutError } from '../../errors/index.js';
+import { ConnectionClosedError, SwitchboardError, TimeoutError, type SwitchboardErrorOptions } from '../../errors/index.js';
 import { backoffCeiling, backoffDelay } from './backoff.js';
 import type { OutgoingConfig } from './config.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
@@ -65,8 +65,9 @@ const noop = (): void => undefined;
 
 /** The remote is not connected (yet, or any more). */
 export class NotConnectedError extends ConnectionClosedError {
-  constructor(name: string, state: SocketState) {
-    super(`Outgoing connection ${name} is not connected (${state})`, 'not_connected');
+  declare readonly code: 'not_connected';
+  constructor(code: 'not_connected', message: string, options?: SwitchboardErrorOptions) {
+    super(code, message, options);
   }
 }
 
@@ -172,7 +173,7 @@ export class RemoteSocket extends EventEmitter {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#stopPings();
-    this.#failPending(new ConnectionClosedError(`Outgoing connection ${this.#config.name} was stopped`, 'connection_stopped'));
+    this.#failPending(new ConnectionClosedError('connection_stopped', `Outgoing connection ${this.#config.name} was stopped`));
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws) {
@@ -191,7 +192,7 @@ export class RemoteSocket extends EventEmitter {
     const frame = typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data);
     this.#stats.messagesOut++;
     return new Promise((resolve, reject) => {
-      ws.send(frame, { binary: Buffer.isBuffer(frame) }, (err) => (err ? reject(new ConnectionClosedError(`Write to ${this.#config.name} failed: ${err.message}`)) : resolve()));
+      ws.send(frame, { binary: Buffer.isBuffer(frame) }, (err) => (err ? reject(new ConnectionClosedError('connection_closed', `Write to ${this.#config.name} failed: ${err.message}`)) : resolve()));
     });
   }
 
@@ -232,7 +233,7 @@ export class RemoteSocket extends EventEmitter {
   async #requestOnce(data: unknown, onReply?: () => void): Promise<WsxResponse> {
     const ws = this.#writableSocket();
     if (this.#pending.size >= this.#config.maxPendingRequests) {
-      throw new SwitchboardError('too_many_pending', 503, `Outgoing connection ${this.#config.name} has ${this.#pending.size} requests waiting for replies`);
+      throw new SwitchboardError('too_many_pending', `Outgoing connection ${this.#config.name} has ${this.#pending.size} requests waiting for replies`);
     }
     const id = `zwsxc.inv.${newCid()}`;
     const frame = JSON.stringify({ meta: { action: ACTION.INVOKE_SERVICE, id, timestamp: timestamp(), token: this.#token }, data });
@@ -240,7 +241,7 @@ export class RemoteSocket extends EventEmitter {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new TimeoutError(`No reply from ${this.#config.name} within ${this.#config.responseTimeout} s`, 'response_timeout'));
+        reject(new TimeoutError('response_timeout', `No reply from ${this.#config.name} within ${this.#config.responseTimeout} s`));
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer, onReply });
       this.#stats.messagesOut++;
@@ -251,8 +252,8 @@ export class RemoteSocket extends EventEmitter {
   /** The open socket, if what waits to be written to it is within `maxBufferedBytes` (a remote that does not read). */
   #writableSocket(): WebSocket {
     const ws = this.#ws;
-    if (this.state !== 'connected' || !ws || ws.readyState !== WebSocket.OPEN) throw new NotConnectedError(this.#config.name, this.state);
-    if (ws.bufferedAmount > this.#config.maxBufferedBytes) throw new SendBufferFullError(this.#config.name, ws.bufferedAmount, this.#config.maxBufferedBytes);
+    if (this.state !== 'connected' || !ws || ws.readyState !== WebSocket.OPEN) throw new NotConnectedError('not_connected', `Outgoing connection ${this.#config.name} is not connected (${this.state})`);
+    if (ws.bufferedAmount > this.#config.maxBufferedBytes) throw new SendBufferFullError('send_buffer_full', `Outgoing connection ${this.#config.name}: ${ws.bufferedAmount} bytes are waiting to be written (the remote is not reading; limit ${this.#config.maxBufferedBytes})`);
     return ws;
   }
 
@@ -556,7 +557,7 @@ export class RemoteSocket extends EventEmitter {
     pending.onReply?.();
     if (frame.kind === 'bad-reply') {
       this.#ignore(`a reply: ${frame.reason}`);
-      pending.reject(new InvalidReplyError(this.#config.name, frame.reason));
+      pending.reject(new InvalidReplyError('invalid_reply', `Outgoing connection ${this.#config.name}: the remote's reply was malformed (${frame.reason})`));
       return;
     }
     pending.resolve(replyToResponse(frame));
@@ -674,7 +675,7 @@ export class RemoteSocket extends EventEmitter {
     this.connectedSince = undefined;
     // ws reports its own aborts (oversized frame, bad frame) as 1006 and says why only in the error event.
     const why = [code, reason, this.lastError].filter(Boolean).join(': ');
-    this.#failPending(new ConnectionClosedError(`Outgoing connection ${this.#config.name} closed (${why}) before replying`));
+    this.#failPending(new ConnectionClosedError('connection_closed', `Outgoing connection ${this.#config.name} closed (${why}) before replying`));
     if (this.#stopped) return;
     if (opened && !this.lastError && code !== 1000) this.lastError = `Closed by the remote: ${code}${reason ? ` ${reason}` : ''}`;
     if (wasConnected) this.#events.closed(this, code, reason);
