@@ -159,6 +159,27 @@ describe('the error code table', () => {
   });
 });
 
+// Never called: `tsc` compiles this file, and each @ts-expect-error fails the build if its line starts compiling.
+// They pin the two promises of the design: an old-shape call does not compile, nor does a code of another status.
+export function shapesThatMustNotCompile(): unknown[] {
+  return [
+    // @ts-expect-error the old (code, status, message) shape
+    new SwitchboardError('topic_full', 409, 'x'),
+    // @ts-expect-error the old (message, code) shape
+    new ConflictError('Topic is full', 'topic_full'),
+    // @ts-expect-error the old (field, message) shape
+    new ValidationError('address', 'Not a valid address'),
+    // @ts-expect-error a field is required on a ValidationError
+    new ValidationError('invalid_input', 'x'),
+    // @ts-expect-error a code of another status (409) on a 404 class
+    new NotFoundError('topic_full', 'x'),
+    // @ts-expect-error a code that is not in the table
+    new BadRequestError('made_up', 'x'),
+    // @ts-expect-error InternalError needs its code like every class
+    new InternalError(),
+  ];
+}
+
 describe('codes in src/ and docs/', () => {
   test('every code literal in src/ is in the table', () => {
     const literals = literalCodes();
