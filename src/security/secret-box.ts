@@ -1,13 +1,13 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InternalError, SwitchboardError, type SwitchboardErrorOptions } from '../errors/index.js';
+import { SwitchboardError, type SwitchboardErrorOptions } from '../errors/index.js';
 
 const PREFIX = 'aes256gcm';
 const KEY_BYTES = 32;
 
 /** The secret key setting, file or content is unusable (reported at start-up; the key itself is never printed). */
-export class SecretKeyError extends InternalError {
+export class SecretKeyError extends SwitchboardError {
   declare readonly code: 'invalid_secret_key';
   constructor(code: 'invalid_secret_key', message: string, options?: SwitchboardErrorOptions) {
     super(code, message, options);
@@ -15,7 +15,7 @@ export class SecretKeyError extends InternalError {
 }
 
 /** A stored secret was encrypted under another key than the one in use. */
-export class SecretKeyMismatchError extends InternalError {
+export class SecretKeyMismatchError extends SwitchboardError {
   declare readonly code: 'secret_key_mismatch';
   constructor(code: 'secret_key_mismatch', message: string, options?: SwitchboardErrorOptions) {
     super(code, message, options);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConnectionClosedError, SwitchboardError, type SwitchboardErrorOptions } from '../../errors/index.js';
+import { SwitchboardError, type SwitchboardErrorOptions } from '../../errors/index.js';
 import type { OutgoingConfig } from './config.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
 import { RemoteSocket, type RemoteCredentials, type SocketEvents, type SocketState, type SocketStats } from './remote-socket.js';
@@ -9,7 +9,7 @@ import type { WsxResponse } from '../../protocol/index.js';
 export type OutgoingStats = SocketStats;
 
 /** `client()` found no connected socket within `acquireTimeout`. */
-export class AcquireTimeoutError extends ConnectionClosedError {
+export class AcquireTimeoutError extends SwitchboardError {
   declare readonly code: 'acquire_timeout';
   constructor(code: 'acquire_timeout', message: string, options?: SwitchboardErrorOptions) {
     super(code, message, options);

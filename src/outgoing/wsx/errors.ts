@@ -1,4 +1,4 @@
-import { ConnectionClosedError, SwitchboardError, type SwitchboardErrorOptions } from '../../errors/index.js';
+import { SwitchboardError, type SwitchboardErrorOptions } from '../../errors/index.js';
 
 /** The remote answered a request with a frame whose fields have the wrong type or size. */
 export class InvalidReplyError extends SwitchboardError {
@@ -9,7 +9,7 @@ export class InvalidReplyError extends SwitchboardError {
 }
 
 /** The remote is not reading: more than `maxBufferedBytes` are waiting to be written to it. */
-export class SendBufferFullError extends ConnectionClosedError {
+export class SendBufferFullError extends SwitchboardError {
   declare readonly code: 'send_buffer_full';
   constructor(code: 'send_buffer_full', message: string, options?: SwitchboardErrorOptions) {
     super(code, message, options);
