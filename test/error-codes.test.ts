@@ -135,6 +135,7 @@ describe('the error code table', () => {
     const teapot = new ServiceError('teapot', 'I am a teapot', { status: 418 });
     assert.deepEqual([teapot.code, teapot.status, teapot instanceof SwitchboardError], ['teapot', 418, true]);
     assert.equal(new ServiceError('topic_full', 'x', { status: 400 }).status, 409);
+    for (const status of [200, 302, 600, 404.5]) assert.equal(new ServiceError('odd', 'x', { status }).status, 500, String(status));
     assert.equal(statusOf('teapot'), 500);
   });
 

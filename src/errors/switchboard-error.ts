@@ -29,6 +29,11 @@ export class SwitchboardError extends Error {
   }
 }
 
+// An error answered with a 2xx or 3xx status would read as a success: a status outside 400-599 becomes 500.
+function errorStatus(status: number): number {
+  return Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
+}
+
 /** A service's own error, with a code of its own (not one of `CODES`) and the status it chooses. */
 export class ServiceError extends SwitchboardError {
   override readonly status: number;
@@ -37,6 +42,6 @@ export class ServiceError extends SwitchboardError {
   constructor(code: string, message: string, options: SwitchboardErrorOptions & { readonly status: number }) {
     // The table types only Switchboard's own codes; a service's code is checked by its author, not by us.
     super(code as ErrorCode, message, options);
-    this.status = isErrorCode(code) ? statusOf(code) : options.status;
+    this.status = isErrorCode(code) ? statusOf(code) : errorStatus(options.status);
   }
 }
