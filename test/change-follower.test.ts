@@ -36,8 +36,8 @@ describe('ChangeFollower on a SQLite store', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'switchboard-follower-'));
     store = await Store.open({ path: join(dir, 'db.sqlite') });
-    things = new ConfigRepository<Thing>(store, 'thing');
-    others = new ConfigRepository<Thing>(store, 'other');
+    things = new ConfigRepository<Thing>(store, 'channel');
+    others = new ConfigRepository<Thing>(store, 'topic');
   });
 
   afterEach(async () => {
@@ -47,7 +47,7 @@ describe('ChangeFollower on a SQLite store', () => {
 
   test('delivers its own kind\'s committed changes in order, with the previous and the current object', async () => {
     const seen: string[] = [];
-    const follower = new ChangeFollower<Thing>(store, 'thing', async (c) => void seen.push(label(c)), unexpected);
+    const follower = new ChangeFollower<Thing>(store, 'channel', async (c) => void seen.push(label(c)), unexpected);
     follower.start();
     await things.create({ name: 'a', v: 1 });
     await others.create({ name: 'x', v: 9 });
@@ -65,7 +65,7 @@ describe('ChangeFollower on a SQLite store', () => {
     let mostAtOnce = 0;
     const follower = new ChangeFollower<Thing>(
       store,
-      'thing',
+      'channel',
       async (c) => {
         running++;
         mostAtOnce = Math.max(mostAtOnce, running);
@@ -92,7 +92,7 @@ describe('ChangeFollower on a SQLite store', () => {
     const errors: string[] = [];
     const follower = new ChangeFollower<Thing>(
       store,
-      'thing',
+      'channel',
       (c) => {
         if (c.current?.v === 2) throw new Error('sync throw at 2');
         if (c.current?.v === 3) return Promise.reject(new Error('rejected at 3'));
@@ -117,7 +117,7 @@ describe('ChangeFollower on a SQLite store', () => {
     const seen: string[] = [];
     const follower = new ChangeFollower<Thing>(
       store,
-      'thing',
+      'channel',
       async (c) => {
         await held.promise;
         seen.push(label(c));
@@ -136,7 +136,7 @@ describe('ChangeFollower on a SQLite store', () => {
 
   test('nothing is delivered before start()', async () => {
     const seen: string[] = [];
-    const follower = new ChangeFollower<Thing>(store, 'thing', async (c) => void seen.push(label(c)), unexpected);
+    const follower = new ChangeFollower<Thing>(store, 'channel', async (c) => void seen.push(label(c)), unexpected);
     await things.create({ name: 'early', v: 1 });
     follower.start();
     await things.create({ name: 'late', v: 1 });
@@ -148,7 +148,7 @@ describe('ChangeFollower on a SQLite store', () => {
   test('run() joins the same queue: a start-up task and the changes after it run in order, never interleaved', async () => {
     const order: string[] = [];
     const loading = gate();
-    const follower = new ChangeFollower<Thing>(store, 'thing', async (c) => void order.push(`change ${c.name}`), unexpected);
+    const follower = new ChangeFollower<Thing>(store, 'channel', async (c) => void order.push(`change ${c.name}`), unexpected);
     follower.start();
     follower.run(async () => {
       order.push('load begins');
@@ -168,7 +168,7 @@ describe('ChangeFollower on a SQLite store', () => {
   test('a failed run() task is reported like a failed change and does not block the queue', async () => {
     const errors: unknown[] = [];
     const order: string[] = [];
-    const follower = new ChangeFollower<Thing>(store, 'thing', async (c) => void order.push(c.name), (err) => errors.push(err));
+    const follower = new ChangeFollower<Thing>(store, 'channel', async (c) => void order.push(c.name), (err) => errors.push(err));
     follower.start();
     const boom = new Error('start-up task failed');
     follower.run(() => Promise.reject(boom));

@@ -47,6 +47,17 @@ describe('plain channel', () => {
     client.close();
   });
 
+  test('error frames carry the status of their code: invalid UTF-8 is 422, invoking a plain client 409 (issue 11)', async () => {
+    const url = await createChannel(server, { name: 'statuses', service: 'test.add', protocol: 'plain', dataFormat: 'json' });
+    const client = await TestClient.connect(url);
+    client.ws.send(Buffer.from([0xff, 0xfe, 0xfd]), { binary: true });
+    const invalid = JSON.parse(await client.nextText()).error;
+    assert.deepEqual([invalid.code, invalid.status], ['invalid_utf8', 422]);
+    const handle = server.channelManager.channel('statuses');
+    await assert.rejects(handle.invoke(handle.clients()[0]!.pubClientId, {}), { code: 'not_supported', status: 409 });
+    client.close();
+  });
+
   test('a service that throws → an internal_error frame; unknown service → service_not_found', async () => {
     const boomUrl = await createChannel(server, { name: 'boom', service: 'test.boom', protocol: 'plain' });
     const boom = await TestClient.connect(boomUrl);

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { statusOf, type ErrorCode } from '../errors/index.js';
 import { adminGuard, PUBLIC_ROUTE, type AdminCredentials } from './auth.js';
 import type { AdminContext } from './context.js';
 import { errorHandler, notFoundBody } from './errors.js';
@@ -61,16 +62,17 @@ export function adminRoutes(app: FastifyInstance): readonly AdminRoute[] {
 }
 
 // Why a client's request could not be read, answered in the API's error shape.
-const CLIENT_ERRORS: Record<string, readonly [number, string, string]> = {
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'The request was not received in time'],
-  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', `The request line and headers exceed ${MAX_HEADER_BYTES} bytes`],
+const CLIENT_ERRORS: Record<string, readonly [ErrorCode, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'The request was not received in time'],
+  HPE_HEADER_OVERFLOW: ['headers_too_large', `The request line and headers exceed ${MAX_HEADER_BYTES} bytes`],
 };
 
 /** Answers a request Node's parser gave up on (timeout, oversized or malformed head), then closes the socket. */
 function clientErrorHandler(logger: Logger) {
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'bad_request', 'Malformed HTTP request'];
+    const [code, message] = CLIENT_ERRORS[err.code ?? ''] ?? ['bad_request', 'Malformed HTTP request'];
+    const status = statusOf(code);
     logger.debug({ err, status }, 'Admin client error');
     const body = JSON.stringify({ error: { code, message } });
     if (socket.writable) {
@@ -99,7 +101,7 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
     clientErrorHandler: clientErrorHandler(logger),
     // A URL fastify cannot decode (`/api/%zz`) is answered before routing: in our error shape, too.
     frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
-      void reply.code(400).send({ error: { code: 'bad_request', message: error.message } });
+      void reply.code(statusOf('bad_request')).send({ error: { code: 'bad_request', message: error.message } });
     },
     // Unknown fields are errors (typos should not be silently dropped), and types are not coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
@@ -118,14 +120,14 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
   app.addHook('onRequest', adminGuard({ credentials: options, sessions, throttle, hosts }));
   registerJsonParser(app);
   app.setErrorHandler(errorHandler(options.logger));
-  app.setNotFoundHandler((req, reply) => reply.status(404).send(notFoundBody(req.method, req.url)));
+  app.setNotFoundHandler((req, reply) => reply.status(statusOf('not_found')).send(notFoundBody(req.method, req.url)));
   // The OpenAPI plugin must see every route, so routes are declared in a plugin registered after it.
   registerOpenApi(app, ctx.version);
   void app.register(async (api) => {
     api.get('/api/health', PUBLIC_ROUTE, async () => ({ status: 'ok', version: ctx.version }));
     // Prometheus scrapes without the admin token, like /api/health; the admin port listens on loopback by default.
     api.get('/metrics', PUBLIC_ROUTE, async (_req, reply) => {
-      if (!ctx.metrics) return reply.status(404).send(notFoundBody('GET', '/metrics'));
+      if (!ctx.metrics) return reply.status(statusOf('not_found')).send(notFoundBody('GET', '/metrics'));
       return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await ctx.metrics.render());
     });
     openApiRoute(api);

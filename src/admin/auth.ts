@@ -49,7 +49,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function refuseCredential(throttle: FailureThrottle, ip: string, error: UnauthorizedError): never {
   if (throttle.blocked(ip)) {
-    throw new TooManyRequestsError('Too many failed attempts from this address; try again in a minute', 'too_many_attempts', FAILURE_WINDOW_MS / 1000);
+    throw new TooManyRequestsError('too_many_attempts', 'Too many failed attempts from this address; try again in a minute', { retryAfterSeconds: FAILURE_WINDOW_MS / 1000 });
   }
   throttle.failed(ip);
   throw error;
@@ -58,16 +58,16 @@ export function refuseCredential(throttle: FailureThrottle, ip: string, error: U
 function checkBearer(parts: AdminGuardParts, req: FastifyRequest, header: string): void {
   const presented = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
   if (secretMatches(presented, parts.credentials.token)) return;
-  refuseCredential(parts.throttle, req.ip, new UnauthorizedError('Invalid admin token'));
+  refuseCredential(parts.throttle, req.ip, new UnauthorizedError('unauthorized', 'Invalid admin token'));
 }
 
 function checkSession(parts: AdminGuardParts, req: FastifyRequest, cookie: string): void {
   const session = parts.sessions.touch(cookie);
-  if (!session) refuseCredential(parts.throttle, req.ip, new UnauthorizedError('Unknown or expired web admin session'));
+  if (!session) refuseCredential(parts.throttle, req.ip, new UnauthorizedError('unauthorized', 'Unknown or expired web admin session'));
   if (SAFE_METHODS.has(req.method)) return;
   const csrf = req.headers['x-csrf-token'];
   if (typeof csrf === 'string' && secretMatches(csrf, session.csrfToken)) return;
-  throw new ForbiddenError('Missing or wrong x-csrf-token header for this session', 'csrf_failed');
+  throw new ForbiddenError('csrf_failed', 'Missing or wrong x-csrf-token header for this session');
 }
 
 /**
@@ -82,13 +82,13 @@ function checkSession(parts: AdminGuardParts, req: FastifyRequest, cookie: strin
 export function adminGuard(parts: AdminGuardParts) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     if (!parts.hosts.allows(req.headers.host)) {
-      throw new MisdirectedRequestError('This server does not answer for that Host; add it to adminAllowedHosts if it is yours');
+      throw new MisdirectedRequestError('host_not_allowed', 'This server does not answer for that Host; add it to adminAllowedHosts if it is yours');
     }
     if (req.routeOptions.config?.public === true) return;
     const header = req.headers.authorization;
     if (header) return checkBearer(parts, req, header);
     const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (cookie !== undefined) return checkSession(parts, req, cookie);
-    throw new UnauthorizedError('Missing admin token (Authorization: Bearer <token>) or web admin session');
+    throw new UnauthorizedError('unauthorized', 'Missing admin token (Authorization: Bearer <token>) or web admin session');
   };
 }

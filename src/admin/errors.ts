@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { SwitchboardError, TooManyRequestsError } from '../errors/index.js';
+import { SwitchboardError, TooManyRequestsError, statusOf, type ErrorCode } from '../errors/index.js';
 
 /** The admin API's error body: `{ "error": { "code", "message", "field" } }`. */
 export interface ApiErrorBody {
@@ -9,6 +9,11 @@ export interface ApiErrorBody {
 
 function body(code: string, message: string, field?: string): ApiErrorBody {
   return { error: field ? { code, message, field } : { code, message } };
+}
+
+/** Answers with `code`'s status from the table and the API's error body. */
+function send(reply: FastifyReply, code: ErrorCode, message: string, field?: string): FastifyReply {
+  return reply.status(statusOf(code)).send(body(code, message, field));
 }
 
 interface AjvError {
@@ -33,7 +38,7 @@ function validationMessage(err: AjvError, field: string | undefined): string {
 }
 
 // fastify's own client errors, under codes of this API (its `FST_ERR_…` names are not part of our contract).
-const FASTIFY_CODES: Record<string, string> = {
+const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
@@ -58,18 +63,20 @@ export function errorHandler(logger: Logger) {
     if (fe.validation?.length) {
       const first = fe.validation[0] as AjvError;
       const field = fieldOf(first);
-      return reply.status(400).send(body('invalid_body', validationMessage(first, field), field));
+      return send(reply, 'invalid_body', validationMessage(first, field), field);
     }
     if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error instanceof SyntaxError && fe.statusCode === 400)) {
-      return reply.status(400).send(body('invalid_json', 'The request body is not valid JSON'));
+      return send(reply, 'invalid_json', 'The request body is not valid JSON');
     }
-    if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return reply.status(400).send(body('invalid_json', 'The request body is empty'));
+    if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return send(reply, 'invalid_json', 'The request body is empty');
     if (fe.statusCode && fe.statusCode < 500) {
-      const code = FASTIFY_CODES[fe.code] ?? fe.code?.toLowerCase() ?? 'bad_request';
-      return reply.status(fe.statusCode).send(body(code, fe.message));
+      // A fastify client error we have no code for is a bad request: every code the API sends is in the table.
+      const code = FASTIFY_CODES[fe.code];
+      if (!code) logger.warn({ err: error, fastifyCode: fe.code }, 'Admin API: a fastify client error without a code of ours');
+      return send(reply, code ?? 'bad_request', fe.message);
     }
     logger.error({ err: error }, 'Admin API call failed');
-    return reply.status(500).send(body('internal_error', 'Internal server error'));
+    return send(reply, 'internal_error', 'Internal server error');
   };
 }
 

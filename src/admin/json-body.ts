@@ -14,7 +14,7 @@ export function registerJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (exceedsJsonDepth(text)) {
-      done(new BadRequestError(`The request body nests deeper than ${MAX_JSON_DEPTH} levels`, 'invalid_json'), undefined);
+      done(new BadRequestError('invalid_json', `The request body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;
     }
     parse(req, text, done);

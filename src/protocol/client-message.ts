@@ -1,3 +1,4 @@
+import { CODES, type StatusOf } from '../errors/index.js';
 import { ACTION, MAX_META_LENGTH, type Action } from './constants.js';
 import { parseJsonBounded } from './json.js';
 
@@ -23,7 +24,7 @@ export interface ClientMessage {
 /** Why a frame could not be parsed; `inReplyTo` is set when the frame's id could be read. */
 export interface FrameError {
   code: 'invalid_json' | 'too_deep' | 'missing_meta' | 'missing_meta_id' | 'unknown_action' | 'invalid_meta';
-  status: 400;
+  status: StatusOf<FrameError['code']>;
   message: string;
   inReplyTo?: string;
   /** The action of the frame, when it could be read (a refused `create-session` is answered differently). */
@@ -41,7 +42,7 @@ const ACTIONS = new Set<string>(Object.values(ACTION));
 const ABSENT: FieldResult = { ok: true, value: undefined };
 
 function fail(code: FrameError['code'], message: string, extra: Omit<FrameError, 'code' | 'status' | 'message'> = {}): ParseResult {
-  return { ok: false, error: { code, status: 400, message, ...extra } };
+  return { ok: false, error: { code, status: CODES[code].status, message, ...extra } };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,3 +1,4 @@
+import { wsxStatusOf } from '../errors/index.js';
 import { MSG_TYPE, type MsgType } from './constants.js';
 import { newCid, timestamp } from './ids.js';
 
@@ -51,7 +52,7 @@ export function errorResponse(
   return serialize({
     meta: {
       ...meta(MSG_TYPE.ERROR_RESPONSE),
-      status: err.status,
+      status: wsxStatusOf(err.code, err.status),
       in_reply_to: inReplyTo,
       error_message: err.message,
       code: err.code,
@@ -69,7 +70,7 @@ export function errorMessage(err: { status: number; code: string; message: strin
   return serialize({
     meta: {
       ...meta(MSG_TYPE.ERROR_MESSAGE),
-      status: err.status,
+      status: wsxStatusOf(err.code, err.status),
       ...(inReplyTo === undefined ? {} : { in_reply_to: inReplyTo }),
       error_message: err.message,
       code: err.code,

@@ -47,18 +47,18 @@ export function newMsgId(now = Date.now()): string {
 /** Validates a publication against its topic and builds the message. */
 export function buildMessage(topic: TopicConfig, input: PublishInput, seq: number, now: number): PubSubMessage {
   const priority = input.priority ?? 5;
-  if (!Number.isInteger(priority) || priority < 1 || priority > 9) throw new ValidationError('priority', 'priority must be an integer from 1 to 9');
+  if (!Number.isInteger(priority) || priority < 1 || priority > 9) throw new ValidationError('invalid_input', 'priority must be an integer from 1 to 9', { field: 'priority' });
   const limitMs = topic.limitMessageExpiry * 1000;
   const expiration = input.expiration ?? limitMs;
   if (typeof expiration !== 'number' || !Number.isFinite(expiration) || expiration <= 0) {
-    throw new ValidationError('expiration', 'expiration must be a positive number of milliseconds');
+    throw new ValidationError('invalid_input', 'expiration must be a positive number of milliseconds', { field: 'expiration' });
   }
-  if (input.data === undefined) throw new ValidationError('data', 'data is required');
+  if (input.data === undefined) throw new ValidationError('invalid_input', 'data is required', { field: 'data' });
   let dataJson: string;
   try {
     dataJson = JSON.stringify(input.data);
   } catch {
-    throw new BadRequestError('data cannot be serialized to JSON', 'invalid_data', 'data');
+    throw new BadRequestError('invalid_data', 'data cannot be serialized to JSON', { field: 'data' });
   }
   return {
     msgId: newMsgId(now),

@@ -130,7 +130,7 @@ export class PubSub {
     const topic = await this.#activeTopic(topicName);
     const message = buildMessage(topic, input, ++this.#seq, Date.now());
     if (message.size > topic.maxMessageSize) {
-      throw new PayloadTooLargeError(`The message's data is ${message.size} bytes; topic ${topic.name} takes at most ${topic.maxMessageSize} (maxMessageSize)`);
+      throw new PayloadTooLargeError('message_too_large', `The message's data is ${message.size} bytes; topic ${topic.name} takes at most ${topic.maxMessageSize} (maxMessageSize)`);
     }
     const subKeys = [...(this.#byTopic.get(topicName) ?? [])];
     this.#lastPublished.set(topicName, message.pubTime);
@@ -156,11 +156,11 @@ export class PubSub {
     }
     const depth = this.#gdDepth.get(topic.name) ?? 0;
     if (depth >= topic.maxDepthGd) {
-      throw new SwitchboardError('topic_full', 409, `Topic ${topic.name} holds ${depth} GD messages, its maximum (maxDepthGd)`);
+      throw new SwitchboardError('topic_full', `Topic ${topic.name} holds ${depth} GD messages, its maximum (maxDepthGd)`);
     }
     const bytes = this.#gdBytes.get(topic.name) ?? 0;
     if (bytes + message.size > topic.maxBytesGd) {
-      throw new SwitchboardError('topic_full', 409, `Topic ${topic.name} holds ${bytes} bytes of GD messages; ${message.size} more would pass its maximum of ${topic.maxBytesGd} (maxBytesGd)`);
+      throw new SwitchboardError('topic_full', `Topic ${topic.name} holds ${bytes} bytes of GD messages; ${message.size} more would pass its maximum of ${topic.maxBytesGd} (maxBytesGd)`);
     }
     for (const k of refused) this.#tasks.get(k)?.dropGd(this.#subLimit(k, topic));
     // Counted before the commit, so concurrent publishers cannot overshoot the limits together.
@@ -197,12 +197,12 @@ export class PubSub {
     const existing = [...this.#tasks.values()].find((t) => t.sub.topicName === topicName && t.target?.pubClientId === caller.pubClientId);
     if (existing) return { subKey: existing.sub.subKey, currentDepth: await this.#subDepth(existing) };
     const batch = options.deliveryBatchSize ?? DEFAULT_DELIVERY_BATCH_SIZE;
-    if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new ValidationError('delivery_batch_size', 'delivery_batch_size must be an integer from 1 to 10000');
+    if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new ValidationError('invalid_input', 'delivery_batch_size must be an integer from 1 to 10000', { field: 'delivery_batch_size' });
     const ackMode = options.ackMode ?? 'write';
-    if (ackMode !== 'write' && ackMode !== 'client') throw new ValidationError('ack_mode', 'ack_mode must be write or client');
+    if (ackMode !== 'write' && ackMode !== 'client') throw new ValidationError('invalid_input', 'ack_mode must be write or client', { field: 'ack_mode' });
     const ownLimit = options.subMaxDepthGd;
     if (ownLimit !== undefined && (!Number.isInteger(ownLimit) || ownLimit < 1 || ownLimit > 100_000_000)) {
-      throw new ValidationError('sub_max_depth_gd', 'sub_max_depth_gd must be an integer from 1 to 100000000');
+      throw new ValidationError('invalid_input', 'sub_max_depth_gd must be an integer from 1 to 100000000', { field: 'sub_max_depth_gd' });
     }
     const target = this.#target(caller);
     const sub: Subscription = {
@@ -319,8 +319,8 @@ export class PubSub {
 
   async #activeTopic(name: string): Promise<TopicConfig> {
     const topic = await this.#topicConfig(name);
-    if (!topic) throw new NotFoundError(`No topic named ${name}`, 'topic_not_found');
-    if (!topic.isActive) throw new ConflictError(`Topic ${name} is inactive`, 'topic_inactive');
+    if (!topic) throw new NotFoundError('topic_not_found', `No topic named ${name}`);
+    if (!topic.isActive) throw new ConflictError('topic_inactive', `Topic ${name} is inactive`);
     return topic;
   }
 
@@ -351,7 +351,7 @@ export class PubSub {
 
   #requireTask(subKey: string): DeliveryTask {
     const task = this.#tasks.get(subKey);
-    if (!task) throw new NotFoundError(`No subscription ${subKey}`, 'subscription_not_found');
+    if (!task) throw new NotFoundError('subscription_not_found', `No subscription ${subKey}`);
     return task;
   }
 
@@ -361,11 +361,11 @@ export class PubSub {
     const task = this.#tasks.get(sub.subKey);
     const securityName = sub.securityName ?? null;
     if (securityName !== null && this.#target(caller).securityName !== securityName) {
-      throw new ForbiddenError(`Subscription ${sub.subKey} belongs to another security definition`, 'forbidden');
+      throw new ForbiddenError('forbidden', `Subscription ${sub.subKey} belongs to another security definition`);
     }
     if (task?.target?.pubClientId === caller.pubClientId) return;
     if (sub.extClientId !== null && sub.extClientId === caller.extClientId) return;
-    throw new ForbiddenError(`Subscription ${sub.subKey} belongs to another client`, 'not_subscription_owner');
+    throw new ForbiddenError('not_subscription_owner', `Subscription ${sub.subKey} belongs to another client`);
   }
 
   #target(caller: Caller) {

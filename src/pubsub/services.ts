@@ -6,7 +6,7 @@ import type { AckMode } from './subscription.js';
 function callerOf(service: Service): Caller {
   const { pubClientId, extClientId } = service.wsx;
   if (service.channel.type !== 'wsx' || !pubClientId) {
-    throw new BadRequestError('This service must be invoked by a WebSocket client', 'wsx_client_required');
+    throw new BadRequestError('wsx_client_required', 'This service must be invoked by a WebSocket client');
   }
   return { channelName: service.channel.name, pubClientId, extClientId };
 }
@@ -24,7 +24,7 @@ const MAX_TOPIC_LIST = 1000;
 function checkTextLengths(input: Record<string, unknown>, names: readonly string[]): void {
   for (const name of names) {
     const v = input[name];
-    if (typeof v === 'string' && v.length > MAX_TEXT_LENGTH) throw new ValidationError(name, `Element ${name} must be at most ${MAX_TEXT_LENGTH} characters`);
+    if (typeof v === 'string' && v.length > MAX_TEXT_LENGTH) throw new ValidationError('invalid_input', `Element ${name} must be at most ${MAX_TEXT_LENGTH} characters`, { field: name });
   }
 }
 
@@ -32,10 +32,10 @@ function checkTextLengths(input: Record<string, unknown>, names: readonly string
 function topicNames(input: Record<string, unknown>): string[] {
   const list = input.topic_name_list as unknown[] | undefined;
   if (list === undefined) return typeof input.topic_name === 'string' && input.topic_name !== '' ? [input.topic_name] : [];
-  if (list.length > MAX_TOPIC_LIST) throw new ValidationError('topic_name_list', `Element topic_name_list may name at most ${MAX_TOPIC_LIST} topics`);
+  if (list.length > MAX_TOPIC_LIST) throw new ValidationError('invalid_input', `Element topic_name_list may name at most ${MAX_TOPIC_LIST} topics`, { field: 'topic_name_list' });
   for (const name of list) {
     if (typeof name !== 'string' || name === '' || name.length > MAX_TEXT_LENGTH) {
-      throw new ValidationError('topic_name_list', `Element topic_name_list must be a list of topic names (strings of 1-${MAX_TEXT_LENGTH} characters)`);
+      throw new ValidationError('invalid_input', `Element topic_name_list must be a list of topic names (strings of 1-${MAX_TEXT_LENGTH} characters)`, { field: 'topic_name_list' });
     }
   }
   return list as string[];
@@ -74,7 +74,7 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
     const i = service.request.input;
     checkTextLengths(i, ['topic_name', 'ack_mode']);
     const names = topicNames(i);
-    if (names.length === 0) throw new BadRequestError('topic_name (or topic_name_list) is required', 'invalid_input', 'topic_name');
+    if (names.length === 0) throw new BadRequestError('invalid_input', 'topic_name (or topic_name_list) is required', { field: 'topic_name' });
     const caller = callerOf(service);
     const out = [];
     for (const name of names) {

@@ -75,7 +75,7 @@ export class SecurityDefinitions {
 
   async create(input: SecurityInput): Promise<SecurityView> {
     const secret = input.password ?? input.secret;
-    if (!secret) throw new ValidationError('password', 'A password (or secret) is required');
+    if (!secret) throw new ValidationError('invalid_input', 'A password (or secret) is required', { field: 'password' });
     return SecurityDefinitions.view(await this.repo.create(await this.#toStored(input, secret)));
   }
 
@@ -107,13 +107,14 @@ export class SecurityDefinitions {
   async reveal(name: string): Promise<{ username: string | undefined; secret: string }> {
     const def = await this.repo.require(name);
     if (!def.secretSealed || !this.#box) {
-      throw new SwitchboardError('secret_unavailable', 409, `The secret of ${name} cannot be read back; set its password again`);
+      throw new SwitchboardError('secret_unavailable', `The secret of ${name} cannot be read back; set its password again`);
     }
     try {
       return { username: def.username, secret: this.#box.decrypt(def.secretSealed) };
     } catch (err) {
       if (!(err instanceof SecretKeyMismatchError)) throw err;
       throw new SecretKeyMismatchError(
+        'secret_key_mismatch',
         `The secret of ${name} was encrypted under another key than the one from ${this.#box.source}: restore that key, or set the password of ${name} again`,
       );
     }
@@ -136,7 +137,7 @@ export class SecurityDefinitions {
   }
 
   #checked(input: SecurityInput): Omit<StoredSecurityDefinition, 'secretHash'> {
-    if (input.type === 'basic_auth' && !input.username) throw new ValidationError('username', 'basic_auth needs a username');
+    if (input.type === 'basic_auth' && !input.username) throw new ValidationError('invalid_input', 'basic_auth needs a username', { field: 'username' });
     return input.username === undefined ? { name: input.name, type: input.type } : { name: input.name, type: input.type, username: input.username };
   }
 

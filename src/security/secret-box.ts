@@ -1,22 +1,24 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SwitchboardError } from '../errors/index.js';
+import { SwitchboardError, type SwitchboardErrorOptions } from '../errors/index.js';
 
 const PREFIX = 'aes256gcm';
 const KEY_BYTES = 32;
 
 /** The secret key setting, file or content is unusable (reported at start-up; the key itself is never printed). */
 export class SecretKeyError extends SwitchboardError {
-  constructor(message: string) {
-    super('invalid_secret_key', 500, message);
+  declare readonly code: 'invalid_secret_key';
+  constructor(code: 'invalid_secret_key', message: string, options?: SwitchboardErrorOptions) {
+    super(code, message, options);
   }
 }
 
 /** A stored secret was encrypted under another key than the one in use. */
 export class SecretKeyMismatchError extends SwitchboardError {
-  constructor(message: string) {
-    super('secret_key_mismatch', 500, message);
+  declare readonly code: 'secret_key_mismatch';
+  constructor(code: 'secret_key_mismatch', message: string, options?: SwitchboardErrorOptions) {
+    super(code, message, options);
   }
 }
 
@@ -42,6 +44,7 @@ export function parseSecretKey(text: string, where: string): Buffer {
     if (key.length === KEY_BYTES) return key;
   }
   throw new SecretKeyError(
+    'invalid_secret_key',
     `${where} must be a ${KEY_BYTES}-byte key: 64 hex characters or 44 base64 characters (it has ${trimmed.length} characters); ` +
       'make one with `openssl rand -hex 32`',
   );
@@ -57,7 +60,7 @@ export class SecretBox {
   readonly source: string;
 
   constructor(key: Buffer, source = 'the secret key') {
-    if (key.length !== KEY_BYTES) throw new SecretKeyError(`${source} must be ${KEY_BYTES} bytes (it is ${key.length})`);
+    if (key.length !== KEY_BYTES) throw new SecretKeyError('invalid_secret_key', `${source} must be ${KEY_BYTES} bytes (it is ${key.length})`);
     this.#key = key;
     this.source = source;
   }
@@ -71,7 +74,7 @@ export class SecretBox {
     if (source.key) return new SecretBox(parseSecretKey(source.key, 'SWITCHBOARD_SECRET_KEY (secretKey)'), 'SWITCHBOARD_SECRET_KEY');
     if (source.keyFile) {
       if (!existsSync(source.keyFile)) {
-        throw new SecretKeyError(`The secret key file ${source.keyFile} (SWITCHBOARD_SECRET_KEY_FILE / secretKeyFile) does not exist`);
+        throw new SecretKeyError('invalid_secret_key', `The secret key file ${source.keyFile} (SWITCHBOARD_SECRET_KEY_FILE / secretKeyFile) does not exist`);
       }
       return SecretBox.#read(source.keyFile);
     }
@@ -84,7 +87,7 @@ export class SecretBox {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new SecretKeyError(`The secret key file ${file} cannot be read: ${(err as Error).message}`);
+      throw new SecretKeyError('invalid_secret_key', `The secret key file ${file} cannot be read: ${(err as Error).message}`);
     }
     return new SecretBox(parseSecretKey(text, `The secret key file ${file}`), file);
   }
@@ -109,14 +112,14 @@ export class SecretBox {
   /** Decrypts an `encrypt` result; `SecretKeyMismatchError` if it was made under another key or tampered with. */
   decrypt(sealed: string): string {
     const [prefix, iv, tag, data] = sealed.split('$');
-    if (prefix !== PREFIX || !iv || !tag || data === undefined) throw new SwitchboardError('secret_unavailable', 409, 'Not an encrypted secret');
+    if (prefix !== PREFIX || !iv || !tag || data === undefined) throw new SwitchboardError('secret_unavailable', 'Not an encrypted secret');
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64'));
       decipher.setAuthTag(Buffer.from(tag, 'base64'));
       return Buffer.concat([decipher.update(Buffer.from(data, 'base64')), decipher.final()]).toString('utf8');
     } catch {
       // GCM cannot tell a wrong key from a tampered value; a wrong key is by far the likelier.
-      throw new SecretKeyMismatchError(`A stored secret cannot be decrypted with the key from ${this.source}: it was encrypted under another key`);
+      throw new SecretKeyMismatchError('secret_key_mismatch', `A stored secret cannot be decrypted with the key from ${this.source}: it was encrypted under another key`);
     }
   }
 }

@@ -24,7 +24,7 @@ export interface LateBoundEnvironment {
 export function lateBoundEnvironment(): LateBoundEnvironment {
   let parts: EnvironmentParts | undefined;
   const bound = (): EnvironmentParts => {
-    if (!parts) throw new InternalError('The server is still being built: services cannot reach other parts yet');
+    if (!parts) throw new InternalError('internal_error', 'The server is still being built: services cannot reach other parts yet');
     return parts;
   };
   const environment: ServiceEnvironment = {
@@ -43,7 +43,7 @@ export function lateBoundEnvironment(): LateBoundEnvironment {
   return {
     environment,
     bind: (next) => {
-      if (parts) throw new InternalError('The service environment is bound once');
+      if (parts) throw new InternalError('internal_error', 'The service environment is bound once');
       parts = next;
     },
   };

@@ -60,7 +60,6 @@ export class ImportMarkers {
     }
     throw new SwitchboardError(
       'deploy_skipped',
-      503,
       `Skipped: the server stopped (crashed, was killed, or its event loop was blocked) while importing this file at ${marker.startedAt}; change the file to try it again`,
     );
   }

@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventLoopWatchdog, Metrics } from '../observability/index.js';
-import { ServiceNotFoundError, InternalError, SwitchboardError } from '../errors/index.js';
+import { ServiceNotFoundError, InternalError, toSwitchboardError } from '../errors/index.js';
 import { newCid } from '../protocol/index.js';
 import type { DeployedService, ServiceRegistry } from './registry.js';
 import { runInScope, type ServiceScope } from './scope.js';
@@ -29,14 +29,14 @@ export interface CallContext {
 const INTERNAL: ChannelInfo = { type: 'internal', name: 'internal' };
 
 const notRunning = (what: string) => (): never => {
-  throw new InternalError(`${what} are not running`);
+  throw new InternalError('internal_error', `${what} are not running`);
 };
 
 // The environment of an invoker built without a server (unit tests, embedders that only run services).
 const NO_ENVIRONMENT: ServiceEnvironment = {
   wsx: { channel: notRunning('WebSocket channels') },
   outgoingWsx: { get: notRunning('Outgoing WebSocket connections') },
-  pubsub: { publish: () => Promise.reject(new InternalError('Publish/subscribe is not running')) },
+  pubsub: { publish: () => Promise.reject(new InternalError('internal_error', 'Publish/subscribe is not running')) },
 };
 
 /** What an invoker is built from; everything a call can reach is fixed here, nothing is patched in later. */
@@ -93,7 +93,7 @@ export class ServiceInvoker {
     const entry = this.registry.get(name);
     if (!entry) {
       this.metrics?.error('service_not_found');
-      return Promise.reject(new ServiceNotFoundError(name));
+      return Promise.reject(new ServiceNotFoundError('service_not_found', `Service not found: ${name}`));
     }
     const scope = this.#scopeOf(entry);
     const watchdog = this.watchdog;
@@ -145,7 +145,7 @@ export class ServiceInvoker {
   }
 
   #fail(name: string, err: unknown, started: number): Promise<never> {
-    const error = err instanceof SwitchboardError ? err : new InternalError('Internal server error', err);
+    const error = toSwitchboardError(err);
     this.metrics?.serviceCall(name, (performance.now() - started) / 1000, false);
     this.metrics?.error(error.code);
     return Promise.reject(error);
@@ -189,7 +189,7 @@ export class ServiceInvoker {
     const environment = this.environment;
     const channel = (channelName: string): WsxChannelHandle => environment.wsx.channel(channelName);
     const noClient = (): never => {
-      throw new InternalError('This service was not invoked from a WebSocket client');
+      throw new InternalError('internal_error', 'This service was not invoked from a WebSocket client');
     };
     return {
       pubClientId: client?.pubClientId,

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ConflictError } from '../errors/index.js';
+import { ConflictError, type SwitchboardErrorOptions } from '../errors/index.js';
 import type { ServiceClass } from './service.js';
 
 /** A deployed service. */
@@ -15,8 +15,9 @@ export interface DeployedService {
 
 /** Two sources trying to deploy the same service name. */
 export class DuplicateServiceError extends ConflictError {
-  constructor(name: string, existingSource: string) {
-    super(`Service ${name} is already deployed from ${existingSource}`, 'duplicate_service');
+  declare readonly code: 'duplicate_service';
+  constructor(code: 'duplicate_service', message: string, options?: SwitchboardErrorOptions) {
+    super(code, message, options);
   }
 }
 
@@ -71,8 +72,8 @@ export class ServiceRegistry extends EventEmitter {
     const seen = new Set<string>();
     for (const entry of entries) {
       const existing = this.#byName.get(entry.name);
-      if (seen.has(entry.name)) throw new DuplicateServiceError(entry.name, source);
-      if (existing && existing.source !== source) throw new DuplicateServiceError(entry.name, existing.source);
+      if (seen.has(entry.name)) throw new DuplicateServiceError('duplicate_service', `Service ${entry.name} is already deployed from ${source}`);
+      if (existing && existing.source !== source) throw new DuplicateServiceError('duplicate_service', `Service ${entry.name} is already deployed from ${existing.source}`);
       seen.add(entry.name);
     }
     const removed = this.#removeFrom(source);

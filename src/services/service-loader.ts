@@ -86,7 +86,7 @@ export function importServiceModule(url: string, file: string, options: ImportOp
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new TimeoutError(`${basename(file)} did not finish importing within ${limit} ms (a top-level await that never settles?); it is not deployed`, 'deploy_timeout')),
+      () => reject(new TimeoutError('deploy_timeout', `${basename(file)} did not finish importing within ${limit} ms (a top-level await that never settles?); it is not deployed`)),
       limit,
     );
   });

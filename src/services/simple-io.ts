@@ -130,8 +130,8 @@ function readElements(
 export function parseInput(io: SimpleIO | undefined, request: unknown): Record<string, unknown> {
   if (!declaresInput(io)) return isRecord(request) ? request : {};
   const source = request === undefined || request === null || request === '' ? {} : request;
-  if (!isRecord(source)) throw new ValidationError('request', 'The request must be a JSON object');
-  return readElements(source, io?.inputRequired ?? [], io?.inputOptional ?? [], (field, message) => new ValidationError(field, message));
+  if (!isRecord(source)) throw new ValidationError('invalid_input', 'The request must be a JSON object', { field: 'request' });
+  return readElements(source, io?.inputRequired ?? [], io?.inputOptional ?? [], (field, message) => new ValidationError('invalid_input', message, { field }));
 }
 
 /** Checks a service's response against its declared output; a violation is the service's fault (500). */
@@ -141,9 +141,9 @@ export function checkOutput(io: SimpleIO | undefined, payload: unknown): void {
   if (required.length === 0 && optional.length === 0) return;
   if (!isRecord(payload)) {
     if (required.length === 0 && (payload === undefined || payload === null)) return;
-    throw new InternalError('Service response must be an object with its declared output');
+    throw new InternalError('internal_error', 'Service response must be an object with its declared output');
   }
-  readElements(payload, required, optional, (field, message) => new InternalError(`Invalid service output: ${message} (${field})`));
+  readElements(payload, required, optional, (field, message) => new InternalError('internal_error', `Invalid service output: ${message} (${field})`));
 }
 
 /** A plain, JSON-friendly description of a SimpleIO declaration (for the admin API). */

@@ -1,6 +1,9 @@
 import { ConflictError, NotFoundError } from '../errors/index.js';
 import type { Store, ConfigChange } from './store.js';
 
+/** The kinds of configuration object; each names its `<kind>_not_found` and `<kind>_exists` error codes. */
+export type ConfigKind = 'channel' | 'outgoing' | 'security' | 'topic';
+
 /** Anything stored as a configuration object. */
 export interface Named {
   name: string;
@@ -11,10 +14,10 @@ export interface Named {
  * through the store after it commits, which is how live objects learn they changed.
  */
 export class ConfigRepository<T extends Named> {
-  readonly kind: string;
+  readonly kind: ConfigKind;
   readonly #store: Store;
 
-  constructor(store: Store, kind: string) {
+  constructor(store: Store, kind: ConfigKind) {
     this.#store = store;
     this.kind = kind;
   }
@@ -39,7 +42,7 @@ export class ConfigRepository<T extends Named> {
   /** One object, or a 404 `NotFoundError`. */
   async require(name: string): Promise<T> {
     const found = await this.get(name);
-    if (!found) throw new NotFoundError(`No ${this.kind} named ${name}`, `${this.kind}_not_found`);
+    if (!found) throw new NotFoundError(`${this.kind}_not_found`, `No ${this.kind} named ${name}`);
     return found;
   }
 
@@ -52,7 +55,7 @@ export class ConfigRepository<T extends Named> {
         .values({ kind: this.kind, name: value.name, body: JSON.stringify(value), version: 1, created_at: now, updated_at: now })
         .execute();
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictError(`A ${this.kind} named ${value.name} already exists`, `${this.kind}_exists`, 'name');
+      if (isUniqueViolation(err)) throw new ConflictError(`${this.kind}_exists`, `A ${this.kind} named ${value.name} already exists`, { field: 'name' });
       throw err;
     }
     this.#emit({ kind: this.kind, op: 'create', name: value.name, previous: undefined, current: value });
@@ -63,7 +66,7 @@ export class ConfigRepository<T extends Named> {
   async update(name: string, value: T): Promise<T> {
     const previous = await this.require(name);
     if (value.name !== name && (await this.get(value.name))) {
-      throw new ConflictError(`A ${this.kind} named ${value.name} already exists`, `${this.kind}_exists`, 'name');
+      throw new ConflictError(`${this.kind}_exists`, `A ${this.kind} named ${value.name} already exists`, { field: 'name' });
     }
     await this.#store.db
       .updateTable('config_object')

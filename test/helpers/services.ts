@@ -1,4 +1,4 @@
-import { Service, int, text, SwitchboardError } from '../../src/index.js';
+import { Service, int, text, ServiceError } from '../../src/index.js';
 import type { TestServer } from './server.js';
 
 /** Adds `input.a + input.b`; SimpleIO requires both as integers. */
@@ -22,7 +22,7 @@ export class Boom extends Service {
 export class Teapot extends Service {
   static override serviceName = 'test.teapot';
   handle(): void {
-    throw new SwitchboardError('teapot', 418, 'I am a teapot');
+    throw new ServiceError('teapot', 'I am a teapot', { status: 418 });
   }
 }
 

@@ -20,7 +20,7 @@ export function channelRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const runningChannel = async (name: string, pubClientId: string) => {
     await ctx.channels.get(name);
     if (ctx.channelManager.state(name).state !== 'listening') {
-      throw new NotFoundError(`No client ${pubClientId} on channel ${name} (the channel is not running)`, 'client_not_found');
+      throw new NotFoundError('client_not_found', `No client ${pubClientId} on channel ${name} (the channel is not running)`);
     }
     return ctx.channelManager.channel(name);
   };
@@ -71,7 +71,7 @@ export function channelRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const body = (req.body ?? {}) as { request?: unknown; timeout?: number };
     const handle = await runningChannel(name, pubClientId);
     const client = handle.clients().find((c) => c.pubClientId === pubClientId);
-    if (client?.protocol === 'plain') throw new ConflictError('Plain-protocol clients cannot answer requests', 'not_supported');
+    if (client?.protocol === 'plain') throw new ConflictError('not_supported', 'Plain-protocol clients cannot answer requests');
     const response = await handle.invoke(pubClientId, body.request, { timeout: (body.timeout ?? 5) * 1000 });
     return { response };
   });

@@ -63,7 +63,7 @@ export function pubsubRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get('/api/pubsub/subscriptions/:subKey', { schema: { params: SubParams } }, async (req) => {
     const { subKey } = req.params as { subKey: string };
     const found = (await ctx.pubsub.subscriptions()).find((s) => s.subKey === subKey);
-    if (!found) throw new NotFoundError(`No subscription ${subKey}`, 'subscription_not_found');
+    if (!found) throw new NotFoundError('subscription_not_found', `No subscription ${subKey}`);
     return found;
   });
 

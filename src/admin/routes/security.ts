@@ -22,7 +22,7 @@ export function securityRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const { name } = req.params as { name: string };
     const input = req.body as SecurityInput;
     const users = input.name !== name ? await usersOf(ctx, name) : [];
-    if (users.length) throw new ConflictError(`Cannot rename: used by ${users.join(', ')}`, 'security_in_use', 'name');
+    if (users.length) throw new ConflictError('security_in_use', `Cannot rename: used by ${users.join(', ')}`, { field: 'name' });
     return ctx.security.update(name, input);
   });
 
@@ -30,7 +30,7 @@ export function securityRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const { name } = req.params as { name: string };
     await ctx.security.get(name);
     const users = await usersOf(ctx, name);
-    if (users.length) throw new ConflictError(`Used by ${users.join(', ')}`, 'security_in_use');
+    if (users.length) throw new ConflictError('security_in_use', `Used by ${users.join(', ')}`);
     return ctx.security.delete(name);
   });
 }

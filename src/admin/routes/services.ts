@@ -18,7 +18,7 @@ export function serviceRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get('/api/services/:name', { schema: { params: NameParams } }, async (req) => {
     const { name } = req.params as { name: string };
     const service = ctx.registry.get(name);
-    if (!service) throw new ServiceNotFoundError(name);
+    if (!service) throw new ServiceNotFoundError('service_not_found', `Service not found: ${name}`);
     return describe(service);
   });
 

@@ -29,7 +29,7 @@ export function sessionRoutes(app: FastifyInstance, credentials: AdminCredential
   app.post('/api/session', loginOptions, async (req, reply) => {
     // The credentials are checked before the throttle, so the right ones always log in (see FailureThrottle).
     const user = userFor(req.body as Login, credentials);
-    if (!user) refuseCredential(throttle, req.ip, new UnauthorizedError('Wrong admin token, user or password', 'invalid_credentials'));
+    if (!user) refuseCredential(throttle, req.ip, new UnauthorizedError('invalid_credentials', 'Wrong admin token, user or password'));
     const session = sessions.create(user);
     reply.header('set-cookie', sessionCookie(session.id, SESSION_IDLE_MS / 1000, isHttps(req)));
     return { user: session.user, csrfToken: session.csrfToken };

@@ -112,7 +112,7 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
   /** A running channel's clients and calls; 404 when the channel is not running. */
   channel(name: string): WsxChannelHandle & { clients(): WsxClientInfo[]; pushTarget(pubClientId: string): PushTarget } {
     const running = this.#running.get(name);
-    if (!running) throw new NotFoundError(`Channel ${name} is not running`, 'channel_not_running');
+    if (!running) throw new NotFoundError('channel_not_running', `Channel ${name} is not running`);
     return running.runtime;
   }
 

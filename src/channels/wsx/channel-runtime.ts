@@ -129,14 +129,14 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
    */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const { config } = this;
-    if (!this.#accepting) return rejectUpgrade(socket, 503, 'channel_stopping', 'The channel is stopping');
+    if (!this.#accepting) return rejectUpgrade(socket, 'channel_stopping', 'The channel is stopping');
     if (this.#admission?.overloaded) {
       this.protocolError('server_overloaded');
-      return rejectUpgrade(socket, 503, 'server_overloaded', 'The server is low on memory; try again later', { 'Retry-After': '5' });
+      return rejectUpgrade(socket, 'server_overloaded', 'The server is low on memory; try again later', { 'Retry-After': '5' });
     }
     const origin = req.headers.origin;
     if (config.allowedOrigins.length > 0 && (!origin || !config.allowedOrigins.includes(origin))) {
-      return rejectUpgrade(socket, 403, 'origin_not_allowed', 'This origin is not allowed');
+      return rejectUpgrade(socket, 'origin_not_allowed', 'This origin is not allowed');
     }
     const slot = this.#takeSlot(req, socket);
     if (!slot) return;
@@ -146,12 +146,12 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
       const ok = credentials ? await this.security.verify(config.security, credentials) : false;
       if (!ok) {
         slot.release();
-        return rejectUpgrade(socket, 401, 'invalid_credentials', 'Valid credentials are required', { 'WWW-Authenticate': 'Basic realm="switchboard"' });
+        return rejectUpgrade(socket, 'invalid_credentials', 'Valid credentials are required', { 'WWW-Authenticate': 'Basic realm="switchboard"' });
       }
     }
     if (socket.destroyed || !this.#accepting) {
       slot.release();
-      return rejectUpgrade(socket, 503, 'channel_stopping', 'The channel is stopping');
+      return rejectUpgrade(socket, 'channel_stopping', 'The channel is stopping');
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, socket, req));
   }
@@ -171,7 +171,7 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
       slot === 'too_many_connections'
         ? `The channel accepts at most ${maxConnections} connections`
         : `The channel accepts at most ${maxConnectionsPerIp} connections from one address`;
-    rejectUpgrade(socket, 503, slot, message, { 'Retry-After': '5' });
+    rejectUpgrade(socket, slot, message, { 'Retry-After': '5' });
     return undefined;
   }
 
@@ -255,7 +255,7 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
 
   #client(pubClientId: string): ChannelConnection {
     const client = this.#clients.get(pubClientId);
-    if (!client) throw new NotFoundError(`No client ${pubClientId} on channel ${this.name}`, 'client_not_found');
+    if (!client) throw new NotFoundError('client_not_found', `No client ${pubClientId} on channel ${this.name}`);
     return client;
   }
 

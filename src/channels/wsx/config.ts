@@ -71,14 +71,14 @@ export function parseAddress(address: string): ListenAddress {
   try {
     url = new URL(address);
   } catch {
-    throw new ValidationError('address', `Not a valid address: ${address} (expected ws://host:port/path)`);
+    throw new ValidationError('invalid_input', `Not a valid address: ${address} (expected ws://host:port/path)`, { field: 'address' });
   }
   if (url.protocol === 'wss:') {
-    throw new ValidationError('address', 'wss:// is not supported by channels yet: terminate TLS at a reverse proxy and use ws://');
+    throw new ValidationError('invalid_input', 'wss:// is not supported by channels yet: terminate TLS at a reverse proxy and use ws://', { field: 'address' });
   }
-  if (url.protocol !== 'ws:') throw new ValidationError('address', `The address must start with ws:// (got ${url.protocol}//)`);
-  if (!url.port) throw new ValidationError('address', 'The address must name a port, e.g. ws://0.0.0.0:48900/orders');
-  if (url.search || url.hash) throw new ValidationError('address', 'The address must not have a query or fragment');
+  if (url.protocol !== 'ws:') throw new ValidationError('invalid_input', `The address must start with ws:// (got ${url.protocol}//)`, { field: 'address' });
+  if (!url.port) throw new ValidationError('invalid_input', 'The address must name a port, e.g. ws://0.0.0.0:48900/orders', { field: 'address' });
+  if (url.search || url.hash) throw new ValidationError('invalid_input', 'The address must not have a query or fragment', { field: 'address' });
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port);
   const path = url.pathname || '/';

@@ -65,8 +65,8 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.log = host.logger.child({ pubClientId: this.pubClientId });
     this.#partial = new PartialMessage(ws, socket, this.log);
     this.#pending = new PendingRequests<unknown>(MAX_PENDING_REQUESTS, {
-      tooMany: () => new ConnectionClosedError(`Too many requests pending on ${this.pubClientId}`, 'too_many_pending'),
-      timeout: (ms) => new TimeoutError(`Client ${this.pubClientId} did not respond within ${ms} ms`, 'client_timeout'),
+      tooMany: () => new ConnectionClosedError('too_many_pending', `Too many requests pending on ${this.pubClientId}`),
+      timeout: (ms) => new TimeoutError('client_timeout', `Client ${this.pubClientId} did not respond within ${ms} ms`),
     });
     this.#heartbeat = new Heartbeat({
       intervalMs: host.config.pingInterval * 1000,
@@ -110,7 +110,7 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
       this.close(CLOSE_CODE.POLICY, 'Message not completed in time');
       return;
     }
-    this.#calls.expire(now, invokeTimeout * 1000, () => new TimeoutError(`The service did not answer within ${invokeTimeout} s`, 'timeout'));
+    this.#calls.expire(now, invokeTimeout * 1000, () => new TimeoutError('timeout', `The service did not answer within ${invokeTimeout} s`));
   }
 
   /** Service calls of this connection still running. */
@@ -122,7 +122,7 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
   protected tooManyRequests(): TooManyRequestsError {
     this.host.protocolError('too_many_requests');
     const max = this.host.config.maxInFlight;
-    return new TooManyRequestsError(`At most ${max} calls may be in flight on one connection; wait for an answer`);
+    return new TooManyRequestsError('too_many_requests', `At most ${max} calls may be in flight on one connection; wait for an answer`);
   }
 
   /**
@@ -235,7 +235,7 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
 
   /** Sends a message whose encoding may be shared with other connections (a broadcast). */
   async sendPayload(payload: PushPayload): Promise<void> {
-    if (!this.write(this.encodePush(payload))) throw new ConnectionClosedError(`Client ${this.pubClientId} is not connected`);
+    if (!this.write(this.encodePush(payload))) throw new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} is not connected`);
   }
 
   /** Sends a request and resolves with the client's response (its `data.response`). */
@@ -243,10 +243,10 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     const id = newCid();
     const frame = this.encodeRequest(id, data);
     if (frame === undefined) {
-      return Promise.reject(new SwitchboardError('not_supported', 400, 'Plain-protocol clients cannot answer requests; use send()'));
+      return Promise.reject(new SwitchboardError('not_supported', 'Plain-protocol clients cannot answer requests; use send()'));
     }
     const reply = this.#pending.add(id, { timeoutMs: options.timeout ?? DEFAULT_INVOKE_TIMEOUT_MS });
-    if (this.#pending.has(id) && !this.write(frame)) this.#pending.fail(id, new ConnectionClosedError(`Client ${this.pubClientId} is not connected`), false);
+    if (this.#pending.has(id) && !this.write(frame)) this.#pending.fail(id, new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} is not connected`), false);
     return reply;
   }
 
@@ -296,7 +296,7 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.#partial.detach();
     // Calls still running answer no one; they no longer count against any limit.
     this.#calls.clear();
-    this.#pending.failAll(new ConnectionClosedError(`Client ${this.pubClientId} disconnected (${code}) before responding`));
+    this.#pending.failAll(new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} disconnected (${code}) before responding`));
     this.onClosed();
     this.log.debug({ code, reason }, 'Client disconnected');
     this.host.clientClosed(this);

@@ -44,14 +44,14 @@ export class ChannelDefinitions {
   async #validate(input: ChannelInput, currentName: string | undefined): Promise<ChannelConfig> {
     const config = normalizeChannel(input);
     if (config.security && !(await this.#security.repo.get(config.security))) {
-      throw new ValidationError('security', `No security definition named ${config.security}`);
+      throw new ValidationError('invalid_input', `No security definition named ${config.security}`, { field: 'security' });
     }
     const address = parseAddress(config.address);
     for (const other of await this.repo.list()) {
       if (other.name === currentName) continue;
       const theirs = parseAddress(other.address);
       if (theirs.port === address.port && theirs.path === address.path && sameHost(theirs.host, address.host)) {
-        throw new ConflictError(`Channel ${other.name} already listens at ${other.address}`, 'address_in_use', 'address');
+        throw new ConflictError('address_in_use', `Channel ${other.name} already listens at ${other.address}`, { field: 'address' });
       }
     }
     return config;

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { BadRequestError, type SwitchboardError } from '../../errors/index.js';
+import { SwitchboardError } from '../../errors/index.js';
 import { decodePlain, newCid } from '../../protocol/index.js';
 import { ChannelConnection, type ConnectionHost } from './connection.js';
 import { PushPayload } from './push-payload.js';
@@ -63,11 +63,11 @@ export class PlainConnection extends ChannelConnection {
 
   #decode(data: Buffer, isBinary: boolean): unknown {
     const decoded = decodePlain(data, isBinary, this.host.config.dataFormat);
-    return decoded.ok ? decoded.value : new BadRequestError(decoded.message, decoded.code);
+    return decoded.ok ? decoded.value : new SwitchboardError(decoded.code, decoded.message);
   }
 
   async #run(request: unknown, cid: string): Promise<string | Buffer | undefined> {
-    if (request instanceof BadRequestError) {
+    if (request instanceof SwitchboardError) {
       this.host.protocolError(request.code);
       return plainError(request);
     }

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ChannelRuntime } from './channel-runtime.js';
+import { statusOf, type ErrorCode } from '../../errors/index.js';
 import { rejectUpgrade } from './http-reply.js';
 
 /** HTTP limits of a channel port. */
@@ -16,10 +17,10 @@ export const MAX_HEADER_SIZE = 16 * 1024;
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
 
 /** The answer to a request the HTTP parser refused, by Node's error code. */
-function clientErrorStatus(err: Error & { code?: string }): { status: number; code: string; message: string } {
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: 'request_timeout', message: 'The request headers did not arrive in time' };
-  if (err.code === 'HPE_HEADER_OVERFLOW') return { status: 431, code: 'headers_too_large', message: `Request headers are limited to ${MAX_HEADER_SIZE} bytes` };
-  return { status: 400, code: 'bad_request', message: 'Malformed HTTP request' };
+function clientErrorStatus(err: Error & { code?: string }): { code: ErrorCode; message: string } {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { code: 'request_timeout', message: 'The request headers did not arrive in time' };
+  if (err.code === 'HPE_HEADER_OVERFLOW') return { code: 'headers_too_large', message: `Request headers are limited to ${MAX_HEADER_SIZE} bytes` };
+  return { code: 'bad_request', message: 'Malformed HTTP request' };
 }
 
 /**
@@ -43,15 +44,15 @@ export class PortListener {
     const limits = { headersTimeout, requestTimeout: headersTimeout + 5000, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS, maxHeaderSize: MAX_HEADER_SIZE };
     this.#server = createServer(limits, (req, res) => {
       const known = this.#routes.has(pathOf(req));
-      res.writeHead(known ? 426 : 404, { 'Content-Type': 'application/json', ...(known ? { Upgrade: 'websocket' } : {}) });
+      res.writeHead(statusOf(known ? 'upgrade_required' : 'not_found'), { 'Content-Type': 'application/json', ...(known ? { Upgrade: 'websocket' } : {}) });
       res.end(JSON.stringify({ error: known ? { code: 'upgrade_required', message: 'Connect with WebSocket' } : { code: 'not_found', message: 'Not found' } }));
     });
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     // A slow-header client (slowloris) gets 408, huge headers 431, garbage 400; a reset socket nothing.
     this.#server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
       if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-      const { status, code, message } = clientErrorStatus(err);
-      rejectUpgrade(socket, status, code, message);
+      const { code, message } = clientErrorStatus(err);
+      rejectUpgrade(socket, code, message);
       // A client that does not read the answer does not keep the socket.
       setTimeout(() => socket.destroy(), 1000).unref();
     });
@@ -99,10 +100,10 @@ export class PortListener {
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.#logger.debug({ err: err.message }, 'Socket error during upgrade'));
     const channel = this.#routes.get(pathOf(req));
-    if (!channel) return rejectUpgrade(socket, 404, 'not_found', 'No channel at this path');
+    if (!channel) return rejectUpgrade(socket, 'not_found', 'No channel at this path');
     channel.handleUpgrade(req, socket, head).catch((err: unknown) => {
       this.#logger.error({ err }, 'Upgrade failed');
-      rejectUpgrade(socket, 500, 'internal_error', 'Internal server error');
+      rejectUpgrade(socket, 'internal_error', 'Internal server error');
     });
   }
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { ForbiddenError, InternalError, UnauthorizedError, type SwitchboardError } from '../../errors/index.js';
+import { BadRequestError, InternalError, UnauthorizedError, UnprocessableError, type SwitchboardError } from '../../errors/index.js';
 import {
   ACTION,
   CLOSE_CODE,
@@ -113,7 +113,7 @@ export class ZatoConnection extends ChannelConnection {
           .catch((err: unknown) => {
             // Refused in Zato's shape (no in_reply_to) and closed, so that the client starts over.
             this.log.error({ err }, 'Creating a session failed');
-            this.#refuse(new InternalError(), CLOSE_CODE.INTERNAL_ERROR);
+            this.#refuse(new InternalError('internal_error', 'Internal server error'), CLOSE_CODE.INTERNAL_ERROR);
           })
           .finally(() => {
             this.#authenticating = undefined;
@@ -139,7 +139,7 @@ export class ZatoConnection extends ChannelConnection {
     const securityName = this.host.config.security;
     if (securityName) {
       const ok = await this.host.security.verify(securityName, { username: meta.username, secret: meta.secret });
-      if (!ok) return this.#refuse(new ForbiddenError('Invalid credentials', 'invalid_credentials'));
+      if (!ok) return this.#refuse(new UnauthorizedError('invalid_credentials', 'Invalid credentials'));
     }
     if (!this.isOpen) return;
     clearTimeout(this.#sessionTimer);
@@ -156,9 +156,9 @@ export class ZatoConnection extends ChannelConnection {
     const { meta } = message;
     const session = this.#session;
     let error: SwitchboardError | undefined;
-    if (!session) error = new UnauthorizedError('Create a session first (meta.action "create-session")', 'session_required');
-    else if (meta.token !== session.token) error = new UnauthorizedError('Missing or invalid meta.token', 'invalid_token');
-    else if (Date.now() > session.expiresAt) error = new UnauthorizedError('The session token has expired; create a new session', 'token_expired');
+    if (!session) error = new UnauthorizedError('session_required', 'Create a session first (meta.action "create-session")');
+    else if (meta.token !== session.token) error = new UnauthorizedError('invalid_token', 'Missing or invalid meta.token');
+    else if (Date.now() > session.expiresAt) error = new UnauthorizedError('token_expired', 'The session token has expired; create a new session');
     if (!error) return true;
     this.host.protocolError(error.code);
     this.write(errorResponse(meta.id, error, newCid()));
@@ -185,7 +185,7 @@ export class ZatoConnection extends ChannelConnection {
     const data = message.data;
     const response = typeof data === 'object' && data !== null && 'response' in data ? (data as { response: unknown }).response : data;
     if (!inReplyTo) {
-      this.write(errorResponse(message.meta.id, { status: 400, code: 'missing_in_reply_to', message: 'meta.in_reply_to is required in a client-response' }, newCid()));
+      this.write(errorResponse(message.meta.id, new BadRequestError('missing_in_reply_to', 'meta.in_reply_to is required in a client-response'), newCid()));
       return;
     }
     if (!this.settleRequest(inReplyTo, response)) this.host.unclaimedResponse(this, inReplyTo, response);
@@ -215,12 +215,12 @@ export class ZatoConnection extends ChannelConnection {
       this.close(CLOSE_CODE.INVALID_UTF8, 'Invalid UTF-8');
       return;
     }
-    this.write(errorMessage({ status: 422, code: 'invalid_utf8', message: 'Invalid UTF-8 bytes' }));
+    this.write(errorMessage(new UnprocessableError('invalid_utf8', 'Invalid UTF-8 bytes')));
   }
 
   #noSessionInTime(): void {
     if (this.#session || !this.isOpen) return;
     const seconds = this.host.config.newTokenWaitTime;
-    this.#refuse(new UnauthorizedError(`No session was created within ${seconds} s`, 'session_timeout'));
+    this.#refuse(new UnauthorizedError('session_timeout', `No session was created within ${seconds} s`));
   }
 }

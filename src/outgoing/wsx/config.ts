@@ -69,12 +69,12 @@ export function normalizeOutgoing(input: OutgoingInput): OutgoingConfig {
   try {
     url = new URL(input.address);
   } catch {
-    throw new ValidationError('address', `Not a valid address: ${input.address} (expected ws://host:port/path)`);
+    throw new ValidationError('invalid_input', `Not a valid address: ${input.address} (expected ws://host:port/path)`, { field: 'address' });
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new ValidationError('address', `The address must start with ws:// or wss:// (got ${url.protocol}//)`);
+    throw new ValidationError('invalid_input', `The address must start with ws:// or wss:// (got ${url.protocol}//)`, { field: 'address' });
   }
   const config = fillDefaults(OutgoingConfigSchema, input);
-  if (config.reconnect.max < config.reconnect.initial) throw new ValidationError('reconnect.max', 'reconnect.max must not be below reconnect.initial');
+  if (config.reconnect.max < config.reconnect.initial) throw new ValidationError('invalid_input', 'reconnect.max must not be below reconnect.initial', { field: 'reconnect.max' });
   return config;
 }

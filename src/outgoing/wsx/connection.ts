@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { SwitchboardError } from '../../errors/index.js';
+import { SwitchboardError, type SwitchboardErrorOptions } from '../../errors/index.js';
 import type { OutgoingConfig } from './config.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
 import { RemoteSocket, type SocketEvents } from './remote-socket.js';
@@ -12,11 +12,17 @@ export type OutgoingStats = SocketStats;
 
 /** `client()` found no connected socket within `acquireTimeout`. */
 export class AcquireTimeoutError extends SwitchboardError {
-  constructor(name: string, state: ConnectionState) {
-    const detail = state.lastError ? `; last error: ${state.lastError}` : '';
-    const next = state.nextAttemptAt ? `; next attempt at ${state.nextAttemptAt}` : '';
-    super('acquire_timeout', 503, `Outgoing connection ${name} is ${state.state}, not connected${detail}${next}`);
+  declare readonly code: 'acquire_timeout';
+  constructor(code: 'acquire_timeout', message: string, options?: SwitchboardErrorOptions) {
+    super(code, message, options);
   }
+}
+
+/** What {@link AcquireTimeoutError} says: the state the connection is in, its last error and next attempt. */
+function acquireTimeoutMessage(name: string, state: ConnectionState): string {
+  const detail = state.lastError ? `; last error: ${state.lastError}` : '';
+  const next = state.nextAttemptAt ? `; next attempt at ${state.nextAttemptAt}` : '';
+  return `Outgoing connection ${name} is ${state.state}, not connected${detail}${next}`;
 }
 
 /** An outgoing connection's live state, as the admin API shows it. */
@@ -73,7 +79,7 @@ export class OutgoingLease implements AsyncDisposable {
   }
 
   #checkLease(): void {
-    if (this.#released) throw new SwitchboardError('client_released', 400, `This client of ${this.#name} was released`);
+    if (this.#released) throw new SwitchboardError('client_released', `This client of ${this.#name} was released`);
   }
 }
 
@@ -128,7 +134,7 @@ export class OutgoingConnection {
     for (const socket of this.sockets) socket.stop(reason, unsubscribe);
     for (const waiter of this.#waiters) {
       clearTimeout(waiter.timer);
-      waiter.reject(new SwitchboardError('connection_stopped', 503, `Outgoing connection ${this.config.name} was stopped`));
+      waiter.reject(new SwitchboardError('connection_stopped', `Outgoing connection ${this.config.name} was stopped`));
     }
     this.#waiters.clear();
   }
@@ -168,14 +174,14 @@ export class OutgoingConnection {
   }
 
   #wait(): Promise<RemoteSocket> {
-    if (this.#stopped) return Promise.reject(new SwitchboardError('connection_stopped', 503, `Outgoing connection ${this.config.name} was stopped`));
+    if (this.#stopped) return Promise.reject(new SwitchboardError('connection_stopped', `Outgoing connection ${this.config.name} was stopped`));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
         reject,
         timer: setTimeout(() => {
           this.#waiters.delete(waiter);
-          reject(new AcquireTimeoutError(this.config.name, this.state()));
+          reject(new AcquireTimeoutError('acquire_timeout', acquireTimeoutMessage(this.config.name, this.state())));
         }, this.config.acquireTimeout * 1000),
       };
       this.#waiters.add(waiter);

@@ -42,7 +42,7 @@ export class OutgoingDefinitions {
   async #validate(input: OutgoingInput): Promise<OutgoingConfig> {
     const config = normalizeOutgoing(input);
     if (config.security && !(await this.#security.repo.get(config.security))) {
-      throw new ValidationError('security', `No security definition named ${config.security}`);
+      throw new ValidationError('invalid_input', `No security definition named ${config.security}`, { field: 'security' });
     }
     return config;
   }

@@ -1,16 +1,18 @@
-import { SwitchboardError } from '../../errors/index.js';
+import { SwitchboardError, type SwitchboardErrorOptions } from '../../errors/index.js';
 
 /** The remote answered a request with a frame whose fields have the wrong type or size. */
 export class InvalidReplyError extends SwitchboardError {
-  constructor(name: string, reason: string) {
-    super('invalid_reply', 502, `Outgoing connection ${name}: the remote's reply was malformed (${reason})`);
+  declare readonly code: 'invalid_reply';
+  constructor(code: 'invalid_reply', message: string, options?: SwitchboardErrorOptions) {
+    super(code, message, options);
   }
 }
 
 /** The remote is not reading: more than `maxBufferedBytes` are waiting to be written to it. */
 export class SendBufferFullError extends SwitchboardError {
-  constructor(name: string, buffered: number, limit: number) {
-    super('send_buffer_full', 503, `Outgoing connection ${name}: ${buffered} bytes are waiting to be written (the remote is not reading; limit ${limit})`);
+  declare readonly code: 'send_buffer_full';
+  constructor(code: 'send_buffer_full', message: string, options?: SwitchboardErrorOptions) {
+    super(code, message, options);
   }
 }
 

@@ -87,8 +87,8 @@ export class OutgoingManager {
     if (!conn) {
       const known = [...this.#connections.keys()].sort();
       throw new NotFoundError(
-        `No active outgoing WebSocket connection named ${name}; active: ${known.length ? known.join(', ') : 'none'}`,
         'outgoing_not_found',
+        `No active outgoing WebSocket connection named ${name}; active: ${known.length ? known.join(', ') : 'none'}`,
       );
     }
     return { config: conn.config, conn };

@@ -18,7 +18,7 @@ export interface SocketStats {
 /** The remote is not connected (yet, or any more). */
 export class NotConnectedError extends ConnectionClosedError {
   constructor(name: string, state: SocketState) {
-    super(`Outgoing connection ${name} is not connected (${state})`, 'not_connected');
+    super('not_connected', `Outgoing connection ${name} is not connected (${state})`);
   }
 }
 

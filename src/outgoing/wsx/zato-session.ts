@@ -41,8 +41,8 @@ export class ZatoSession {
     this.#credentials = credentials;
     const { name, responseTimeout, maxPendingRequests } = link.config;
     this.#pending = new PendingRequests<WsxResponse>(maxPendingRequests, {
-      tooMany: (count) => new SwitchboardError('too_many_pending', 503, `Outgoing connection ${name} has ${count} requests waiting for replies`),
-      timeout: () => new TimeoutError(`No reply from ${name} within ${responseTimeout} s`, 'response_timeout'),
+      tooMany: (count) => new SwitchboardError('too_many_pending', `Outgoing connection ${name} has ${count} requests waiting for replies`),
+      timeout: () => new TimeoutError('response_timeout', `No reply from ${name} within ${responseTimeout} s`),
     });
   }
 
@@ -103,7 +103,7 @@ export class ZatoSession {
     if (this.#waiter?.id === frame.inReplyTo) return this.#onSessionReply(frame);
     if (frame.kind === 'reply') {
       if (this.#pending.settle(frame.inReplyTo, frame.response)) return;
-    } else if (this.#pending.fail(frame.inReplyTo, new InvalidReplyError(this.#link.config.name, frame.reason))) {
+    } else if (this.#pending.fail(frame.inReplyTo, new InvalidReplyError('invalid_reply', `Outgoing connection ${this.#link.config.name}: the remote's reply was malformed (${frame.reason})`))) {
       this.#link.ignore(`a reply: ${frame.reason}`);
       return;
     }

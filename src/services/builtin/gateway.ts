@@ -39,10 +39,10 @@ export function resolveGatewayCall(payload: unknown, channel: ChannelInfo): { se
   const service = input.service as string;
   // The name is echoed in error messages and logs: a client must not be able to make those arbitrarily large.
   if (service.length > MAX_SERVICE_NAME_LENGTH) {
-    throw new ValidationError('service', `Element service must be at most ${MAX_SERVICE_NAME_LENGTH} characters`);
+    throw new ValidationError('invalid_input', `Element service must be at most ${MAX_SERVICE_NAME_LENGTH} characters`, { field: 'service' });
   }
   if (!DEFAULTS.has(service) && !isAllowed(service, channel.gatewayServices ?? [])) {
-    throw new ForbiddenError(`Service ${service} is not allowed through the gateway`, 'service_not_allowed');
+    throw new ForbiddenError('service_not_allowed', `Service ${service} is not allowed through the gateway`);
   }
   return { service, request: input.request };
 }
