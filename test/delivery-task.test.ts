@@ -8,10 +8,9 @@ import type { PushTarget } from '../src/channels/wsx/index.js';
 import { silentLogger } from '../src/observability/index.js';
 import { normalizeTopic } from '../src/pubsub/index.js';
 import { DeliveryTask } from '../src/pubsub/delivery-task.js';
-import { GdStore } from '../src/pubsub/gd-store.js';
 import { buildMessage } from '../src/pubsub/message.js';
 import type { AckMode, Subscription } from '../src/pubsub/index.js';
-import { Store } from '../src/store/index.js';
+import { Store, createPubSubRepository } from '../src/store/index.js';
 import { waitFor } from './helpers/server.js';
 
 let dir: string;
@@ -59,7 +58,7 @@ function task(ackMode: AckMode): DeliveryTask {
     createdAt: new Date().toISOString(),
   };
   const events = { expired() {}, gdDeleted() {}, slowConsumer() {}, dropped() {}, stateChanged() {} };
-  return new DeliveryTask(sub, { gd: new GdStore(store), events, logger: silentLogger(), maxRam: 10_000 });
+  return new DeliveryTask(sub, { repository: createPubSubRepository(store), events, logger: silentLogger(), maxRam: 10_000 });
 }
 
 const topic = normalizeTopic({ name: '/t', hasGd: false });

@@ -36,6 +36,7 @@ export const CLOSE_CODE = {
   PINGS_MISSED: 4002,
   PING_ERROR: 4003,
   OPERATOR: 4005,
+  SLOW_CONSUMER: 4010,
 } as const;
 
 /**
