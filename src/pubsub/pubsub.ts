@@ -1,17 +1,18 @@
 import type { Logger } from 'pino';
 import type { ChannelManager, ClientClosedEvent, ClientResponseEvent } from '../channels/wsx/index.js';
-import { ForbiddenError, NotFoundError, PayloadTooLargeError, SwitchboardError } from '../errors/index.js';
+import { ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/index.js';
 import { CLOSE_CODE } from '../protocol/index.js';
 import { ConfigRepository, createPubSubRepository, type ConfigChange, type PubSubRepository, type Store, type SubscriptionState } from '../store/index.js';
 import { topicDefaults, type TopicConfig } from './config.js';
 import { DeliveryTask } from './delivery-task.js';
+import { admitGd, cancelGd } from './gd-admission.js';
 import { TopicDepths } from './depths.js';
 import { Housekeeping } from './housekeeping.js';
 import { buildMessage, messageView, type MessageView, type PubSubMessage, type PublishInput } from './message.js';
 import { newSubscription, type SubscribeOptions, type Subscription } from './subscription.js';
 import { SubscriptionRegistry } from './subscriptions.js';
 import { TopicCache } from './topic-cache.js';
-import { queueDepth, subscriptionView, type Caller, type SubscriptionView, type TopicDepth } from './views.js';
+import { queueDepth, subscriptionView, topicDepth, type Caller, type SubscriptionView, type TopicDepth } from './views.js';
 
 export type { Caller, SubscriptionView, TopicDepth } from './views.js';
 
@@ -108,34 +109,13 @@ export class PubSub {
     return message.msgId;
   }
 
-  /**
-   * A GD publication goes to the subscriptions below their own limit (`subMaxDepthGd`); the others are suspended
-   * and the message is dropped for them (and counted), so one subscriber that stops reading never refuses
-   * publishers. When every subscription refuses it, nothing is stored. The topic's own limits (`maxDepthGd`,
-   * `maxBytesGd`) then bound what the topic holds in all.
-   */
   async #publishGd(topic: TopicConfig, message: PubSubMessage, tasks: DeliveryTask[]): Promise<void> {
-    const open: DeliveryTask[] = [];
-    const refused: DeliveryTask[] = [];
-    for (const t of tasks) (t.overflow.canTake(subLimit(t, topic)) ? open : refused).push(t);
-    if (tasks.length && !open.length) return refuse(refused, topic);
-    const depth = this.#depths.gd(topic.name);
-    if (depth >= topic.maxDepthGd) {
-      throw new SwitchboardError('topic_full', 409, `Topic ${topic.name} holds ${depth} GD messages, its maximum (maxDepthGd)`);
-    }
-    const bytes = this.#depths.gdBytes(topic.name);
-    if (bytes + message.size > topic.maxBytesGd) {
-      throw new SwitchboardError('topic_full', 409, `Topic ${topic.name} holds ${bytes} bytes of GD messages; ${message.size} more would pass its maximum of ${topic.maxBytesGd} (maxBytesGd)`);
-    }
-    refuse(refused, topic);
-    // Counted before the commit, so concurrent publishers cannot overshoot the limits together.
-    this.#depths.add(topic.name, message.size);
-    for (const t of open) t.overflow.reserve();
+    const open = admitGd(topic, message, tasks, this.#depths);
+    if (!open) return;
     try {
       await this.#repo.publish([message], open.map((t) => t.sub.subKey));
     } catch (err) {
-      for (const t of open) t.overflow.release();
-      this.#depths.subtract(topic.name, 1, message.size);
+      cancelGd(message, open, this.#depths);
       throw err;
     }
     for (const t of open) t.gdQueued();
@@ -175,18 +155,7 @@ export class PubSub {
   /** A topic's depth and activity. */
   async depth(topicName: string): Promise<TopicDepth> {
     await this.topics.require(topicName);
-    const tasks = this.#subs.ofTopic(topicName);
-    const last = this.#depths.lastPublished(topicName);
-    return {
-      gd: this.#depths.gd(topicName),
-      gdBytes: this.#depths.gdBytes(topicName),
-      nonGd: tasks.reduce((n, t) => n + t.ramDepth, 0),
-      subscriptions: tasks.length,
-      suspended: tasks.filter((t) => t.suspended).length,
-      dropped: this.#depths.dropped.get(topicName) ?? 0,
-      lastPublishedAt: last === undefined ? undefined : new Date(last).toISOString(),
-      expired: this.#depths.expired(topicName),
-    };
+    return topicDepth(topicName, this.#subs.ofTopic(topicName), this.#depths);
   }
 
   /** Every subscription with its subscriber, queue depth and overflow state. */
@@ -294,16 +263,4 @@ export class PubSub {
     await this.#repo.deleteTopic(name);
     this.#depths.forget(name);
   }
-}
-
-// A subscriber may lower its own queue limit, never raise it above the topic's: the topic's limit is what keeps
-// one subscription from filling the topic.
-function subLimit(task: DeliveryTask, topic: TopicConfig): number {
-  const own = task.sub.subMaxDepthGd;
-  return own ? Math.min(own, topic.subMaxDepthGd) : topic.subMaxDepthGd;
-}
-
-// Subscriptions at their limit do not take the message: suspended, and it is counted as dropped for them.
-function refuse(tasks: readonly DeliveryTask[], topic: TopicConfig): void {
-  for (const t of tasks) t.overflow.refuse(subLimit(t, topic));
 }

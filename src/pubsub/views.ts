@@ -1,4 +1,5 @@
 import type { DeliveryTask } from './delivery-task.js';
+import type { TopicDepths } from './depths.js';
 import type { Subscription } from './subscription.js';
 
 /** Who is asking: the WebSocket client a pub/sub call came from. */
@@ -55,5 +56,20 @@ export function subscriptionView(task: DeliveryTask): SubscriptionView {
     dropped: task.drops.dropped,
     droppedTooLarge: task.drops.tooLarge,
     detachedAt: task.detachedAt === null ? null : new Date(task.detachedAt).toISOString(),
+  };
+}
+
+/** A topic's live numbers, from its counters and its subscriptions' queues. */
+export function topicDepth(topicName: string, tasks: readonly DeliveryTask[], depths: TopicDepths): TopicDepth {
+  const last = depths.lastPublished(topicName);
+  return {
+    gd: depths.gd(topicName),
+    gdBytes: depths.gdBytes(topicName),
+    nonGd: tasks.reduce((n, t) => n + t.ramDepth, 0),
+    subscriptions: tasks.length,
+    suspended: tasks.filter((t) => t.suspended).length,
+    dropped: depths.dropped.get(topicName) ?? 0,
+    lastPublishedAt: last === undefined ? undefined : new Date(last).toISOString(),
+    expired: depths.expired(topicName),
   };
 }
