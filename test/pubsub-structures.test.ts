@@ -25,7 +25,6 @@ describe('SubscriptionRegistry', () => {
     assert.equal(reg.size, 3);
     assert.equal(reg.get('b'), b);
     assert.deepEqual(reg.ofTopic('/t1'), [a, b]);
-    assert.equal(reg.countOfTopic('/t1'), 2);
     assert.deepEqual(reg.ofClient('ws.1'), [a, c]);
     assert.equal(reg.find('/t2', 'ws.1'), c);
     assert.equal(reg.find('/t2', 'ws.2'), undefined);

@@ -59,11 +59,6 @@ export class SubscriptionRegistry<T extends Registered> {
     return set ? [...set] : [];
   }
 
-  /** How many subscriptions a topic has. */
-  countOfTopic(topicName: string): number {
-    return this.#byTopic.get(topicName)?.size ?? 0;
-  }
-
   /** The subscriptions attached to a connection (a copy). */
   ofClient(pubClientId: string): T[] {
     const set = this.#byClient.get(pubClientId);
