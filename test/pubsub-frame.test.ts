@@ -80,6 +80,13 @@ describe('protocol: zwsx.psrq frames', () => {
     assert.equal(text, expectedFrame('zwsxc.batch', time, deliveries.map((d) => expectedItem(d.message, d.deliveryCount, subKey))));
   });
 
+  test('countOffset raises every delivery count by the same amount', () => {
+    const encoder = new PsrqEncoder('zpsk.wsx.k');
+    const m = message({ x: 1 });
+    const text = encoder.frame('f0', time, [{ message: m, deliveryCount: 0 }, { message: m, deliveryCount: 4 }], false, 1).toString();
+    assert.equal(text, expectedFrame('f0', time, [expectedItem(m, 1, 'zpsk.wsx.k'), expectedItem(m, 5, 'zpsk.wsx.k')]));
+  });
+
   test('one message wrapped in a list (wrap_one_msg_in_list) is a one-item list', () => {
     const encoder = new PsrqEncoder('zpsk.wsx.k');
     const m = message({ x: 1 });

@@ -90,15 +90,16 @@ export class PsrqEncoder {
   }
 
   /**
-   * A frame with `deliveries` as its `data`: the one message itself when `single`, else a list. `id` and `time` are
-   * written unescaped: they are generated ids and ISO times.
+   * A frame with `deliveries` as its `data`: the one message itself when `single`, else a list. Each goes out with
+   * its `deliveryCount` plus `countOffset` (a caller holding the count before this delivery passes 1 instead of
+   * copying every item). `id` and `time` are written unescaped: they are generated ids and ISO times.
    */
-  frame(id: string, time: string, deliveries: readonly PsrqDelivery[], single: boolean): Buffer {
+  frame(id: string, time: string, deliveries: readonly PsrqDelivery[], single: boolean, countOffset = 0): Buffer {
     const parts: Buffer[] = [Buffer.from(`{"meta":{"id":"${id}","timestamp":"${time}","msg_type":"${MSG_TYPE.PUBSUB_REQUEST}"},"data":${single ? '' : '['}`)];
     for (let i = 0; i < deliveries.length; i++) {
       const d = deliveries[i]!;
       if (i) parts.push(COMMA);
-      parts.push(psrqMessageHead(d.message), this.#suffix(d.deliveryCount));
+      parts.push(psrqMessageHead(d.message), this.#suffix(d.deliveryCount + countOffset));
     }
     parts.push(single ? CLOSE_OBJECT : CLOSE_LIST);
     return Buffer.concat(parts);

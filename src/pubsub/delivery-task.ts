@@ -315,8 +315,8 @@ export class DeliveryTask {
     // Only a subscriber that acknowledges needs the frame id mapped to its messages; with ack_mode write nobody
     // ever answers, and remembering every frame would grow without end.
     if (!single && this.sub.ackMode === 'client') this.#batches.set(id, batch.map((q) => q.message.msgId));
-    const deliveries = batch.map((q) => ({ message: q.message, deliveryCount: q.deliveryCount + 1 }));
-    return target.push(this.#encoder.frame(id, timestamp(), deliveries, single));
+    // `deliveryCount` is the count before this delivery.
+    return target.push(this.#encoder.frame(id, timestamp(), batch, single, 1));
   }
 
   // Commits the attempt (GD messages marked as sent, their count raised) before the frame is written, with the
