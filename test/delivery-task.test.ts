@@ -8,10 +8,9 @@ import type { PushTarget } from '../src/channels/wsx/index.js';
 import { silentLogger } from '../src/observability/index.js';
 import { normalizeTopic } from '../src/pubsub/index.js';
 import { DeliveryTask } from '../src/pubsub/delivery-task.js';
-import { GdStore } from '../src/pubsub/gd-store.js';
 import { buildMessage } from '../src/pubsub/message.js';
 import type { AckMode, Subscription } from '../src/pubsub/index.js';
-import { Store } from '../src/store/index.js';
+import { Store, createPubSubRepository } from '../src/store/index.js';
 import { waitFor } from './helpers/server.js';
 
 let dir: string;
@@ -59,7 +58,7 @@ function task(ackMode: AckMode): DeliveryTask {
     createdAt: new Date().toISOString(),
   };
   const events = { expired() {}, gdDeleted() {}, slowConsumer() {}, dropped() {}, stateChanged() {} };
-  return new DeliveryTask(sub, { gd: new GdStore(store), events, logger: silentLogger(), maxRam: 10_000 });
+  return new DeliveryTask(sub, { repository: createPubSubRepository(store), events, logger: silentLogger(), maxRam: 10_000 });
 }
 
 const topic = normalizeTopic({ name: '/t', hasGd: false });
@@ -90,5 +89,43 @@ test('ack_mode client remembers each batch frame until it is acknowledged', asyn
   for (const f of target.frames) assert.equal(await t.acknowledge(f.meta.id), true);
   assert.equal(t.framesAwaitingAck, 0);
   assert.equal(t.ramDepth, 0, 'acknowledged messages are gone');
+  t.close();
+});
+
+test('non-GD messages go out by priority (9 first), then in publication order', async () => {
+  const t = task('write');
+  const priorities = [1, 9, 5, 9, 1, 5, 3];
+  priorities.forEach((priority, i) => t.pushRam(buildMessage(topic, { data: { i }, priority }, i + 1, Date.now())));
+  const target = recordingTarget();
+  await t.attach(target);
+  await waitFor(() => target.frames.length > 0 && t.ramDepth === 0, 3000, 'delivered');
+  const items = target.frames.flatMap((f) => (Array.isArray(f.data) ? f.data : [f.data])) as Array<{ data: { i: number }; priority: number }>;
+  assert.deepEqual(items.map((m) => m.data.i), [1, 3, 2, 5, 6, 0, 4]);
+  t.close();
+});
+
+test('expired non-GD messages are dropped and counted, never delivered', async () => {
+  let expired = 0;
+  const sub: Subscription = {
+    subKey: 'zpsk.wsx.expiry',
+    topicName: '/t',
+    channelName: 'c',
+    extClientId: null,
+    deliveryBatchSize: 10,
+    wrapOneMsgInList: false,
+    ackMode: 'write',
+    unsubOnWsxClose: true,
+    createdAt: new Date().toISOString(),
+  };
+  const events = { expired: (_: string, n: number) => (expired += n), gdDeleted() {}, slowConsumer() {}, dropped() {}, stateChanged() {} };
+  const t = new DeliveryTask(sub, { repository: createPubSubRepository(store), events, logger: silentLogger(), maxRam: 10_000 });
+  t.pushRam(buildMessage(topic, { data: 'gone', expiration: 1 }, 1, Date.now() - 10));
+  t.pushRam(buildMessage(topic, { data: 'kept' }, 2, Date.now()));
+  const target = recordingTarget();
+  await t.attach(target);
+  await waitFor(() => t.ramDepth === 0, 3000, 'delivered');
+  const items = target.frames.flatMap((f) => (Array.isArray(f.data) ? f.data : [f.data])) as Array<{ data: string }>;
+  assert.deepEqual(items.map((m) => m.data), ['kept']);
+  assert.equal(expired, 1);
   t.close();
 });

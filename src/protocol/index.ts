@@ -43,3 +43,4 @@ export {
 } from './client.js';
 export { parseJsonBounded, exceedsJsonDepth, MAX_JSON_DEPTH, type BoundedJson } from './json.js';
 export { toResponse, type WsxResponse } from './response.js';
+export { PsrqEncoder, psrqMessageHead, psrqDeliverySuffix, PSRQ_FRAME_OVERHEAD, type PsrqMessage, type PsrqDelivery } from './pubsub-frame.js';

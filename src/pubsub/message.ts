@@ -1,25 +1,10 @@
 import { BadRequestError, ValidationError } from '../errors/index.js';
 import { newHexId } from '../protocol/index.js';
+import type { PubSubMessage } from '../store/index.js';
 import type { TopicConfig } from './config.js';
 
-/** A published message, in memory (non-GD) or loaded from the store (GD). Times are epoch ms. */
-export interface PubSubMessage {
-  readonly msgId: string;
-  /** Publication order across the server; ties in priority are delivered by `seq`. */
-  readonly seq: number;
-  readonly topicName: string;
-  /** The data as JSON text (kept serialized: it is written to sockets and the store as is). */
-  readonly dataJson: string;
-  readonly mimeType: string;
-  readonly priority: number;
-  readonly pubTime: number;
-  readonly expirationTime: number;
-  readonly correlId: string | null;
-  readonly inReplyTo: string | null;
-  readonly extClientId: string | null;
-  readonly size: number;
-  readonly hasGd: boolean;
-}
+/** A published message, in memory (non-GD) or loaded from the store (GD): the store's record of it. */
+export type { PubSubMessage } from '../store/index.js';
 
 /** What a publisher gives (Zato's `publish-message` input, camel-cased). */
 export interface PublishInput {
@@ -82,36 +67,34 @@ export function compareForDelivery(a: Pick<PubSubMessage, 'priority' | 'seq'>, b
   return b.priority - a.priority || a.seq - b.seq;
 }
 
-// The part of a delivery that is the same for every subscriber, serialized once per message (fan-out).
-const commonBytes = new WeakMap<PubSubMessage, Buffer>();
+/** A stored message as the admin API shows it (browsing a topic). */
+export interface MessageView {
+  readonly msg_id: string;
+  readonly seq: number;
+  readonly data: unknown;
+  readonly priority: number;
+  readonly pub_time_iso: string;
+  readonly expiration_time_iso: string;
+  readonly mime_type: string;
+  readonly size: number;
+  readonly correl_id: string | null;
+  readonly in_reply_to: string | null;
+  readonly ext_client_id: string | null;
+}
 
-function commonPart(m: PubSubMessage): string {
-  const head: Record<string, unknown> = {
+/** The admin API's view of a message (its `zwsx.psrq` form is `protocol/pubsub-frame.ts`'s). */
+export function messageView(m: PubSubMessage): MessageView {
+  return {
     msg_id: m.msgId,
-    topic_name: m.topicName,
+    seq: m.seq,
+    data: JSON.parse(m.dataJson) as unknown,
     priority: m.priority,
     pub_time_iso: new Date(m.pubTime).toISOString(),
     expiration_time_iso: new Date(m.expirationTime).toISOString(),
     mime_type: m.mimeType,
     size: m.size,
+    correl_id: m.correlId,
+    in_reply_to: m.inReplyTo,
+    ext_client_id: m.extClientId,
   };
-  if (m.correlId !== null) head.correl_id = m.correlId;
-  if (m.inReplyTo !== null) head.in_reply_to = m.inReplyTo;
-  if (m.extClientId !== null) head.ext_client_id = m.extClientId;
-  return `{"data":${m.dataJson},${JSON.stringify(head).slice(1, -1)}`;
-}
-
-/**
- * The UTF-8 bytes of everything in a delivered message but its closing `,"delivery_count":…,"sub_key":…}`
- * (see `deliverySuffix`), encoded once per message however many subscribers receive it.
- */
-export function commonBytesOf(m: PubSubMessage): Buffer {
-  let bytes = commonBytes.get(m);
-  if (!bytes) commonBytes.set(m, (bytes = Buffer.from(commonPart(m))));
-  return bytes;
-}
-
-/** What ends a delivered message for one subscriber: its delivery count and sub_key. */
-export function deliverySuffix(subKey: string, deliveryCount: number): string {
-  return `,"delivery_count":${deliveryCount},"sub_key":${JSON.stringify(subKey)}}`;
 }

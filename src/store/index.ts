@@ -2,3 +2,15 @@ export { Store, type ConfigChange, type StoreOptions } from './store.js';
 export { ConfigRepository, type Named } from './config-repository.js';
 export type { Database } from './schema.js';
 export { ChangeFollower } from './change-follower.js';
+export type {
+  PubSubRepository,
+  PubSubMessage,
+  Deleted,
+  Expired,
+  StoredTotals,
+  SubscriptionState,
+  QueuedGdMessage,
+  SubscriptionRecord,
+  StoredSubscription,
+} from './pubsub-repository.js';
+export { createPubSubRepository } from './pubsub-repositories.js';

@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { TopicConfigSchema, type TopicConfig, type TopicInput } from '../../pubsub/index.js';
-import { NotFoundError } from '../../errors/index.js';
 import type { AdminContext } from '../context.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
@@ -62,9 +61,7 @@ export function pubsubRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   app.get('/api/pubsub/subscriptions/:subKey', { schema: { params: SubParams } }, async (req) => {
     const { subKey } = req.params as { subKey: string };
-    const found = (await ctx.pubsub.subscriptions()).find((s) => s.subKey === subKey);
-    if (!found) throw new NotFoundError('subscription_not_found', `No subscription ${subKey}`);
-    return found;
+    return ctx.pubsub.subscription(subKey);
   });
 
   app.delete('/api/pubsub/subscriptions/:subKey', { schema: { params: SubParams } }, async (req) => {

@@ -1,0 +1,120 @@
+/** A published message as pub/sub stores and delivers it. Times are epoch ms. */
+export interface PubSubMessage {
+  readonly msgId: string;
+  /** Publication order across the server; ties in priority are delivered by `seq`. */
+  readonly seq: number;
+  readonly topicName: string;
+  /** The data as JSON text (kept serialized: it is written to sockets and the store as is). */
+  readonly dataJson: string;
+  readonly mimeType: string;
+  readonly priority: number;
+  readonly pubTime: number;
+  readonly expirationTime: number;
+  readonly correlId: string | null;
+  readonly inReplyTo: string | null;
+  readonly extClientId: string | null;
+  readonly size: number;
+  readonly hasGd: boolean;
+}
+
+/** What a deletion freed: queue rows of the subscription, and messages no subscription needs any more. */
+export interface Deleted {
+  /** Queue rows deleted (of the one subscription the call was about). */
+  rows: number;
+  /** Messages deleted from the store. */
+  messages: number;
+  /** Their data bytes (`size`), for the topic's `maxBytesGd`. */
+  bytes: number;
+}
+
+/** A topic's stored GD messages: how many, and their data bytes. */
+export interface StoredTotals {
+  count: number;
+  bytes: number;
+}
+
+/** What the expiry sweep deleted: per topic, and the queue rows per subscription. */
+export interface Expired {
+  readonly topics: Map<string, StoredTotals>;
+  readonly rows: Map<string, number>;
+}
+
+/** The persisted overflow and attachment state of a subscription. */
+export interface SubscriptionState {
+  suspended: boolean;
+  dropped: number;
+  /** Since when (epoch ms) no connection is attached; null when it was attached when last saved. */
+  detachedAt: number | null;
+}
+
+/** A queued GD message as a delivery task reads it. */
+export interface QueuedGdMessage {
+  readonly message: PubSubMessage;
+  readonly deliveryCount: number;
+}
+
+/** What the store needs to know of a subscription; the rest of it is kept as is. */
+export interface SubscriptionRecord {
+  readonly subKey: string;
+  readonly topicName: string;
+  readonly createdAt: string;
+}
+
+/** A stored subscription with its persisted state. */
+export interface StoredSubscription<S extends SubscriptionRecord> {
+  readonly subscription: S;
+  readonly state: SubscriptionState;
+}
+
+/**
+ * Pub/sub persistence: GD messages, subscription queues and subscriptions. Writes are queued and committed in
+ * rounds ("group commit"): everything that arrives while one commit runs shares the next transaction, and each
+ * write resolves only after its transaction committed. Asynchronous throughout, so that a networked database
+ * (PostgreSQL) can implement it as well as SQLite.
+ */
+export interface PubSubRepository<S extends SubscriptionRecord = SubscriptionRecord> {
+  /** Highest `seq` stored, so a restarted server continues the order. */
+  maxSeq(): Promise<number>;
+  /** Number and bytes of stored messages per topic (read once, at start). */
+  topicTotals(): Promise<Map<string, StoredTotals>>;
+  /** Queue rows per subscription (read once, at start). */
+  queueDepths(): Promise<Map<string, number>>;
+
+  /** Stores messages and queues them for the given subscriptions; resolves once committed. */
+  publish(messages: readonly PubSubMessage[], subKeys: readonly string[]): Promise<void>;
+  /** The next undelivered messages of a subscription, by priority (highest first), then `seq`. */
+  nextBatch(subKey: string, limit: number): Promise<QueuedGdMessage[]>;
+  /**
+   * Records a delivery attempt before its frame is written: `msgIds` are marked as sent and their delivery count
+   * raised, and `done` (the previous frame's messages) removed, in one commit.
+   */
+  markDelivered(subKey: string, msgIds: readonly string[], done: readonly string[]): Promise<Deleted>;
+  /** Removes delivered or acknowledged messages from a queue, and the messages no subscription needs any more. */
+  acknowledge(subKey: string, msgIds: readonly string[]): Promise<Deleted>;
+  /** Every message of the queue sent and not removed is queued again. */
+  requeue(subKey: string): Promise<void>;
+  /** Drops a subscription's queue and the subscription, in one commit, freeing what no one needs. */
+  dropQueue(subKey: string): Promise<Deleted>;
+  /** Deletes messages expired at `now`, with their queue rows. */
+  deleteExpired(now: number): Promise<Expired>;
+  /** Deletes every stored message of a topic (the topic was deleted). */
+  deleteTopic(topicName: string): Promise<void>;
+  /** A page of a topic's stored messages, by `seq`, after `afterSeq`. */
+  browse(topicName: string, afterSeq: number, limit: number): Promise<PubSubMessage[]>;
+
+  /** Stores a new subscription. */
+  createSubscription(subscription: S): Promise<void>;
+  /** One stored subscription, or undefined. */
+  getSubscription(subKey: string): Promise<StoredSubscription<S> | undefined>;
+  /** Every stored subscription (read at start). */
+  listSubscriptions(): Promise<Array<StoredSubscription<S>>>;
+  /** Persists a subscription's overflow state and when it was detached. */
+  saveState(subKey: string, state: SubscriptionState): Promise<void>;
+  /** Records that a subscription has had no connection since `at` (epoch ms). */
+  detach(subKey: string, at: number): Promise<void>;
+  /** Records that a subscription has a connection again. */
+  attach(subKey: string): Promise<void>;
+
+  /** Resolves once every write queued so far has committed. */
+  drain(): Promise<void>;
+}

@@ -1,0 +1,79 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../schema.js';
+
+/** A write that runs inside the round's transaction. */
+export type WriteOp = (trx: Transaction<Database>) => Promise<void>;
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+interface PendingOp extends Waiter {
+  readonly run: WriteOp;
+}
+
+interface PendingItem<T> extends Waiter {
+  readonly item: T;
+}
+
+/**
+ * One write queue per database, committed in rounds: the writes that arrive while a commit runs share the next
+ * transaction (one fsync for many writers), and each resolves only once its transaction committed. Items of the
+ * hottest write (`T`, a publication) go first in a round, written synchronously by `writeItems`, so no other
+ * write of the round can refer to a row the round has not written yet.
+ */
+export class GroupCommit<T> {
+  readonly #db: Kysely<Database>;
+  readonly #writeItems: (items: readonly T[]) => void;
+  #ops: PendingOp[] = [];
+  #items: Array<PendingItem<T>> = [];
+  #flushing: Promise<void> | undefined;
+
+  constructor(db: Kysely<Database>, writeItems: (items: readonly T[]) => void) {
+    this.#db = db;
+    this.#writeItems = writeItems;
+  }
+
+  /** Queues an item of the hot write; resolves once committed. */
+  add(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#items.push({ item, resolve, reject });
+      this.#start();
+    });
+  }
+
+  /** Queues any other write; resolves once committed. */
+  run(op: WriteOp): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#ops.push({ run: op, resolve, reject });
+      this.#start();
+    });
+  }
+
+  #start(): void {
+    if (!this.#flushing) this.#flushing = this.#flush();
+  }
+
+  // One transaction per round: everything queued while the previous commit ran goes in the next one.
+  async #flush(): Promise<void> {
+    await new Promise<void>((r) => setImmediate(r));
+    while (this.#ops.length || this.#items.length) {
+      const ops = this.#ops;
+      const items = this.#items;
+      this.#ops = [];
+      this.#items = [];
+      const waiters: Waiter[] = [...items, ...ops];
+      try {
+        await this.#db.transaction().execute(async (trx) => {
+          this.#writeItems(items.map((p) => p.item));
+          for (const op of ops) await op.run(trx);
+        });
+        for (const w of waiters) w.resolve();
+      } catch (err) {
+        for (const w of waiters) w.reject(err);
+      }
+    }
+    this.#flushing = undefined;
+  }
+}
