@@ -18,7 +18,10 @@ const bugCatchers = {
   'array-callback-return': 'error',
 };
 
-const unusedVars = ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }];
+const unusedVars = [
+  'error',
+  { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+];
 
 export default defineConfig(
   { ignores: ['dist/**', 'node_modules/**', 'bench/.peers/**', 'bench/results/**', 'data/**'] },

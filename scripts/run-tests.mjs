@@ -27,7 +27,8 @@ const args = process.argv.slice(2);
 const filters = args.filter((a) => !a.startsWith('--'));
 const ownFlags = new Set(['--lint', '--no-lint']);
 const flags = args.filter((a) => a.startsWith('--') && !ownFlags.has(a));
-const wantLint = args.includes('--lint') || (!filters.length && !args.includes('--no-lint') && process.env.SWITCHBOARD_LINT !== '0');
+const wantLint =
+  args.includes('--lint') || (!filters.length && !args.includes('--no-lint') && process.env.SWITCHBOARD_LINT !== '0');
 if (wantLint) {
   const status = lint();
   if (status !== 0) {
@@ -42,9 +43,9 @@ if (!files.length) {
   process.exit(1);
 }
 if (files.some((f) => f.includes('web-admin'))) ensureChromium();
-const result = spawnSync(
-  process.execPath,
-  ['--test', '--test-reporter=spec', '--test-concurrency=2', ...flags, ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_LOG_LEVEL ?? 'silent' } },
-);
+const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...flags, ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_LOG_LEVEL ?? 'silent' },
+});
 process.exit(result.status ?? 1);

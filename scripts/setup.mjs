@@ -55,7 +55,11 @@ function ensureBuilt() {
 
 function ensureWebBuilt() {
   const stamp = join(root, 'dist', 'web', '.switchboard-build');
-  const inputs = Math.max(newestMtime(join(root, 'web')), statSync(join(root, 'scripts', 'build-web.mjs')).mtimeMs, statSync(join(root, 'package.json')).mtimeMs);
+  const inputs = Math.max(
+    newestMtime(join(root, 'web')),
+    statSync(join(root, 'scripts', 'build-web.mjs')).mtimeMs,
+    statSync(join(root, 'package.json')).mtimeMs,
+  );
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= inputs) return;
   run(process.execPath, [join(root, 'scripts', 'build-web.mjs')]);
   writeFileSync(stamp, new Date().toISOString());

@@ -60,7 +60,10 @@ after(() => server.stop());
 function expectError(route: string, res: ApiResult, status: number, code: string, field?: string | null): void {
   const got = `${route} answered ${res.status} ${JSON.stringify(res.body)}`;
   assert.equal(res.status, status, `${route}: expected ${status} ${code}; ${got}`);
-  assert.ok(res.body && typeof res.body === 'object' && res.body.error && typeof res.body.error === 'object', `${route}: no { error } body; ${got}`);
+  assert.ok(
+    res.body && typeof res.body === 'object' && res.body.error && typeof res.body.error === 'object',
+    `${route}: no { error } body; ${got}`,
+  );
   const { error } = res.body as { error: Json };
   assert.equal(error.code, code, `${route}: expected code ${code}; ${got}`);
   assert.ok(typeof error.message === 'string' && error.message.length > 0, `${route}: error.message missing; ${got}`);
@@ -87,7 +90,8 @@ async function forEach<T>(cases: readonly T[], check: (c: T) => Promise<void>): 
   assert.equal(failures.length, 0, `${failures.length} of ${cases.length} cases failed:\n  ${failures.join('\n  ')}`);
 }
 
-const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => server.api(method, path, body, headers);
+const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  server.api(method, path, body, headers);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Every route of the admin API (but /api/health and /metrics, which need no token).
@@ -165,7 +169,13 @@ describe('admin API errors: 401 on every route', () => {
   test('authentication comes before body parsing: malformed JSON without a token is 401, not 400', async () => {
     await forEach(
       ROUTES.filter((x) => x.body),
-      async (r) => expectError(`${r.method} ${r.path}`, await call(r.method, r.path, '{"name": ', { authorization: '', 'content-type': 'application/json' }), 401, 'unauthorized'),
+      async (r) =>
+        expectError(
+          `${r.method} ${r.path}`,
+          await call(r.method, r.path, '{"name": ', { authorization: '', 'content-type': 'application/json' }),
+          401,
+          'unauthorized',
+        ),
     );
   });
 
@@ -173,7 +183,12 @@ describe('admin API errors: 401 on every route', () => {
     for (const path of ['/api/channels/wsx/ch-b', '/api/outgoing/wsx/out-b', '/api/security/sec-a', topicPath(TOPIC_B)]) {
       expectStatus(`GET ${path}`, await call('GET', path), 200);
     }
-    for (const path of ['/api/channels/wsx/unauth-ch', '/api/outgoing/wsx/unauth-out', '/api/security/unauth-sec', topicPath('/unauth')]) {
+    for (const path of [
+      '/api/channels/wsx/unauth-ch',
+      '/api/outgoing/wsx/unauth-out',
+      '/api/security/unauth-sec',
+      topicPath('/unauth'),
+    ]) {
       assert.equal((await call('GET', path)).status, 404, `GET ${path}: an unauthenticated POST created it`);
     }
     assert.equal((await call('GET', `${topicPath(TOPIC_A)}/messages`)).body.length, 0, 'an unauthenticated publish was stored');
@@ -203,8 +218,16 @@ const BODY_ROUTES: BodyRoute[] = [
     wrongType: ['pingInterval', 'often'],
     missing: 'service',
     more: [
-      ['wrong enum', { name: 'bad-ch', address: 'ws://127.0.0.1:1/bad', service: 'zato.ping', protocol: 'carrier-pigeon' }, 'protocol'],
-      ['wrong array item', { name: 'bad-ch', address: 'ws://127.0.0.1:1/bad', service: 'zato.ping', allowedOrigins: [1] }, 'allowedOrigins.0'],
+      [
+        'wrong enum',
+        { name: 'bad-ch', address: 'ws://127.0.0.1:1/bad', service: 'zato.ping', protocol: 'carrier-pigeon' },
+        'protocol',
+      ],
+      [
+        'wrong array item',
+        { name: 'bad-ch', address: 'ws://127.0.0.1:1/bad', service: 'zato.ping', allowedOrigins: [1] },
+        'allowedOrigins.0',
+      ],
       ['empty name', { name: '', address: 'ws://127.0.0.1:1/bad', service: 'zato.ping' }, 'name'],
     ],
   },
@@ -224,11 +247,21 @@ const BODY_ROUTES: BodyRoute[] = [
     wrongType: ['poolSize', 'two'],
     missing: 'address',
     more: [
-      ['a nested wrong type', { name: 'bad-out', address: 'ws://127.0.0.1:1/bad', reconnect: { initial: 'soon' } }, 'reconnect.initial'],
+      [
+        'a nested wrong type',
+        { name: 'bad-out', address: 'ws://127.0.0.1:1/bad', reconnect: { initial: 'soon' } },
+        'reconnect.initial',
+      ],
       ['a nested unknown field', { name: 'bad-out', address: 'ws://127.0.0.1:1/bad', reconnect: { maxx: 1 } }, 'reconnect.maxx'],
     ],
   },
-  { method: 'PUT', path: '/api/outgoing/wsx/out-b', valid: () => outB, wrongType: ['subscriptionList', '/orders'], missing: 'name' },
+  {
+    method: 'PUT',
+    path: '/api/outgoing/wsx/out-b',
+    valid: () => outB,
+    wrongType: ['subscriptionList', '/orders'],
+    missing: 'name',
+  },
   {
     method: 'POST',
     path: '/api/security',
@@ -236,7 +269,13 @@ const BODY_ROUTES: BodyRoute[] = [
     wrongType: ['secret', 42],
     missing: 'type',
   },
-  { method: 'PUT', path: '/api/security/sec-b', valid: () => ({ name: 'sec-b', type: 'basic_auth', username: 'u' }), wrongType: ['username', ['u']], missing: 'name' },
+  {
+    method: 'PUT',
+    path: '/api/security/sec-b',
+    valid: () => ({ name: 'sec-b', type: 'basic_auth', username: 'u' }),
+    wrongType: ['username', ['u']],
+    missing: 'name',
+  },
   { method: 'POST', path: '/api/pubsub/topics', valid: () => ({ name: '/bad' }), wrongType: ['hasGd', 'yes'], missing: 'name' },
   { method: 'PUT', path: topicPath(TOPIC_B), valid: () => ({ name: TOPIC_B }), wrongType: ['maxDepthGd', '10'], missing: 'name' },
   {
@@ -255,15 +294,32 @@ describe('admin API errors: 400 names the field on every route with a body', () 
   test('malformed JSON and an empty JSON body are 400 invalid_json', async () => {
     await forEach(BODY_ROUTES, async (r) => {
       const route = `${r.method} ${r.path}`;
-      expectError(`${route} (malformed JSON)`, await call(r.method, r.path, '{"name": ', { 'content-type': 'application/json' }), 400, 'invalid_json', null);
-      expectError(`${route} (empty body)`, await call(r.method, r.path, '', { 'content-type': 'application/json' }), 400, 'invalid_json', null);
+      expectError(
+        `${route} (malformed JSON)`,
+        await call(r.method, r.path, '{"name": ', { 'content-type': 'application/json' }),
+        400,
+        'invalid_json',
+        null,
+      );
+      expectError(
+        `${route} (empty body)`,
+        await call(r.method, r.path, '', { 'content-type': 'application/json' }),
+        400,
+        'invalid_json',
+        null,
+      );
     });
   });
 
   test('a body that is not an object is 400 invalid_body', async () => {
     await forEach(BODY_ROUTES, async (r) => {
       for (const body of ['[]', '"text"', '42', 'null']) {
-        expectError(`${r.method} ${r.path} (body ${body})`, await call(r.method, r.path, body, { 'content-type': 'application/json' }), 400, 'invalid_body');
+        expectError(
+          `${r.method} ${r.path} (body ${body})`,
+          await call(r.method, r.path, body, { 'content-type': 'application/json' }),
+          400,
+          'invalid_body',
+        );
       }
     });
   });
@@ -281,7 +337,13 @@ describe('admin API errors: 400 names the field on every route with a body', () 
       BODY_ROUTES.filter((x) => x.wrongType),
       async (r) => {
         const [field, value] = r.wrongType!;
-        expectError(`${r.method} ${r.path} (${field}: ${JSON.stringify(value)})`, await call(r.method, r.path, { ...r.valid(), [field]: value }), 400, 'invalid_body', field);
+        expectError(
+          `${r.method} ${r.path} (${field}: ${JSON.stringify(value)})`,
+          await call(r.method, r.path, { ...r.valid(), [field]: value }),
+          400,
+          'invalid_body',
+          field,
+        );
       },
     );
   });
@@ -294,20 +356,31 @@ describe('admin API errors: 400 names the field on every route with a body', () 
         delete body[r.missing!];
         const res = await call(r.method, r.path, body);
         expectError(`${r.method} ${r.path} (without ${r.missing})`, res, 400, 'invalid_body', r.missing!);
-        assert.match(res.body.error.message, new RegExp(r.missing!), `${r.method} ${r.path}: the message does not name the field`);
+        assert.match(
+          res.body.error.message,
+          new RegExp(r.missing!),
+          `${r.method} ${r.path}: the message does not name the field`,
+        );
       },
     );
   });
 
   test('route-specific invalid bodies name the field', async () => {
     const cases = BODY_ROUTES.flatMap((r) => (r.more ?? []).map(([what, body, field]) => ({ ...r, what, body, field })));
-    await forEach(cases, async (c) => expectError(`${c.method} ${c.path} (${c.what})`, await call(c.method, c.path, c.body), 400, 'invalid_body', c.field));
+    await forEach(cases, async (c) =>
+      expectError(`${c.method} ${c.path} (${c.what})`, await call(c.method, c.path, c.body), 400, 'invalid_body', c.field),
+    );
   });
 
   test('semantic checks name the field (invalid_input)', async () => {
     const cases: Array<[string, string, Json, string]> = [
       ['POST', '/api/channels/wsx', { name: 'bad-ch', address: 'ws://127.0.0.1/no-port', service: 'zato.ping' }, 'address'],
-      ['POST', '/api/channels/wsx', { name: 'bad-ch', address: 'ws://127.0.0.1:1/x', service: 'zato.ping', security: 'nope' }, 'security'],
+      [
+        'POST',
+        '/api/channels/wsx',
+        { name: 'bad-ch', address: 'ws://127.0.0.1:1/x', service: 'zato.ping', security: 'nope' },
+        'security',
+      ],
       ['PUT', '/api/channels/wsx/ch-b', { ...chB, address: 'http://127.0.0.1:1/b' }, 'address'],
       ['POST', '/api/outgoing/wsx', { name: 'bad-out', address: 'http://x' }, 'address'],
       ['POST', '/api/outgoing/wsx', { name: 'bad-out', address: 'ws://x:1', security: 'nope' }, 'security'],
@@ -332,7 +405,9 @@ describe('admin API errors: 400 names the field on every route with a body', () 
       ['?limit=ten', 'limit'],
       ['?aftr=3', 'aftr'],
     ];
-    await forEach(cases, async ([query, field]) => expectError(`GET ${base}${query}`, await call('GET', base + query), 400, 'invalid_body', field));
+    await forEach(cases, async ([query, field]) =>
+      expectError(`GET ${base}${query}`, await call('GET', base + query), 400, 'invalid_body', field),
+    );
     expectStatus(`GET ${base}?after=0&limit=10`, await call('GET', `${base}?after=0&limit=10`), 200);
   });
 
@@ -391,26 +466,61 @@ describe('admin API errors: 404 with a resource-specific code', () => {
   });
 
   test('the refused PUTs created nothing', async () => {
-    for (const path of ['/api/channels/wsx/nope', '/api/channels/wsx/renamed', '/api/outgoing/wsx/nope', '/api/security/nope', '/api/security/renamed', topicPath('/nope')]) {
+    for (const path of [
+      '/api/channels/wsx/nope',
+      '/api/channels/wsx/renamed',
+      '/api/outgoing/wsx/nope',
+      '/api/security/nope',
+      '/api/security/renamed',
+      topicPath('/nope'),
+    ]) {
       assert.equal((await call('GET', path)).status, 404, `GET ${path}: a PUT onto an unknown name created it`);
     }
   });
 
   test('a client is addressed through its own channel only; a client gone is 404', async () => {
     const address = await wsAddress('/plain');
-    expectStatus('POST /api/channels/wsx (plain)', await call('POST', '/api/channels/wsx', { name: 'ch-plain', address, service: 'zato.ping', protocol: 'plain' }), 201);
+    expectStatus(
+      'POST /api/channels/wsx (plain)',
+      await call('POST', '/api/channels/wsx', { name: 'ch-plain', address, service: 'zato.ping', protocol: 'plain' }),
+      201,
+    );
     const client = await TestClient.connect(address);
     try {
       const listed = await call('GET', '/api/channels/wsx/ch-plain/clients');
       expectStatus('GET /api/channels/wsx/ch-plain/clients', listed, 200);
       assert.equal(listed.body.length, 1, 'GET /api/channels/wsx/ch-plain/clients: expected one client');
       const id = listed.body[0].pubClientId as string;
-      expectError(`DELETE /api/channels/wsx/ch-b/clients/${id} (another channel's client)`, await call('DELETE', `/api/channels/wsx/ch-b/clients/${id}`), 404, 'client_not_found');
-      expectError(`POST /api/channels/wsx/ch-b/clients/${id}/invoke (another channel's client)`, await call('POST', `/api/channels/wsx/ch-b/clients/${id}/invoke`, {}), 404, 'client_not_found');
-      expectError(`POST /api/channels/wsx/ch-plain/clients/${id}/invoke (plain client)`, await call('POST', `/api/channels/wsx/ch-plain/clients/${id}/invoke`, { request: 1 }), 409, 'not_supported');
-      expectStatus(`DELETE /api/channels/wsx/ch-plain/clients/${id}`, await call('DELETE', `/api/channels/wsx/ch-plain/clients/${id}`), 200);
+      expectError(
+        `DELETE /api/channels/wsx/ch-b/clients/${id} (another channel's client)`,
+        await call('DELETE', `/api/channels/wsx/ch-b/clients/${id}`),
+        404,
+        'client_not_found',
+      );
+      expectError(
+        `POST /api/channels/wsx/ch-b/clients/${id}/invoke (another channel's client)`,
+        await call('POST', `/api/channels/wsx/ch-b/clients/${id}/invoke`, {}),
+        404,
+        'client_not_found',
+      );
+      expectError(
+        `POST /api/channels/wsx/ch-plain/clients/${id}/invoke (plain client)`,
+        await call('POST', `/api/channels/wsx/ch-plain/clients/${id}/invoke`, { request: 1 }),
+        409,
+        'not_supported',
+      );
+      expectStatus(
+        `DELETE /api/channels/wsx/ch-plain/clients/${id}`,
+        await call('DELETE', `/api/channels/wsx/ch-plain/clients/${id}`),
+        200,
+      );
       await client.closed;
-      expectError(`DELETE /api/channels/wsx/ch-plain/clients/${id} (again)`, await call('DELETE', `/api/channels/wsx/ch-plain/clients/${id}`), 404, 'client_not_found');
+      expectError(
+        `DELETE /api/channels/wsx/ch-plain/clients/${id} (again)`,
+        await call('DELETE', `/api/channels/wsx/ch-plain/clients/${id}`),
+        404,
+        'client_not_found',
+      );
     } finally {
       client.close();
     }
@@ -426,7 +536,13 @@ describe('admin API errors: 409 for conflicts', () => {
       ['PUT', '/api/channels/wsx/ch-b', { ...chB, name: 'ch-a' }, 'channel_exists', 'name'],
       ['PUT', '/api/channels/wsx/ch-b', { ...chB, name: 'ch-stopped' }, 'channel_exists', 'name'],
       ['POST', '/api/channels/wsx', { ...chB, name: 'ch-new', address: chA.address }, 'address_in_use', 'address'],
-      ['POST', '/api/channels/wsx', { ...chB, name: 'ch-new', address: `ws://0.0.0.0:${portOf(chA.address)}/a` }, 'address_in_use', 'address'],
+      [
+        'POST',
+        '/api/channels/wsx',
+        { ...chB, name: 'ch-new', address: `ws://0.0.0.0:${portOf(chA.address)}/a` },
+        'address_in_use',
+        'address',
+      ],
       ['POST', '/api/channels/wsx', { ...chB, name: 'ch-new', address: chStopped.address }, 'address_in_use', 'address'],
       ['PUT', '/api/channels/wsx/ch-b', { ...chB, address: chA.address }, 'address_in_use', 'address'],
       ['POST', '/api/outgoing/wsx', { ...outB, name: 'out-a' }, 'outgoing_exists', 'name'],
@@ -444,7 +560,11 @@ describe('admin API errors: 409 for conflicts', () => {
 
   test('a channel on another path of the same port is no conflict', async () => {
     const port = new URL(chA.address as string).port;
-    const res = await call('POST', '/api/channels/wsx', { name: 'ch-a-sibling', address: `ws://127.0.0.1:${port}/sibling`, service: 'zato.ping' });
+    const res = await call('POST', '/api/channels/wsx', {
+      name: 'ch-a-sibling',
+      address: `ws://127.0.0.1:${port}/sibling`,
+      service: 'zato.ping',
+    });
     expectStatus('POST /api/channels/wsx (same port, another path)', res, 201);
     expectStatus('DELETE /api/channels/wsx/ch-a-sibling', await call('DELETE', '/api/channels/wsx/ch-a-sibling'), 200);
   });
@@ -452,14 +572,27 @@ describe('admin API errors: 409 for conflicts', () => {
   test('deleting a security definition in use is 409 security_in_use naming its users', async () => {
     const byChannel = await call('DELETE', '/api/security/sec-ch');
     expectError('DELETE /api/security/sec-ch', byChannel, 409, 'security_in_use');
-    assert.match(byChannel.body.error.message, /channel ch-a/, 'DELETE /api/security/sec-ch: the message does not name the channel');
+    assert.match(
+      byChannel.body.error.message,
+      /channel ch-a/,
+      'DELETE /api/security/sec-ch: the message does not name the channel',
+    );
     const byOutgoing = await call('DELETE', '/api/security/sec-out');
     expectError('DELETE /api/security/sec-out', byOutgoing, 409, 'security_in_use');
-    assert.match(byOutgoing.body.error.message, /outgoing connection out-a/, 'DELETE /api/security/sec-out: the message does not name the connection');
+    assert.match(
+      byOutgoing.body.error.message,
+      /outgoing connection out-a/,
+      'DELETE /api/security/sec-out: the message does not name the connection',
+    );
   });
 
   test('publishing to an inactive topic is 409 topic_inactive', async () => {
-    expectError(`POST ${topicPath(TOPIC_OFF)}/publish`, await call('POST', `${topicPath(TOPIC_OFF)}/publish`, { data: 1 }), 409, 'topic_inactive');
+    expectError(
+      `POST ${topicPath(TOPIC_OFF)}/publish`,
+      await call('POST', `${topicPath(TOPIC_OFF)}/publish`, { data: 1 }),
+      409,
+      'topic_inactive',
+    );
   });
 
   test('the refused calls changed nothing', async () => {
@@ -469,7 +602,14 @@ describe('admin API errors: 409 for conflicts', () => {
     for (const path of ['/api/channels/wsx/ch-new', '/api/security/sec-renamed']) {
       assert.equal((await call('GET', path)).status, 404, `GET ${path}: a refused call created it`);
     }
-    for (const path of ['/api/channels/wsx/ch-a', '/api/outgoing/wsx/out-b', '/api/security/sec-b', '/api/security/sec-ch', '/api/security/sec-out', topicPath(TOPIC_B)]) {
+    for (const path of [
+      '/api/channels/wsx/ch-a',
+      '/api/outgoing/wsx/out-b',
+      '/api/security/sec-b',
+      '/api/security/sec-ch',
+      '/api/security/sec-out',
+      topicPath(TOPIC_B),
+    ]) {
       expectStatus(`GET ${path} (after the conflicts)`, await call('GET', path), 200);
     }
     assert.equal((await call('GET', '/api/channels/wsx/ch-a')).body.runtime.state, 'listening', 'ch-a stopped listening');
@@ -483,7 +623,11 @@ describe('admin API: GET /api/services/{name} and invoking without a body', () =
     for (const name of ['zato.ping', 'zato.helpers.echo', 'helpers.echo']) {
       const res = await call('GET', `/api/services/${enc(name)}`);
       expectStatus(`GET /api/services/${name}`, res, 200);
-      assert.deepEqual(res.body, list.find((s) => s.name === name), `GET /api/services/${name}: differs from the list entry`);
+      assert.deepEqual(
+        res.body,
+        list.find((s) => s.name === name),
+        `GET /api/services/${name}: differs from the list entry`,
+      );
     }
     const alias = (await call('GET', '/api/services/helpers.echo')).body;
     assert.equal(alias.isAlias, true, 'GET /api/services/helpers.echo: isAlias');
@@ -494,6 +638,9 @@ describe('admin API: GET /api/services/{name} and invoking without a body', () =
     const noBody = await call('POST', '/api/services/zato.ping/invoke');
     expectStatus('POST /api/services/zato.ping/invoke (no body)', noBody, 200);
     assert.ok('response' in noBody.body, 'POST /api/services/zato.ping/invoke (no body): no response');
-    assert.ok(Array.isArray((await call('GET', '/api/services/deployments')).body), 'GET /api/services/deployments: not the deployment list');
+    assert.ok(
+      Array.isArray((await call('GET', '/api/services/deployments')).body),
+      'GET /api/services/deployments: not the deployment list',
+    );
   });
 });

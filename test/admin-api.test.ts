@@ -9,7 +9,14 @@ before(async () => {
 });
 after(() => server.stop());
 
-const RESOURCES = ['/api/channels/wsx', '/api/outgoing/wsx', '/api/security', '/api/services', '/api/pubsub/topics', '/api/pubsub/subscriptions'];
+const RESOURCES = [
+  '/api/channels/wsx',
+  '/api/outgoing/wsx',
+  '/api/security',
+  '/api/services',
+  '/api/pubsub/topics',
+  '/api/pubsub/subscriptions',
+];
 
 describe('admin API: authentication', () => {
   test('health needs no token', async () => {
@@ -25,7 +32,11 @@ describe('admin API: authentication', () => {
       assert.equal(((await none.json()) as { error: { code: string } }).error.code, 'unauthorized');
       assert.equal((await server.api('GET', path, undefined, { authorization: 'Bearer nope' })).status, 401, path);
     }
-    const write = await fetch(`${server.adminUrl}/api/channels/wsx`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const write = await fetch(`${server.adminUrl}/api/channels/wsx`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(write.status, 401);
   });
 });
@@ -58,10 +69,22 @@ describe('admin API: validation (400 with the field)', () => {
 
   test('outgoing, security and topic bodies are validated too', async () => {
     assert.equal((await server.api('POST', '/api/outgoing/wsx', { name: 'o', address: 'http://x' })).body.error.field, 'address');
-    assert.equal((await server.api('POST', '/api/outgoing/wsx', { name: 'o', address: 'ws://x:1', poolSize: 0 })).body.error.field, 'poolSize');
-    assert.equal((await server.api('POST', '/api/security', { name: 's', type: 'kerberos', password: 'p' })).body.error.field, 'type');
-    assert.equal((await server.api('POST', '/api/security', { name: 's', type: 'basic_auth', password: 'p' })).body.error.field, 'username');
-    assert.equal((await server.api('POST', '/api/security', { name: 's', type: 'basic_auth', username: 'u' })).body.error.field, 'password');
+    assert.equal(
+      (await server.api('POST', '/api/outgoing/wsx', { name: 'o', address: 'ws://x:1', poolSize: 0 })).body.error.field,
+      'poolSize',
+    );
+    assert.equal(
+      (await server.api('POST', '/api/security', { name: 's', type: 'kerberos', password: 'p' })).body.error.field,
+      'type',
+    );
+    assert.equal(
+      (await server.api('POST', '/api/security', { name: 's', type: 'basic_auth', password: 'p' })).body.error.field,
+      'username',
+    );
+    assert.equal(
+      (await server.api('POST', '/api/security', { name: 's', type: 'basic_auth', username: 'u' })).body.error.field,
+      'password',
+    );
     assert.equal((await server.api('POST', '/api/pubsub/topics', { name: 'no-slash' })).body.error.field, 'name');
   });
 });
@@ -88,7 +111,11 @@ describe('admin API: 404 and 409', () => {
 
   test('duplicate names and a security definition in use are 409', async () => {
     await createChannel(server, { name: 'dup', service: 'zato.ping' });
-    const again = await server.api('POST', '/api/channels/wsx', { name: 'dup', address: `ws://127.0.0.1:${await freePort()}/d`, service: 'zato.ping' });
+    const again = await server.api('POST', '/api/channels/wsx', {
+      name: 'dup',
+      address: `ws://127.0.0.1:${await freePort()}/d`,
+      service: 'zato.ping',
+    });
     assert.equal(again.status, 409);
     assert.equal(again.body.error.code, 'channel_exists');
     assert.equal((await server.api('POST', '/api/security', { name: 'used', type: 'apikey', secret: 'k' })).status, 201);
@@ -113,7 +140,10 @@ describe('admin API: connected clients', () => {
     const id = listed[0].pubClientId;
     const pending = server.api('POST', `/api/channels/wsx/clients/clients/${id}/invoke`, { request: { q: 1 }, timeout: 2 });
     const rq = await client.next();
-    client.send({ meta: { action: 'client-response', id: 'r', token: client.token, in_reply_to: rq.meta.id }, data: { response: { a: 1 } } });
+    client.send({
+      meta: { action: 'client-response', id: 'r', token: client.token, in_reply_to: rq.meta.id },
+      data: { response: { a: 1 } },
+    });
     assert.deepEqual((await pending).body, { response: { a: 1 } });
     const silent = await server.api('POST', `/api/channels/wsx/clients/clients/${id}/invoke`, { request: {}, timeout: 0.2 });
     assert.equal(silent.status, 504);

@@ -24,14 +24,37 @@ interface RawResponse {
 const agent = new Agent({ keepAlive: true, maxSockets: 8 });
 
 /** One request with the path exactly as given (fetch would normalise `..`, `.` and drop `#`). */
-function raw(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<RawResponse> {
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<RawResponse> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = request({ agent, host: url.hostname, port: url.port, method, path, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: {
+          ...headers,
+          ...(body === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -56,7 +79,11 @@ async function forEach<T>(cases: readonly T[], check: (c: T) => Promise<void>, w
     }
   };
   await Promise.all(Array.from({ length: width }, worker));
-  assert.equal(failures.length, 0, `${failures.length} of ${cases.length} cases failed:\n  ${failures.slice(0, 40).join('\n  ')}`);
+  assert.equal(
+    failures.length,
+    0,
+    `${failures.length} of ${cases.length} cases failed:\n  ${failures.slice(0, 40).join('\n  ')}`,
+  );
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -155,19 +182,30 @@ const EXPECTED_PUBLIC = [
 let server: TestServer;
 
 /** The methods of `methods` that are not a public route on `url` (POST /api/session is the login). */
-const privateMethods = (url: string, methods: readonly string[]) => methods.filter((m) => !EXPECTED_PUBLIC.includes(`${m} ${url}`));
+const privateMethods = (url: string, methods: readonly string[]) =>
+  methods.filter((m) => !EXPECTED_PUBLIC.includes(`${m} ${url}`));
 
 /** Everything a refused write could have changed. */
 async function snapshot(): Promise<string> {
   const parts = await Promise.all(
-    ['/api/channels/wsx', '/api/outgoing/wsx', '/api/security', '/api/pubsub/topics', '/api/pubsub/subscriptions', `/api/pubsub/topics/${enc(TOPIC)}/messages`].map(
-      async (path) => {
-        const res = await server.api('GET', path);
-        // Live state (runtime, depth) may change by itself; configuration and stored messages may not.
-        const strip = (v: unknown): unknown => (Array.isArray(v) ? v.map(strip) : v && typeof v === 'object' ? { ...(v as Json), runtime: undefined, depth: undefined } : v);
-        return JSON.stringify(strip(res.body));
-      },
-    ),
+    [
+      '/api/channels/wsx',
+      '/api/outgoing/wsx',
+      '/api/security',
+      '/api/pubsub/topics',
+      '/api/pubsub/subscriptions',
+      `/api/pubsub/topics/${enc(TOPIC)}/messages`,
+    ].map(async (path) => {
+      const res = await server.api('GET', path);
+      // Live state (runtime, depth) may change by itself; configuration and stored messages may not.
+      const strip = (v: unknown): unknown =>
+        Array.isArray(v)
+          ? v.map(strip)
+          : v && typeof v === 'object'
+            ? { ...(v as Json), runtime: undefined, depth: undefined }
+            : v;
+      return JSON.stringify(strip(res.body));
+    }),
   );
   return parts.join('\n');
 }
@@ -206,7 +244,10 @@ describe('admin auth: decided on the matched route, however the path is spelt', 
   test('only the routes declared public are public (a new route without auth fails here)', () => {
     const routes = adminRoutes(server.admin);
     assert.ok(routes.length > 40, `only ${routes.length} routes collected`);
-    const publicOnes = routes.filter((r) => r.public).map((r) => `${r.method} ${r.url}`).sort();
+    const publicOnes = routes
+      .filter((r) => r.public)
+      .map((r) => `${r.method} ${r.url}`)
+      .sort();
     assert.deepEqual(publicOnes, [...EXPECTED_PUBLIC].sort());
   });
 
@@ -220,13 +261,22 @@ describe('admin auth: decided on the matched route, however the path is spelt', 
 
   test('every other route, spelt every way, with every method and no credentials: 401, and nothing written', async () => {
     const before = await snapshot();
-    const paths = [...new Set(adminRoutes(server.admin).filter((r) => !r.public).map((r) => r.url))];
-    const cases = paths.flatMap((url) => spellings(concrete(url)).flatMap((path) => privateMethods(url, EVERY_METHOD).map((method) => ({ url, path, method }))));
+    const paths = [
+      ...new Set(
+        adminRoutes(server.admin)
+          .filter((r) => !r.public)
+          .map((r) => r.url),
+      ),
+    ];
+    const cases = paths.flatMap((url) =>
+      spellings(concrete(url)).flatMap((path) => privateMethods(url, EVERY_METHOD).map((method) => ({ url, path, method }))),
+    );
     await forEach(cases, async ({ url, path, method }) => {
       const body = WRITE_METHODS.includes(method) ? JSON.stringify(bodyFor(url)) : undefined;
       const res = await raw(server.adminUrl, method, path, {}, body);
       assert.equal(res.status, 401, `${method} ${path} answered ${res.status} ${res.text.slice(0, 120)}`);
-      if (method !== 'HEAD') assert.equal(jsonOf(res)?.error?.code, 'unauthorized', `${method} ${path}: ${res.text.slice(0, 120)}`);
+      if (method !== 'HEAD')
+        assert.equal(jsonOf(res)?.error?.code, 'unauthorized', `${method} ${path}: ${res.text.slice(0, 120)}`);
     });
     assert.equal(await snapshot(), before, 'a request without credentials changed something');
   });
@@ -240,8 +290,16 @@ describe('admin auth: decided on the matched route, however the path is spelt', 
   test('a session cookie without the CSRF token cannot write through any spelling of any route (403, nothing written)', async () => {
     const { cookie } = await login(server.adminUrl);
     const before = await snapshot();
-    const paths = [...new Set(adminRoutes(server.admin).filter((r) => !r.public).map((r) => r.url))];
-    const cases = paths.flatMap((url) => spellings(concrete(url)).flatMap((path) => privateMethods(url, WRITE_METHODS).map((method) => ({ url, path, method }))));
+    const paths = [
+      ...new Set(
+        adminRoutes(server.admin)
+          .filter((r) => !r.public)
+          .map((r) => r.url),
+      ),
+    ];
+    const cases = paths.flatMap((url) =>
+      spellings(concrete(url)).flatMap((path) => privateMethods(url, WRITE_METHODS).map((method) => ({ url, path, method }))),
+    );
     await forEach(cases, async ({ url, path, method }) => {
       const res = await raw(server.adminUrl, method, path, { cookie }, JSON.stringify(bodyFor(url)));
       assert.equal(res.status, 403, `${method} ${path} answered ${res.status} ${res.text.slice(0, 120)}`);
@@ -276,21 +334,45 @@ describe('admin auth: decided on the matched route, however the path is spelt', 
 
 describe('admin Host check (DNS rebinding)', () => {
   test('a foreign Host is refused with 421 host_not_allowed on every route, even with the right token', async () => {
-    for (const host of ['evil.example', 'evil.example:17010', 'rebind.attacker.test', '127.0.0.1.evil.example', 'localhost.evil.example', '[::2]', 'evil..', 'localhost@evil.example', '127.0.0.1:80:80']) {
+    for (const host of [
+      'evil.example',
+      'evil.example:17010',
+      'rebind.attacker.test',
+      '127.0.0.1.evil.example',
+      'localhost.evil.example',
+      '[::2]',
+      'evil..',
+      'localhost@evil.example',
+      '127.0.0.1:80:80',
+    ]) {
       for (const path of ['/api/health', '/api/channels/wsx', '/metrics', '/']) {
         const res = await raw(server.adminUrl, 'GET', path, { host, authorization: `Bearer ${TEST_TOKEN}` });
         assert.equal(res.status, 421, `Host ${host} ${path}: ${res.status}`);
         assert.equal(jsonOf(res)?.error?.code, 'host_not_allowed', `Host ${host} ${path}`);
       }
     }
-    const login = await raw(server.adminUrl, 'POST', '/api/session', { host: 'evil.example' }, JSON.stringify({ token: TEST_TOKEN }));
+    const login = await raw(
+      server.adminUrl,
+      'POST',
+      '/api/session',
+      { host: 'evil.example' },
+      JSON.stringify({ token: TEST_TOKEN }),
+    );
     assert.equal(login.status, 421);
     assert.equal(login.headers['set-cookie'], undefined);
   });
 
   test('the admin’s own address and loopback names are answered, with any port and in any case', async () => {
     const port = new URL(server.adminUrl).port;
-    for (const host of [`127.0.0.1:${port}`, '127.0.0.1', `localhost:${port}`, 'LOCALHOST', 'localhost.', `[::1]:${port}`, '[::1]']) {
+    for (const host of [
+      `127.0.0.1:${port}`,
+      '127.0.0.1',
+      `localhost:${port}`,
+      'LOCALHOST',
+      'localhost.',
+      `[::1]:${port}`,
+      '[::1]',
+    ]) {
       const res = await raw(server.adminUrl, 'GET', '/api/channels/wsx', { host, authorization: `Bearer ${TEST_TOKEN}` });
       assert.equal(res.status, 200, `Host ${host}`);
     }
@@ -336,10 +418,22 @@ describe('admin Host check (DNS rebinding)', () => {
       [defaults.adminHeadersTimeoutMs, defaults.adminRequestTimeoutMs, defaults.adminBodyLimit, defaults.adminAuthFailureLimit],
       [10_000, 30_000, 1024 * 1024, 10],
     );
-    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT_MS: 'soon' }, tmpdir()), /adminHeadersTimeoutMs must be a whole number/);
-    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT_MS: '60000' }, tmpdir()), /must not exceed adminRequestTimeoutMs/);
-    assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_BODY_LIMIT: '10' }, tmpdir()), /adminBodyLimit must be a whole number from 1024 /);
-    assert.throws(() => loadSettings({ adminAllowedHosts: [1] as unknown as string[] }, {}, tmpdir()), /adminAllowedHosts must be a list/);
+    assert.throws(
+      () => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT_MS: 'soon' }, tmpdir()),
+      /adminHeadersTimeoutMs must be a whole number/,
+    );
+    assert.throws(
+      () => loadSettings({}, { SWITCHBOARD_ADMIN_HEADERS_TIMEOUT_MS: '60000' }, tmpdir()),
+      /must not exceed adminRequestTimeoutMs/,
+    );
+    assert.throws(
+      () => loadSettings({}, { SWITCHBOARD_ADMIN_BODY_LIMIT: '10' }, tmpdir()),
+      /adminBodyLimit must be a whole number from 1024 /,
+    );
+    assert.throws(
+      () => loadSettings({ adminAllowedHosts: [1] as unknown as string[] }, {}, tmpdir()),
+      /adminAllowedHosts must be a list/,
+    );
     assert.throws(() => loadSettings({ adminToken: 1234 as unknown as string }, {}, tmpdir()), /adminToken must be a string/);
   });
 });
@@ -357,10 +451,25 @@ describe('admin throttling: one failure budget per address, never against the ri
         assert.equal(res.headers['retry-after'], '60');
       }
       assert.equal((await get(TEST_TOKEN)).status, 200, 'the right token is never locked out');
-      assert.equal((await raw(s.adminUrl, 'POST', '/api/session', {}, JSON.stringify({ token: TEST_TOKEN }))).status, 200, 'nor the right login');
-      assert.equal((await raw(s.adminUrl, 'POST', '/api/session', {}, JSON.stringify({ token: 'wrong' }))).status, 429, 'a wrong login waits too');
+      assert.equal(
+        (await raw(s.adminUrl, 'POST', '/api/session', {}, JSON.stringify({ token: TEST_TOKEN }))).status,
+        200,
+        'nor the right login',
+      );
+      assert.equal(
+        (await raw(s.adminUrl, 'POST', '/api/session', {}, JSON.stringify({ token: 'wrong' }))).status,
+        429,
+        'a wrong login waits too',
+      );
       // Wrong-scheme headers and forged session cookies are wrong credentials as well.
-      assert.equal((await raw(s.adminUrl, 'GET', '/api/stats', { authorization: `Basic ${Buffer.from(`admin:${TEST_TOKEN}`).toString('base64')}` })).status, 429);
+      assert.equal(
+        (
+          await raw(s.adminUrl, 'GET', '/api/stats', {
+            authorization: `Basic ${Buffer.from(`admin:${TEST_TOKEN}`).toString('base64')}`,
+          })
+        ).status,
+        429,
+      );
       assert.equal((await raw(s.adminUrl, 'GET', '/api/stats', { cookie: 'sb_session=forged' })).status, 429);
       // A request with no credentials at all is not a guess: it is told what is missing.
       assert.equal((await raw(s.adminUrl, 'GET', '/api/stats')).status, 401);
@@ -372,9 +481,12 @@ describe('admin throttling: one failure budget per address, never against the ri
   test('logins, bearer tokens and session cookies share one budget', async () => {
     const s = await startTestServer();
     try {
-      for (let i = 0; i < 4; i++) assert.equal((await raw(s.adminUrl, 'POST', '/api/session', {}, JSON.stringify({ token: `guess-${i}` }))).status, 401);
-      for (let i = 0; i < 3; i++) assert.equal((await raw(s.adminUrl, 'GET', '/api/security', { authorization: `Bearer guess-${i}` })).status, 401);
-      for (let i = 0; i < 3; i++) assert.equal((await raw(s.adminUrl, 'GET', '/api/security', { cookie: `sb_session=guess-${i}` })).status, 401);
+      for (let i = 0; i < 4; i++)
+        assert.equal((await raw(s.adminUrl, 'POST', '/api/session', {}, JSON.stringify({ token: `guess-${i}` }))).status, 401);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await raw(s.adminUrl, 'GET', '/api/security', { authorization: `Bearer guess-${i}` })).status, 401);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await raw(s.adminUrl, 'GET', '/api/security', { cookie: `sb_session=guess-${i}` })).status, 401);
       assert.equal((await raw(s.adminUrl, 'GET', '/api/security', { authorization: 'Bearer one-more' })).status, 429);
       const { cookie } = await login(s.adminUrl);
       assert.equal((await raw(s.adminUrl, 'GET', '/api/security', { cookie })).status, 200, 'a real session is not throttled');
@@ -413,15 +525,24 @@ describe('admin token rules at start-up', () => {
     try {
       for (const adminToken of ['x', 'test-token', 'a'.repeat(23)]) {
         await assert.rejects(
-          startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken, demo: false }, silentLogger()),
+          startServer(
+            { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken, demo: false },
+            silentLogger(),
+          ),
           /admin token .* has \d+ characters; at least 24 are required/,
           adminToken,
         );
       }
       // A short token in the token file is refused the same way.
       await writeFile(join(dir, 'admin-token'), 'short\n');
-      await assert.rejects(startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, demo: false }, silentLogger()), /admin-token has 5 characters/);
-      const ok = await startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: 'a'.repeat(24), demo: false }, silentLogger());
+      await assert.rejects(
+        startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, demo: false }, silentLogger()),
+        /admin-token has 5 characters/,
+      );
+      const ok = await startServer(
+        { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: 'a'.repeat(24), demo: false },
+        silentLogger(),
+      );
       await ok.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -443,8 +564,18 @@ describe('admin token rules at start-up', () => {
   /** Runs `npm start`'s entry point until it has printed its welcome, and returns what it printed. */
   async function welcome(preload?: string): Promise<{ out: string; token: string; file: string }> {
     const dir = await mkdtemp(join(tmpdir(), 'switchboard-main-'));
-    const args = [...(preload ? ['--import', `data:text/javascript,${encodeURIComponent(preload)}`] : []), join(process.cwd(), 'dist/src/server/main.js')];
-    const env = { PATH: process.env.PATH ?? '', SWITCHBOARD_DATA_DIR: join(dir, 'data'), SWITCHBOARD_SERVICES_DIR: join(dir, 'services'), SWITCHBOARD_ADMIN_PORT: '0', SWITCHBOARD_DEMO: '0', SWITCHBOARD_LOG_LEVEL: 'silent' };
+    const args = [
+      ...(preload ? ['--import', `data:text/javascript,${encodeURIComponent(preload)}`] : []),
+      join(process.cwd(), 'dist/src/server/main.js'),
+    ];
+    const env = {
+      PATH: process.env.PATH ?? '',
+      SWITCHBOARD_DATA_DIR: join(dir, 'data'),
+      SWITCHBOARD_SERVICES_DIR: join(dir, 'services'),
+      SWITCHBOARD_ADMIN_PORT: '0',
+      SWITCHBOARD_DEMO: '0',
+      SWITCHBOARD_LOG_LEVEL: 'silent',
+    };
     const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
@@ -500,7 +631,11 @@ describe('admin HTTP timeouts and size limits', () => {
   test('slow headers, a slow body and a silent connection are answered 408 and closed (adminHeadersTimeoutMs)', async () => {
     const s = await startTestServer({ adminHeadersTimeoutMs: 300, adminRequestTimeoutMs: 600 });
     try {
-      for (const partial of ['GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'GET /api/hea', `POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"tok`]) {
+      for (const partial of [
+        'GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n',
+        'GET /api/hea',
+        `POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"tok`,
+      ]) {
         const { answer, closed } = await rawExchange(s.adminUrl, partial, 8000);
         assert.ok(closed, `not closed: ${JSON.stringify(partial)}`);
         assert.match(answer, /^HTTP\/1\.1 408 /, JSON.stringify(partial));
@@ -514,13 +649,21 @@ describe('admin HTTP timeouts and size limits', () => {
   });
 
   test('at the default settings, a partial request head is answered 408 within about 10 s', { timeout: 30_000 }, async () => {
-    const { answer, closed } = await rawExchange(server.adminUrl, 'GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', 15_000);
+    const { answer, closed } = await rawExchange(
+      server.adminUrl,
+      'GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ',
+      15_000,
+    );
     assert.ok(closed, 'the connection was still open after 15 s');
     assert.match(answer, /^HTTP\/1\.1 408 /);
   });
 
   test('a request head over 16 KiB is answered 431 headers_too_large in the error shape', async () => {
-    const { answer, closed } = await rawExchange(server.adminUrl, `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 8000);
+    const { answer, closed } = await rawExchange(
+      server.adminUrl,
+      `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      8000,
+    );
     assert.ok(closed);
     assert.match(answer, /^HTTP\/1\.1 431 /);
     assert.match(answer, /"code":"headers_too_large"/);
@@ -529,7 +672,13 @@ describe('admin HTTP timeouts and size limits', () => {
   test('a body over 1 MiB is 413 body_too_large and stores nothing; a body that claims to be larger too', async () => {
     const before = await snapshot();
     const big = JSON.stringify({ data: 'x'.repeat(1024 * 1024) });
-    const res = await raw(server.adminUrl, 'POST', `/api/pubsub/topics/${enc(TOPIC)}/publish`, { authorization: `Bearer ${TEST_TOKEN}` }, big);
+    const res = await raw(
+      server.adminUrl,
+      'POST',
+      `/api/pubsub/topics/${enc(TOPIC)}/publish`,
+      { authorization: `Bearer ${TEST_TOKEN}` },
+      big,
+    );
     assert.equal(res.status, 413, res.text.slice(0, 200));
     assert.equal(jsonOf(res)?.error?.code, 'body_too_large');
     assert.equal(await snapshot(), before);
@@ -570,36 +719,89 @@ describe('admin API: wrong-typed and hostile bodies are 400, never 500', () => {
     for (const r of writes) {
       const path = concrete(r.url);
       const valid = bodyFor(r.url);
-      const whole = ['[]', '"text"', '123', 'null', 'true', '{"toString":1}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}', deep(10_000), deepObject(10_000), deep(101)];
+      const whole = [
+        '[]',
+        '"text"',
+        '123',
+        'null',
+        'true',
+        '{"toString":1}',
+        '{"__proto__":{"x":1}}',
+        '{"constructor":{"prototype":{"x":1}}}',
+        deep(10_000),
+        deepObject(10_000),
+        deep(101),
+      ];
       for (const body of whole) cases.push({ method: r.method, path, body, what: `body ${body.slice(0, 30)}` });
       for (const field of Object.keys(valid)) {
-        for (const wrong of [{ toString: 1 }, [{ toString: 1 }], 12, null, 'x'.repeat(200_000), JSON.parse(deep(200)) as unknown]) {
-          cases.push({ method: r.method, path, body: JSON.stringify({ ...valid, [field]: wrong }), what: `${field}=${JSON.stringify(wrong).slice(0, 30)}` });
+        for (const wrong of [
+          { toString: 1 },
+          [{ toString: 1 }],
+          12,
+          null,
+          'x'.repeat(200_000),
+          JSON.parse(deep(200)) as unknown,
+        ]) {
+          cases.push({
+            method: r.method,
+            path,
+            body: JSON.stringify({ ...valid, [field]: wrong }),
+            what: `${field}=${JSON.stringify(wrong).slice(0, 30)}`,
+          });
         }
       }
     }
     const accepted: string[] = [];
-    await forEach(cases, async ({ method, path, body, what }) => {
-      const res = await raw(hostile.adminUrl, method, path, { authorization: `Bearer ${TEST_TOKEN}` }, body);
-      assert.ok(res.status < 500, `${method} ${path} ${what}: ${res.status} ${res.text.slice(0, 160)}`);
-      if (res.status >= 400) assert.equal(typeof jsonOf(res)?.error?.code, 'string', `${method} ${path} ${what}: not the error shape: ${res.text.slice(0, 160)}`);
-      // Invoke and publish take any JSON as `request` / `data`; every other wrong value must be refused.
-      else if (!/^(request|data)=/.test(what)) accepted.push(`${method} ${path} ${what}: ${res.status}`);
-    }, 4);
+    await forEach(
+      cases,
+      async ({ method, path, body, what }) => {
+        const res = await raw(hostile.adminUrl, method, path, { authorization: `Bearer ${TEST_TOKEN}` }, body);
+        assert.ok(res.status < 500, `${method} ${path} ${what}: ${res.status} ${res.text.slice(0, 160)}`);
+        if (res.status >= 400)
+          assert.equal(
+            typeof jsonOf(res)?.error?.code,
+            'string',
+            `${method} ${path} ${what}: not the error shape: ${res.text.slice(0, 160)}`,
+          );
+        // Invoke and publish take any JSON as `request` / `data`; every other wrong value must be refused.
+        else if (!/^(request|data)=/.test(what)) accepted.push(`${method} ${path} ${what}: ${res.status}`);
+      },
+      4,
+    );
     assert.deepEqual(accepted, []);
   });
 
   test('a body nested deeper than 128 levels is 400 invalid_json', async () => {
-    const res = await raw(hostile.adminUrl, 'POST', '/api/services/zato.ping/invoke', { authorization: `Bearer ${TEST_TOKEN}` }, `{"request":${deep(100_000)}}`);
+    const res = await raw(
+      hostile.adminUrl,
+      'POST',
+      '/api/services/zato.ping/invoke',
+      { authorization: `Bearer ${TEST_TOKEN}` },
+      `{"request":${deep(100_000)}}`,
+    );
     assert.equal(res.status, 400);
     assert.equal(jsonOf(res)?.error?.code, 'invalid_json');
-    const fine = await raw(hostile.adminUrl, 'POST', '/api/services/zato.ping/invoke', { authorization: `Bearer ${TEST_TOKEN}` }, `{"request":${deep(50)}}`);
+    const fine = await raw(
+      hostile.adminUrl,
+      'POST',
+      '/api/services/zato.ping/invoke',
+      { authorization: `Bearer ${TEST_TOKEN}` },
+      `{"request":${deep(50)}}`,
+    );
     assert.equal(fine.status, 200, fine.text);
   });
 
   test('wrong-typed query strings and oversized parameters are answered, never 500 (a huge limit is clamped)', async () => {
     const messages = `/api/pubsub/topics/${enc(TOPIC)}/messages`;
-    for (const path of [`${messages}?after[]=1`, `${messages}?after=1&after=2`, `${messages}?limit=-1`, `${messages}?limit=${'9'.repeat(400)}`, `${messages}?__proto__=1`, `/api/channels/wsx/${'n'.repeat(5000)}`, `/api/security/${enc('\u0000')}`]) {
+    for (const path of [
+      `${messages}?after[]=1`,
+      `${messages}?after=1&after=2`,
+      `${messages}?limit=-1`,
+      `${messages}?limit=${'9'.repeat(400)}`,
+      `${messages}?__proto__=1`,
+      `/api/channels/wsx/${'n'.repeat(5000)}`,
+      `/api/security/${enc('\u0000')}`,
+    ]) {
       const res = await raw(server.adminUrl, 'GET', path, { authorization: `Bearer ${TEST_TOKEN}` });
       assert.ok(res.status < 500, `${path.slice(0, 80)}: ${res.status} ${res.text.slice(0, 160)}`);
       if (res.status >= 400) assert.equal(typeof jsonOf(res)?.error?.code, 'string', path.slice(0, 80));

@@ -16,7 +16,11 @@ async function browserFetch(path: string, init: { method?: string; body?: unknow
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   if (init.cookie) headers.cookie = init.cookie;
   if (init.csrf) headers['x-csrf-token'] = init.csrf;
-  const res = await fetch(server.adminUrl + path, { method: init.method ?? 'GET', headers, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) });
+  const res = await fetch(server.adminUrl + path, {
+    method: init.method ?? 'GET',
+    headers,
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as any) : undefined };
 }
@@ -47,7 +51,12 @@ describe('web admin session', () => {
   });
 
   test('wrong credentials answer 401 invalid_credentials and set no cookie', async () => {
-    for (const body of [{ token: 'nope' }, { username: 'ops', password: 'wrong' }, { username: 'root', password: 'correct horse battery' }, {}]) {
+    for (const body of [
+      { token: 'nope' },
+      { username: 'ops', password: 'wrong' },
+      { username: 'root', password: 'correct horse battery' },
+      {},
+    ]) {
       const res = await browserFetch('/api/session', { method: 'POST', body });
       assert.equal(res.status, 401, JSON.stringify(body));
       assert.equal(res.body.error.code, 'invalid_credentials');
@@ -75,7 +84,12 @@ describe('web admin session', () => {
     const missing = await browserFetch('/api/channels/wsx', { method: 'POST', body: channel('csrf-a'), cookie });
     assert.equal(missing.status, 403);
     assert.equal(missing.body.error.code, 'csrf_failed');
-    const wrong = await browserFetch('/api/channels/wsx', { method: 'POST', body: channel('csrf-a'), cookie, csrf: 'x'.repeat(43) });
+    const wrong = await browserFetch('/api/channels/wsx', {
+      method: 'POST',
+      body: channel('csrf-a'),
+      cookie,
+      csrf: 'x'.repeat(43),
+    });
     assert.equal(wrong.status, 403);
     // Nothing was written by the refused requests.
     assert.equal((await server.api('GET', '/api/channels/wsx/csrf-a')).status, 404);
@@ -110,7 +124,13 @@ describe('web admin session', () => {
     const throttled = await startTestServer();
     try {
       const post = async (body: unknown) =>
-        (await fetch(`${throttled.adminUrl}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
+        (
+          await fetch(`${throttled.adminUrl}/api/session`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          })
+        ).status;
       for (let i = 0; i < 10; i++) assert.equal(await post({ token: `guess-${i}` }), 401);
       assert.equal(await post({ token: 'guess-10' }), 429);
       assert.equal(await post({ token: TEST_TOKEN }), 200);
@@ -184,7 +204,8 @@ describe('/api/stats', () => {
   test('totals what the dashboard shows', async () => {
     await server.api('POST', '/api/services/zato.ping/invoke', {});
     const stats = (await server.api('GET', '/api/stats')).body;
-    for (const key of ['connections', 'messagesIn', 'messagesOut', 'serviceCalls', 'errors', 'pubsubDepth']) assert.equal(typeof stats[key], 'number', key);
+    for (const key of ['connections', 'messagesIn', 'messagesOut', 'serviceCalls', 'errors', 'pubsubDepth'])
+      assert.equal(typeof stats[key], 'number', key);
     assert.ok(stats.serviceCalls >= 1);
     assert.ok(Array.isArray(stats.channels));
   });

@@ -16,8 +16,14 @@ describe('backoff', () => {
 
   test('full jitter: every delay is between 0 and its ceiling', () => {
     for (let attempt = 0; attempt < 50; attempt++) {
-      assert.equal(backoffDelay(attempt, config, () => 0), 0);
-      assert.equal(backoffDelay(attempt, config, () => 0.999999), Math.round(0.999999 * backoffCeiling(attempt, config)));
+      assert.equal(
+        backoffDelay(attempt, config, () => 0),
+        0,
+      );
+      assert.equal(
+        backoffDelay(attempt, config, () => 0.999999),
+        Math.round(0.999999 * backoffCeiling(attempt, config)),
+      );
       const d = backoffDelay(attempt, config);
       assert.ok(d >= 0 && d <= backoffCeiling(attempt, config));
     }

@@ -45,7 +45,7 @@ describe('ChangeFollower on a SQLite store', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('delivers its own kind\'s committed changes in order, with the previous and the current object', async () => {
+  test("delivers its own kind's committed changes in order, with the previous and the current object", async () => {
     const seen: string[] = [];
     const follower = new ChangeFollower<Thing>(store, 'channel', async (c) => void seen.push(label(c)), unexpected);
     follower.start();
@@ -82,7 +82,15 @@ describe('ChangeFollower on a SQLite store', () => {
     assert.deepEqual(seen, [], 'the first change still holds the handler');
     held.open();
     await follower.settled();
-    assert.deepEqual(seen, ['create a -→1', 'update a 1→2', 'update a 2→3', 'update a 3→4', 'update a 4→5', 'update a 5→6', 'create b -→1']);
+    assert.deepEqual(seen, [
+      'create a -→1',
+      'update a 1→2',
+      'update a 2→3',
+      'update a 3→4',
+      'update a 4→5',
+      'update a 5→6',
+      'create b -→1',
+    ]);
     assert.equal(mostAtOnce, 1);
     follower.stop();
   });
@@ -168,7 +176,12 @@ describe('ChangeFollower on a SQLite store', () => {
   test('a failed run() task is reported like a failed change and does not block the queue', async () => {
     const errors: unknown[] = [];
     const order: string[] = [];
-    const follower = new ChangeFollower<Thing>(store, 'channel', async (c) => void order.push(c.name), (err) => errors.push(err));
+    const follower = new ChangeFollower<Thing>(
+      store,
+      'channel',
+      async (c) => void order.push(c.name),
+      (err) => errors.push(err),
+    );
     follower.start();
     const boom = new Error('start-up task failed');
     follower.run(() => Promise.reject(boom));

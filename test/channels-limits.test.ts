@@ -30,8 +30,16 @@ before(async () => {
   // Slow headers are dropped after 1 s here (10 s by default) so the test does not wait 10 s.
   server = await startTestServer({ channelHeadersTimeoutMs: 1000 });
   deployTestServices(server);
-  server.registry.replaceSource('limits', [Never, Big].map((cls) => ({ name: cls.serviceName, cls })));
-  const sec = await server.api('POST', '/api/security', { name: 'limits-basic', type: 'basic_auth', username: 'u', password: 'p' });
+  server.registry.replaceSource(
+    'limits',
+    [Never, Big].map((cls) => ({ name: cls.serviceName, cls })),
+  );
+  const sec = await server.api('POST', '/api/security', {
+    name: 'limits-basic',
+    type: 'basic_auth',
+    username: 'u',
+    password: 'p',
+  });
   assert.equal(sec.status, 201);
 });
 after(() => server.stop());
@@ -96,14 +104,23 @@ describe('connection limits', () => {
   });
 
   test('failed credentials free their slot at once', async () => {
-    const url = await createChannel(server, { name: 'secured-2', service: 'zato.helpers.echo', protocol: 'plain', security: 'limits-basic', maxConnections: 2 });
+    const url = await createChannel(server, {
+      name: 'secured-2',
+      service: 'zato.helpers.echo',
+      protocol: 'plain',
+      security: 'limits-basic',
+      maxConnections: 2,
+    });
     const wrong = { headers: { authorization: `Basic ${Buffer.from('u:wrong').toString('base64')}` } };
     for (let i = 0; i < 5; i++) {
       const failed = await attempt(url, wrong);
       assert.equal(failed.ok ? 0 : failed.status, 401);
     }
     const good = await Promise.all([attempt(url, basic), attempt(url, basic)]);
-    assert.deepEqual(good.map((o) => o.ok), [true, true]);
+    assert.deepEqual(
+      good.map((o) => o.ok),
+      [true, true],
+    );
     closeAll(good);
   });
 
@@ -111,7 +128,11 @@ describe('connection limits', () => {
     const url = await createChannel(server, { name: 'per-ip-default', service: 'zato.helpers.echo', protocol: 'plain' });
     const first = await Promise.all(Array.from({ length: 64 }, () => attempt(url, { localAddress: '127.0.0.1' })));
     assert.equal(first.filter((o) => o.ok).length, 64);
-    assert.deepEqual(await attempt(url, { localAddress: '127.0.0.1' }), { ok: false, status: 503, code: 'too_many_connections_per_ip' });
+    assert.deepEqual(await attempt(url, { localAddress: '127.0.0.1' }), {
+      ok: false,
+      status: 503,
+      code: 'too_many_connections_per_ip',
+    });
     const other = await attempt(url, { localAddress: '127.0.0.2' });
     assert.equal(other.ok, true);
     closeAll([...first, other]);
@@ -123,14 +144,21 @@ describe('connection limits', () => {
     assert.equal(outcomes.filter((o) => o.ok).length, 5);
     for (const o of outcomes) if (!o.ok) assert.deepEqual([o.status, o.code], [503, 'too_many_connections_per_ip']);
     const others = await Promise.all(['127.0.0.2', '127.0.0.3'].map((localAddress) => attempt(url, { localAddress })));
-    assert.deepEqual(others.map((o) => o.ok), [true, true]);
+    assert.deepEqual(
+      others.map((o) => o.ok),
+      [true, true],
+    );
     const open = outcomes.find((o): o is Extract<Outcome, { ok: true }> => o.ok)!;
     open.client.ws.close();
     await open.client.closed;
-    const replaced = await waitFor(async () => {
-      const o = await attempt(url, { localAddress: '127.0.0.1' });
-      return o.ok ? o : undefined;
-    }, 5000, 'a freed slot');
+    const replaced = await waitFor(
+      async () => {
+        const o = await attempt(url, { localAddress: '127.0.0.1' });
+        return o.ok ? o : undefined;
+      },
+      5000,
+      'a freed slot',
+    );
     closeAll([...outcomes, ...others, replaced]);
   });
 
@@ -167,12 +195,18 @@ describe('calls in flight and invocation timeout', () => {
   });
 
   test('zato: frames sent while create-session is checked wait within maxInFlight; the rest are refused at once', async () => {
-    const url = await createChannel(server, { name: 'inflight-auth', service: 'zato.helpers.echo', security: 'limits-basic', maxInFlight: 2 });
+    const url = await createChannel(server, {
+      name: 'inflight-auth',
+      service: 'zato.helpers.echo',
+      security: 'limits-basic',
+      maxInFlight: 2,
+    });
     const client = await TestClient.connect(url);
     const now = () => new Date().toISOString();
     // One write: the invocations arrive while the password hash is being computed.
     client.send({ meta: { action: 'create-session', id: 'c1', timestamp: now(), username: 'u', secret: 'p' } });
-    for (let i = 1; i <= 6; i++) client.send({ meta: { action: 'invoke-service', id: `q${i}`, timestamp: now(), token: 'not-yet' }, data: i });
+    for (let i = 1; i <= 6; i++)
+      client.send({ meta: { action: 'invoke-service', id: `q${i}`, timestamp: now(), token: 'not-yet' }, data: i });
     const refused = await Promise.all([3, 4, 5, 6].map((i) => client.reply(`q${i}`)));
     for (const r of refused) assert.deepEqual([r.meta.status, r.meta.code], [429, 'too_many_requests']);
     assert.equal((await client.reply('c1')).meta.msg_type, 'zwsx.rspa');
@@ -209,7 +243,13 @@ describe('calls in flight and invocation timeout', () => {
   });
 
   test('zato: a service that never settles is answered 504 timeout and its slot is freed', async () => {
-    const url = await createChannel(server, { name: 'timeout-zato', service: 'helpers.web-sockets-gateway', gatewayServices: ['test.never', 'zato.helpers.echo'], maxInFlight: 1, invokeTimeout: 0.3 });
+    const url = await createChannel(server, {
+      name: 'timeout-zato',
+      service: 'helpers.web-sockets-gateway',
+      gatewayServices: ['test.never', 'zato.helpers.echo'],
+      maxInFlight: 1,
+      invokeTimeout: 0.3,
+    });
     const client = await TestClient.connect(url);
     await client.createSession();
     const timedOut = await client.gateway('test.never', {});
@@ -221,7 +261,12 @@ describe('calls in flight and invocation timeout', () => {
   });
 
   test('plain: a service that never settles is answered with a 504 timeout error frame', async () => {
-    const url = await createChannel(server, { name: 'timeout-plain', service: 'test.never', protocol: 'plain', invokeTimeout: 0.3 });
+    const url = await createChannel(server, {
+      name: 'timeout-plain',
+      service: 'test.never',
+      protocol: 'plain',
+      invokeTimeout: 0.3,
+    });
     const client = await TestClient.connect(url);
     client.send('x');
     const error = JSON.parse(await client.nextText()).error;
@@ -257,7 +302,13 @@ function frameHeader(length: number, { fin = true, opcode = 1 } = {}): Buffer {
 describe('message read deadline', () => {
   let url: string;
   before(async () => {
-    url = await createChannel(server, { name: 'frames', service: 'zato.helpers.echo', protocol: 'plain', frameTimeout: 0.5, maxMessageSize: 2 * 1024 * 1024 });
+    url = await createChannel(server, {
+      name: 'frames',
+      service: 'zato.helpers.echo',
+      protocol: 'plain',
+      frameTimeout: 0.5,
+      maxMessageSize: 2 * 1024 * 1024,
+    });
   });
 
   test('a frame announcing 1 MiB that stops after 1,000 bytes is closed with 1008', async () => {
@@ -324,7 +375,11 @@ describe('slow readers', () => {
 });
 
 /** Opens a raw TCP connection, writes `request` (if any) and collects what comes back until the server closes. */
-function rawHttp(port: number, request: string | Buffer | undefined, waitMs = 6000): Promise<{ response: string; closed: boolean }> {
+function rawHttp(
+  port: number,
+  request: string | Buffer | undefined,
+  waitMs = 6000,
+): Promise<{ response: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let response = '';
@@ -366,7 +421,10 @@ describe('channel port HTTP', () => {
   });
 
   test('headers over 16 KiB get 431', async () => {
-    const { response, closed } = await rawHttp(port, `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const { response, closed } = await rawHttp(
+      port,
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
     assert.match(response, /^HTTP\/1\.1 431 /);
     assert.match(response, /"headers_too_large"/);
     assert.equal(closed, true);
@@ -377,8 +435,12 @@ describe('channel port HTTP', () => {
     const plain = (await rawHttp(port, 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).response;
     assert.match(plain, /^HTTP\/1\.1 426 /);
     assert.match(plain, /"upgrade_required"/);
-    assert.match((await rawHttp(port, 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).response, /^HTTP\/1\.1 404 /);
-    const badUpgrade = 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    assert.match(
+      (await rawHttp(port, 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')).response,
+      /^HTTP\/1\.1 404 /,
+    );
+    const badUpgrade =
+      'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n';
     assert.match((await rawHttp(port, badUpgrade)).response, /^HTTP\/1\.1 400 /);
   });
 });

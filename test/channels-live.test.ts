@@ -29,7 +29,12 @@ describe('channels are live: created, changed and deleted with no restart', () =
   test('two channels share one port, routed by path; an unknown path is 404', async () => {
     const port = await freePort();
     const base = `ws://127.0.0.1:${port}`;
-    await server.api('POST', '/api/channels/wsx', { name: 'p-echo', address: `${base}/echo`, service: 'zato.helpers.echo', protocol: 'plain' });
+    await server.api('POST', '/api/channels/wsx', {
+      name: 'p-echo',
+      address: `${base}/echo`,
+      service: 'zato.helpers.echo',
+      protocol: 'plain',
+    });
     await server.api('POST', '/api/channels/wsx', { name: 'p-zato', address: `${base}/zato`, service: 'zato.ping' });
     const plain = await TestClient.connect(`${base}/echo`);
     const zato = await TestClient.connect(`${base}/zato`);
@@ -101,7 +106,11 @@ describe('channels are live: created, changed and deleted with no restart', () =
     const port = await freePort();
     await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
     try {
-      const res = await server.api('POST', '/api/channels/wsx', { name: 'blocked', address: `ws://127.0.0.1:${port}/x`, service: 'zato.ping' });
+      const res = await server.api('POST', '/api/channels/wsx', {
+        name: 'blocked',
+        address: `ws://127.0.0.1:${port}/x`,
+        service: 'zato.ping',
+      });
       assert.equal(res.status, 201);
       assert.equal(res.body.runtime.state, 'error');
       assert.match(res.body.runtime.error, /EADDRINUSE/);
@@ -155,7 +164,10 @@ describe('first start', () => {
       const again = await startServer({ ...demo.settings, adminPort: 0 }, silentLogger());
       try {
         assert.equal(again.seeded, false);
-        assert.deepEqual((await again.channels.list()).map((c) => c.name), ['demo']);
+        assert.deepEqual(
+          (await again.channels.list()).map((c) => c.name),
+          ['demo'],
+        );
       } finally {
         await again.close();
       }

@@ -92,7 +92,12 @@ describe('plain channel', () => {
   });
 
   test('a frame over maxMessageSize closes with 1009', async () => {
-    const url = await createChannel(server, { name: 'tiny', service: 'zato.helpers.echo', protocol: 'plain', maxMessageSize: 100 });
+    const url = await createChannel(server, {
+      name: 'tiny',
+      service: 'zato.helpers.echo',
+      protocol: 'plain',
+      maxMessageSize: 100,
+    });
     const client = await TestClient.connect(url);
     client.send('y'.repeat(101));
     assert.equal((await client.closed).code, 1009);

@@ -17,9 +17,24 @@ before(async () => {
   server = await startTestServer();
   deployTestServices(server);
   gatewayUrl = await createChannel(server, { name: 'gw', service: 'helpers.web-sockets-gateway', gatewayServices: ['test.*'] });
-  assert.equal((await server.api('POST', '/api/security', { name: 'partners', type: 'basic_auth', username: 'acme', password: 'correct horse' })).status, 201);
+  assert.equal(
+    (
+      await server.api('POST', '/api/security', {
+        name: 'partners',
+        type: 'basic_auth',
+        username: 'acme',
+        password: 'correct horse',
+      })
+    ).status,
+    201,
+  );
   securedUrl = await createChannel(server, { name: 'secured', service: 'helpers.web-sockets-gateway', security: 'partners' });
-  plainJsonUrl = await createChannel(server, { name: 'plain-json', service: 'zato.helpers.echo', protocol: 'plain', dataFormat: 'json' });
+  plainJsonUrl = await createChannel(server, {
+    name: 'plain-json',
+    service: 'zato.helpers.echo',
+    protocol: 'plain',
+    dataFormat: 'json',
+  });
 });
 after(() => server.stop());
 
@@ -79,16 +94,30 @@ describe('hostile create-session frames (item 2, 4)', () => {
 
   test('client_id, client_name, id and token over 256 characters are refused; nothing is pinned', async () => {
     const client = await TestClient.connect(gatewayUrl);
-    for (const meta of [{ client_id: 'i'.repeat(257) }, { client_name: 'n'.repeat(100_000) }, { client_name: { k: 'v'.repeat(300) } }, { username: 'u'.repeat(257) }]) {
+    for (const meta of [
+      { client_id: 'i'.repeat(257) },
+      { client_name: 'n'.repeat(100_000) },
+      { client_name: { k: 'v'.repeat(300) } },
+      { username: 'u'.repeat(257) },
+    ]) {
       const reply = await client.createSession(meta);
       assert.equal(reply.meta.code, 'invalid_meta', JSON.stringify(meta).slice(0, 40));
     }
     client.send({ meta: { action: 'create-session', id: 'x'.repeat(257) } });
     const longId = await expectError(client, 'invalid_meta');
     assert.equal(longId.meta.in_reply_to, undefined, 'an oversized id is not echoed back');
-    assert.equal(server.channelManager.channel('gw').clients().some((c) => (c.extClientName?.length ?? 0) > 256), false);
+    assert.equal(
+      server.channelManager
+        .channel('gw')
+        .clients()
+        .some((c) => (c.extClientName?.length ?? 0) > 256),
+      false,
+    );
     // 256 characters are fine
-    assert.equal((await client.createSession({ client_id: 'i'.repeat(256), client_name: 'n'.repeat(256) })).meta.msg_type, 'zwsx.rspa');
+    assert.equal(
+      (await client.createSession({ client_id: 'i'.repeat(256), client_name: 'n'.repeat(256) })).meta.msg_type,
+      'zwsx.rspa',
+    );
     client.send({ meta: { action: 'invoke-service', id: 'i1', token: 't'.repeat(257) }, data: { service: 'zato.ping' } });
     await expectError(client, 'invalid_meta');
     client.close();
@@ -104,7 +133,9 @@ describe('hostile frames after a session (item 2)', () => {
     for (const action of ['invoke-service', 'client-response']) {
       for (const field of ['timestamp', 'in_reply_to', 'id', 'action']) {
         for (const value of values) {
-          client.send(`{"meta":{"action":"${action}","id":"h${++n}","token":"${client.token}","${field}":${value}},"data":{"service":"zato.ping"}}`);
+          client.send(
+            `{"meta":{"action":"${action}","id":"h${++n}","token":"${client.token}","${field}":${value}},"data":{"service":"zato.ping"}}`,
+          );
           await expectError(client, /^(invalid_meta|unknown_action|too_deep)$/);
         }
       }
@@ -119,16 +150,32 @@ describe('hostile frames after a session (item 2)', () => {
   test('data positions: non-object data, gateway service/request of any type, deep requests', async () => {
     const client = await TestClient.connect(gatewayUrl);
     await client.createSession();
-    for (const data of [null, 1, 'text', [1], true, { service: { toString: 1 } }, { service: ['zato.ping'] }, { service: 'x'.repeat(10_000) }, { service: 'test.add', request: { a: { toString: 1 }, b: 1 } }]) {
+    for (const data of [
+      null,
+      1,
+      'text',
+      [1],
+      true,
+      { service: { toString: 1 } },
+      { service: ['zato.ping'] },
+      { service: 'x'.repeat(10_000) },
+      { service: 'test.add', request: { a: { toString: 1 }, b: 1 } },
+    ]) {
       const reply = await client.invoke(data);
       assert.equal(reply.meta.msg_type, 'zwsx.rsperr', JSON.stringify(data).slice(0, 60));
       assert.ok(reply.meta.status! >= 400 && reply.meta.status! < 500, `${reply.meta.status} ${reply.meta.code}`);
       assert.ok(reply.meta.error_message!.length < 1000, 'the error does not echo a huge value');
     }
-    client.send(`{"meta":{"action":"invoke-service","id":"deep","token":"${client.token}"},"data":{"service":"zato.helpers.echo","request":${nested(100_000, '{"a":', '}')}}}`);
+    client.send(
+      `{"meta":{"action":"invoke-service","id":"deep","token":"${client.token}"},"data":{"service":"zato.helpers.echo","request":${nested(100_000, '{"a":', '}')}}}`,
+    );
     await expectError(client, 'too_deep');
     // Prototype keys are data: echoed back, nothing polluted
-    const proto = await client.invoke(JSON.parse('{"service":"zato.helpers.echo","request":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}'));
+    const proto = await client.invoke(
+      JSON.parse(
+        '{"service":"zato.helpers.echo","request":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}',
+      ),
+    );
     assert.equal(proto.meta.status, 200);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     client.close();
@@ -205,7 +252,12 @@ describe("Zato's clients against Switchboard (item 8)", () => {
   });
 
   test('an expired token: the error frame, then a close; the client reconnects with a new session and its next call works', async () => {
-    const url = await createChannel(server, { name: 'short-ttl', service: 'helpers.web-sockets-gateway', tokenTtl: 0.2, pingInterval: 0 });
+    const url = await createChannel(server, {
+      name: 'short-ttl',
+      service: 'helpers.web-sockets-gateway',
+      tokenTtl: 0.2,
+      pingInterval: 0,
+    });
     const client = new ZatoLikeClient(url, { autoReconnect: true, maxReconnects: 3 });
     await client.start();
     await waitFor(() => client.sessions.length === 1, 3000, 'the first session');

@@ -39,7 +39,10 @@ describe('WSX (zato) channel: happy paths', () => {
     assert.equal(reply.meta.msg_type, 'zwsx.rspok');
     assert.equal(reply.meta.status, 200);
     assert.deepEqual(reply.data, { elem1: 'value1', elem2: 'value2' });
-    const listed = server.channelManager.channel('gw').clients().find((c) => c.extClientId === 'p.1');
+    const listed = server.channelManager
+      .channel('gw')
+      .clients()
+      .find((c) => c.extClientId === 'p.1');
     assert.ok(listed, 'client is listed');
     assert.equal(listed.extClientName, 'floor: 5; room: A');
     assert.equal(listed.hasSession, true);
@@ -69,13 +72,23 @@ describe('WSX (zato) channel: happy paths', () => {
     await client.createSession();
     assert.notEqual(client.token, first);
     assert.equal((await client.gateway('zato.ping')).meta.status, 200);
-    assert.equal(server.channelManager.channel('gw').clients().filter((c) => c.extClientId === 'renew-me').length, 1);
+    assert.equal(
+      server.channelManager
+        .channel('gw')
+        .clients()
+        .filter((c) => c.extClientId === 'renew-me').length,
+      1,
+    );
     assert.equal(HookRecorder.calls.filter((c) => c.extClientId === 'renew-me' && c.hookType === 'wsx_on_connected').length, 1);
     // The renewed-away token is refused; as in Zato (issue 10 item 8) that also ends the connection.
     const old = await client.invoke({ service: 'zato.ping' }, { token: first });
     assert.equal(old.meta.code, 'invalid_token');
     assert.equal((await client.closed).code, 1008);
-    await waitFor(() => HookRecorder.calls.find((c) => c.extClientId === 'renew-me' && c.hookType === 'wsx_on_disconnected'), 2000, 'disconnected hook');
+    await waitFor(
+      () => HookRecorder.calls.find((c) => c.extClientId === 'renew-me' && c.hookType === 'wsx_on_disconnected'),
+      2000,
+      'disconnected hook',
+    );
   });
 
   test('requests on one connection run concurrently, each reply correlated by in_reply_to', async () => {
@@ -134,7 +147,10 @@ describe('WSX (zato) channel: bad input gets an error frame and the connection s
 
   // Issue 10 item 8: as in Zato, a bad token ends the connection after the error frame, so that Zato's clients
   // (which create a session only when the socket closes) start over; a new connection works.
-  for (const [label, token] of [['wrong', 'zwsxt.0000'], ['missing', undefined]] as const) {
+  for (const [label, token] of [
+    ['wrong', 'zwsxt.0000'],
+    ['missing', undefined],
+  ] as const) {
     test(`${label} token → 401 invalid_token, then close 1008; a new session works`, async () => {
       const client = await session();
       assert.equal((await client.invoke({ service: 'zato.ping' }, { token })).meta.code, 'invalid_token');
@@ -248,7 +264,13 @@ describe('WSX (zato) channel: pings', () => {
   });
 
   test('a client that answers pings stays connected; each pong extends its token', async () => {
-    const url = await createChannel(server, { name: 'pinged-ok', service: 'zato.ping', pingInterval: 0.1, pingsMissedThreshold: 5, tokenTtl: 0.25 });
+    const url = await createChannel(server, {
+      name: 'pinged-ok',
+      service: 'zato.ping',
+      pingInterval: 0.1,
+      pingsMissedThreshold: 5,
+      tokenTtl: 0.25,
+    });
     const client = await session(url);
     await waitFor(() => client.pings.length >= 5, 3000, 'five pings');
     const ping = JSON.parse(client.pings[0]!.toString());
@@ -268,7 +290,10 @@ describe('server → client requests', () => {
     const request = await client.next();
     assert.equal(request.meta.msg_type, 'zwsx.rqc');
     assert.deepEqual(request.data, { question: 'ready?' });
-    client.send({ meta: { action: 'client-response', id: 'r1', token: client.token, in_reply_to: request.meta.id }, data: { response: 'yes' } });
+    client.send({
+      meta: { action: 'client-response', id: 'r1', token: client.token, in_reply_to: request.meta.id },
+      data: { response: 'yes' },
+    });
     const reply = await client.reply(id);
     assert.equal(reply.data.answer, 'yes');
     assert.match(reply.data.pubClientId, /^ws\./);
@@ -290,7 +315,10 @@ describe('server → client requests', () => {
     const idOf = (ext: string) => handle.clients().find((c) => c.extClientId === ext)!.pubClientId;
     const pending = handle.invoke(idOf('a'), { hello: 'a' }, { timeout: 2000 });
     const rq = await a.next();
-    a.send({ meta: { action: 'client-response', id: 'r', token: a.token, in_reply_to: rq.meta.id }, data: { response: { ok: 1 } } });
+    a.send({
+      meta: { action: 'client-response', id: 'r', token: a.token, in_reply_to: rq.meta.id },
+      data: { response: { ok: 1 } },
+    });
     assert.deepEqual(await pending, { ok: 1 });
     assert.ok((await handle.broadcast({ news: 1 })) >= 2);
     assert.deepEqual((await a.next()).data, { news: 1 });

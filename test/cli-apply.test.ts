@@ -139,8 +139,15 @@ describe('switchboard apply and export', () => {
     assert.equal(echo.pingInterval, 5);
     assert.equal(echo.protocol, 'plain');
     const upstream = (await server.api('GET', '/api/outgoing/wsx/upstream')).body;
-    assert.deepEqual(upstream.reconnect, { initial: 0.5, factor: 2, max: 60, resetAfter: 5 }, 'a partial nested object is merged');
-    assert.equal((await cli(['apply', '-f', await writeConfig(config)])).stdout, '0 created, 0 updated, 0 deleted, 5 unchanged\n');
+    assert.deepEqual(
+      upstream.reconnect,
+      { initial: 0.5, factor: 2, max: 60, resetAfter: 5 },
+      'a partial nested object is merged',
+    );
+    assert.equal(
+      (await cli(['apply', '-f', await writeConfig(config)])).stdout,
+      '0 created, 0 updated, 0 deleted, 5 unchanged\n',
+    );
   });
 
   test('export then apply changes nothing; export has no live fields or secrets and is sorted by name', async () => {
@@ -156,8 +163,14 @@ describe('switchboard apply and export', () => {
     const file = JSON.parse(text) as ConfigFile;
     assert.deepEqual(Object.keys(file), ['security', 'channels', 'outgoing', 'topics']);
     assert.doesNotMatch(text, /"runtime"|"depth"|"password"|"secret"|s3cret/);
-    assert.deepEqual(file.topics!.map((t) => t.name), ['/apply/a-first', '/apply/orders']);
-    assert.deepEqual(file.channels!.map((c) => c.name), ['echo', 'secured']);
+    assert.deepEqual(
+      file.topics!.map((t) => t.name),
+      ['/apply/a-first', '/apply/orders'],
+    );
+    assert.deepEqual(
+      file.channels!.map((c) => c.name),
+      ['echo', 'secured'],
+    );
     assert.deepEqual(file.security, [{ name: 'partners', type: 'basic_auth', username: 'acme' }]);
     const run = await cli(['apply', '-f', exported, '--prune']);
     assert.equal(run.code, 0, run.stderr);
@@ -237,6 +250,9 @@ describe('switchboard apply and export', () => {
     assert.equal(run.stdout, 'created security partners\ncreated channel echo\n', 'what came before was done; nothing after');
     const typo = await cli(['apply', '-f', await writeConfig({ topics: [{ name: '/apply/orders', maxDepth: 5 }] })]);
     assert.equal(typo.code, 1);
-    assert.match(typo.stderr, /cannot create topic \/apply\/orders: Unknown field: maxDepth \[invalid_body\] \(field: maxDepth\)/);
+    assert.match(
+      typo.stderr,
+      /cannot create topic \/apply\/orders: Unknown field: maxDepth \[invalid_body\] \(field: maxDepth\)/,
+    );
   });
 });

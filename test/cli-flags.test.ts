@@ -32,7 +32,13 @@ function sample(path: string[], schema: TSchema): { value: unknown; args: string
     return { value, args: [flag, value] };
   }
   if (KindGuard.IsBoolean(first)) {
-    const on = kebab([...path.slice(0, -1), path.at(-1)!.replace(/^(is|has)(?=[A-Z])/, '').replace(/^./, (c) => c.toLowerCase())]);
+    const on = kebab([
+      ...path.slice(0, -1),
+      path
+        .at(-1)!
+        .replace(/^(is|has)(?=[A-Z])/, '')
+        .replace(/^./, (c) => c.toLowerCase()),
+    ]);
     return schema.default === true ? { value: false, args: [`--no-${on}`] } : { value: true, args: [`--${on}`] };
   }
   if (KindGuard.IsArray(first)) return { value: ['a', 'b'], args: [flag, 'a', flag, 'b'] };
@@ -73,19 +79,33 @@ describe('CLI flags generated from the schemas', () => {
   test('the flags the issue named exist now: outgoing --max-message-size and --max-pending-requests', () => {
     const body = bodyOf(OUTGOING, ['--max-message-size', '65536', '--max-pending-requests', '5']);
     assert.deepEqual(body, { maxMessageSize: 65536, maxPendingRequests: 5 });
-    assert.match(resourceHelp(OUTGOING), /--max-message-size N\s+largest message from the remote, bytes \(a whole number from 64 to \d+; default 4194304\)/);
+    assert.match(
+      resourceHelp(OUTGOING),
+      /--max-message-size N\s+largest message from the remote, bytes \(a whole number from 64 to \d+; default 4194304\)/,
+    );
   });
 
   test('a bad value is a usage error naming the flag and saying what it takes', () => {
     const refused = (resource: Resource, args: string[], message: RegExp) =>
-      assert.throws(() => bodyOf(resource, args), (err: unknown) => err instanceof UsageError && message.test(err.message));
-    refused(OUTGOING, ['--max-message-size', 'lots'], /^--max-message-size must be a whole number from 64 to 268435456 \(got lots\)$/);
+      assert.throws(
+        () => bodyOf(resource, args),
+        (err: unknown) => err instanceof UsageError && message.test(err.message),
+      );
+    refused(
+      OUTGOING,
+      ['--max-message-size', 'lots'],
+      /^--max-message-size must be a whole number from 64 to 268435456 \(got lots\)$/,
+    );
     refused(OUTGOING, ['--pool-size', '1.5'], /^--pool-size must be a whole number from 1 to 64 \(got 1\.5\)$/);
     refused(CHANNEL, ['--ping-interval=-1'], /^--ping-interval must be a number from 0 to 86400 \(got -1\)$/);
     refused(CHANNEL, ['--ping-interval', ''], /^--ping-interval must be a number/);
     refused(CHANNEL, ['--invoke-timeout', '0'], /^--invoke-timeout must be a number above 0 and at most 86400 \(got 0\)$/);
     refused(CHANNEL, ['--protocol', 'zwsx'], /^--protocol must be one of zato, plain \(got zwsx\)$/);
-    refused(CHANNEL, ['--max-connections', 'many'], /^--max-connections must be a whole number of at least 1, or none \(got many\)$/);
+    refused(
+      CHANNEL,
+      ['--max-connections', 'many'],
+      /^--max-connections must be a whole number of at least 1, or none \(got many\)$/,
+    );
     refused(TOPIC, ['--on-no-subs-pub', 'maybe'], /^--on-no-subs-pub must be one of accept, drop/);
     refused(OUTGOING, ['--reconnect', '{"max":'], /^--reconnect is not valid JSON/);
     refused(OUTGOING, ['--reconnect', '{"maximum":5}'], /^--reconnect must be a JSON object .*maximum/);
@@ -99,9 +119,15 @@ describe('CLI flags generated from the schemas', () => {
       maxConnections: null,
       hookService: 'hooks.x',
     });
-    assert.deepEqual(bodyOf(CHANNEL, ['--allowed-origin', 'https://a', '--allowed-origins', 'https://b']).allowedOrigins, ['https://a', 'https://b']);
+    assert.deepEqual(bodyOf(CHANNEL, ['--allowed-origin', 'https://a', '--allowed-origins', 'https://b']).allowedOrigins, [
+      'https://a',
+      'https://b',
+    ]);
     assert.deepEqual(bodyOf(OUTGOING, ['--subscription', '/a', '--subscription-list', '/b']).subscriptionList, ['/a', '/b']);
-    assert.deepEqual(bodyOf(OUTGOING, ['--reconnect', '{"initial":1,"max":60}', '--reconnect-max', '90']).reconnect, { initial: 1, max: 90 });
+    assert.deepEqual(bodyOf(OUTGOING, ['--reconnect', '{"initial":1,"max":60}', '--reconnect-max', '90']).reconnect, {
+      initial: 1,
+      max: 90,
+    });
   });
 
   test('the spellings from before the flags were generated still work', () => {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigFileError, covers, diffObject, parseConfigFile, planApply, type Action, type ConfigFile } from '../src/cli/apply.js';
+import {
+  ConfigFileError,
+  covers,
+  diffObject,
+  parseConfigFile,
+  planApply,
+  type Action,
+  type ConfigFile,
+} from '../src/cli/apply.js';
 
 // `switchboard apply`'s planner on its own: no server, no HTTP, only the pure diff and the file's shape.
 
@@ -12,7 +20,12 @@ const steps = (actions: readonly Action[]) => actions.map((a) => `${a.op} ${a.ke
 describe('diffObject', () => {
   test('an object the server lacks is created with the body as the file gives it', () => {
     const wanted = { name: 'c1', address: 'ws://127.0.0.1:1/a', service: 'zato.ping' };
-    assert.deepEqual(diffObject('channels', wanted, undefined, false), { op: 'create', key: 'channels', name: 'c1', body: wanted });
+    assert.deepEqual(diffObject('channels', wanted, undefined, false), {
+      op: 'create',
+      key: 'channels',
+      name: 'c1',
+      body: wanted,
+    });
   });
 
   test('fields the file leaves out keep the server value; only the fields the file gives are compared', () => {
@@ -60,7 +73,13 @@ describe('diffObject', () => {
   test('a secret is sent with forceSecrets, and along with any other change', () => {
     const existing = { name: 's1', username: 'u' };
     const forced = diffObject('security', { name: 's1', username: 'u', password: 'p' }, existing, true);
-    assert.deepEqual(forced, { op: 'update', key: 'security', name: 's1', body: { name: 's1', username: 'u', password: 'p' }, fields: ['password'] });
+    assert.deepEqual(forced, {
+      op: 'update',
+      key: 'security',
+      name: 's1',
+      body: { name: 's1', username: 'u', password: 'p' },
+      fields: ['password'],
+    });
     const withChange = diffObject('security', { name: 's1', username: 'v', password: 'p' }, existing, false);
     assert.equal(withChange.op, 'update');
     assert.deepEqual(withChange.op === 'update' && withChange.fields, ['username', 'password']);
@@ -81,7 +100,10 @@ describe('diffObject', () => {
 
 describe('planApply', () => {
   const current: ConfigFile = {
-    security: [{ name: 'sec-old', username: 'o' }, { name: 'sec-keep', username: 'k' }],
+    security: [
+      { name: 'sec-old', username: 'o' },
+      { name: 'sec-keep', username: 'k' },
+    ],
     channels: [
       { name: 'ch-b', address: 'ws://h:1/b', service: 'zato.ping' },
       { name: 'ch-gone', address: 'ws://h:1/g', service: 'zato.ping', security: 'sec-old' },
@@ -90,7 +112,10 @@ describe('planApply', () => {
     topics: [{ name: '/t-keep' }],
   };
   const desired: ConfigFile = {
-    security: [{ name: 'sec-new', username: 'n', password: 'p' }, { name: 'sec-keep', username: 'k' }],
+    security: [
+      { name: 'sec-new', username: 'n', password: 'p' },
+      { name: 'sec-keep', username: 'k' },
+    ],
     channels: [
       { name: 'ch-c', address: 'ws://h:1/c', service: 'zato.ping', security: 'sec-new' },
       { name: 'ch-b', address: 'ws://h:1/b', service: 'zato.helpers.echo' },
@@ -138,12 +163,18 @@ describe('planApply', () => {
   test('a server with nothing: everything is created, security before what uses it', () => {
     const actions = planApply(desired, {}, PRUNE);
     assert.ok(actions.every((a) => a.op === 'create'));
-    assert.deepEqual(actions.map((a) => a.key), ['security', 'security', 'channels', 'channels', 'outgoing', 'topics']);
+    assert.deepEqual(
+      actions.map((a) => a.key),
+      ['security', 'security', 'channels', 'channels', 'outgoing', 'topics'],
+    );
   });
 
   test('applying what the server already has plans no change', () => {
     const actions = planApply(current, current, PRUNE);
-    assert.ok(actions.every((a) => a.op === 'unchanged'), JSON.stringify(actions));
+    assert.ok(
+      actions.every((a) => a.op === 'unchanged'),
+      JSON.stringify(actions),
+    );
     assert.equal(actions.length, 6);
   });
 
@@ -155,7 +186,11 @@ describe('planApply', () => {
 });
 
 describe('parseConfigFile (bad input)', () => {
-  const bad = (text: string, message: RegExp) => assert.throws(() => parseConfigFile(text, 'f.json'), (err: unknown) => err instanceof ConfigFileError && message.test(err.message));
+  const bad = (text: string, message: RegExp) =>
+    assert.throws(
+      () => parseConfigFile(text, 'f.json'),
+      (err: unknown) => err instanceof ConfigFileError && message.test(err.message),
+    );
 
   test('not JSON, not an object, an unknown key', () => {
     bad('{', /f\.json is not valid JSON/);
@@ -171,6 +206,9 @@ describe('parseConfigFile (bad input)', () => {
   });
 
   test('a good file parses into its lists, entries untouched', () => {
-    assert.deepEqual(parseConfigFile('{"topics": [{"name": "/a", "x": 1}], "security": []}', 'f.json'), { topics: [{ name: '/a', x: 1 }], security: [] });
+    assert.deepEqual(parseConfigFile('{"topics": [{"name": "/a", "x": 1}], "security": []}', 'f.json'), {
+      topics: [{ name: '/a', x: 1 }],
+      security: [],
+    });
   });
 });

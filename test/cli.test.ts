@@ -25,7 +25,14 @@ function cli(args: string[], env: Record<string, string> = {}, input?: string): 
     const child = execFile(
       process.execPath,
       [bin, ...args],
-      { env: { PATH: process.env.PATH ?? '', SWITCHBOARD_ADMIN_URL: server.adminUrl, SWITCHBOARD_ADMIN_TOKEN: TEST_TOKEN, ...env } },
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          SWITCHBOARD_ADMIN_URL: server.adminUrl,
+          SWITCHBOARD_ADMIN_TOKEN: TEST_TOKEN,
+          ...env,
+        },
+      },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     if (input !== undefined) child.stdin?.end(input);
@@ -35,7 +42,18 @@ function cli(args: string[], env: Record<string, string> = {}, input?: string): 
 describe('the switchboard CLI', () => {
   test('channel create, list, get, update and delete — and the channel is live', async () => {
     const address = `ws://127.0.0.1:${await freePort()}/cli`;
-    const created = await cli(['channel', 'create', '--name', 'cli-chan', '--address', address, '--service', 'zato.helpers.echo', '--protocol', 'plain']);
+    const created = await cli([
+      'channel',
+      'create',
+      '--name',
+      'cli-chan',
+      '--address',
+      address,
+      '--service',
+      'zato.helpers.echo',
+      '--protocol',
+      'plain',
+    ]);
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /Created channel cli-chan/);
     const client = await TestClient.connect(address);
@@ -57,7 +75,11 @@ describe('the switchboard CLI', () => {
   });
 
   test('security create (password from stdin), list, delete — the secret is never printed', async () => {
-    const created = await cli(['security', 'create', '--name', 'cli-sec', '--type', 'basic_auth', '--username', 'u', '--password-stdin'], {}, 'hunter2\n');
+    const created = await cli(
+      ['security', 'create', '--name', 'cli-sec', '--type', 'basic_auth', '--username', 'u', '--password-stdin'],
+      {},
+      'hunter2\n',
+    );
     assert.equal(created.code, 0, created.stderr);
     const list = await cli(['security', 'list', '--json']);
     assert.doesNotMatch(list.stdout + created.stdout, /hunter2/);
@@ -98,7 +120,10 @@ describe('the switchboard CLI', () => {
     assert.deepEqual(messages[0].data, { n: 1 });
     assert.equal(messages[0].priority, 8);
     const port = await freePort();
-    assert.equal((await cli(['outgoing', 'create', '--name', 'cli-out', '--address', `ws://127.0.0.1:${port}/x`, '--zato'])).code, 0);
+    assert.equal(
+      (await cli(['outgoing', 'create', '--name', 'cli-out', '--address', `ws://127.0.0.1:${port}/x`, '--zato'])).code,
+      0,
+    );
     const out = JSON.parse((await cli(['outgoing', 'get', 'cli-out', '--json'])).stdout);
     assert.equal(out.isZato, true);
     assert.equal((await cli(['outgoing', 'delete', 'cli-out'])).code, 0);

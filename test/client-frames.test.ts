@@ -15,7 +15,16 @@ import {
 } from '../src/protocol/index.js';
 
 // Values JSON escapes or drops: quotes, control characters, lone surrogates, undefined members, nested lists.
-const TRICKY: unknown[] = [{ a: 1, b: ['x', null], c: undefined }, 'text "quoted"\n\u0001', '\ud800', 0, null, [1, [2, [3]]], true, undefined];
+const TRICKY: unknown[] = [
+  { a: 1, b: ['x', null], c: undefined },
+  'text "quoted"\n\u0001',
+  '\ud800',
+  0,
+  null,
+  [1, [2, [3]]],
+  true,
+  undefined,
+];
 
 describe('protocol: client frames', () => {
   test('invoke-service is exactly JSON.stringify of the frame, with and without token and data', () => {
@@ -32,9 +41,19 @@ describe('protocol: client frames', () => {
   test('create-session is exactly JSON.stringify of the frame; credentials only when given', () => {
     const open = createSession('zwsxc.auth.1', { clientId: 'switchboard.out.0', clientName: 'switchboard:out' });
     const { timestamp } = (JSON.parse(open) as { meta: { timestamp: string } }).meta;
-    const meta = { action: 'create-session', id: 'zwsxc.auth.1', timestamp, client_id: 'switchboard.out.0', client_name: 'switchboard:out' };
+    const meta = {
+      action: 'create-session',
+      id: 'zwsxc.auth.1',
+      timestamp,
+      client_id: 'switchboard.out.0',
+      client_name: 'switchboard:out',
+    };
     assert.equal(open, JSON.stringify({ meta, data: {} }));
-    const secured = createSession('zwsxc.auth.1', { clientId: 'switchboard.out.0', clientName: 'switchboard:out', credentials: { username: 'u"', secret: 's\n' } });
+    const secured = createSession('zwsxc.auth.1', {
+      clientId: 'switchboard.out.0',
+      clientName: 'switchboard:out',
+      credentials: { username: 'u"', secret: 's\n' },
+    });
     const ts2 = (JSON.parse(secured) as { meta: { timestamp: string } }).meta.timestamp;
     assert.equal(secured, JSON.stringify({ meta: { ...meta, timestamp: ts2, username: 'u"', secret: 's\n' }, data: {} }));
   });
@@ -61,13 +80,23 @@ describe('protocol: client frames', () => {
   });
 
   test('a reply is read into the WsxResponse it resolves with, and a session reply into its token', () => {
-    const parsed = parseServerFrame('{"meta":{"id":"r1","in_reply_to":"q1","msg_type":"zwsx.rspa","status":200},"data":{"token":"zwsxt.t"}}');
+    const parsed = parseServerFrame(
+      '{"meta":{"id":"r1","in_reply_to":"q1","msg_type":"zwsx.rspa","status":200},"data":{"token":"zwsxt.t"}}',
+    );
     assert.ok(parsed.ok && parsed.frame.kind === 'reply');
     assert.deepEqual(parsed.frame.response, { id: 'r1', status: 200, isOk: true, data: { token: 'zwsxt.t' }, inReplyTo: 'q1' });
     assert.deepEqual(sessionToken(parsed.frame), { token: 'zwsxt.t' });
     const err = parseServerFrame('{"meta":{"in_reply_to":"q2","msg_type":"zwsx.rsperr","error_message":"no","code":"x"}}');
     assert.ok(err.ok && err.frame.kind === 'reply');
-    assert.deepEqual(err.frame.response, { id: '', status: 500, isOk: false, data: undefined, inReplyTo: 'q2', errorMessage: 'no', code: 'x' });
+    assert.deepEqual(err.frame.response, {
+      id: '',
+      status: 500,
+      isOk: false,
+      data: undefined,
+      inReplyTo: 'q2',
+      errorMessage: 'no',
+      code: 'x',
+    });
   });
 
   test('zwsx.rqc, from data or from data already encoded, is exactly JSON.stringify of the frame', () => {

@@ -33,7 +33,9 @@ test('a channel client that never answers the close frame is cut off', async () 
   const socket = connect(Number(url.port), url.hostname);
   socket.on('error', () => undefined);
   const key = randomBytes(16).toString('base64');
-  socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  socket.write(
+    `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
   let received = '';
   socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
   await waitFor(() => received.includes('\r\n\r\n'), 3000, 'the upgrade answer');
@@ -54,16 +56,29 @@ test('an outgoing connection whose remote never answers the close frame cuts it 
     socket.on('error', () => undefined);
     socket.once('data', (head: Buffer) => {
       const key = /Sec-WebSocket-Key: (.+)\r\n/i.exec(head.toString('latin1'))?.[1] ?? '';
-      const accept = createHash('sha1').update(key + GUID).digest('base64');
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      const accept = createHash('sha1')
+        .update(key + GUID)
+        .digest('base64');
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
     });
   });
   await new Promise<void>((resolve) => remote.listen(0, '127.0.0.1', resolve));
   const port = (remote.address() as { port: number }).port;
   try {
-    const res = await server.api('POST', '/api/outgoing/wsx', { name: 'mute-remote', address: `ws://127.0.0.1:${port}/`, isZato: false, pingInterval: 0 });
+    const res = await server.api('POST', '/api/outgoing/wsx', {
+      name: 'mute-remote',
+      address: `ws://127.0.0.1:${port}/`,
+      isZato: false,
+      pingInterval: 0,
+    });
     assert.equal(res.status, 201);
-    await waitFor(async () => (await server.api('GET', '/api/outgoing/wsx/mute-remote')).body?.runtime?.state === 'connected', 5000, 'connected');
+    await waitFor(
+      async () => (await server.api('GET', '/api/outgoing/wsx/mute-remote')).body?.runtime?.state === 'connected',
+      5000,
+      'connected',
+    );
     const socket = sockets[0]!;
     let received = '';
     socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));

@@ -16,7 +16,10 @@ function fieldTable(doc: string): Map<string, string> {
   const table = text.slice(text.indexOf('| field | default | meaning |'));
   for (const line of table.split('\n').slice(2)) {
     if (!line.startsWith('|')) break;
-    const [names = '', value = ''] = line.split('|').slice(1).map((c) => c.trim());
+    const [names = '', value = ''] = line
+      .split('|')
+      .slice(1)
+      .map((c) => c.trim());
     for (const [, name] of names.matchAll(/`(\w+)`/g)) rows.set(name!, value);
   }
   return rows;
@@ -24,7 +27,10 @@ function fieldTable(doc: string): Map<string, string> {
 
 /** A default cell as a value: `5 s` → 5, `1 MiB` → 1048576, `10,000` → 10000, none → null, `[]`/any → []. */
 function cellValue(cell: string): unknown {
-  const plain = cell.replace(/\(was [^)]*\)/, '').replace(/`/g, '').trim();
+  const plain = cell
+    .replace(/\(was [^)]*\)/, '')
+    .replace(/`/g, '')
+    .trim();
   if (plain === 'none') return null;
   if (plain === 'any' || plain === '[]') return [];
   if (plain === 'true' || plain === 'false') return plain === 'true';
@@ -35,7 +41,11 @@ function cellValue(cell: string): unknown {
   return number ? Number(number[1]!.replace(/,/g, '')) : plain;
 }
 
-for (const [doc, schema] of [['channels.md', ChannelConfigSchema], ['outgoing.md', OutgoingConfigSchema], ['pubsub.md', TopicConfigSchema]] as const) {
+for (const [doc, schema] of [
+  ['channels.md', ChannelConfigSchema],
+  ['outgoing.md', OutgoingConfigSchema],
+  ['pubsub.md', TopicConfigSchema],
+] as const) {
   test(`docs/${doc} lists every field with the schema's default`, () => {
     const rows = fieldTable(doc);
     for (const [field, fieldSchema] of Object.entries((schema as TObject).properties)) {
@@ -45,13 +55,19 @@ for (const [doc, schema] of [['channels.md', ChannelConfigSchema], ['outgoing.md
       const wanted: unknown = fieldSchema.default;
       const shown = cellValue(rows.get(field)!);
       // "none" reads as an empty list for a list field.
-      assert.deepEqual(Array.isArray(wanted) && shown === null ? [] : shown, wanted, `docs/${doc}: ${field} shows ${rows.get(field)}`);
+      assert.deepEqual(
+        Array.isArray(wanted) && shown === null ? [] : shown,
+        wanted,
+        `docs/${doc}: ${field} shows ${rows.get(field)}`,
+      );
     }
   });
 }
 
 test('docs/outgoing.md shows the reconnect defaults of the schema', () => {
   const reconnect = OutgoingConfigSchema.properties.reconnect;
-  const defaults = Object.fromEntries(Object.entries(reconnect.properties).map(([k, s]) => [k, (s as { default: unknown }).default]));
+  const defaults = Object.fromEntries(
+    Object.entries(reconnect.properties).map(([k, s]) => [k, (s as { default: unknown }).default]),
+  );
   assert.deepEqual(cellValue(fieldTable('outgoing.md').get('reconnect')!), defaults);
 });

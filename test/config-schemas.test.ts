@@ -17,14 +17,23 @@ describe('config schemas', () => {
     const origins = ['https://a.example'];
     const channel = normalizeChannel({ service: 's', address: 'ws://127.0.0.1:1/x', name: 'c', allowedOrigins: origins });
     assert.deepEqual(Object.keys(channel), Object.keys(ChannelConfigSchema.properties));
-    assert.deepEqual({ ...channel, allowedOrigins: [] }, { name: 'c', address: 'ws://127.0.0.1:1/x', service: 's', ...defaultsOf(ChannelConfigSchema) });
+    assert.deepEqual(
+      { ...channel, allowedOrigins: [] },
+      { name: 'c', address: 'ws://127.0.0.1:1/x', service: 's', ...defaultsOf(ChannelConfigSchema) },
+    );
     assert.notEqual(channel.allowedOrigins, origins);
     assert.equal(channel.maxConnections, 256);
     assert.equal(channel.pingInterval, 30);
   });
 
   test('a stored channel keeps an explicit null and gets the defaults of fields added since; unknown keys are dropped', () => {
-    const stored = { name: 'c', address: 'ws://127.0.0.1:1/x', service: 's', maxConnections: null, obsolete: 1 } as unknown as ChannelConfig;
+    const stored = {
+      name: 'c',
+      address: 'ws://127.0.0.1:1/x',
+      service: 's',
+      maxConnections: null,
+      obsolete: 1,
+    } as unknown as ChannelConfig;
     const channel = withChannelDefaults(stored);
     assert.equal(channel.maxConnections, null);
     assert.equal(channel.maxConnectionsPerIp, 64);
@@ -37,7 +46,10 @@ describe('config schemas', () => {
     assert.equal(out.maxMessageSize, 4 * 1024 * 1024);
     assert.equal(out.maxPendingRequests, 10_000);
     assert.deepEqual(out.subscriptionList, []);
-    assert.throws(() => normalizeOutgoing({ name: 'o', address: 'ws://r/', reconnect: { initial: 5, max: 1 } }), /reconnect.max must not be below reconnect.initial/);
+    assert.throws(
+      () => normalizeOutgoing({ name: 'o', address: 'ws://r/', reconnect: { initial: 5, max: 1 } }),
+      /reconnect.max must not be below reconnect.initial/,
+    );
     assert.throws(() => normalizeOutgoing({ name: 'o', address: 'http://r/' }), /must start with ws:\/\/ or wss:\/\//);
   });
 
@@ -48,16 +60,24 @@ describe('config schemas', () => {
     assert.equal(normalizeTopic({ name: '/t', maxDepthGd: 1 }).subMaxDepthGd, 1);
   });
 
-  test('the admin API\'s OpenAPI document shows each default and description of the request bodies', async () => {
+  test("the admin API's OpenAPI document shows each default and description of the request bodies", async () => {
     const server = await startTestServer();
     try {
       const res = await fetch(`${server.adminUrl}/api/openapi.json`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
-      const doc = (await res.json()) as { paths: Record<string, Record<string, { requestBody: { content: Record<string, { schema: TObject }> } }>> };
+      const doc = (await res.json()) as {
+        paths: Record<string, Record<string, { requestBody: { content: Record<string, { schema: TObject }> } }>>;
+      };
       const body = (path: string) => doc.paths[path]!.post!.requestBody.content['application/json']!.schema;
-      for (const [path, schema] of [['/api/channels/wsx', ChannelConfigSchema], ['/api/outgoing/wsx', OutgoingConfigSchema], ['/api/pubsub/topics', TopicConfigSchema]] as const) {
+      for (const [path, schema] of [
+        ['/api/channels/wsx', ChannelConfigSchema],
+        ['/api/outgoing/wsx', OutgoingConfigSchema],
+        ['/api/pubsub/topics', TopicConfigSchema],
+      ] as const) {
         const shown = body(path);
-        for (const [key, value] of Object.entries(defaultsOf(schema))) assert.deepEqual(shown.properties[key]!.default, value, `${path} ${key}`);
-        for (const key of Object.keys(schema.properties)) assert.ok(shown.properties[key]!.description, `${path} ${key} has no description`);
+        for (const [key, value] of Object.entries(defaultsOf(schema)))
+          assert.deepEqual(shown.properties[key]!.default, value, `${path} ${key}`);
+        for (const key of Object.keys(schema.properties))
+          assert.ok(shown.properties[key]!.description, `${path} ${key} has no description`);
       }
       const reconnect = body('/api/outgoing/wsx').properties.reconnect as unknown as TObject;
       assert.equal(reconnect.properties.initial!.default, 0.5);

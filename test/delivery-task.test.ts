@@ -71,8 +71,15 @@ test('ack_mode write keeps nothing per frame: thousands of batch frames leave no
     t.pushRam(buildMessage(topic, { data: { i } }, i + 1, Date.now()));
     if (i % 50 === 49) await new Promise((r) => setImmediate(r));
   }
-  await waitFor(() => target.frames.reduce((n, f) => n + (Array.isArray(f.data) ? f.data.length : 1), 0) === 5000, 5000, 'all delivered');
-  assert.ok(target.frames.some((f) => Array.isArray(f.data)), 'some frames were batches');
+  await waitFor(
+    () => target.frames.reduce((n, f) => n + (Array.isArray(f.data) ? f.data.length : 1), 0) === 5000,
+    5000,
+    'all delivered',
+  );
+  assert.ok(
+    target.frames.some((f) => Array.isArray(f.data)),
+    'some frames were batches',
+  );
   assert.equal(t.framesAwaitingAck, 0);
   assert.equal(t.ramDepth, 0);
   t.close();
@@ -83,7 +90,11 @@ test('ack_mode client remembers each batch frame until it is acknowledged', asyn
   const target = recordingTarget();
   await t.attach(target);
   for (let i = 0; i < 30; i++) t.pushRam(buildMessage(topic, { data: { i } }, i + 1, Date.now()));
-  await waitFor(() => target.frames.reduce((n, f) => n + (Array.isArray(f.data) ? f.data.length : 1), 0) === 30, 3000, 'all delivered');
+  await waitFor(
+    () => target.frames.reduce((n, f) => n + (Array.isArray(f.data) ? f.data.length : 1), 0) === 30,
+    3000,
+    'all delivered',
+  );
   const batches = target.frames.filter((f) => Array.isArray(f.data));
   assert.equal(t.framesAwaitingAck, batches.length);
   for (const f of target.frames) assert.equal(await t.acknowledge(f.meta.id), true);
@@ -99,8 +110,14 @@ test('non-GD messages go out by priority (9 first), then in publication order', 
   const target = recordingTarget();
   await t.attach(target);
   await waitFor(() => target.frames.length > 0 && t.ramDepth === 0, 3000, 'delivered');
-  const items = target.frames.flatMap((f) => (Array.isArray(f.data) ? f.data : [f.data])) as Array<{ data: { i: number }; priority: number }>;
-  assert.deepEqual(items.map((m) => m.data.i), [1, 3, 2, 5, 6, 0, 4]);
+  const items = target.frames.flatMap((f) => (Array.isArray(f.data) ? f.data : [f.data])) as Array<{
+    data: { i: number };
+    priority: number;
+  }>;
+  assert.deepEqual(
+    items.map((m) => m.data.i),
+    [1, 3, 2, 5, 6, 0, 4],
+  );
   t.close();
 });
 
@@ -117,7 +134,13 @@ test('expired non-GD messages are dropped and counted, never delivered', async (
     unsubOnWsxClose: true,
     createdAt: new Date().toISOString(),
   };
-  const events = { expired: (_: string, n: number) => (expired += n), gdDeleted() {}, slowConsumer() {}, dropped() {}, stateChanged() {} };
+  const events = {
+    expired: (_: string, n: number) => (expired += n),
+    gdDeleted() {},
+    slowConsumer() {},
+    dropped() {},
+    stateChanged() {},
+  };
   const t = new DeliveryTask(sub, { repository: createPubSubRepository(store), events, logger: silentLogger(), maxRam: 10_000 });
   t.pushRam(buildMessage(topic, { data: 'gone', expiration: 1 }, 1, Date.now() - 10));
   t.pushRam(buildMessage(topic, { data: 'kept' }, 2, Date.now()));
@@ -125,7 +148,10 @@ test('expired non-GD messages are dropped and counted, never delivered', async (
   await t.attach(target);
   await waitFor(() => t.ramDepth === 0, 3000, 'delivered');
   const items = target.frames.flatMap((f) => (Array.isArray(f.data) ? f.data : [f.data])) as Array<{ data: string }>;
-  assert.deepEqual(items.map((m) => m.data), ['kept']);
+  assert.deepEqual(
+    items.map((m) => m.data),
+    ['kept'],
+  );
   assert.equal(expired, 1);
   t.close();
 });

@@ -116,7 +116,8 @@ describe('the error code table', () => {
       const entry: CodeEntry = CODES[code];
       assert.match(code, /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/, code);
       assert.ok(STATUS_CODES[entry.status] && entry.status >= 400, `${code}: ${entry.status}`);
-      if (entry.wsxStatus !== undefined) assert.ok(STATUS_CODES[entry.wsxStatus] && entry.wsxStatus !== entry.status, `${code}: wsxStatus`);
+      if (entry.wsxStatus !== undefined)
+        assert.ok(STATUS_CODES[entry.wsxStatus] && entry.wsxStatus !== entry.status, `${code}: wsxStatus`);
     }
   });
 
@@ -135,7 +136,8 @@ describe('the error code table', () => {
     const teapot = new ServiceError('teapot', 'I am a teapot', { status: 418 });
     assert.deepEqual([teapot.code, teapot.status, teapot instanceof SwitchboardError], ['teapot', 418, true]);
     assert.equal(new ServiceError('topic_full', 'x', { status: 400 }).status, 409);
-    for (const status of [200, 302, 600, 404.5]) assert.equal(new ServiceError('odd', 'x', { status }).status, 500, String(status));
+    for (const status of [200, 302, 600, 404.5])
+      assert.equal(new ServiceError('odd', 'x', { status }).status, 500, String(status));
     assert.equal(statusOf('teapot'), 500);
   });
 
@@ -149,7 +151,7 @@ describe('the error code table', () => {
     assert.equal(toSwitchboardError('a string').code, 'internal_error');
   });
 
-  test('WSX error frames take code and status from the error; a refused session keeps Zato 3.2\'s 403', () => {
+  test("WSX error frames take code and status from the error; a refused session keeps Zato 3.2's 403", () => {
     const rsperr = JSON.parse(errorResponse('c1', new ConflictError('topic_full', 'full'), 'cid1'));
     assert.deepEqual([rsperr.meta.status, rsperr.meta.code, rsperr.data.code], [409, 'topic_full', 'topic_full']);
     const merr = JSON.parse(errorMessage(new UnauthorizedError('invalid_credentials', 'Invalid credentials')));
@@ -191,7 +193,11 @@ describe('codes in src/ and docs/', () => {
 
   test('every code of the table is used in src/', () => {
     const used = usedCodes();
-    assert.deepEqual(ALL.filter((c) => !used.has(c)), [], 'codes in src/errors/codes.ts that nothing sends');
+    assert.deepEqual(
+      ALL.filter((c) => !used.has(c)),
+      [],
+      'codes in src/errors/codes.ts that nothing sends',
+    );
   });
 
   test('every code of the table is documented, with its status, in docs/protocol.md or docs/admin-api.md', () => {
@@ -201,10 +207,17 @@ describe('codes in src/ and docs/', () => {
         assert.ok(isErrorCode(row.code), `${doc}:${row.line} documents ${row.code}, which is not in src/errors/codes.ts`);
         const entry: CodeEntry = CODES[row.code];
         const allowed = [entry.status, entry.wsxStatus].filter((s) => s !== undefined);
-        assert.ok(row.status !== undefined && allowed.includes(row.status), `${doc}:${row.line}: ${row.code} is ${allowed.join(' or ')}, not ${row.status}`);
+        assert.ok(
+          row.status !== undefined && allowed.includes(row.status),
+          `${doc}:${row.line}: ${row.code} is ${allowed.join(' or ')}, not ${row.status}`,
+        );
         documented.add(row.code);
       }
     }
-    assert.deepEqual(ALL.filter((c) => !documented.has(c)), [], 'codes in src/errors/codes.ts that neither doc lists');
+    assert.deepEqual(
+      ALL.filter((c) => !documented.has(c)),
+      [],
+      'codes in src/errors/codes.ts that neither doc lists',
+    );
   });
 });

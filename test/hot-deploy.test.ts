@@ -16,9 +16,15 @@ after(() => server.stop());
 
 const invoke = (name: string, request?: unknown) => server.api('POST', `/api/services/${name}/invoke`, { request });
 const deployment = async (file: string) =>
-  ((await server.api('GET', '/api/services/deployments')).body as Array<{ file: string; ok: boolean; error?: string; services: string[]; at: string }>).find(
-    (d) => d.file === join(dir, file),
-  );
+  (
+    (await server.api('GET', '/api/services/deployments')).body as Array<{
+      file: string;
+      ok: boolean;
+      error?: string;
+      services: string[];
+      at: string;
+    }>
+  ).find((d) => d.file === join(dir, file));
 
 const adder = (greeting: string) => `
 import { Service, int } from 'switchboard';
@@ -58,16 +64,25 @@ describe('hot deployment', () => {
   });
 
   test('deleting a file undeploys its services', async () => {
-    await writeFile(join(dir, 'temp.ts'), `import { Service } from 'switchboard';\nexport class Temp extends Service { static serviceName = 'hot.temp'; handle() { this.response.payload = 1; } }\n`);
+    await writeFile(
+      join(dir, 'temp.ts'),
+      `import { Service } from 'switchboard';\nexport class Temp extends Service { static serviceName = 'hot.temp'; handle() { this.response.payload = 1; } }\n`,
+    );
     await waitFor(async () => (await invoke('hot.temp')).status === 200, 5000, 'hot.temp');
     await rm(join(dir, 'temp.ts'));
     await waitFor(async () => (await invoke('hot.temp')).status === 404, 5000, 'hot.temp to be undeployed');
   });
 
   test('a name another file already deploys is refused; the first file keeps it', async () => {
-    await writeFile(join(dir, 'first.ts'), `import { Service } from 'switchboard';\nexport class A extends Service { static serviceName = 'hot.shared'; handle() { this.response.payload = 'first'; } }\n`);
+    await writeFile(
+      join(dir, 'first.ts'),
+      `import { Service } from 'switchboard';\nexport class A extends Service { static serviceName = 'hot.shared'; handle() { this.response.payload = 'first'; } }\n`,
+    );
     await waitFor(async () => (await invoke('hot.shared')).body.response === 'first', 5000, 'first');
-    await writeFile(join(dir, 'second.ts'), `import { Service } from 'switchboard';\nexport class B extends Service { static serviceName = 'hot.shared'; handle() { this.response.payload = 'second'; } }\n`);
+    await writeFile(
+      join(dir, 'second.ts'),
+      `import { Service } from 'switchboard';\nexport class B extends Service { static serviceName = 'hot.shared'; handle() { this.response.payload = 'second'; } }\n`,
+    );
     await waitFor(async () => (await deployment('second.ts'))?.ok === false, 5000, 'the duplicate to be refused');
     assert.match((await deployment('second.ts'))!.error!, /already deployed from .*first\.ts/);
     assert.equal((await invoke('hot.shared')).body.response, 'first');
@@ -80,7 +95,11 @@ describe('hot deployment', () => {
       join(dir, 'billing', 'invoices.js'),
       `import { Service } from 'switchboard';\nimport { RATE } from './rates.js';\nexport class ComputeTax extends Service { handle() { this.response.payload = { tax: this.request.payload.amount * RATE }; } }\n`,
     );
-    await waitFor(async () => (await invoke('invoices.compute-tax', { amount: 100 })).status === 200, 5000, 'invoices.compute-tax');
+    await waitFor(
+      async () => (await invoke('invoices.compute-tax', { amount: 100 })).status === 200,
+      5000,
+      'invoices.compute-tax',
+    );
     assert.deepEqual((await invoke('invoices.compute-tax', { amount: 100 })).body.response, { tax: 25 });
   });
 
@@ -95,7 +114,10 @@ describe('hot deployment at start-up', () => {
   test('files present when the server starts are deployed before it answers', async () => {
     const base = await mkdtemp(join(tmpdir(), 'switchboard-startup-'));
     await mkdir(join(base, 'services'), { recursive: true });
-    await writeFile(join(base, 'services', 'ready.ts'), `import { Service } from 'switchboard';\nexport default class Ready extends Service { static serviceName = 'startup.ready'; handle() { this.response.payload = 'yes'; } }\n`);
+    await writeFile(
+      join(base, 'services', 'ready.ts'),
+      `import { Service } from 'switchboard';\nexport default class Ready extends Service { static serviceName = 'startup.ready'; handle() { this.response.payload = 'yes'; } }\n`,
+    );
     const started = await startTestServer({ dataDir: join(base, 'data'), servicesDir: join(base, 'services') });
     try {
       assert.equal((await started.api('POST', '/api/services/startup.ready/invoke', {})).body.response, 'yes');

@@ -12,7 +12,7 @@ class MyService extends Service {
     const msg = 'My message';
     const connName = 'My WSX Connection';
     await using client = await this.out.wsx.get(connName).conn.client();
-    this.response.payload = { result: await client.send(msg) ?? null };
+    this.response.payload = { result: (await client.send(msg)) ?? null };
   }
 }
 
@@ -38,7 +38,12 @@ class OnEvent extends Service {
     const ctx = this.request.input.ctx as WsxHookCtx;
     if (ctx.type === WEB_SOCKET.OUT_MSG_TYPE.MESSAGE) this.logger.info('Data received: %j', ctx.data);
     else if (ctx.type === WEB_SOCKET.OUT_MSG_TYPE.CLOSE) this.logger.info('Closed: %s %s', ctx.code, ctx.reason);
-    OnEvent.events.push({ type: ctx.type, data: ctx.data, ...(ctx.code === undefined ? {} : { code: ctx.code }), ...(ctx.reason === undefined ? {} : { reason: ctx.reason }) });
+    OnEvent.events.push({
+      type: ctx.type,
+      data: ctx.data,
+      ...(ctx.code === undefined ? {} : { code: ctx.code }),
+      ...(ctx.reason === undefined ? {} : { reason: ctx.reason }),
+    });
     this.response.payload = { handled: ctx.type };
   }
 }
@@ -48,7 +53,10 @@ let remote: PlainRemote;
 
 before(async () => {
   server = await startTestServer();
-  server.registry.replaceSource('examples', [MyService, AskRemote, OnEvent].map((cls) => ({ name: cls.serviceName, cls })));
+  server.registry.replaceSource(
+    'examples',
+    [MyService, AskRemote, OnEvent].map((cls) => ({ name: cls.serviceName, cls })),
+  );
   remote = await PlainRemote.start(await freePort());
   const zatoChannel = await createChannel(server, { name: 'zato-remote', service: 'helpers.web-sockets-gateway' });
   const hooks = { onConnectService: 'examples.hook', onMessageService: 'examples.hook', onCloseService: 'examples.hook' };
@@ -59,7 +67,13 @@ before(async () => {
     const res = await server.api('POST', '/api/outgoing/wsx', body);
     assert.equal(res.status, 201, JSON.stringify(res.body));
   }
-  await waitFor(() => server.outgoingManager.state('My WSX Connection').connected && server.outgoingManager.state('My Zato WSX Connection').connected, 5000, 'connections');
+  await waitFor(
+    () =>
+      server.outgoingManager.state('My WSX Connection').connected &&
+      server.outgoingManager.state('My Zato WSX Connection').connected,
+    5000,
+    'connections',
+  );
 });
 after(async () => {
   await server.stop();
@@ -84,7 +98,11 @@ describe('the seed examples', () => {
   test('hooks: CONNECT on connect, MESSAGE with ctx.data, CLOSE with the code and reason from the remote', async () => {
     assert.ok(OnEvent.events.some((e) => e.type === 'connect'));
     remote.broadcast('hello from the remote');
-    await waitFor(() => OnEvent.events.find((e) => e.type === 'message' && e.data === 'hello from the remote'), 2000, 'MESSAGE hook');
+    await waitFor(
+      () => OnEvent.events.find((e) => e.type === 'message' && e.data === 'hello from the remote'),
+      2000,
+      'MESSAGE hook',
+    );
     for (const ws of remote.sockets) ws.close(4000, 'remote says bye');
     const closed = await waitFor(() => OnEvent.events.find((e) => e.type === 'close'), 3000, 'CLOSE hook');
     assert.equal(closed.code, 4000);

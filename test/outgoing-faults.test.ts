@@ -38,7 +38,12 @@ describe('outgoing connections: faults', () => {
     await outgoing({ name: 'wrong-path', address: `ws://127.0.0.1:${port}/no-such-path` });
     await waitFor(() => /404/.test(state('wrong-path').lastError ?? ''), 3000, '404');
     await server.api('POST', '/api/security', { name: 'plain-sec', type: 'basic_auth', username: 'a', password: 'b' });
-    const securedPlain = await createChannel(server, { name: 'secured-plain', service: 'zato.helpers.echo', protocol: 'plain', security: 'plain-sec' });
+    const securedPlain = await createChannel(server, {
+      name: 'secured-plain',
+      service: 'zato.helpers.echo',
+      protocol: 'plain',
+      security: 'plain-sec',
+    });
     await outgoing({ name: 'no-basic', address: securedPlain });
     await waitFor(() => /401/.test(state('no-basic').lastError ?? ''), 3000, '401');
   });
@@ -64,7 +69,12 @@ describe('outgoing connections: faults', () => {
     const remote = await PlainRemote.start(await freePort(), (ws, text) => {
       const frame = JSON.parse(text);
       if (frame.meta.action === 'create-session') {
-        ws.send(JSON.stringify({ meta: { id: 'a', timestamp: '', msg_type: 'zwsx.rspa', status: 200, in_reply_to: frame.meta.id }, data: { token: 'zwsxt.1' } }));
+        ws.send(
+          JSON.stringify({
+            meta: { id: 'a', timestamp: '', msg_type: 'zwsx.rspa', status: 200, in_reply_to: frame.meta.id },
+            data: { token: 'zwsxt.1' },
+          }),
+        );
       }
     });
     try {
@@ -128,7 +138,11 @@ describe('outgoing connections: faults', () => {
   });
 
   test('editing the address while calls are in flight: they fail as stopped; new calls use the new address', async () => {
-    const secondUrl = await createChannel(server, { name: 'remote-2', service: 'helpers.web-sockets-gateway', gatewayServices: ['test.*'] });
+    const secondUrl = await createChannel(server, {
+      name: 'remote-2',
+      service: 'helpers.web-sockets-gateway',
+      gatewayServices: ['test.*'],
+    });
     const created = await outgoing({ name: 'moving', address: zatoUrl, isZato: true });
     await connected('moving');
     const inFlight = call('moving', { service: 'test.slow', request: { ms: 2000 } });
@@ -139,7 +153,12 @@ describe('outgoing connections: faults', () => {
     assert.equal(res.body.error.code, 'connection_stopped');
     await connected('moving');
     assert.equal((await call('moving', { service: 'zato.ping' })).status, 200);
-    assert.ok(server.channelManager.channel('remote-2').clients().some((c) => c.extClientName === 'switchboard:moving'));
+    assert.ok(
+      server.channelManager
+        .channel('remote-2')
+        .clients()
+        .some((c) => c.extClientName === 'switchboard:moving'),
+    );
   });
 
   test('deactivating closes the connection live and reactivating reconnects', async () => {
@@ -148,7 +167,10 @@ describe('outgoing connections: faults', () => {
       const created = await outgoing({ name: 'toggled', address: remote.url });
       await connected('toggled');
       const { runtime: _r, ...config } = created;
-      assert.equal((await server.api('PUT', '/api/outgoing/wsx/toggled', { ...config, isActive: false })).body.runtime.state, 'stopped');
+      assert.equal(
+        (await server.api('PUT', '/api/outgoing/wsx/toggled', { ...config, isActive: false })).body.runtime.state,
+        'stopped',
+      );
       await waitFor(() => remote.sockets.size === 0, 2000, 'the socket to close');
       assert.equal((await call('toggled', 'x')).body.error.code, 'outgoing_not_found');
       await server.api('PUT', '/api/outgoing/wsx/toggled', { ...config, isActive: true });
@@ -181,7 +203,12 @@ describe('backoff resets after a stable connection', () => {
   test('a connection that stayed up resetAfter starts again from the initial delay', async () => {
     const port = await freePort();
     const reconnect = { initial: 0.05, factor: 10, max: 5, resetAfter: 0.2 };
-    await server.api('POST', '/api/outgoing/wsx', { name: 'resets', address: `ws://127.0.0.1:${port}/remote`, reconnect, pingInterval: 0 });
+    await server.api('POST', '/api/outgoing/wsx', {
+      name: 'resets',
+      address: `ws://127.0.0.1:${port}/remote`,
+      reconnect,
+      pingInterval: 0,
+    });
     // Three failed attempts push the ceiling to 5 s...
     await waitFor(() => (server.outgoingManager.get('resets').conn.sockets[0]!.reconnects ?? 0) >= 3, 5000, 'failed attempts');
     const remote = await PlainRemote.start(port);

@@ -69,7 +69,10 @@ const remotes: HostileRemote[] = [];
 
 before(async () => {
   server = await startTestServer();
-  server.registry.replaceSource('hostile', SERVICES.map((cls) => ({ name: cls.serviceName, cls })));
+  server.registry.replaceSource(
+    'hostile',
+    SERVICES.map((cls) => ({ name: cls.serviceName, cls })),
+  );
   const goodUrl = await createChannel(server, { name: 'good-channel', service: 'helpers.web-sockets-gateway' });
   await outgoing({ name: 'good-conn', address: goodUrl, isZato: true });
   await connected('good-conn');
@@ -92,7 +95,8 @@ async function hostile(): Promise<HostileRemote> {
 
 const state = (name: string) => server.outgoingManager.state(name) as Record<string, any>;
 const connected = (name: string) => waitFor(() => state(name).state === 'connected', 5000, `${name} to connect`);
-const call = (conn: string, msg: unknown) => server.api('POST', '/api/services/test.call-remote/invoke', { request: { conn, msg } });
+const call = (conn: string, msg: unknown) =>
+  server.api('POST', '/api/services/test.call-remote/invoke', { request: { conn, msg } });
 const socketOf = (name: string) => server.outgoingManager.get(name).conn.sockets[0]!;
 
 /** The server is up: health answers, and a call through another outgoing connection to a channel works. */
@@ -191,12 +195,27 @@ describe('a hostile Zato remote cannot crash the server', () => {
     const remote = await hostile();
     await outgoing({ name: 'garbage', address: remote.url, isZato: true, onMessageService: 'test.echo-hook' });
     await connected('garbage');
-    const frames = ['not json', '{"meta":', '', 'null', '0', '"text"', '[]', '[{"meta":{"msg_type":"zwsx.rqc","id":"a"}}]', '{"meta":null}', '{}'];
+    const frames = [
+      'not json',
+      '{"meta":',
+      '',
+      'null',
+      '0',
+      '"text"',
+      '[]',
+      '[{"meta":{"msg_type":"zwsx.rqc","id":"a"}}]',
+      '{"meta":null}',
+      '{}',
+    ];
     for (const frame of frames) remote.broadcast(frame);
     remote.broadcast(Buffer.from('{"meta":{"msg_type":"zwsx.rqc","id":"bin"},"data":1}'), true);
     remote.broadcast(Buffer.from([0, 1, 2, 255]), true);
     await assertStillServing();
-    await waitFor(() => server.outgoingManager.statistics().find((s) => s.name === 'garbage')!.badFrames >= frames.length + 2, 3000, 'all counted');
+    await waitFor(
+      () => server.outgoingManager.statistics().find((s) => s.name === 'garbage')!.badFrames >= frames.length + 2,
+      3000,
+      'all counted',
+    );
     assert.equal(state('garbage').state, 'connected');
     assert.ok(!remote.received.some((f) => f.meta.in_reply_to === 'bin'), 'a binary frame is not answered');
   });
@@ -228,9 +247,18 @@ describe('a hostile Zato remote cannot crash the server', () => {
     const remote = await hostile();
     await outgoing({ name: 'bad-replies', address: remote.url, isZato: true, responseTimeout: 5 });
     await connected('bad-replies');
-    const broken = ['"id":{"toString":1}', '"status":"200"', '"status":{"toString":1}', `"id":${DEEP}`, '"error_message":{"toString":1}', '"code":["x"]', '"msg_type":42'];
+    const broken = [
+      '"id":{"toString":1}',
+      '"status":"200"',
+      '"status":{"toString":1}',
+      `"id":${DEEP}`,
+      '"error_message":{"toString":1}',
+      '"code":["x"]',
+      '"msg_type":42',
+    ];
     for (const field of broken) {
-      remote.onInvoke = (ws, request) => ws.send(`{"meta":{"msg_type":"zwsx.rspok","status":200,"in_reply_to":"${request.meta.id}",${field}},"data":{}}`);
+      remote.onInvoke = (ws, request) =>
+        ws.send(`{"meta":{"msg_type":"zwsx.rspok","status":200,"in_reply_to":"${request.meta.id}",${field}},"data":{}}`);
       const started = Date.now();
       const res = await call('bad-replies', { service: 'x' });
       assert.equal(res.status, 502, `${field}: ${JSON.stringify(res.body)}`);
@@ -247,7 +275,9 @@ describe('a hostile Zato remote cannot crash the server', () => {
     await connected('dup-replies');
     remote.onInvoke = (ws, request) => {
       const reply = (data: unknown, inReplyTo = request.meta.id) =>
-        ws.send(JSON.stringify({ meta: { id: 'r', timestamp: '', msg_type: 'zwsx.rspok', status: 200, in_reply_to: inReplyTo }, data }));
+        ws.send(
+          JSON.stringify({ meta: { id: 'r', timestamp: '', msg_type: 'zwsx.rspok', status: 200, in_reply_to: inReplyTo }, data }),
+        );
       reply('unknown first', 'zwsxc.inv.nobody');
       reply('first');
       reply('second');
@@ -258,10 +288,19 @@ describe('a hostile Zato remote cannot crash the server', () => {
   });
 
   test('a create-session reply without a usable token: not connected, reconnects with backoff, says why', async () => {
-    const tokens = ['', '"token":null', '"token":42', '"token":{"toString":1}', '"token":["zwsxt.1"]', `"token":"${'t'.repeat(5000)}"`, '"token":""'];
+    const tokens = [
+      '',
+      '"token":null',
+      '"token":42',
+      '"token":{"toString":1}',
+      '"token":["zwsxt.1"]',
+      `"token":"${'t'.repeat(5000)}"`,
+      '"token":""',
+    ];
     for (const [i, token] of tokens.entries()) {
       const remote = await hostile();
-      remote.session = (request) => `{"meta":{"id":"s","timestamp":"","msg_type":"zwsx.rspa","status":200,"in_reply_to":"${request.meta.id}"},"data":{${token}}}`;
+      remote.session = (request) =>
+        `{"meta":{"id":"s","timestamp":"","msg_type":"zwsx.rspa","status":200,"in_reply_to":"${request.meta.id}"},"data":{${token}}}`;
       await outgoing({ name: `no-token-${i}`, address: remote.url, isZato: true });
       await waitFor(() => remote.connections >= 3, 5000, `reconnects (${token.slice(0, 30)})`);
       assert.notEqual(state(`no-token-${i}`).state, 'connected', token.slice(0, 30));
@@ -270,7 +309,8 @@ describe('a hostile Zato remote cannot crash the server', () => {
     }
     for (const data of ['null', '"zwsxt.1"', '[]', DEEP]) {
       const remote = await hostile();
-      remote.session = (request) => `{"meta":{"id":"s","timestamp":"","msg_type":"zwsx.rspa","status":200,"in_reply_to":"${request.meta.id}"},"data":${data}}`;
+      remote.session = (request) =>
+        `{"meta":{"id":"s","timestamp":"","msg_type":"zwsx.rspa","status":200,"in_reply_to":"${request.meta.id}"},"data":${data}}`;
       await outgoing({ name: 'odd-session-data', address: remote.url, isZato: true });
       await waitFor(() => remote.connections >= 2, 5000, 'a reconnect');
       assert.notEqual(state('odd-session-data').state, 'connected');
@@ -284,7 +324,19 @@ describe('a hostile Zato remote cannot crash the server', () => {
     await outgoing({ name: 'expiring', address: remote.url, isZato: true, responseTimeout: 2, connectTimeout: 2 });
     await connected('expiring');
     remote.onInvoke = (ws, request) =>
-      ws.send(JSON.stringify({ meta: { id: 'e', timestamp: '', msg_type: 'zwsx.rsperr', status: 401, code: 'token_expired', in_reply_to: request.meta.id, error_message: 'expired' } }));
+      ws.send(
+        JSON.stringify({
+          meta: {
+            id: 'e',
+            timestamp: '',
+            msg_type: 'zwsx.rsperr',
+            status: 401,
+            code: 'token_expired',
+            in_reply_to: request.meta.id,
+            error_message: 'expired',
+          },
+        }),
+      );
     const hung = Symbol('hung');
     const results = await Promise.race([
       Promise.all(Array.from({ length: 5 }, () => call('expiring', { service: 'x' }))),
@@ -330,9 +382,13 @@ describe('a hostile Zato remote cannot crash the server', () => {
     const dribbler = createServer((socket) => {
       sockets.push(socket);
       socket.on('error', () => undefined);
-      const answer = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Slow: ' + 'a'.repeat(10_000);
+      const answer =
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Slow: ' + 'a'.repeat(10_000);
       let i = 0;
-      const timer = setInterval(() => (i < answer.length && !socket.destroyed ? socket.write(answer[i++]!) : clearInterval(timer)), 20);
+      const timer = setInterval(
+        () => (i < answer.length && !socket.destroyed ? socket.write(answer[i++]!) : clearInterval(timer)),
+        20,
+      );
       timers.push(timer);
     });
     await new Promise<void>((r) => dribbler.listen(0, '127.0.0.1', () => r()));
@@ -364,7 +420,13 @@ describe('a hostile Zato remote cannot crash the server', () => {
 
   test('a zwsx.rqc flood: at most maxConcurrentMessages MESSAGE hooks at once, reading pauses, every request is answered', async () => {
     const remote = await hostile();
-    await outgoing({ name: 'flooded', address: remote.url, isZato: true, onMessageService: 'test.gated-hook', maxConcurrentMessages: 8 });
+    await outgoing({
+      name: 'flooded',
+      address: remote.url,
+      isZato: true,
+      onMessageService: 'test.gated-hook',
+      maxConcurrentMessages: 8,
+    });
     await connected('flooded');
     let open!: () => void;
     GatedHook.gate = new Promise((r) => (open = r));
@@ -377,14 +439,18 @@ describe('a hostile Zato remote cannot crash the server', () => {
     assert.equal(GatedHook.maxRunning, 8, 'never more than maxConcurrentMessages at once');
     await assertStillServing();
     open();
-    await waitFor(() => remote.received.filter((f) => f.meta.action === 'client-response').length === flood, 20_000, 'every request answered');
+    await waitFor(
+      () => remote.received.filter((f) => f.meta.action === 'client-response').length === flood,
+      20_000,
+      'every request answered',
+    );
     assert.equal(GatedHook.maxRunning, 8);
     const answered = new Set(remote.received.filter((f) => f.meta.action === 'client-response').map((f) => f.meta.in_reply_to));
     assert.equal(answered.size, flood);
     assert.equal(state('flooded').state, 'connected');
   });
 
-  test('hooks that throw, or return what JSON cannot hold (the remote\'s own deep data), do not crash the server', async () => {
+  test("hooks that throw, or return what JSON cannot hold (the remote's own deep data), do not crash the server", async () => {
     const remote = await hostile();
     await outgoing({ name: 'bad-hooks', address: remote.url, isZato: true, onMessageService: 'test.throwing-hook' });
     await outgoing({ name: 'deep-echo', address: remote.url, isZato: true, onMessageService: 'test.echo-hook' });
@@ -393,9 +459,22 @@ describe('a hostile Zato remote cannot crash the server', () => {
     remote.broadcast(`{"meta":{"msg_type":"zwsx.rqc","id":"deep"},"data":${DEEP}}`);
     remote.broadcast('{"meta":{"msg_type":"zwsx.rqc","id":"plain"},"data":1}');
     const answers = () => remote.received.filter((f) => f.meta.action === 'client-response');
-    await waitFor(() => answers().filter((f) => f.meta.in_reply_to === 'deep').length === 2, 3000, 'the deep request answered by both');
-    await waitFor(() => answers().filter((f) => f.meta.in_reply_to === 'plain').length === 2, 3000, 'the plain request answered by both');
-    assert.ok(answers().filter((f) => f.meta.in_reply_to === 'deep').every((f) => (f.data as { response: unknown }).response === null), 'answered null');
+    await waitFor(
+      () => answers().filter((f) => f.meta.in_reply_to === 'deep').length === 2,
+      3000,
+      'the deep request answered by both',
+    );
+    await waitFor(
+      () => answers().filter((f) => f.meta.in_reply_to === 'plain').length === 2,
+      3000,
+      'the plain request answered by both',
+    );
+    assert.ok(
+      answers()
+        .filter((f) => f.meta.in_reply_to === 'deep')
+        .every((f) => (f.data as { response: unknown }).response === null),
+      'answered null',
+    );
     await assertStillServing();
   });
 
@@ -444,15 +523,37 @@ describe('a hostile Zato remote cannot crash the server', () => {
     const remote = await hostile();
     await outgoing({ name: 'fuzzed', address: remote.url, isZato: true, onMessageService: 'test.echo-hook' });
     await connected('fuzzed');
-    const hostileKeys = fc.dictionary(fc.constantFrom('toString', 'valueOf', '__proto__', 'constructor', 'then', 'length'), fc.jsonValue({ maxDepth: 2 }));
+    const hostileKeys = fc.dictionary(
+      fc.constantFrom('toString', 'valueOf', '__proto__', 'constructor', 'then', 'length'),
+      fc.jsonValue({ maxDepth: 2 }),
+    );
     const value = fc.oneof(fc.jsonValue({ maxDepth: 4 }), hostileKeys, fc.constant(undefined));
-    const msgType = fc.oneof(fc.constantFrom('zwsx.rspa', 'zwsx.rspok', 'zwsx.rsperr', 'zwsx.merr', 'zwsx.rqc', 'zwsx.psrq'), value);
+    const msgType = fc.oneof(
+      fc.constantFrom('zwsx.rspa', 'zwsx.rspok', 'zwsx.rsperr', 'zwsx.merr', 'zwsx.rqc', 'zwsx.psrq'),
+      value,
+    );
     const frame = fc.record({
       meta: fc.oneof(
-        fc.record({ msg_type: msgType, id: value, in_reply_to: value, status: value, error_message: value, code: value, timestamp: value }, { requiredKeys: [] }),
+        fc.record(
+          {
+            msg_type: msgType,
+            id: value,
+            in_reply_to: value,
+            status: value,
+            error_message: value,
+            code: value,
+            timestamp: value,
+          },
+          { requiredKeys: [] },
+        ),
         value,
       ),
-      data: fc.oneof(value, fc.array(fc.record({ msg_id: value, sub_key: value, data: value, topic_name: value }, { requiredKeys: [] }), { maxLength: 3 })),
+      data: fc.oneof(
+        value,
+        fc.array(fc.record({ msg_id: value, sub_key: value, data: value, topic_name: value }, { requiredKeys: [] }), {
+          maxLength: 3,
+        }),
+      ),
     });
     await fc.assert(
       fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 10 }), async (frames) => {
@@ -481,14 +582,30 @@ describe('a stored connection to a hostile remote cannot crash-loop the server',
       return grantSession(request);
     };
     const dir = await mkdtemp(join(tmpdir(), 'switchboard-crash-loop-'));
-    const settings = { dataDir: dir, servicesDir: join(dir, 'services'), adminHost: '127.0.0.1', adminPort: 0, adminToken: 'test-token-test-token-123', demo: false };
+    const settings = {
+      dataDir: dir,
+      servicesDir: join(dir, 'services'),
+      adminHost: '127.0.0.1',
+      adminPort: 0,
+      adminToken: 'test-token-test-token-123',
+      demo: false,
+    };
     try {
       for (let run = 0; run < 3; run++) {
         const local = await startServer(settings, silentLogger());
         try {
-          local.registry.replaceSource('hostile', SERVICES.map((cls) => ({ name: cls.serviceName, cls })));
+          local.registry.replaceSource(
+            'hostile',
+            SERVICES.map((cls) => ({ name: cls.serviceName, cls })),
+          );
           if (run === 0) {
-            await local.outgoing.create({ name: 'hostile-stored', address: remote.url, isZato: true, onMessageService: 'test.echo-hook', reconnect: { initial: 0.02, max: 0.05 } });
+            await local.outgoing.create({
+              name: 'hostile-stored',
+              address: remote.url,
+              isZato: true,
+              onMessageService: 'test.echo-hook',
+              reconnect: { initial: 0.02, max: 0.05 },
+            });
           }
           const before = remote.connections;
           await waitFor(() => remote.connections >= before + 3, 5000, `run ${run}: three connections`);

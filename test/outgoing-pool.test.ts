@@ -59,12 +59,18 @@ const remotes: Array<{ kill?: () => Promise<void>; close?: () => Promise<void> }
 
 function pool(input: Partial<OutgoingInput> & { address: string }): OutgoingConnection {
   const config = normalizeOutgoing({ name: 'pool-test', pingInterval: 0, reconnect: { initial: 0.02, max: 0.05 }, ...input });
-  const conn = new OutgoingConnection(config, { events: noEvents, credentials: async () => undefined, logger: silentLogger(), stats: stats() });
+  const conn = new OutgoingConnection(config, {
+    events: noEvents,
+    credentials: async () => undefined,
+    logger: silentLogger(),
+    stats: stats(),
+  });
   pools.push(conn);
   return conn;
 }
 
-const connected = (conn: OutgoingConnection, n: number) => waitFor(() => conn.state().connected === n, 5000, `${n} connected sockets`);
+const connected = (conn: OutgoingConnection, n: number) =>
+  waitFor(() => conn.state().connected === n, 5000, `${n} connected sockets`);
 
 afterEach(async () => {
   for (const conn of pools.splice(0)) conn.stop('test over');
@@ -96,8 +102,18 @@ describe('outgoing pool: sockets and leases', () => {
     const clients = await Promise.all(Array.from({ length: 10 }, () => conn.client()));
     await Promise.all(clients.map((client, i) => client.send({ i })));
     await waitFor(() => remote.perSocket.flat().length === 10, 3000, 'ten messages');
-    assert.deepEqual(remote.perSocket.map((inbox) => inbox.length), [5, 5], 'leases alternate between equally idle sockets');
-    assert.deepEqual(remote.perSocket.flat().map((m) => (JSON.parse(m) as { i: number }).i).sort((a, b) => a - b), [...Array(10).keys()]);
+    assert.deepEqual(
+      remote.perSocket.map((inbox) => inbox.length),
+      [5, 5],
+      'leases alternate between equally idle sockets',
+    );
+    assert.deepEqual(
+      remote.perSocket
+        .flat()
+        .map((m) => (JSON.parse(m) as { i: number }).i)
+        .sort((a, b) => a - b),
+      [...Array(10).keys()],
+    );
     for (const client of clients) client.release();
   });
 
@@ -127,7 +143,10 @@ describe('outgoing pool: sockets and leases', () => {
       await client.send('inside');
       kept = client;
     }
-    await assert.rejects(kept.send('after'), (err: unknown) => err instanceof SwitchboardError && err.code === 'client_released' && err.status === 400);
+    await assert.rejects(
+      kept.send('after'),
+      (err: unknown) => err instanceof SwitchboardError && err.code === 'client_released' && err.status === 400,
+    );
     const other = await conn.client();
     other.release();
     await assert.rejects(other.invoke('after release()'), /was released/);
@@ -140,7 +159,13 @@ describe('outgoing pool: sockets and leases', () => {
     // The first request is left unanswered: its socket has one pending reply while the other has none.
     remote.onInvoke = (ws, request) => {
       if ((request.data as { hold?: boolean }).hold) held.push(request);
-      else ws.send(JSON.stringify({ meta: { id: 'srv.r', timestamp: '', msg_type: 'zwsx.rspok', status: 200, in_reply_to: request.meta.id }, data: request.data }));
+      else
+        ws.send(
+          JSON.stringify({
+            meta: { id: 'srv.r', timestamp: '', msg_type: 'zwsx.rspok', status: 200, in_reply_to: request.meta.id },
+            data: request.data,
+          }),
+        );
     };
     const conn = pool({ address: remote.url, isZato: true, poolSize: 2, responseTimeout: 5 });
     conn.start();
@@ -169,7 +194,10 @@ describe('outgoing pool: when the remote is down', () => {
     conn.start();
     await waitFor(() => conn.state().lastError, 3000, 'a connection error');
     const started = Date.now();
-    const err = await conn.client().then(() => undefined, (e: unknown) => e);
+    const err = await conn.client().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof AcquireTimeoutError, String(err));
     assert.ok(Date.now() - started >= 180, 'it waited for acquireTimeout');
     assert.equal(err.code, 'acquire_timeout');
@@ -210,7 +238,10 @@ describe('outgoing pool: when the remote is down', () => {
     const waiting = conn.client();
     const started = Date.now();
     conn.stop('going away');
-    await assert.rejects(waiting, (err: unknown) => err instanceof SwitchboardError && err.code === 'connection_stopped' && err.status === 503);
+    await assert.rejects(
+      waiting,
+      (err: unknown) => err instanceof SwitchboardError && err.code === 'connection_stopped' && err.status === 503,
+    );
     assert.ok(Date.now() - started < 1000, 'without waiting for acquireTimeout');
     await assert.rejects(conn.client(), (err: unknown) => err instanceof SwitchboardError && err.code === 'connection_stopped');
     assert.equal(conn.state().state, 'stopped');

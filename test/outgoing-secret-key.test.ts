@@ -36,27 +36,53 @@ function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknow
   return { logger: pino({ level: 'info' }, stream) as Logger, lines };
 }
 
-function start(dir: string, overrides: Partial<Settings> = {}, logger: Logger = capturingLogger().logger): Promise<RunningServer> {
-  return startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminHost: '127.0.0.1', adminPort: 0, adminToken: 'test-token-test-token-123', demo: false, ...overrides }, logger);
+function start(
+  dir: string,
+  overrides: Partial<Settings> = {},
+  logger: Logger = capturingLogger().logger,
+): Promise<RunningServer> {
+  return startServer(
+    {
+      dataDir: dir,
+      servicesDir: join(dir, 'services'),
+      adminHost: '127.0.0.1',
+      adminPort: 0,
+      adminToken: 'test-token-test-token-123',
+      demo: false,
+      ...overrides,
+    },
+    logger,
+  );
 }
 
 /** A channel secured by a basic_auth definition, and an outgoing connection logging in to it with the same one. */
 async function createSecuredLoop(server: RunningServer): Promise<void> {
   await server.security.create({ name: 'partner', type: 'basic_auth', username: 'acme', password: 'correct horse' });
   const port = await freePort();
-  await server.channels.create({ name: 'secured', address: `ws://127.0.0.1:${port}/ws`, service: 'zato.ping', security: 'partner' });
-  await server.outgoing.create({ name: 'to-secured', address: `ws://127.0.0.1:${port}/ws`, isZato: true, security: 'partner', reconnect: { initial: 0.02, max: 0.1 } });
+  await server.channels.create({
+    name: 'secured',
+    address: `ws://127.0.0.1:${port}/ws`,
+    service: 'zato.ping',
+    security: 'partner',
+  });
+  await server.outgoing.create({
+    name: 'to-secured',
+    address: `ws://127.0.0.1:${port}/ws`,
+    isZato: true,
+    security: 'partner',
+    reconnect: { initial: 0.02, max: 0.1 },
+  });
 }
 
 const outState = (server: RunningServer) => server.outgoingManager.state('to-secured') as { state: string; lastError?: string };
 
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(vars)) (v === undefined ? delete process.env[k] : (process.env[k] = v));
+  for (const [k, v] of Object.entries(vars)) v === undefined ? delete process.env[k] : (process.env[k] = v);
   try {
     return await fn();
   } finally {
-    for (const [k, v] of Object.entries(saved)) (v === undefined ? delete process.env[k] : (process.env[k] = v));
+    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
   }
 }
 
@@ -100,11 +126,20 @@ describe('the secret key for outgoing credentials', () => {
       assert.equal(reported.length, 1);
       assert.deepEqual(reported[0]!.definitions, ['partner']);
       assert.match(String(reported[0]!.msg), /encrypted under another key than the one from SWITCHBOARD_SECRET_KEY/);
-      await waitFor(() => /partner was encrypted under another key/.test(outState(second).lastError ?? ''), 5000, 'the reason in lastError');
+      await waitFor(
+        () => /partner was encrypted under another key/.test(outState(second).lastError ?? ''),
+        5000,
+        'the reason in lastError',
+      );
       assert.notEqual(outState(second).state, 'connected');
       assert.match(outState(second).lastError ?? '', /set the password of partner again/);
       // Setting the password again (re-encrypting under the new key) is the way out.
-      await second.security.update('partner', { name: 'partner', type: 'basic_auth', username: 'acme', password: 'correct horse' });
+      await second.security.update('partner', {
+        name: 'partner',
+        type: 'basic_auth',
+        username: 'acme',
+        password: 'correct horse',
+      });
       await waitFor(() => outState(second).state === 'connected', 5000, 'the login after the password was set again');
     } finally {
       await second.close();
@@ -115,7 +150,13 @@ describe('the secret key for outgoing credentials', () => {
     const dir = await tempDir();
     const server = await start(dir, { secretKey: randomBytes(32).toString('base64') });
     await server.close();
-    for (const bad of ['abc', 'z'.repeat(64), randomBytes(16).toString('hex'), randomBytes(31).toString('base64'), randomBytes(33).toString('hex')]) {
+    for (const bad of [
+      'abc',
+      'z'.repeat(64),
+      randomBytes(16).toString('hex'),
+      randomBytes(31).toString('base64'),
+      randomBytes(33).toString('hex'),
+    ]) {
       await assert.rejects(start(await tempDir(), { secretKey: bad }), (err: Error & { code?: string }) => {
         assert.equal(err.code, 'invalid_secret_key');
         assert.match(err.message, /SWITCHBOARD_SECRET_KEY .*must be a 32-byte key: 64 hex characters or 44 base64 characters/);
@@ -155,7 +196,10 @@ describe('the secret key for outgoing credentials', () => {
     });
     const garbled = join(keyDir, 'garbled.key');
     await writeFile(garbled, 'not a key\n');
-    await assert.rejects(start(await tempDir(), { secretKeyFile: garbled }), /The secret key file .*garbled\.key must be a 32-byte key/);
+    await assert.rejects(
+      start(await tempDir(), { secretKeyFile: garbled }),
+      /The secret key file .*garbled\.key must be a 32-byte key/,
+    );
   });
 
   test('without either, the key is generated once into $dataDir/secret-key with mode 0600, and kept', async () => {

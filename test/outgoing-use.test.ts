@@ -40,7 +40,11 @@ describe('outgoing connections: using them', () => {
   test('basic auth: right credentials connect; wrong ones leave it reconnecting and client() times out with its state', async () => {
     await server.api('POST', '/api/security', { name: 'remote-user', type: 'basic_auth', username: 'u1', password: 'right' });
     await server.api('POST', '/api/security', { name: 'wrong-user', type: 'basic_auth', username: 'u1', password: 'wrong' });
-    const securedUrl = await createChannel(server, { name: 'secured', service: 'helpers.web-sockets-gateway', security: 'remote-user' });
+    const securedUrl = await createChannel(server, {
+      name: 'secured',
+      service: 'helpers.web-sockets-gateway',
+      security: 'remote-user',
+    });
     await outgoing({ name: 'good-creds', address: securedUrl, isZato: true, security: 'remote-user' });
     await connected('good-creds');
     assert.deepEqual((await call('good-creds', { service: 'zato.ping' })).body.response.data, { pong: 'zato' });
@@ -65,10 +69,18 @@ describe('outgoing connections: using them', () => {
   test('poolSize 4 opens four sockets', async () => {
     await outgoing({ name: 'pool4', address: zatoUrl, isZato: true, poolSize: 4 });
     await waitFor(() => state('pool4').connected === 4, 5000, 'four sockets');
-    const clients = server.channelManager.channel('remote').clients().filter((c) => c.extClientName === 'switchboard:pool4');
+    const clients = server.channelManager
+      .channel('remote')
+      .clients()
+      .filter((c) => c.extClientName === 'switchboard:pool4');
     assert.equal(clients.length, 4);
-    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => call('pool4', { service: 'zato.helpers.echo', request: i })));
-    assert.deepEqual(replies.map((r) => r.body.response.data), Array.from({ length: 20 }, (_, i) => i));
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call('pool4', { service: 'zato.helpers.echo', request: i })),
+    );
+    assert.deepEqual(
+      replies.map((r) => r.body.response.data),
+      Array.from({ length: 20 }, (_, i) => i),
+    );
   });
 
   test('an expired session is re-created transparently', async () => {
@@ -109,7 +121,12 @@ describe('outgoing connections: using them', () => {
   test('a hook that throws is logged and does not break the connection', async () => {
     const remote = await PlainRemote.start(await freePort());
     try {
-      await outgoing({ name: 'bad-hook', address: remote.url, onConnectService: 'test.bad-hook', onMessageService: 'test.bad-hook' });
+      await outgoing({
+        name: 'bad-hook',
+        address: remote.url,
+        onConnectService: 'test.bad-hook',
+        onMessageService: 'test.bad-hook',
+      });
       await connected('bad-hook');
       remote.broadcast('x');
       await waitFor(() => BadHook.calls >= 2, 2000, 'hook calls');

@@ -53,7 +53,10 @@ describe('PendingRequests', () => {
     const a = pending.add('a', { timeoutMs: 1000 });
     pending.add('b', { timeoutMs: 1000 }).catch(() => undefined);
     assert.ok(pending.isFull);
-    await assert.rejects(pending.add('c', { timeoutMs: 1000 }), (err: unknown) => err instanceof TooMany && err.message === '2 waiting');
+    await assert.rejects(
+      pending.add('c', { timeoutMs: 1000 }),
+      (err: unknown) => err instanceof TooMany && err.message === '2 waiting',
+    );
     assert.equal(pending.has('c'), false);
     pending.settle('a', 'x');
     await a;

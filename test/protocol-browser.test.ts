@@ -6,7 +6,17 @@ import { runInNewContext } from 'node:vm';
 import { build, type Plugin } from 'esbuild';
 
 // What a browser has, and nothing Node-only: the bundle must run with exactly these globals.
-const BROWSER_GLOBALS = { crypto: globalThis.crypto, TextDecoder, TextEncoder, setTimeout, clearTimeout, setInterval, clearInterval, Date, JSON };
+const BROWSER_GLOBALS = {
+  crypto: globalThis.crypto,
+  TextDecoder,
+  TextEncoder,
+  setTimeout,
+  clearTimeout,
+  setInterval,
+  clearInterval,
+  Date,
+  JSON,
+};
 const NODE_BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 
 async function bundleClientEntry(): Promise<{ code: string; nodeImports: string[] }> {
@@ -40,11 +50,14 @@ test('protocol/client.ts bundles for the browser without any Node built-in, and 
   const { code, nodeImports } = await bundleClientEntry();
   assert.deepEqual(nodeImports, []);
   // Free references to Node's globals survive minification by name.
-  for (const nodeOnly of ['Buffer', 'process', 'setImmediate', 'require(', '__dirname']) assert.ok(!code.includes(nodeOnly), `the bundle uses ${nodeOnly}`);
+  for (const nodeOnly of ['Buffer', 'process', 'setImmediate', 'require(', '__dirname'])
+    assert.ok(!code.includes(nodeOnly), `the bundle uses ${nodeOnly}`);
   const context: Record<string, unknown> = { ...BROWSER_GLOBALS };
   runInNewContext(`${code};globalThis.wsx = wsx;`, context);
   const wsx = context.wsx as typeof import('../src/protocol/client.js');
-  const frame = JSON.parse(wsx.invokeService(wsx.clientFrameId(wsx.CLIENT_ID_PREFIX.INVOKE), 'zwsxt.t', { a: 1 })) as { meta: { id: string; action: string } };
+  const frame = JSON.parse(wsx.invokeService(wsx.clientFrameId(wsx.CLIENT_ID_PREFIX.INVOKE), 'zwsxt.t', { a: 1 })) as {
+    meta: { id: string; action: string };
+  };
   assert.match(frame.meta.id, /^zwsxc\.inv\.[0-9a-f]{24}$/);
   assert.equal(frame.meta.action, 'invoke-service');
   const parsed = wsx.parseServerFrame('{"meta":{"in_reply_to":"q","status":200},"data":1}');

@@ -61,7 +61,9 @@ describe('protocol: server frames', () => {
 
 describe('protocol: parsing client frames', () => {
   test('a full invoke-service frame', () => {
-    const r = parseClientFrame(JSON.stringify({ meta: { action: 'invoke-service', id: 'i1', token: 't', timestamp: 'x' }, data: { a: 1 } }));
+    const r = parseClientFrame(
+      JSON.stringify({ meta: { action: 'invoke-service', id: 'i1', token: 't', timestamp: 'x' }, data: { a: 1 } }),
+    );
     assert.ok(r.ok);
     assert.deepEqual(r.message, { meta: { action: 'invoke-service', id: 'i1', token: 't', timestamp: 'x' }, data: { a: 1 } });
   });
@@ -174,8 +176,14 @@ describe('protocol: hostile client frames (issue 10 items 2 and 4)', () => {
       assert.equal(long.error.inReplyTo, field === 'id' ? undefined : 'c');
     }
     assert.ok(parseClientFrame(JSON.stringify({ meta: { action: 'create-session', id: 'c', secret: 's'.repeat(4096) } })).ok);
-    assert.equal(parseClientFrame(JSON.stringify({ meta: { action: 'create-session', id: 'c', secret: 's'.repeat(4097) } })).ok, false);
-    assert.equal(parseClientFrame(JSON.stringify({ meta: { action: 'create-session', id: 'c', timestamp: 't'.repeat(65) } })).ok, false);
+    assert.equal(
+      parseClientFrame(JSON.stringify({ meta: { action: 'create-session', id: 'c', secret: 's'.repeat(4097) } })).ok,
+      false,
+    );
+    assert.equal(
+      parseClientFrame(JSON.stringify({ meta: { action: 'create-session', id: 'c', timestamp: 't'.repeat(65) } })).ok,
+      false,
+    );
   });
 
   test('a client_name object is capped after flattening and may hold scalars only', () => {
@@ -191,7 +199,9 @@ describe('protocol: hostile client frames (issue 10 items 2 and 4)', () => {
   });
 
   test('prototype keys are plain data: no pollution, no effect on the fields read', () => {
-    const r = parseClientFrame('{"meta":{"action":"create-session","id":"c","__proto__":{"token":"zwsxt.x","client_id":"evil"},"constructor":{"prototype":{"polluted":1}},"client_name":{"__proto__":"p"}},"data":{"__proto__":{"polluted":1}}}');
+    const r = parseClientFrame(
+      '{"meta":{"action":"create-session","id":"c","__proto__":{"token":"zwsxt.x","client_id":"evil"},"constructor":{"prototype":{"polluted":1}},"client_name":{"__proto__":"p"}},"data":{"__proto__":{"polluted":1}}}',
+    );
     assert.ok(r.ok);
     assert.equal(r.message.meta.token, undefined);
     assert.equal(r.message.meta.client_id, undefined);

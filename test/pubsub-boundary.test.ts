@@ -13,7 +13,8 @@ test('src/pubsub holds policy only: no database driver, query builder or store i
     const text = readFileSync(join(dir, name), 'utf8');
     if (/from ['"](better-sqlite3|kysely)['"]/.test(text)) offences.push(`${name}: imports a database library`);
     if (/\.prepared\(/.test(text)) offences.push(`${name}: calls Store.prepared()`);
-    if (/\.db\.(selectFrom|insertInto|updateTable|deleteFrom|transaction)\b/.test(text)) offences.push(`${name}: queries store.db`);
+    if (/\.db\.(selectFrom|insertInto|updateTable|deleteFrom|transaction)\b/.test(text))
+      offences.push(`${name}: queries store.db`);
     if (/from ['"]\.\.\/store\/(?!index\.js)/.test(text)) offences.push(`${name}: imports store/ other than its index`);
   }
   assert.deepEqual(offences, []);

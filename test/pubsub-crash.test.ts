@@ -103,18 +103,24 @@ async function publishUntilKilled(cycle: number, child: ChildProcess, killAfter:
   const acked = new Set<string>();
   let issued = 0;
   let killed = false;
-  const publishers = await Promise.all(Array.from({ length: PUBLISHERS }, async () => {
-    const c = await TestClient.connect(channelUrl());
-    await c.createSession();
-    return c;
-  }));
+  const publishers = await Promise.all(
+    Array.from({ length: PUBLISHERS }, async () => {
+      const c = await TestClient.connect(channelUrl());
+      await c.createSession();
+      return c;
+    }),
+  );
   await Promise.all(
     publishers.flatMap((c) =>
       Array.from({ length: WINDOW }, async () => {
         while (!killed && issued < PER_CYCLE) {
           const id = `${cycle}-${issued++}`;
           try {
-            const reply = await c.gateway('zato.pubsub.pubapi.publish-message', { topic_name: TOPIC, data: { id }, has_gd: true });
+            const reply = await c.gateway('zato.pubsub.pubapi.publish-message', {
+              topic_name: TOPIC,
+              data: { id },
+              has_gd: true,
+            });
             if (reply.meta.status !== 200) throw new Error(`publish failed: ${JSON.stringify(reply.meta)}`);
             acked.add(id);
           } catch (err) {
@@ -130,7 +136,9 @@ async function publishUntilKilled(cycle: number, child: ChildProcess, killAfter:
     ),
   );
   for (const c of publishers) c.ws.terminate();
-  await new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode ? resolve() : child.once('exit', () => resolve())));
+  await new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode ? resolve() : child.once('exit', () => resolve()),
+  );
   return acked;
 }
 
@@ -148,7 +156,10 @@ async function drain(subKey: string): Promise<Seen[]> {
     const batch = Array.isArray(frame.data) ? frame.data : [frame.data];
     for (const m of batch) seen.push({ id: m.data.id, count: m.delivery_count });
     remaining -= batch.length;
-    sub.send({ meta: { action: 'client-response', id: `ack-${seen.length}`, token: sub.token, in_reply_to: frame.meta.id }, data: {} });
+    sub.send({
+      meta: { action: 'client-response', id: `ack-${seen.length}`, token: sub.token, in_reply_to: frame.meta.id },
+      data: {},
+    });
   }
   // Let the last acknowledgements commit, then leave.
   await new Promise((r) => setTimeout(r, 100));
@@ -198,19 +209,35 @@ test(`kill -9 during ${PER_CYCLE} GD publishes, ${CYCLES} times: every acknowled
 const RECEIVE_MESSAGES = 4000;
 
 /** Subscribes `clientId` (kept across disconnects) and records every delivered message as it arrives. */
-async function receiver(clientId: string, ackMode: 'write' | 'client', subKey?: string): Promise<{ subKey: string; seen: Seen[]; client: TestClient }> {
+async function receiver(
+  clientId: string,
+  ackMode: 'write' | 'client',
+  subKey?: string,
+): Promise<{ subKey: string; seen: Seen[]; client: TestClient }> {
   const c = await TestClient.connect(channelUrl());
   await c.createSession({ client_id: clientId });
   const seen: Seen[] = [];
   c.ws.on('message', (raw: Buffer) => {
-    const frame = JSON.parse(raw.toString()) as { meta: { id: string; msg_type: string }; data: { data: { id: string }; delivery_count: number } | Array<{ data: { id: string }; delivery_count: number }> };
+    const frame = JSON.parse(raw.toString()) as {
+      meta: { id: string; msg_type: string };
+      data: { data: { id: string }; delivery_count: number } | Array<{ data: { id: string }; delivery_count: number }>;
+    };
     if (frame.meta.msg_type !== 'zwsx.psrq') return;
     for (const m of Array.isArray(frame.data) ? frame.data : [frame.data]) seen.push({ id: m.data.id, count: m.delivery_count });
-    if (ackMode === 'client') c.send({ meta: { action: 'client-response', id: `ack-${seen.length}`, token: c.token, in_reply_to: frame.meta.id }, data: {} });
+    if (ackMode === 'client')
+      c.send({
+        meta: { action: 'client-response', id: `ack-${seen.length}`, token: c.token, in_reply_to: frame.meta.id },
+        data: {},
+      });
   });
   const reply = subKey
     ? await c.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: subKey })
-    : await c.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: TOPIC, unsub_on_wsx_close: false, ack_mode: ackMode, delivery_batch_size: 1 });
+    : await c.gateway('zato.pubsub.pubapi.subscribe-wsx', {
+        topic_name: TOPIC,
+        unsub_on_wsx_close: false,
+        ack_mode: ackMode,
+        delivery_batch_size: 1,
+      });
   assert.equal(reply.meta.status, 200, JSON.stringify(reply));
   return { subKey: reply.data.sub_key as string, seen, client: c };
 }
@@ -218,7 +245,10 @@ async function receiver(clientId: string, ackMode: 'write' | 'client', subKey?: 
 test('kill -9 while subscribers receive, 3 times: every message delivered again comes with delivery_count ≥ 2 (ack_mode write and client)', async (t) => {
   await freshServer();
   let server = await start();
-  assert.equal((await api('POST', '/api/pubsub/topics', { name: TOPIC, maxDepthGd: 1_000_000, subMaxDepthGd: 1_000_000 })).status, 201);
+  assert.equal(
+    (await api('POST', '/api/pubsub/topics', { name: TOPIC, maxDepthGd: 1_000_000, subMaxDepthGd: 1_000_000 })).status,
+    201,
+  );
   const modes = ['write', 'client'] as const;
   const subs = new Map<string, { subKey: string; everSeen: Set<string> }>();
   for (const mode of modes) {
@@ -232,7 +262,11 @@ test('kill -9 while subscribers receive, 3 times: every message delivered again 
   await Promise.all(
     Array.from({ length: WINDOW }, async (_, w) => {
       for (let i = w; i < RECEIVE_MESSAGES; i += WINDOW) {
-        const reply = await pub.gateway('zato.pubsub.pubapi.publish-message', { topic_name: TOPIC, data: { id: `m-${i}` }, has_gd: true });
+        const reply = await pub.gateway('zato.pubsub.pubapi.publish-message', {
+          topic_name: TOPIC,
+          data: { id: `m-${i}` },
+          has_gd: true,
+        });
         assert.equal(reply.meta.status, 200);
       }
     }),
@@ -243,12 +277,16 @@ test('kill -9 while subscribers receive, 3 times: every message delivered again 
     // Kill while deliveries are in full flow.
     await new Promise((r) => setTimeout(r, 300 + Math.random() * 400));
     server.child.kill('SIGKILL');
-    await new Promise<void>((resolve) => (server.child.exitCode !== null || server.child.signalCode ? resolve() : server.child.once('exit', () => resolve())));
+    await new Promise<void>((resolve) =>
+      server.child.exitCode !== null || server.child.signalCode ? resolve() : server.child.once('exit', () => resolve()),
+    );
     await Promise.all(receivers.map((r) => r.client.closed));
     modes.forEach((mode, i) => {
       const { everSeen } = subs.get(mode)!;
       const bad = unflaggedRedeliveries(everSeen, receivers[i]!.seen);
-      t.diagnostic(`cycle ${cycle + 1}, ack_mode ${mode}: ${receivers[i]!.seen.length} received before kill -9, ${receivers[i]!.seen.filter((m) => everSeen.has(m.id)).length} of them again`);
+      t.diagnostic(
+        `cycle ${cycle + 1}, ack_mode ${mode}: ${receivers[i]!.seen.length} received before kill -9, ${receivers[i]!.seen.filter((m) => everSeen.has(m.id)).length} of them again`,
+      );
       assert.deepEqual(bad, [], `cycle ${cycle + 1}, ack_mode ${mode}: redelivered with delivery_count 1`);
       for (const m of receivers[i]!.seen) everSeen.add(m.id);
     });

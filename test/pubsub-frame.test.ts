@@ -74,16 +74,36 @@ describe('protocol: zwsx.psrq frames', () => {
   test('a batch frame is exactly JSON.stringify of the list, with raised delivery counts', () => {
     const subKey = 'zpsk.wsx.0123456789ab';
     const encoder = new PsrqEncoder(subKey);
-    const messages = awkward.map((d, i) => message(d, { msgId: `zpsm${i}`, priority: 1 + (i % 9), correlId: i % 2 ? `c${i}` : null }));
+    const messages = awkward.map((d, i) =>
+      message(d, { msgId: `zpsm${i}`, priority: 1 + (i % 9), correlId: i % 2 ? `c${i}` : null }),
+    );
     const deliveries = messages.map((m, i) => ({ message: m, deliveryCount: 1 + (i % 3) * 1000 }));
     const text = encoder.frame('zwsxc.batch', time, deliveries, false).toString();
-    assert.equal(text, expectedFrame('zwsxc.batch', time, deliveries.map((d) => expectedItem(d.message, d.deliveryCount, subKey))));
+    assert.equal(
+      text,
+      expectedFrame(
+        'zwsxc.batch',
+        time,
+        deliveries.map((d) => expectedItem(d.message, d.deliveryCount, subKey)),
+      ),
+    );
   });
 
   test('countOffset raises every delivery count by the same amount', () => {
     const encoder = new PsrqEncoder('zpsk.wsx.k');
     const m = message({ x: 1 });
-    const text = encoder.frame('f0', time, [{ message: m, deliveryCount: 0 }, { message: m, deliveryCount: 4 }], false, 1).toString();
+    const text = encoder
+      .frame(
+        'f0',
+        time,
+        [
+          { message: m, deliveryCount: 0 },
+          { message: m, deliveryCount: 4 },
+        ],
+        false,
+        1,
+      )
+      .toString();
     assert.equal(text, expectedFrame('f0', time, [expectedItem(m, 1, 'zpsk.wsx.k'), expectedItem(m, 5, 'zpsk.wsx.k')]));
   });
 
@@ -105,7 +125,12 @@ describe('protocol: zwsx.psrq frames', () => {
   test('the size estimates bound the real frame', () => {
     const encoder = new PsrqEncoder('zpsk.wsx.0123456789ab');
     const messages = awkward.map((d) => message(d));
-    const frame = encoder.frame(`zwsxc.${'f'.repeat(32)}`, new Date().toISOString(), messages.map((m) => ({ message: m, deliveryCount: 999_999 })), false);
+    const frame = encoder.frame(
+      `zwsxc.${'f'.repeat(32)}`,
+      new Date().toISOString(),
+      messages.map((m) => ({ message: m, deliveryCount: 999_999 })),
+      false,
+    );
     const estimate = PSRQ_FRAME_OVERHEAD + messages.reduce((n, m) => n + encoder.messageBytes(m), 0);
     assert.ok(frame.length <= estimate, `${frame.length} <= ${estimate}`);
   });

@@ -14,8 +14,16 @@ let smallUrl: string;
 before(async () => {
   server = await startTestServer();
   url = await createChannel(server, { name: 'lim', service: 'helpers.web-sockets-gateway' });
-  bigUrl = await createChannel(server, { name: 'lim-big', service: 'helpers.web-sockets-gateway', maxMessageSize: 4 * 1024 * 1024 }, '/big');
-  smallUrl = await createChannel(server, { name: 'lim-small', service: 'helpers.web-sockets-gateway', maxMessageSize: 64 * 1024 }, '/small');
+  bigUrl = await createChannel(
+    server,
+    { name: 'lim-big', service: 'helpers.web-sockets-gateway', maxMessageSize: 4 * 1024 * 1024 },
+    '/big',
+  );
+  smallUrl = await createChannel(
+    server,
+    { name: 'lim-small', service: 'helpers.web-sockets-gateway', maxMessageSize: 64 * 1024 },
+    '/small',
+  );
 });
 after(() => server.stop());
 
@@ -53,13 +61,25 @@ async function abandoned(topicName: string, clientId: string, channelUrl = url):
   return subKey;
 }
 
-async function subscription(subKey: string): Promise<{ suspended: boolean; dropped: number; droppedTooLarge: number; queueDepth: number; pubClientId: string | null; detachedAt: string | null; securityName: string | null }> {
+async function subscription(
+  subKey: string,
+): Promise<{
+  suspended: boolean;
+  dropped: number;
+  droppedTooLarge: number;
+  queueDepth: number;
+  pubClientId: string | null;
+  detachedAt: string | null;
+  securityName: string | null;
+}> {
   const res = await server.api('GET', `/api/pubsub/subscriptions/${subKey}`);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body;
 }
 
-async function depth(topicName: string): Promise<{ gd: number; gdBytes: number; suspended: number; dropped: number; subscriptions: number }> {
+async function depth(
+  topicName: string,
+): Promise<{ gd: number; gdBytes: number; suspended: number; dropped: number; subscriptions: number }> {
   return (await server.api('GET', `/api/pubsub/topics/${enc(topicName)}`)).body.depth;
 }
 
@@ -101,7 +121,10 @@ describe('one subscriber cannot stop a topic', () => {
     );
     assert.deepEqual([...statuses], [[200, 400]], 'every publication accepted');
     await waitFor(() => got.messages.length >= 400, 10_000, 'the healthy subscriber got all 400');
-    assert.deepEqual(got.messages.map((m) => m.data.i).sort((a: number, b: number) => a - b), Array.from({ length: 400 }, (_, i) => i));
+    assert.deepEqual(
+      got.messages.map((m) => m.data.i).sort((a: number, b: number) => a - b),
+      Array.from({ length: 400 }, (_, i) => i),
+    );
 
     // The default subMaxDepthGd is half of maxDepthGd: 50 rows queued, the 350 others dropped and counted.
     const stalled = await subscription(stalledKey);
@@ -121,7 +144,11 @@ describe('one subscriber cannot stop a topic', () => {
     assert.equal((await back.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: stalledKey })).meta.status, 200);
     await waitFor(() => backGot.messages.length >= 50, 5000, 'the queued 50');
     const queuedIds = got.messages.slice(0, 50).map((m) => m.data.i);
-    assert.deepEqual(backGot.messages.map((m) => m.data.i), queuedIds, 'the first 50 published, in publication order');
+    assert.deepEqual(
+      backGot.messages.map((m) => m.data.i),
+      queuedIds,
+      'the first 50 published, in publication order',
+    );
     await waitFor(async () => !(await subscription(stalledKey)).suspended, 3000, 'resumed below the low-water mark');
     assert.equal((await publish(pub, '/lim/gd', { i: 1000 })).meta.status, 200);
     await waitFor(() => backGot.messages.some((m) => m.data.i === 1000), 3000, 'a new message after the resume');
@@ -183,7 +210,11 @@ describe('one subscriber cannot stop a topic', () => {
     const pub = await client();
     for (let i = 0; i < 3; i++) assert.equal((await publish(pub, '/lim/ttl', { i })).meta.status, 200);
     assert.equal((await depth('/lim/ttl')).gd, 3);
-    await waitFor(async () => (await server.api('GET', `/api/pubsub/subscriptions/${subKey}`)).status === 404, 6000, 'subscription removed');
+    await waitFor(
+      async () => (await server.api('GET', `/api/pubsub/subscriptions/${subKey}`)).status === 404,
+      6000,
+      'subscription removed',
+    );
     const d = await depth('/lim/ttl');
     assert.equal(d.subscriptions, 0);
     assert.equal(d.gd, 0);
@@ -203,7 +234,12 @@ describe('topic byte and message-size limits', () => {
     await topic('/lim/size', { maxMessageSize: 100_000 });
     const pub = await client(undefined, bigUrl);
     // Data bytes are counted as UTF-8 JSON: 50,001 two-byte characters are over 100,000 bytes.
-    const tooBig: unknown[] = ['a'.repeat(100_000), 'é'.repeat(50_001), Array.from({ length: 25_000 }, () => 1000), { pad: 'x'.repeat(99_999) }];
+    const tooBig: unknown[] = [
+      'a'.repeat(100_000),
+      'é'.repeat(50_001),
+      Array.from({ length: 25_000 }, () => 1000),
+      { pad: 'x'.repeat(99_999) },
+    ];
     for (const data of tooBig) {
       const r = await publish(pub, '/lim/size', data, { has_gd: true });
       assert.equal(r.meta.status, 413, JSON.stringify(r.meta));
@@ -214,7 +250,11 @@ describe('topic byte and message-size limits', () => {
       assert.equal(admin.status, 413, JSON.stringify(admin.body));
       assert.equal(admin.body.error.code, 'message_too_large');
     }
-    assert.equal((await publish(pub, '/lim/size', 'a'.repeat(99_998))).meta.status, 200, 'exactly at the limit (with the quotes)');
+    assert.equal(
+      (await publish(pub, '/lim/size', 'a'.repeat(99_998))).meta.status,
+      200,
+      'exactly at the limit (with the quotes)',
+    );
     assert.equal((await depth('/lim/size')).gd, 1);
     // The default: 1,000,000 bytes of data.
     await topic('/lim/size-default');
@@ -259,9 +299,18 @@ describe('no frame larger than the subscriber channel’s maxMessageSize', () =>
       assert.equal((await publish(pub, name, { i: 0, pad: 'x'.repeat(100 * 1024) })).meta.status, 200);
       assert.equal((await publish(pub, name, { i: 1 })).meta.status, 200);
       await waitFor(() => smallGot.messages.length >= 1 && bigGot.messages.length >= 2, 5000, 'deliveries');
-      assert.deepEqual(smallGot.messages.map((m) => m.data.i), [1]);
-      assert.deepEqual(bigGot.messages.map((m) => m.data.i), [0, 1]);
-      assert.ok(smallGot.frameBytes.every((n) => n <= 64 * 1024), `frames ${smallGot.frameBytes.join(', ')}`);
+      assert.deepEqual(
+        smallGot.messages.map((m) => m.data.i),
+        [1],
+      );
+      assert.deepEqual(
+        bigGot.messages.map((m) => m.data.i),
+        [0, 1],
+      );
+      assert.ok(
+        smallGot.frameBytes.every((n) => n <= 64 * 1024),
+        `frames ${smallGot.frameBytes.join(', ')}`,
+      );
       const s = await subscription(smallKey);
       assert.equal(s.dropped, 1);
       assert.equal(s.droppedTooLarge, 1);
@@ -277,7 +326,10 @@ describe('no frame larger than the subscriber channel’s maxMessageSize', () =>
       const got = collect(again);
       assert.equal((await again.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: subKey })).meta.status, 200);
       await waitFor(() => got.messages.length >= 10, 5000, 'all ten');
-      assert.deepEqual(got.messages.map((m) => m.data.i), Array.from({ length: 10 }, (_, i) => i));
+      assert.deepEqual(
+        got.messages.map((m) => m.data.i),
+        Array.from({ length: 10 }, (_, i) => i),
+      );
       assert.ok(got.frameBytes.length > 1 && got.frameBytes.every((n) => n <= 64 * 1024), `frames ${got.frameBytes.join(', ')}`);
       again.close();
     });
@@ -288,11 +340,18 @@ describe('a subscription belongs to the security definition that created it', ()
   let aliceUrl: string;
   let bobUrl: string;
   before(async () => {
-    for (const [name, username] of [['lim-alice', 'alice'], ['lim-bob', 'bob']]) {
+    for (const [name, username] of [
+      ['lim-alice', 'alice'],
+      ['lim-bob', 'bob'],
+    ]) {
       const res = await server.api('POST', '/api/security', { name, type: 'basic_auth', username, password: `${username}-pw` });
       assert.equal(res.status, 201, JSON.stringify(res.body));
     }
-    aliceUrl = await createChannel(server, { name: 'lim-a', service: 'helpers.web-sockets-gateway', security: 'lim-alice' }, '/alice');
+    aliceUrl = await createChannel(
+      server,
+      { name: 'lim-a', service: 'helpers.web-sockets-gateway', security: 'lim-alice' },
+      '/alice',
+    );
     bobUrl = await createChannel(server, { name: 'lim-b', service: 'helpers.web-sockets-gateway', security: 'lim-bob' }, '/bob');
   });
 

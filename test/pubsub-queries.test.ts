@@ -48,7 +48,13 @@ async function client(clientId: string): Promise<TestClient> {
 test('no query on pubsub_queue scans the table or sorts a backlog (EXPLAIN QUERY PLAN)', async () => {
   assert.equal((await server.api('POST', '/api/pubsub/topics', { name: '/q/t' })).status, 201);
   const acking = await client('q-acking');
-  const ackKey = (await acking.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: '/q/t', ack_mode: 'client', unsub_on_wsx_close: false })).data.sub_key as string;
+  const ackKey = (
+    await acking.gateway('zato.pubsub.pubapi.subscribe-wsx', {
+      topic_name: '/q/t',
+      ack_mode: 'client',
+      unsub_on_wsx_close: false,
+    })
+  ).data.sub_key as string;
   const writing = await client('q-writing');
   const writeKey = (await writing.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: '/q/t' })).data.sub_key as string;
   let acked = 0;
@@ -56,9 +62,13 @@ test('no query on pubsub_queue scans the table or sorts a backlog (EXPLAIN QUERY
     const frame = JSON.parse(raw.toString()) as { meta: { id: string; msg_type: string }; data: unknown };
     if (frame.meta.msg_type !== 'zwsx.psrq') return;
     acked += Array.isArray(frame.data) ? frame.data.length : 1;
-    acking.send({ meta: { action: 'client-response', id: `ack-${acked}`, token: acking.token, in_reply_to: frame.meta.id }, data: {} });
+    acking.send({
+      meta: { action: 'client-response', id: `ack-${acked}`, token: acking.token, in_reply_to: frame.meta.id },
+      data: {},
+    });
   });
-  for (let i = 0; i < 20; i++) await acking.gateway('zato.pubsub.pubapi.publish-message', { topic_name: '/q/t', data: { i }, priority: 1 + (i % 9) });
+  for (let i = 0; i < 20; i++)
+    await acking.gateway('zato.pubsub.pubapi.publish-message', { topic_name: '/q/t', data: { i }, priority: 1 + (i % 9) });
   await waitFor(() => acked >= 20, 5000, 'acknowledged');
   // Resume after a reconnect (requeue), expiry, unsubscribe and the admin API's delete.
   acking.ws.terminate();
@@ -74,7 +84,9 @@ test('no query on pubsub_queue scans the table or sorts a backlog (EXPLAIN QUERY
   await server.pubsub.drain();
 
   // The statements the code runs (not the migrations' DDL).
-  const queueQueries = [...ran.values()].filter((r) => /pubsub_queue/.test(r.sql) && /^\s*(select|insert|update|delete)\b/i.test(r.sql));
+  const queueQueries = [...ran.values()].filter(
+    (r) => /pubsub_queue/.test(r.sql) && /^\s*(select|insert|update|delete)\b/i.test(r.sql),
+  );
   assert.ok(queueQueries.length >= 8, `recorded ${queueQueries.length} queue queries`);
   const db = new SQLite(join(server.dir, 'switchboard.db'));
   try {

@@ -28,7 +28,7 @@ class FlakyHook extends Service {
   handle(): void {
     const ctx = this.request.input.ctx as WsxHookCtx;
     if (ctx.type !== 'message') return;
-    const n = ((ctx.data as { data: { n: number } }).data).n;
+    const n = (ctx.data as { data: { n: number } }).data.n;
     if (n === 1 && FlakyHook.failures < 2) {
       FlakyHook.failures++;
       throw new Error('storage unavailable');
@@ -46,7 +46,7 @@ class SlowFlakyHook extends Service {
   async handle(): Promise<void> {
     const ctx = this.request.input.ctx as WsxHookCtx;
     if (ctx.type !== 'message') return;
-    const n = ((ctx.data as { data: { n: number } }).data).n;
+    const n = (ctx.data as { data: { n: number } }).data.n;
     if (n === 1 && SlowFlakyHook.failures < 1) {
       SlowFlakyHook.failures++;
       await new Promise((r) => setTimeout(r, 300));
@@ -67,7 +67,8 @@ before(async () => {
 });
 after(() => server.stop());
 
-const publish = (data: unknown) => server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/news')}/publish`, { data });
+const publish = (data: unknown) =>
+  server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/news')}/publish`, { data });
 
 test('subscriptionList: every remote publication reaches the MESSAGE hook once, across reconnects', async () => {
   const url = await createChannel(server, { name: 'remote', service: 'helpers.web-sockets-gateway' });
@@ -81,11 +82,18 @@ test('subscriptionList: every remote publication reaches the MESSAGE hook once, 
     reconnect: { initial: 0.05, max: 0.2 },
   });
   assert.equal(res.status, 201);
-  await waitFor(async () => (await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/news'), 3000, 'the remote subscription');
+  await waitFor(
+    async () => (await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/news'),
+    3000,
+    'the remote subscription',
+  );
 
   for (let i = 0; i < 5; i++) await publish({ n: i });
   await waitFor(() => OnRemoteMessage.received.length >= 5, 3000, 'five hook calls');
-  assert.deepEqual(OnRemoteMessage.received.map((m) => (m.data as { n: number }).n), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    OnRemoteMessage.received.map((m) => (m.data as { n: number }).n),
+    [0, 1, 2, 3, 4],
+  );
   assert.ok(OnRemoteMessage.received.every((m) => m.topic_name === '/remote/news' && /^zpsm/.test(m.msg_id)));
 
   // Cut the connection from the remote's side; what is published meanwhile arrives after the reconnect.
@@ -97,11 +105,19 @@ test('subscriptionList: every remote publication reaches the MESSAGE hook once, 
   await new Promise((r) => setTimeout(r, 200));
   const ns = OnRemoteMessage.received.map((m) => (m.data as { n: number }).n);
   assert.deepEqual(ns, [0, 1, 2, 3, 4, 5, 6, 7], 'each exactly once, in order');
-  assert.equal((await server.pubsub.subscriptions()).filter((s) => s.topicName === '/remote/news').length, 1, 'resumed, not re-subscribed');
+  assert.equal(
+    (await server.pubsub.subscriptions()).filter((s) => s.topicName === '/remote/news').length,
+    1,
+    'resumed, not re-subscribed',
+  );
 
   // Deleting the connection ends the remote subscription too.
   await server.api('DELETE', '/api/outgoing/wsx/news-feed');
-  await waitFor(async () => !(await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/news'), 3000, 'unsubscribed');
+  await waitFor(
+    async () => !(await server.pubsub.subscriptions()).some((s) => s.topicName === '/remote/news'),
+    3000,
+    'unsubscribed',
+  );
 });
 
 /** Subscribes an outgoing connection to a remote topic with `hook` as its MESSAGE hook, publishes n = 0..3 there. */
@@ -117,8 +133,13 @@ async function publishThroughHook(name: string, hook: { serviceName: string; rec
     onMessageService: hook.serviceName,
     reconnect: { initial: 0.05, max: 0.2 },
   });
-  await waitFor(async () => (await server.pubsub.subscriptions()).some((s) => s.topicName === topic), 3000, 'the remote subscription');
-  for (let n = 0; n < 4; n++) await server.api('POST', `/api/pubsub/topics/${encodeURIComponent(topic)}/publish`, { data: { n } });
+  await waitFor(
+    async () => (await server.pubsub.subscriptions()).some((s) => s.topicName === topic),
+    3000,
+    'the remote subscription',
+  );
+  for (let n = 0; n < 4; n++)
+    await server.api('POST', `/api/pubsub/topics/${encodeURIComponent(topic)}/publish`, { data: { n } });
   await waitFor(() => hook.received.length >= 4, 5000, 'all four handed on');
   await new Promise((r) => setTimeout(r, 300));
 }
@@ -127,7 +148,11 @@ test('a MESSAGE hook that fails leaves the message unacknowledged: it comes agai
   await publishThroughHook('flaky', FlakyHook);
   assert.equal(FlakyHook.failures, 2);
   assert.deepEqual(FlakyHook.received, [0, 1, 2, 3], 'each once, in order, the failed one included');
-  await waitFor(async () => (await server.pubsub.subscriptions()).find((s) => s.topicName === '/remote/flaky')!.queueDepth === 0, 3000, 'all acknowledged');
+  await waitFor(
+    async () => (await server.pubsub.subscriptions()).find((s) => s.topicName === '/remote/flaky')!.queueDepth === 0,
+    3000,
+    'all acknowledged',
+  );
   await server.api('DELETE', '/api/outgoing/wsx/flaky-feed');
 });
 
@@ -159,14 +184,24 @@ export default class Collect extends Service {
 `,
   );
   const collected = () => (globalThis as unknown as { __collected?: number[] }).__collected ?? [];
-  const publish = (n: number) => server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/orders')}/publish`, { data: { n } });
+  const publish = (n: number) =>
+    server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/remote/orders')}/publish`, { data: { n } });
   const remoteSubs = async () => (await server.pubsub.subscriptions()).filter((s) => s.topicName === '/remote/orders');
 
-  const first = await startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false }, silentLogger());
+  const first = await startServer(
+    { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false },
+    silentLogger(),
+  );
   const created = await fetch(`${first.adminUrl}/api/outgoing/wsx`, {
     method: 'POST',
     headers: { authorization: `Bearer ${REMOTE_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'orders-feed', address: url, isZato: true, subscriptionList: ['/remote/orders'], onMessageService: 'test.collect-orders' }),
+    body: JSON.stringify({
+      name: 'orders-feed',
+      address: url,
+      isZato: true,
+      subscriptionList: ['/remote/orders'],
+      onMessageService: 'test.collect-orders',
+    }),
   });
   assert.equal(created.status, 201);
   await waitFor(async () => (await remoteSubs()).length === 1, 3000, 'the remote subscription');
@@ -178,14 +213,24 @@ export default class Collect extends Service {
   assert.equal((await remoteSubs()).length, 1, 'a shutdown does not unsubscribe');
   for (let n = 3; n < 6; n++) await publish(n);
 
-  const second = await startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false }, silentLogger());
+  const second = await startServer(
+    { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false },
+    silentLogger(),
+  );
   try {
     await waitFor(() => collected().length >= 6, 5000, 'the messages published while this server was down');
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(collected(), [0, 1, 2, 3, 4, 5]);
-    assert.deepEqual((await remoteSubs()).map((s) => s.subKey), [subKey], 'resumed with the stored sub_key, not subscribed anew');
+    assert.deepEqual(
+      (await remoteSubs()).map((s) => s.subKey),
+      [subKey],
+      'resumed with the stored sub_key, not subscribed anew',
+    );
     // Deleting the connection ends the remote subscription.
-    await fetch(`${second.adminUrl}/api/outgoing/wsx/orders-feed`, { method: 'DELETE', headers: { authorization: `Bearer ${REMOTE_TOKEN}` } });
+    await fetch(`${second.adminUrl}/api/outgoing/wsx/orders-feed`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${REMOTE_TOKEN}` },
+    });
     await waitFor(async () => (await remoteSubs()).length === 0, 3000, 'unsubscribed on delete');
   } finally {
     await second.close();

@@ -116,10 +116,19 @@ describe('SQLite pub/sub repository', () => {
     await repo.publish([a!, b!], ['k.mark']);
     const deleted = await repo.markDelivered('k.mark', [a!.msgId], []);
     assert.deepEqual(deleted, { rows: 0, messages: 0, bytes: 0 });
-    assert.deepEqual((await repo.nextBatch('k.mark', 10)).map((q) => q.message.msgId), [b!.msgId]);
+    assert.deepEqual(
+      (await repo.nextBatch('k.mark', 10)).map((q) => q.message.msgId),
+      [b!.msgId],
+    );
     await repo.requeue('k.mark');
     const again = await repo.nextBatch('k.mark', 10);
-    assert.deepEqual(again.map((q) => [q.message.msgId, q.deliveryCount]), [[a!.msgId, 1], [b!.msgId, 0]]);
+    assert.deepEqual(
+      again.map((q) => [q.message.msgId, q.deliveryCount]),
+      [
+        [a!.msgId, 1],
+        [b!.msgId, 0],
+      ],
+    );
     // The previous frame's messages (`done`) are removed in the same commit.
     const done = await repo.markDelivered('k.mark', [b!.msgId], [a!.msgId]);
     assert.deepEqual(done, { rows: 1, messages: 1, bytes: a!.size });
@@ -140,7 +149,10 @@ describe('SQLite pub/sub repository', () => {
     await subscribe('k.many', '/many');
     const messages = Array.from({ length: 900 }, () => msg('/many'));
     await repo.publish(messages, ['k.many']);
-    const deleted = await repo.acknowledge('k.many', messages.map((m) => m.msgId));
+    const deleted = await repo.acknowledge(
+      'k.many',
+      messages.map((m) => m.msgId),
+    );
     assert.equal(deleted.rows, 900);
     assert.equal(deleted.messages, 900);
   });
@@ -153,16 +165,25 @@ describe('SQLite pub/sub repository', () => {
     const expired = await repo.deleteExpired(Date.now());
     assert.deepEqual(expired.topics.get('/exp'), { count: 2, bytes: gone[0]!.size + gone[1]!.size });
     assert.equal(expired.rows.get('k.exp'), 2);
-    assert.deepEqual((await repo.nextBatch('k.exp', 10)).map((q) => q.message.msgId), [kept.msgId]);
+    assert.deepEqual(
+      (await repo.nextBatch('k.exp', 10)).map((q) => q.message.msgId),
+      [kept.msgId],
+    );
   });
 
   test('browse pages a topic by seq', async () => {
     const messages = [msg('/browse', 9), msg('/browse', 1), msg('/browse', 5)];
     await repo.publish(messages, []);
     const first = await repo.browse('/browse', 0, 2);
-    assert.deepEqual(first.map((m) => m.seq), [messages[0]!.seq, messages[1]!.seq]);
+    assert.deepEqual(
+      first.map((m) => m.seq),
+      [messages[0]!.seq, messages[1]!.seq],
+    );
     const rest = await repo.browse('/browse', first[1]!.seq, 2);
-    assert.deepEqual(rest.map((m) => m.msgId), [messages[2]!.msgId]);
+    assert.deepEqual(
+      rest.map((m) => m.msgId),
+      [messages[2]!.msgId],
+    );
     assert.equal(rest[0]!.dataJson, messages[2]!.dataJson);
   });
 

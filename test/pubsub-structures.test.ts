@@ -114,7 +114,10 @@ describe('Fifo', () => {
     const q = new Fifo<number>();
     for (let i = 0; i < 10; i++) q.push(i);
     q.shift();
-    assert.equal(q.retain((x) => x % 2 === 0), 5);
+    assert.equal(
+      q.retain((x) => x % 2 === 0),
+      5,
+    );
     assert.deepEqual(q.toArray(), [2, 4, 6, 8]);
     q.clear();
     assert.equal(q.size, 0);
@@ -130,7 +133,10 @@ describe('PriorityQueues', () => {
     const q = new PriorityQueues<ReturnType<typeof item>>((x) => x);
     [item(1, 1), item(9, 2), item(5, 3), item(9, 4), item(1, 5)].forEach((x) => q.push(x));
     assert.deepEqual(order(q), ['9:2', '9:4', '5:3', '1:1', '1:5']);
-    assert.deepEqual(q.peek(3).map((x) => x.seq), [2, 4, 3]);
+    assert.deepEqual(
+      q.peek(3).map((x) => x.seq),
+      [2, 4, 3],
+    );
     q.shift(3);
     assert.deepEqual(order(q), ['1:1', '1:5']);
     assert.equal(q.size, 2);
@@ -169,7 +175,10 @@ describe('PriorityQueues', () => {
   test('retain drops matching items at every priority', () => {
     const q = new PriorityQueues<ReturnType<typeof item>>((x) => x);
     for (let s = 1; s <= 18; s++) q.push(item(1 + (s % 9), s));
-    assert.equal(q.retain((x) => x.seq % 2 === 0), 9);
+    assert.equal(
+      q.retain((x) => x.seq % 2 === 0),
+      9,
+    );
     assert.equal(q.size, 9);
     assert.ok(q.toArray().every((x) => x.seq % 2 === 0));
   });
@@ -196,7 +205,10 @@ describe('RamQueue', () => {
     q.push(build(3));
     assert.equal(q.dropLargerThan(10_000), 0);
     assert.equal(q.dropLargerThan(1000), 1);
-    assert.deepEqual(q.peek(10).map((x) => x.message.seq), [1, 3]);
+    assert.deepEqual(
+      q.peek(10).map((x) => x.message.seq),
+      [1, 3],
+    );
   });
 
   test('delivered messages await their ack; unacknowledged ones come back first on requeue', () => {
@@ -209,6 +221,13 @@ describe('RamQueue', () => {
     assert.equal(q.acknowledge(batch[0]!.message.msgId), true);
     assert.equal(q.acknowledge(batch[0]!.message.msgId), false);
     q.requeueInFlight();
-    assert.deepEqual(q.peek(10).map((x) => [x.message.seq, x.deliveryCount]), [[2, 1], [3, 0], [4, 0]]);
+    assert.deepEqual(
+      q.peek(10).map((x) => [x.message.seq, x.deliveryCount]),
+      [
+        [2, 1],
+        [3, 0],
+        [4, 0],
+      ],
+    );
   });
 });

@@ -24,7 +24,11 @@ before(async () => {
   server = await startTestServer();
   server.registry.replaceSource('pubsub-test', [{ name: Announcer.serviceName, cls: Announcer }]);
   url = await createChannel(server, { name: 'ps', service: 'helpers.web-sockets-gateway', gatewayServices: ['test.*'] });
-  bigUrl = await createChannel(server, { name: 'ps-big', service: 'helpers.web-sockets-gateway', maxMessageSize: 4 * 1024 * 1024 }, '/big');
+  bigUrl = await createChannel(
+    server,
+    { name: 'ps-big', service: 'helpers.web-sockets-gateway', maxMessageSize: 4 * 1024 * 1024 },
+    '/big',
+  );
 });
 after(() => server.stop());
 
@@ -66,7 +70,7 @@ function messagesOf(frame: Frame): Frame['data'][] {
 /** The frames that deliver the next `count` messages, each as the list of its messages. */
 async function deliveredFrames(c: TestClient, count: number, timeoutMs = 3000): Promise<Frame['data'][][]> {
   const frames: Frame['data'][][] = [];
-  for (let got = 0; got < count; ) {
+  for (let got = 0; got < count;) {
     const messages = messagesOf(await delivery(c, timeoutMs));
     frames.push(messages);
     got += messages.length;
@@ -111,7 +115,9 @@ describe('publish and subscribe over WSX', () => {
     await topic('/svc');
     const sub = await client();
     await subscribe(sub, '/svc');
-    const res = await server.api('POST', '/api/services/test.announce/invoke', { request: { topic: '/svc', data: 'from a service' } });
+    const res = await server.api('POST', '/api/services/test.announce/invoke', {
+      request: { topic: '/svc', data: 'from a service' },
+    });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const frame = await delivery(sub);
     assert.equal(frame.data.data, 'from a service');
@@ -136,7 +142,13 @@ describe('publish and subscribe over WSX', () => {
     sub.ws.terminate();
     await sub.closed;
     const pub = await client();
-    for (const [data, priority] of [['a', 1], ['b', 9], ['c', 5], ['d', 9], ['e', 1]] as const) {
+    for (const [data, priority] of [
+      ['a', 1],
+      ['b', 9],
+      ['c', 5],
+      ['d', 9],
+      ['e', 1],
+    ] as const) {
       assert.equal((await publish(pub, '/ordered', data, { priority })).meta.status, 200);
     }
     const again = await client('orderly');
@@ -145,7 +157,10 @@ describe('publish and subscribe over WSX', () => {
     const first = await delivery(again);
     const second = await delivery(again);
     assert.ok(Array.isArray(first.data));
-    assert.deepEqual([...first.data, ...second.data].map((m: { data: string }) => m.data), ['b', 'd', 'c', 'a', 'e']);
+    assert.deepEqual(
+      [...first.data, ...second.data].map((m: { data: string }) => m.data),
+      ['b', 'd', 'c', 'a', 'e'],
+    );
     again.close();
     pub.close();
   });
@@ -186,7 +201,10 @@ describe('publish and subscribe over WSX', () => {
     assert.equal((await batchedAgain.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: batchedKey })).meta.status, 200);
     const frame = await delivery(batchedAgain);
     assert.ok(Array.isArray(frame.data), 'a list frame');
-    assert.deepEqual(frame.data.map((m: { data: number }) => m.data), [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      frame.data.map((m: { data: number }) => m.data),
+      [0, 1, 2, 3, 4, 5, 6],
+    );
 
     const singleAgain = await client('backlog-single');
     assert.equal((await singleAgain.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: singleKey })).meta.status, 200);
@@ -212,9 +230,16 @@ describe('publish and subscribe over WSX', () => {
     const m2 = await delivery(sub);
     assert.deepEqual([m1.data.data, m2.data.data], ['m1', 'm2']);
     // Acknowledge m1 only, then drop the connection before acknowledging m2.
-    sub.send({ meta: { action: 'client-response', id: 'ack1', token: sub.token, in_reply_to: m1.meta.id }, data: { response: 'ok' } });
+    sub.send({
+      meta: { action: 'client-response', id: 'ack1', token: sub.token, in_reply_to: m1.meta.id },
+      data: { response: 'ok' },
+    });
     await server.pubsub.drain();
-    await waitFor(async () => (await server.pubsub.subscriptions()).find((s) => s.subKey === subKey)?.queueDepth === 1, 2000, 'm1 acknowledged');
+    await waitFor(
+      async () => (await server.pubsub.subscriptions()).find((s) => s.subKey === subKey)?.queueDepth === 1,
+      2000,
+      'm1 acknowledged',
+    );
     sub.ws.terminate();
     await sub.closed;
     const again = await client('acker');
@@ -222,8 +247,15 @@ describe('publish and subscribe over WSX', () => {
     const redelivered = await delivery(again);
     assert.equal(redelivered.data.data, 'm2');
     assert.equal(redelivered.data.delivery_count, 2);
-    again.send({ meta: { action: 'client-response', id: 'ack2', token: again.token, in_reply_to: redelivered.meta.id }, data: {} });
-    await waitFor(async () => (await server.pubsub.subscriptions()).find((s) => s.subKey === subKey)?.queueDepth === 0, 2000, 'm2 acknowledged');
+    again.send({
+      meta: { action: 'client-response', id: 'ack2', token: again.token, in_reply_to: redelivered.meta.id },
+      data: {},
+    });
+    await waitFor(
+      async () => (await server.pubsub.subscriptions()).find((s) => s.subKey === subKey)?.queueDepth === 0,
+      2000,
+      'm2 acknowledged',
+    );
     again.close();
     pub.close();
   });
@@ -234,7 +266,8 @@ describe('publish and subscribe over WSX', () => {
     await own.api('POST', '/api/pubsub/topics', { name: '/durable' });
     const sub = await TestClient.connect(ownUrl);
     await sub.createSession({ client_id: 'durable-sub' });
-    const subKey = (await sub.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: '/durable', unsub_on_wsx_close: false })).data.sub_key;
+    const subKey = (await sub.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: '/durable', unsub_on_wsx_close: false }))
+      .data.sub_key;
     sub.ws.terminate();
     await sub.closed;
     for (let i = 0; i < 20; i++) await own.api('POST', `/api/pubsub/topics/${enc('/durable')}/publish`, { data: i });
@@ -245,7 +278,10 @@ describe('publish and subscribe over WSX', () => {
       await again.createSession({ client_id: 'durable-sub' });
       assert.equal((await again.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: subKey })).data.current_depth, 20);
       const got = (await deliveredMessages(again, 20)).map((m) => m.data);
-      assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
+      assert.deepEqual(
+        got,
+        Array.from({ length: 20 }, (_, i) => i),
+      );
       again.close();
     } finally {
       await restarted.close();
@@ -282,7 +318,12 @@ describe('pub/sub: bad input and faults', () => {
   test('invalid priority or expiration → 400 naming the field', async () => {
     await topic('/strict');
     const c = await client();
-    for (const [extra, field] of [[{ priority: 0 }, 'priority'], [{ priority: 10 }, 'priority'], [{ priority: 'high' }, 'priority'], [{ expiration: -5 }, 'expiration']] as const) {
+    for (const [extra, field] of [
+      [{ priority: 0 }, 'priority'],
+      [{ priority: 10 }, 'priority'],
+      [{ priority: 'high' }, 'priority'],
+      [{ expiration: -5 }, 'expiration'],
+    ] as const) {
       const r = await publish(c, '/strict', 1, extra);
       assert.equal(r.meta.status, 400, JSON.stringify(extra));
       assert.match(r.meta.error_message!, new RegExp(field));
@@ -298,7 +339,10 @@ describe('pub/sub: bad input and faults', () => {
     assert.equal(full.meta.status, 409);
     assert.equal(full.meta.code, 'topic_full');
     const stored = (await server.api('GET', `/api/pubsub/topics/${enc('/small')}/messages`)).body;
-    assert.deepEqual(stored.map((m: { data: number }) => m.data), [0, 1, 2]);
+    assert.deepEqual(
+      stored.map((m: { data: number }) => m.data),
+      [0, 1, 2],
+    );
     assert.equal((await server.api('GET', `/api/pubsub/topics/${enc('/small')}`)).body.depth.gd, 3);
     c.close();
   });
@@ -388,7 +432,11 @@ describe('pub/sub: bad input and faults', () => {
     assert.equal(healthyGot, count, 'the healthy subscriber got everything while the other was stalled');
     (stalled.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     const got = (await deliveredMessages(stalled, count, 10_000)).map((m) => m.data.i);
-    assert.deepEqual(got, Array.from({ length: count }, (_, i) => i), 'all delivered, in order, once the reader resumed');
+    assert.deepEqual(
+      got,
+      Array.from({ length: count }, (_, i) => i),
+      'all delivered, in order, once the reader resumed',
+    );
     stalled.close();
     healthy.close();
   });
@@ -401,7 +449,9 @@ describe('pub/sub: bad input and faults', () => {
     assert.equal((await server.api('POST', '/api/pubsub/topics', { name: 'no-slash' })).status, 400);
     const c = await client();
     const subKey = await subscribe(c, '/admin/t');
-    const listed = (await server.api('GET', '/api/pubsub/subscriptions')).body.find((s: { subKey: string }) => s.subKey === subKey);
+    const listed = (await server.api('GET', '/api/pubsub/subscriptions')).body.find(
+      (s: { subKey: string }) => s.subKey === subKey,
+    );
     assert.equal(listed.topicName, '/admin/t');
     assert.ok(listed.pubClientId);
     assert.equal((await server.api('DELETE', `/api/pubsub/subscriptions/${subKey}`)).status, 200);

@@ -185,12 +185,15 @@ describe('RemoteSocket (Zato remote)', async () => {
   // Answers create-session with a token and every invoke-service with a sub_key.
   remote.onMessage = (ws, text) => {
     const { meta } = JSON.parse(text) as { meta: { action: string; id: string } };
-    const reply = (msgType: string, data: unknown): void => ws.send(JSON.stringify({ meta: { id: 'r', in_reply_to: meta.id, msg_type: msgType, status: 200 }, data }));
+    const reply = (msgType: string, data: unknown): void =>
+      ws.send(JSON.stringify({ meta: { id: 'r', in_reply_to: meta.id, msg_type: msgType, status: 200 }, data }));
     if (meta.action === 'create-session') reply('zwsx.rspa', { token: 'zwsxt.t' });
     else if (meta.action === 'invoke-service') reply('zwsx.rspok', { sub_key: 'zpsk.1' });
   };
   const services = (): unknown[] =>
-    remote.received.map((t) => JSON.parse(t) as { data?: { service?: string } }).flatMap((f) => (f.data?.service ? [f.data.service] : []));
+    remote.received
+      .map((t) => JSON.parse(t) as { data?: { service?: string } })
+      .flatMap((f) => (f.data?.service ? [f.data.service] : []));
 
   test('only the first socket of a pool subscribes to subscriptionList (chosen when it is made)', async () => {
     const second = open({ address: remote.url, isZato: true, subscriptionList: ['/t'] }, 1);

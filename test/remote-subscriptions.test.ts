@@ -13,7 +13,14 @@ interface Call {
 }
 
 const ok = (data: unknown): WsxResponse => ({ id: 'r', status: 200, isOk: true, data, inReplyTo: 'q' });
-const refused = (status: number): WsxResponse => ({ id: 'r', status, isOk: false, data: null, inReplyTo: 'q', errorMessage: `status ${status}` });
+const refused = (status: number): WsxResponse => ({
+  id: 'r',
+  status,
+  isOk: false,
+  data: null,
+  inReplyTo: 'q',
+  errorMessage: `status ${status}`,
+});
 
 /** A session that answers each service from `answers` and records every call. */
 class FakeSession implements SubscriptionSession, DeliverySession {
@@ -79,7 +86,8 @@ describe('RemoteSubscriptions', () => {
   test('stored sub_keys are resumed, not recreated; a resume that fails subscribes anew', async () => {
     const fake = fakeLink({ subscriptionList: ['/a', '/b'] });
     const session = new FakeSession();
-    session.answers = (call) => (call.service === RESUME && call.request.sub_key === 'old-b' ? refused(404) : ok({ sub_key: 'new-b' }));
+    session.answers = (call) =>
+      call.service === RESUME && call.request.sub_key === 'old-b' ? refused(404) : ok({ sub_key: 'new-b' });
     const store = new MemoryStore({ '/a': 'old-a', '/b': 'old-b' });
     await new RemoteSubscriptions(fake.link, session, store).subscribe();
     assert.deepEqual(
@@ -108,7 +116,10 @@ describe('RemoteSubscriptions', () => {
     session.answers = (call) => (call.request.topic_name === '/a' ? ok({ sub_key: 'x'.repeat(2000) }) : refused(403));
     const store = new MemoryStore();
     await new RemoteSubscriptions(fake.link, session, store).subscribe();
-    assert.deepEqual(fake.errors, ['Subscribing to /a failed: the reply has no usable sub_key', 'Subscribing to /b failed: status 403']);
+    assert.deepEqual(fake.errors, [
+      'Subscribing to /a failed: the reply has no usable sub_key',
+      'Subscribing to /b failed: status 403',
+    ]);
     assert.deepEqual(store.keys, {});
   });
 
@@ -141,10 +152,16 @@ describe('RemoteDeliveries', () => {
   test('hands each message on once, in order, and acknowledges each frame after its messages', async () => {
     const seen: unknown[] = [];
     const { session, deliveries: d } = deliveries(async (m) => seen.push((m as { msg_id: string }).msg_id));
-    const first = d.inOrder(ws, 'psrq.1', [{ msg_id: 'm1', sub_key: 's' }, { msg_id: 'm2', sub_key: 's' }]);
+    const first = d.inOrder(ws, 'psrq.1', [
+      { msg_id: 'm1', sub_key: 's' },
+      { msg_id: 'm2', sub_key: 's' },
+    ]);
     const second = d.inOrder(ws, 'psrq.2', { msg_id: 'm3', sub_key: 's' });
     // A redelivery (our ack was lost): acknowledged again, not handed on twice.
-    const again = d.inOrder(ws, 'psrq.3', [{ msg_id: 'm2', sub_key: 's' }, { msg_id: 'm3', sub_key: 's' }]);
+    const again = d.inOrder(ws, 'psrq.3', [
+      { msg_id: 'm2', sub_key: 's' },
+      { msg_id: 'm3', sub_key: 's' },
+    ]);
     // Started in the order read (as the socket does); each waits for the one before it.
     await Promise.all([first(), second(), again()]);
     assert.deepEqual(seen, ['m1', 'm2', 'm3']);
@@ -164,7 +181,11 @@ describe('RemoteDeliveries', () => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     let fail = true;
     const seen: string[] = [];
-    const { fake, session, deliveries: d } = deliveries(async (m) => {
+    const {
+      fake,
+      session,
+      deliveries: d,
+    } = deliveries(async (m) => {
       const id = (m as { msg_id: string }).msg_id;
       if (fail) throw new Error('db down');
       seen.push(id);
@@ -180,7 +201,10 @@ describe('RemoteDeliveries', () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(session.calls, [{ service: 'zato.pubsub.resume-wsx-subscription', request: { sub_key: 's' } }]);
     // The remote sends the unacknowledged messages again after its reply to the resume.
-    await d.inOrder(ws, 'psrq.3', [{ msg_id: 'm1', sub_key: 's' }, { msg_id: 'm2', sub_key: 's' }])();
+    await d.inOrder(ws, 'psrq.3', [
+      { msg_id: 'm1', sub_key: 's' },
+      { msg_id: 'm2', sub_key: 's' },
+    ])();
     assert.deepEqual(seen, ['m1', 'm2']);
     assert.deepEqual(session.acks, ['psrq.3']);
   });

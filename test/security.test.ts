@@ -9,12 +9,24 @@ let securedUrl: string;
 
 before(async () => {
   server = await startTestServer();
-  assert.equal((await server.api('POST', '/api/security', { name: 'partners', type: 'basic_auth', username: 'acme', password: 'correct horse' })).status, 201);
+  assert.equal(
+    (
+      await server.api('POST', '/api/security', {
+        name: 'partners',
+        type: 'basic_auth',
+        username: 'acme',
+        password: 'correct horse',
+      })
+    ).status,
+    201,
+  );
   securedUrl = await createChannel(server, { name: 'secured', service: 'zato.ping', security: 'partners' });
 });
 after(() => server.stop());
 
-async function session(meta: Record<string, unknown>): Promise<{ client: TestClient; reply: Awaited<ReturnType<TestClient['createSession']>> }> {
+async function session(
+  meta: Record<string, unknown>,
+): Promise<{ client: TestClient; reply: Awaited<ReturnType<TestClient['createSession']>> }> {
   const client = await TestClient.connect(securedUrl);
   const reply = await client.createSession(meta);
   return { client, reply };
@@ -55,13 +67,21 @@ describe('basic_auth on a zato channel', () => {
 
 describe('security definitions', () => {
   test('the API never returns the password, and the database holds only a scrypt hash and a sealed copy', async () => {
-    const created = await server.api('POST', '/api/security', { name: 'hidden', type: 'basic_auth', username: 'u', password: 'p4ssw0rd-visible?' });
+    const created = await server.api('POST', '/api/security', {
+      name: 'hidden',
+      type: 'basic_auth',
+      username: 'u',
+      password: 'p4ssw0rd-visible?',
+    });
     const list = await fetch(`${server.adminUrl}/api/security`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
-    const text = JSON.stringify(created.body) + (await list.text()) + JSON.stringify((await server.api('GET', '/api/security/hidden')).body);
+    const text =
+      JSON.stringify(created.body) + (await list.text()) + JSON.stringify((await server.api('GET', '/api/security/hidden')).body);
     assert.doesNotMatch(text, /p4ssw0rd|secretHash|secretSealed|scrypt/);
     const db = new SQLite(server.settings.db, { readonly: true });
     try {
-      const row = db.prepare("select body from config_object where kind = 'security' and name = 'hidden'").get() as { body: string };
+      const row = db.prepare("select body from config_object where kind = 'security' and name = 'hidden'").get() as {
+        body: string;
+      };
       assert.doesNotMatch(row.body, /p4ssw0rd/);
       const stored = JSON.parse(row.body);
       assert.match(stored.secretHash, /^scrypt\$16384\$8\$1\$/);
@@ -80,7 +100,10 @@ describe('security definitions', () => {
       c.ws.terminate();
       return reply.meta.msg_type;
     };
-    assert.equal((await server.api('PUT', '/api/security/rotating', { name: 'rotating', type: 'basic_auth', username: 'r' })).status, 200);
+    assert.equal(
+      (await server.api('PUT', '/api/security/rotating', { name: 'rotating', type: 'basic_auth', username: 'r' })).status,
+      200,
+    );
     assert.equal(await tryLogin('one'), 'zwsx.rspa');
     await server.api('PUT', '/api/security/rotating', { name: 'rotating', type: 'basic_auth', username: 'r', password: 'two' });
     assert.equal(await tryLogin('one'), 'zwsx.merr');
@@ -98,10 +121,20 @@ describe('security definitions', () => {
   });
 
   test('a plain channel with security needs HTTP Basic at the handshake: 401 without it', async () => {
-    const url = await createChannel(server, { name: 'plain-secured', service: 'zato.helpers.echo', protocol: 'plain', security: 'partners' });
+    const url = await createChannel(server, {
+      name: 'plain-secured',
+      service: 'zato.helpers.echo',
+      protocol: 'plain',
+      security: 'partners',
+    });
     await assert.rejects(TestClient.connect(url), (err: { status?: number }) => err.status === 401);
-    await assert.rejects(TestClient.connect(url, { headers: { authorization: `Basic ${Buffer.from('acme:wrong').toString('base64')}` } }), (err: { status?: number }) => err.status === 401);
-    const ok = await TestClient.connect(url, { headers: { authorization: `Basic ${Buffer.from('acme:correct horse').toString('base64')}` } });
+    await assert.rejects(
+      TestClient.connect(url, { headers: { authorization: `Basic ${Buffer.from('acme:wrong').toString('base64')}` } }),
+      (err: { status?: number }) => err.status === 401,
+    );
+    const ok = await TestClient.connect(url, {
+      headers: { authorization: `Basic ${Buffer.from('acme:correct horse').toString('base64')}` },
+    });
     ok.send('in');
     assert.equal(await ok.nextText(), 'in');
     ok.close();

@@ -52,12 +52,22 @@ async function storedServer(path: string) {
   await mkdir(first.settings.servicesDir, { recursive: true });
   await writeFile(join(first.settings.servicesDir, 'early-out.ts'), OUT_SERVICE);
   const created = [
-    await first.api('POST', '/api/channels/wsx', { name: 'early', address: url, service: 'helpers.web-sockets-gateway', protocol: 'zato', gatewayServices: ['early.*'] }),
+    await first.api('POST', '/api/channels/wsx', {
+      name: 'early',
+      address: url,
+      service: 'helpers.web-sockets-gateway',
+      protocol: 'zato',
+      gatewayServices: ['early.*'],
+    }),
     await first.api('POST', '/api/pubsub/topics', { name: '/early' }),
     // Nothing listens there: the connection is stored and active, never connected, which is all `get()` needs.
     await first.api('POST', '/api/outgoing/wsx', { name: 'early-out', address: `ws://127.0.0.1:${await freePort()}/nowhere` }),
   ];
-  assert.deepEqual(created.map((r) => r.status), [201, 201, 201], JSON.stringify(created.map((r) => r.body)));
+  assert.deepEqual(
+    created.map((r) => r.status),
+    [201, 201, 201],
+    JSON.stringify(created.map((r) => r.body)),
+  );
   await first.close();
   return { url, settings: { ...first.settings, adminPort: 0 }, cleanup: () => first.stop() };
 }

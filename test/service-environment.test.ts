@@ -27,15 +27,27 @@ function invokerWith(environment?: ReturnType<typeof lateBoundEnvironment>['envi
 
 const fakeParts = (published: unknown[]) => ({
   channels: { channel: () => ({ clients: () => [{}, {}] }) as unknown as WsxChannelHandle },
-  outgoing: { get: (name: string) => ({ config: { name, address: 'ws://x', isZato: false }, conn: { client: () => Promise.reject(new Error('unused')) } }) },
+  outgoing: {
+    get: (name: string) => ({
+      config: { name, address: 'ws://x', isZato: false },
+      conn: { client: () => Promise.reject(new Error('unused')) },
+    }),
+  },
   pubsub: { publish: async (topic: string, input: unknown) => (published.push({ topic, input }), 'msg-1') } as unknown as PubSub,
 });
 
 describe('service environment', () => {
   test('an invoker built without one: this.out, this.wsx and this.pubsub fail with internal_error, naming the part', async () => {
     const invoker = invokerWith();
-    for (const [which, part] of [['out', /Outgoing WebSocket connections are not running/], ['wsx', /WebSocket channels are not running/], ['pubsub', /Publish\/subscribe is not running/]] as const) {
-      await assert.rejects(invoker.invoke(UsesParts.serviceName, { which }), (err: unknown) => err instanceof InternalError && part.test(err.message));
+    for (const [which, part] of [
+      ['out', /Outgoing WebSocket connections are not running/],
+      ['wsx', /WebSocket channels are not running/],
+      ['pubsub', /Publish\/subscribe is not running/],
+    ] as const) {
+      await assert.rejects(
+        invoker.invoke(UsesParts.serviceName, { which }),
+        (err: unknown) => err instanceof InternalError && part.test(err.message),
+      );
     }
   });
 

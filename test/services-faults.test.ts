@@ -95,10 +95,16 @@ async function metric(server: Child, series: string): Promise<number | undefined
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const uncaught = (service: string, kind = 'exception') => `switchboard_service_uncaught_errors_total{service="${service}",kind="${kind}"}`;
+const uncaught = (service: string, kind = 'exception') =>
+  `switchboard_service_uncaught_errors_total{service="${service}",kind="${kind}"}`;
 
-async function deploymentOf(server: Child, file: string): Promise<{ ok: boolean; error?: string; code?: string; services: string[] } | undefined> {
-  return ((await api(server, 'GET', '/api/services/deployments')).body as Array<{ file: string; ok: boolean; services: string[] }>).find((d) => d.file.endsWith(file));
+async function deploymentOf(
+  server: Child,
+  file: string,
+): Promise<{ ok: boolean; error?: string; code?: string; services: string[] } | undefined> {
+  return (
+    (await api(server, 'GET', '/api/services/deployments')).body as Array<{ file: string; ok: boolean; services: string[] }>
+  ).find((d) => d.file.endsWith(file));
 }
 
 // Each service leaves something behind that throws after handle() has answered; one file each, as services are
@@ -166,18 +172,29 @@ const ATTRIBUTED: Array<[string, string]> = [
 ];
 const UNTRACEABLE = ['faults.fs-stream', 'faults.not-an-error'];
 
-async function faultyServer(env: Record<string, string> = {}, args?: string[]): Promise<{ server: Child & { servicesDir: string }; channelUrl: string }> {
+async function faultyServer(
+  env: Record<string, string> = {},
+  args?: string[],
+): Promise<{ server: Child & { servicesDir: string }; channelUrl: string }> {
   const dir = await tempDir();
-  for (const [name, leave] of Object.entries(LEAVES)) await writeFile(join(dir, 'services', `${name.replace('.', '-')}.ts`), serviceFile(name, leave));
+  for (const [name, leave] of Object.entries(LEAVES))
+    await writeFile(join(dir, 'services', `${name.replace('.', '-')}.ts`), serviceFile(name, leave));
   await writeFile(join(dir, 'services', 'two-in-one.ts'), TWO_IN_ONE);
   await writeFile(join(dir, 'services', 'block.ts'), BLOCK);
   await writeFile(join(dir, 'services', 'storm.ts'), STORM);
   await writeFile(join(dir, 'services', 'top-level.ts'), TOP_LEVEL);
-  const server = Object.assign(spawnServer(dir, await freePort(), { SWITCHBOARD_STALL_WARN_MS: '200', ...env }, args), { servicesDir: join(dir, 'services') });
+  const server = Object.assign(spawnServer(dir, await freePort(), { SWITCHBOARD_STALL_WARN_MS: '200', ...env }, args), {
+    servicesDir: join(dir, 'services'),
+  });
   await untilHealthy(server);
   const port = await freePort();
   const services = [...Object.keys(LEAVES), 'faults.first', 'faults.block', 'faults.storm', 'zato.helpers.echo'];
-  const created = await api(server, 'POST', '/api/channels/wsx', { name: 'faults', address: `ws://127.0.0.1:${port}/faults`, service: 'helpers.web-sockets-gateway', gatewayServices: services });
+  const created = await api(server, 'POST', '/api/channels/wsx', {
+    name: 'faults',
+    address: `ws://127.0.0.1:${port}/faults`,
+    service: 'helpers.web-sockets-gateway',
+    gatewayServices: services,
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   return { server, channelUrl: `ws://127.0.0.1:${port}/faults` };
 }
@@ -210,14 +227,21 @@ describe('errors thrown outside handle() do not end the process', () => {
     await invokeAll(server, channelUrl);
     // The top level's timer is blamed on the file's only service, or on the file when it fires before the
     // import has finished (the services are not deployed yet); the untraceable two are counted as `none`.
-    const topLevel = async () => ((await metric(server, uncaught('faults.quiet'))) ?? 0) + ((await metric(server, uncaught(join(server.servicesDir, 'top-level.ts')))) ?? 0);
+    const topLevel = async () =>
+      ((await metric(server, uncaught('faults.quiet'))) ?? 0) +
+      ((await metric(server, uncaught(join(server.servicesDir, 'top-level.ts')))) ?? 0);
     await waitFor(async () => (await topLevel()) === 1, 10_000, 'the top-level timer error');
     await waitFor(async () => (await metric(server, uncaught('none'))) === 2, 10_000, 'the errors no stack points to');
     const twoInOne = uncaught(join(server.servicesDir, 'two-in-one.ts'));
     await waitFor(async () => (await metric(server, twoInOne)) === 1, 10_000, 'the two-in-one error, blamed on its file');
     await stillServing(server, channelUrl);
     const log = server.output();
-    for (const [service] of ATTRIBUTED) assert.match(log, new RegExp(`"service":"${service.replace('.', '\\.')}"[^\\n]*Service code`), `${service} is named in the log`);
+    for (const [service] of ATTRIBUTED)
+      assert.match(
+        log,
+        new RegExp(`"service":"${service.replace('.', '\\.')}"[^\\n]*Service code`),
+        `${service} is named in the log`,
+      );
     assert.match(log, /"message":"from a timer"/);
     assert.match(log, /outside any service/);
     assert.match(log, /"file":"[^"]*two-in-one\.ts","services":\["faults\.first","faults\.second"\]/);
@@ -231,7 +255,10 @@ describe('errors thrown outside handle() do not end the process', () => {
     await client.createSession();
     assert.equal((await client.gateway('faults.storm', {})).meta.status, 200);
     await waitFor(async () => (await metric(server, uncaught('faults.storm'))) === 300, 10_000, 'all 300 errors to be counted');
-    const lines = server.output().split('\n').filter((l) => l.includes('"service":"faults.storm"'));
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"service":"faults.storm"'));
     assert.ok(lines.length <= 11, `at most 10 errors and one notice are logged (got ${lines.length})`);
     assert.match(lines.at(-1)!, /not logging them/);
     client.close();
@@ -242,7 +269,8 @@ describe('errors thrown outside handle() do not end the process', () => {
   test('with serviceScopes on, errors no stack points to are blamed on their service too', async () => {
     const { server, channelUrl } = await faultyServer({ SWITCHBOARD_SERVICE_SCOPES: '1' });
     await invokeAll(server, channelUrl);
-    for (const service of [...UNTRACEABLE, 'faults.first']) await waitFor(async () => (await metric(server, uncaught(service))) === 1, 10_000, `${service}'s error`);
+    for (const service of [...UNTRACEABLE, 'faults.first'])
+      await waitFor(async () => (await metric(server, uncaught(service))) === 1, 10_000, `${service}'s error`);
     assert.equal(await metric(server, uncaught('none')), undefined, 'nothing is left unattributed');
     await stillServing(server, channelUrl);
     server.child.kill('SIGTERM');
@@ -268,7 +296,11 @@ describe('a blocked event loop', () => {
     await client.createSession();
     const reply = await client.gateway('faults.block', {});
     assert.equal(reply.meta.status, 200);
-    await waitFor(async () => ((await metric(server, 'switchboard_eventloop_stalls_total')) ?? 0) >= 1, 5000, 'the stall to be counted');
+    await waitFor(
+      async () => ((await metric(server, 'switchboard_eventloop_stalls_total')) ?? 0) >= 1,
+      5000,
+      'the stall to be counted',
+    );
     assert.ok((await metric(server, 'switchboard_eventloop_longest_stall_seconds'))! > 0);
     assert.notEqual(await metric(server, 'switchboard_nodejs_eventloop_lag_seconds'), undefined, 'event-loop lag is exported');
     const log = server.output();
@@ -304,33 +336,47 @@ describe('a blocked event loop', () => {
 });
 
 describe('deploy timeout', () => {
-  test('a file whose top-level await never settles is reported as failed and start-up goes on (it used to exit 13)', { timeout: 60_000 }, async () => {
-    const base = await tempDir();
-    await writeFile(join(base, 'services', 'hangs.ts'), `await new Promise(() => {});\nexport {};\n`);
-    // The same, one import away.
-    await writeFile(join(base, 'services', 'lib-hang.mjs'), `await new Promise(() => {});\nexport const x = 1;\n`);
-    await mkdir(join(base, 'services', 'nested'), { recursive: true });
-    await writeFile(join(base, 'services', 'nested', 'uses-hang.ts'), `import { Service } from 'switchboard';\nimport { x } from '../lib-hang.mjs';\nexport class U extends Service { static serviceName = 'faults.uses-hang'; handle() { this.response.payload = x; } }\n`);
-    await writeFile(join(base, 'services', 'ready.ts'), `import { Service } from 'switchboard';\nexport class R extends Service { static serviceName = 'faults.ready'; handle() { this.response.payload = 'ready'; } }\n`);
-    const server = await startTestServer({ dataDir: join(base, 'data'), servicesDir: join(base, 'services'), deployTimeoutMs: 1000 });
-    try {
-      assert.equal((await server.api('POST', '/api/services/faults.ready/invoke', {})).body.response, 'ready');
-      const status = (file: string) => server.deployer.status().find((d) => d.file.endsWith(file));
-      for (const file of ['hangs.ts', 'lib-hang.mjs', 'uses-hang.ts']) {
-        assert.equal(status(file)?.ok, false, file);
-        assert.equal(status(file)?.code, 'deploy_timeout', file);
-        assert.match(status(file)!.error!, /did not finish importing within 1000 ms/);
+  test(
+    'a file whose top-level await never settles is reported as failed and start-up goes on (it used to exit 13)',
+    { timeout: 60_000 },
+    async () => {
+      const base = await tempDir();
+      await writeFile(join(base, 'services', 'hangs.ts'), `await new Promise(() => {});\nexport {};\n`);
+      // The same, one import away.
+      await writeFile(join(base, 'services', 'lib-hang.mjs'), `await new Promise(() => {});\nexport const x = 1;\n`);
+      await mkdir(join(base, 'services', 'nested'), { recursive: true });
+      await writeFile(
+        join(base, 'services', 'nested', 'uses-hang.ts'),
+        `import { Service } from 'switchboard';\nimport { x } from '../lib-hang.mjs';\nexport class U extends Service { static serviceName = 'faults.uses-hang'; handle() { this.response.payload = x; } }\n`,
+      );
+      await writeFile(
+        join(base, 'services', 'ready.ts'),
+        `import { Service } from 'switchboard';\nexport class R extends Service { static serviceName = 'faults.ready'; handle() { this.response.payload = 'ready'; } }\n`,
+      );
+      const server = await startTestServer({
+        dataDir: join(base, 'data'),
+        servicesDir: join(base, 'services'),
+        deployTimeoutMs: 1000,
+      });
+      try {
+        assert.equal((await server.api('POST', '/api/services/faults.ready/invoke', {})).body.response, 'ready');
+        const status = (file: string) => server.deployer.status().find((d) => d.file.endsWith(file));
+        for (const file of ['hangs.ts', 'lib-hang.mjs', 'uses-hang.ts']) {
+          assert.equal(status(file)?.ok, false, file);
+          assert.equal(status(file)?.code, 'deploy_timeout', file);
+          assert.match(status(file)!.error!, /did not finish importing within 1000 ms/);
+        }
+        assert.equal((await server.api('POST', '/api/services/faults.uses-hang/invoke', {})).status, 404);
+        // A file saved later is held to the same limit.
+        await writeFile(join(base, 'services', 'later.ts'), `await new Promise(() => {});\nexport {};\n`);
+        await waitFor(() => status('later.ts')?.code === 'deploy_timeout', 10_000, 'the later file to time out');
+        const listed = (await server.api('GET', '/api/services/deployments')).body as Array<{ file: string; code?: string }>;
+        assert.equal(listed.find((d) => d.file.endsWith('later.ts'))?.code, 'deploy_timeout');
+      } finally {
+        await server.stop();
       }
-      assert.equal((await server.api('POST', '/api/services/faults.uses-hang/invoke', {})).status, 404);
-      // A file saved later is held to the same limit.
-      await writeFile(join(base, 'services', 'later.ts'), `await new Promise(() => {});\nexport {};\n`);
-      await waitFor(() => status('later.ts')?.code === 'deploy_timeout', 10_000, 'the later file to time out');
-      const listed = (await server.api('GET', '/api/services/deployments')).body as Array<{ file: string; code?: string }>;
-      assert.equal(listed.find((d) => d.file.endsWith('later.ts'))?.code, 'deploy_timeout');
-    } finally {
-      await server.stop();
-    }
-  });
+    },
+  );
 });
 
 describe('a file whose import killed the process', () => {
@@ -340,7 +386,10 @@ describe('a file whose import killed the process', () => {
     // Well above what start-up itself may block on a loaded machine, or the restarts would be killed too.
     const env = { SWITCHBOARD_STALL_WARN_MS: '200', SWITCHBOARD_STALL_EXIT_MS: '5000' };
     await writeFile(join(dir, 'services', 'spin.ts'), `for (;;) {}\nexport {};\n`);
-    await writeFile(join(dir, 'services', 'ok.ts'), `import { Service } from 'switchboard';\nexport class Ok extends Service { static serviceName = 'faults.ok'; handle() { this.response.payload = 'ok'; } }\n`);
+    await writeFile(
+      join(dir, 'services', 'ok.ts'),
+      `import { Service } from 'switchboard';\nexport class Ok extends Service { static serviceName = 'faults.ok'; handle() { this.response.payload = 'ok'; } }\n`,
+    );
 
     const first = spawnServer(dir, port, env);
     const died = await first.exited;
@@ -357,7 +406,10 @@ describe('a file whose import killed the process', () => {
       assert.equal((await api(again, 'POST', '/api/services/faults.ok/invoke', {})).body.response, 'ok');
       if (restart === 1) {
         // A changed file is tried again (here while the server runs, so that it deploys).
-        await writeFile(join(dir, 'services', 'spin.ts'), `import { Service } from 'switchboard';\nexport class Spin extends Service { static serviceName = 'faults.spin'; handle() { this.response.payload = 'fixed'; } }\n`);
+        await writeFile(
+          join(dir, 'services', 'spin.ts'),
+          `import { Service } from 'switchboard';\nexport class Spin extends Service { static serviceName = 'faults.spin'; handle() { this.response.payload = 'fixed'; } }\n`,
+        );
         await waitFor(async () => (await deploymentOf(again, 'spin.ts'))?.ok, 10_000, 'the fixed file to deploy');
       }
       again.child.kill('SIGTERM');
@@ -379,8 +431,24 @@ describe('settings', () => {
     assert.equal(defaults.stallWarnMs, 1000);
     assert.equal(defaults.stallExitMs, 0);
     assert.equal(defaults.serviceScopes, false);
-    const fromEnv = loadSettings({}, { SWITCHBOARD_DEPLOY_TIMEOUT_MS: '250', SWITCHBOARD_STALL_WARN_MS: '0', SWITCHBOARD_STALL_EXIT_MS: '30000', SWITCHBOARD_SERVICE_SCOPES: 'true' }, tmpdir());
-    assert.deepEqual([fromEnv.deployTimeoutMs, fromEnv.stallWarnMs, fromEnv.stallExitMs, fromEnv.serviceScopes], [250, 0, 30_000, true]);
-    for (const bad of ['-1', '1.5', 'soon', '1e12']) assert.throws(() => loadSettings({}, { SWITCHBOARD_DEPLOY_TIMEOUT_MS: bad }, tmpdir()), /deployTimeoutMs must be a whole number/);
+    const fromEnv = loadSettings(
+      {},
+      {
+        SWITCHBOARD_DEPLOY_TIMEOUT_MS: '250',
+        SWITCHBOARD_STALL_WARN_MS: '0',
+        SWITCHBOARD_STALL_EXIT_MS: '30000',
+        SWITCHBOARD_SERVICE_SCOPES: 'true',
+      },
+      tmpdir(),
+    );
+    assert.deepEqual(
+      [fromEnv.deployTimeoutMs, fromEnv.stallWarnMs, fromEnv.stallExitMs, fromEnv.serviceScopes],
+      [250, 0, 30_000, true],
+    );
+    for (const bad of ['-1', '1.5', 'soon', '1e12'])
+      assert.throws(
+        () => loadSettings({}, { SWITCHBOARD_DEPLOY_TIMEOUT_MS: bad }, tmpdir()),
+        /deployTimeoutMs must be a whole number/,
+      );
   });
 });

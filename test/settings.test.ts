@@ -39,9 +39,18 @@ test('a config file that is not a JSON object, or not JSON, is refused', () => {
 
 test('numeric settings out of range or of the wrong kind are refused with the setting named', () => {
   const cwd = tmpdir();
-  assert.throws(() => loadSettings({}, { SWITCHBOARD_ADMIN_PORT: '70000' }, cwd), /adminPort must be a whole number from 0 to 65535/);
-  assert.throws(() => loadSettings({}, { SWITCHBOARD_MEMORY_GUARD_FRACTION: '1.5' }, cwd), /memoryGuardFraction must be a number from 0 to 1/);
-  assert.throws(() => loadSettings({}, { SWITCHBOARD_CHANNEL_HEADERS_TIMEOUT_MS: '10' }, cwd), /channelHeadersTimeoutMs must be a whole number from 100/);
+  assert.throws(
+    () => loadSettings({}, { SWITCHBOARD_ADMIN_PORT: '70000' }, cwd),
+    /adminPort must be a whole number from 0 to 65535/,
+  );
+  assert.throws(
+    () => loadSettings({}, { SWITCHBOARD_MEMORY_GUARD_FRACTION: '1.5' }, cwd),
+    /memoryGuardFraction must be a number from 0 to 1/,
+  );
+  assert.throws(
+    () => loadSettings({}, { SWITCHBOARD_CHANNEL_HEADERS_TIMEOUT_MS: '10' }, cwd),
+    /channelHeadersTimeoutMs must be a whole number from 100/,
+  );
   assert.equal(loadSettings({}, { SWITCHBOARD_MEMORY_GUARD_FRACTION: '0.5' }, cwd).memoryGuardFraction, 0.5);
 });
 
@@ -67,21 +76,40 @@ test('every setting, and its environment variable, is documented in the README',
   }
 });
 
-test('environment text is converted by the setting\'s type: numbers, booleans, lists; an empty variable is unset', () => {
+test("environment text is converted by the setting's type: numbers, booleans, lists; an empty variable is unset", () => {
   const cwd = tmpdir();
-  const s = loadSettings({}, { SWITCHBOARD_DEMO: 'false', SWITCHBOARD_SERVICE_SCOPES: '1', SWITCHBOARD_ADMIN_PORT: '', SWITCHBOARD_ADMIN_TOKEN: '' }, cwd);
+  const s = loadSettings(
+    {},
+    { SWITCHBOARD_DEMO: 'false', SWITCHBOARD_SERVICE_SCOPES: '1', SWITCHBOARD_ADMIN_PORT: '', SWITCHBOARD_ADMIN_TOKEN: '' },
+    cwd,
+  );
   assert.deepEqual([s.demo, s.serviceScopes, s.adminPort, s.adminToken], [false, true, 17010, undefined]);
   assert.equal(loadSettings({}, { SWITCHBOARD_DEMO: 'yes' }, cwd).demo, true);
   assert.throws(() => loadSettings({}, { SWITCHBOARD_DEMO: 'maybe' }, cwd), /demo must be true or false \(got maybe\)/);
-  assert.throws(() => loadSettings({}, { SWITCHBOARD_STALL_WARN_MS: '2.5' }, cwd), /stallWarnMs must be a whole number from 0 to 2147483647 \(got 2\.5\)/);
+  assert.throws(
+    () => loadSettings({}, { SWITCHBOARD_STALL_WARN_MS: '2.5' }, cwd),
+    /stallWarnMs must be a whole number from 0 to 2147483647 \(got 2\.5\)/,
+  );
 });
 
 test('config file values are checked by the same schema: a string where a number belongs is converted, a wrong type refused', () => {
-  withConfigFile(JSON.stringify({ adminPort: '18000', adminAllowedHosts: 'a.example, b.example', secretKeyFile: 'keys/k' }), (cwd) => {
-    const s = loadSettings({}, {}, cwd);
-    assert.deepEqual([s.adminPort, s.adminAllowedHosts, s.secretKeyFile], [18000, ['a.example', 'b.example'], join(cwd, 'keys', 'k')]);
-  });
-  withConfigFile(JSON.stringify({ adminToken: 12345 }), (cwd) => assert.throws(() => loadSettings({}, {}, cwd), /adminToken must be a string/));
-  withConfigFile(JSON.stringify({ adminAllowedHosts: ['a', 5] }), (cwd) => assert.throws(() => loadSettings({}, {}, cwd), /adminAllowedHosts must be a list of host names \(got 5\)/));
-  withConfigFile(JSON.stringify({ demo: 'nope' }), (cwd) => assert.throws(() => loadSettings({}, {}, cwd), /demo must be true or false/));
+  withConfigFile(
+    JSON.stringify({ adminPort: '18000', adminAllowedHosts: 'a.example, b.example', secretKeyFile: 'keys/k' }),
+    (cwd) => {
+      const s = loadSettings({}, {}, cwd);
+      assert.deepEqual(
+        [s.adminPort, s.adminAllowedHosts, s.secretKeyFile],
+        [18000, ['a.example', 'b.example'], join(cwd, 'keys', 'k')],
+      );
+    },
+  );
+  withConfigFile(JSON.stringify({ adminToken: 12345 }), (cwd) =>
+    assert.throws(() => loadSettings({}, {}, cwd), /adminToken must be a string/),
+  );
+  withConfigFile(JSON.stringify({ adminAllowedHosts: ['a', 5] }), (cwd) =>
+    assert.throws(() => loadSettings({}, {}, cwd), /adminAllowedHosts must be a list of host names \(got 5\)/),
+  );
+  withConfigFile(JSON.stringify({ demo: 'nope' }), (cwd) =>
+    assert.throws(() => loadSettings({}, {}, cwd), /demo must be true or false/),
+  );
 });

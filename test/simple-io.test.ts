@@ -1,13 +1,35 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Service, SwitchboardError, bool, date, dateTime, dict, float, int, list, opaque, text, uuid } from '../src/index.js';
+import {
+  Service,
+  type SwitchboardError,
+  bool,
+  date,
+  dateTime,
+  dict,
+  float,
+  int,
+  list,
+  opaque,
+  text,
+  uuid,
+} from '../src/index.js';
 import { ServiceInvoker, ServiceRegistry, checkOutput, parseInput, registerBuiltins } from '../src/services/index.js';
 import { silentLogger } from '../src/observability/index.js';
 
 describe('SimpleIO input', () => {
   const io = {
     inputRequired: ['name', int('count')],
-    inputOptional: [float('ratio'), bool('flag'), dict('meta'), list('tags'), opaque('blob'), date('day'), dateTime('at'), uuid('id')],
+    inputOptional: [
+      float('ratio'),
+      bool('flag'),
+      dict('meta'),
+      list('tags'),
+      opaque('blob'),
+      date('day'),
+      dateTime('at'),
+      uuid('id'),
+    ],
   };
 
   test('converts what it can and keeps only declared elements', () => {
@@ -48,9 +70,16 @@ describe('SimpleIO input', () => {
       [{ name: { nested: true }, count: 1 }, 'name', /string/],
     ];
     for (const [request, field, message] of cases) {
-      assert.throws(() => parseInput(io, request), (err: SwitchboardError) => err.status === 400 && err.field === field && message.test(err.message), field);
+      assert.throws(
+        () => parseInput(io, request),
+        (err: SwitchboardError) => err.status === 400 && err.field === field && message.test(err.message),
+        field,
+      );
     }
-    assert.throws(() => parseInput(io, 'a string'), (err: SwitchboardError) => err.field === 'request');
+    assert.throws(
+      () => parseInput(io, 'a string'),
+      (err: SwitchboardError) => err.field === 'request',
+    );
   });
 
   test('without declared input, an object request is the input; anything else gives {}', () => {
@@ -60,7 +89,10 @@ describe('SimpleIO input', () => {
 
   test('output: a missing required element is the service’s fault (500)', () => {
     assert.doesNotThrow(() => checkOutput({ outputRequired: [text('id')] }, { id: 'x' }));
-    assert.throws(() => checkOutput({ outputRequired: [text('id')] }, {}), (err: SwitchboardError) => err.status === 500);
+    assert.throws(
+      () => checkOutput({ outputRequired: [text('id')] }, {}),
+      (err: SwitchboardError) => err.status === 500,
+    );
   });
 });
 
@@ -89,21 +121,31 @@ describe('registry and invoker', () => {
   const setup = () => {
     const registry = new ServiceRegistry();
     registerBuiltins(registry);
-    registry.replaceSource('a.ts', [One, Caller, Throws].map((cls) => ({ name: cls.serviceName, cls })));
+    registry.replaceSource(
+      'a.ts',
+      [One, Caller, Throws].map((cls) => ({ name: cls.serviceName, cls })),
+    );
     return { registry, invoker: new ServiceInvoker({ registry, logger: silentLogger() }) };
   };
 
   test('aliases, chained invoke, cid, channel', async () => {
     const { invoker } = setup();
     assert.equal(await invoker.invoke('reg.uno', undefined), 1);
-    const out = (await invoker.invoke('reg.caller', undefined, { cid: 'c-1' })) as { inner: number; cid: string; channel: string };
+    const out = (await invoker.invoke('reg.caller', undefined, { cid: 'c-1' })) as {
+      inner: number;
+      cid: string;
+      channel: string;
+    };
     assert.deepEqual(out, { inner: 1, cid: 'c-1', channel: 'internal' });
   });
 
   test('unknown service → 404; a service that throws → 500 internal_error carrying the cause', async () => {
     const { invoker } = setup();
     await assert.rejects(invoker.invoke('reg.none', {}), { code: 'service_not_found', status: 404 });
-    await assert.rejects(invoker.invoke('reg.throws', {}), (err: SwitchboardError) => err.code === 'internal_error' && (err.cause as Error).message === 'x is undefined');
+    await assert.rejects(
+      invoker.invoke('reg.throws', {}),
+      (err: SwitchboardError) => err.code === 'internal_error' && (err.cause as Error).message === 'x is undefined',
+    );
   });
 
   test('duplicate names across sources are refused atomically; replacing a source drops renamed services', () => {
@@ -116,7 +158,14 @@ describe('registry and invoker', () => {
       static override serviceName = 'reg.fresh';
       handle(): void {}
     }
-    assert.throws(() => registry.replaceSource('b.ts', [{ name: 'reg.fresh', cls: Fresh }, { name: 'reg.one', cls: Clash }]), { code: 'duplicate_service' });
+    assert.throws(
+      () =>
+        registry.replaceSource('b.ts', [
+          { name: 'reg.fresh', cls: Fresh },
+          { name: 'reg.one', cls: Clash },
+        ]),
+      { code: 'duplicate_service' },
+    );
     assert.equal(registry.get('reg.fresh'), undefined, 'nothing from b.ts was deployed');
     registry.replaceSource('a.ts', [{ name: 'reg.fresh', cls: Fresh }]);
     assert.equal(registry.get('reg.one'), undefined);

@@ -84,7 +84,10 @@ describe('web admin in Chromium', { skip }, () => {
     await page.click('form.panel button[type=submit]');
     const rq = await client.next();
     assert.deepEqual(rq.data, { print: 'label-42' });
-    client.send({ meta: { action: 'client-response', id: 'r1', token: client.token, in_reply_to: rq.meta.id }, data: { printed: true } });
+    client.send({
+      meta: { action: 'client-response', id: 'r1', token: client.token, in_reply_to: rq.meta.id },
+      data: { printed: true },
+    });
     await page.getByTestId('client-response').filter({ hasText: '"printed": true' }).waitFor();
     await screenshot('channel-clients');
 
@@ -106,12 +109,21 @@ describe('web admin in Chromium', { skip }, () => {
 
   test('a channel that cannot listen (its port is taken) shows the error in the list', async () => {
     const blocker = createServer();
-    const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as AddressInfo).port)));
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as AddressInfo).port)),
+    );
     try {
-      await server.api('POST', '/api/channels/wsx', { name: 'web-busy', address: `ws://127.0.0.1:${port}/busy`, service: 'zato.ping' });
+      await server.api('POST', '/api/channels/wsx', {
+        name: 'web-busy',
+        address: `ws://127.0.0.1:${port}/busy`,
+        service: 'zato.ping',
+      });
       await page.goto(`${server.adminUrl}/#/channels`);
       await row('web-busy').locator('.badge', { hasText: 'error' }).waitFor();
-      await row('web-busy').locator('.last-error').filter({ hasText: /EADDRINUSE|in use/i }).waitFor();
+      await row('web-busy')
+        .locator('.last-error')
+        .filter({ hasText: /EADDRINUSE|in use/i })
+        .waitFor();
     } finally {
       blocker.close();
       await server.api('DELETE', '/api/channels/wsx/web-busy');
@@ -124,8 +136,14 @@ describe('web admin in Chromium', { skip }, () => {
     await page.fill('input[name=address]', `ws://127.0.0.1:${await freePort()}/dup`);
     await page.fill('input[name=service]', 'zato.ping');
     await page.click('button[type=submit]');
-    await page.locator('.field.invalid').filter({ hasText: /exists/ }).waitFor();
-    assert.equal((await server.api('GET', '/api/channels/wsx')).body.filter((c: { name: string }) => c.name === 'web-chan').length, 1);
+    await page
+      .locator('.field.invalid')
+      .filter({ hasText: /exists/ })
+      .waitFor();
+    assert.equal(
+      (await server.api('GET', '/api/channels/wsx')).body.filter((c: { name: string }) => c.name === 'web-chan').length,
+      1,
+    );
   });
 
   test('create an outgoing connection and watch its state follow the remote stopping and starting', async () => {
@@ -143,7 +161,9 @@ describe('web admin in Chromium', { skip }, () => {
     await row('web-out').locator('.last-error').filter({ hasText: /\S/ }).waitFor();
     await screenshot('outgoing');
     await remote.listen();
-    await row('web-out').locator('.badge', { hasText: /^connected$/ }).waitFor();
+    await row('web-out')
+      .locator('.badge', { hasText: /^connected$/ })
+      .waitFor();
     await remote.kill();
   });
 
@@ -176,7 +196,11 @@ describe('web admin in Chromium', { skip }, () => {
     await screenshot('topic');
 
     const subAddress = `ws://127.0.0.1:${await freePort()}/sub`;
-    await server.api('POST', '/api/channels/wsx', { name: 'web-sub', address: subAddress, service: 'helpers.web-sockets-gateway' });
+    await server.api('POST', '/api/channels/wsx', {
+      name: 'web-sub',
+      address: subAddress,
+      service: 'helpers.web-sockets-gateway',
+    });
     const sub = await TestClient.connect(subAddress);
     await sub.createSession({ client_id: 'web-subscriber' });
     await sub.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: '/web/orders' });
@@ -189,7 +213,11 @@ describe('web admin in Chromium', { skip }, () => {
   test('a subscription at its queue limit shows as suspended, with what it dropped, and since when it is not connected', async () => {
     await server.api('POST', '/api/pubsub/topics', { name: '/web/full', maxDepthGd: 4 });
     const subAddress = `ws://127.0.0.1:${await freePort()}/full`;
-    await server.api('POST', '/api/channels/wsx', { name: 'web-full', address: subAddress, service: 'helpers.web-sockets-gateway' });
+    await server.api('POST', '/api/channels/wsx', {
+      name: 'web-full',
+      address: subAddress,
+      service: 'helpers.web-sockets-gateway',
+    });
     const sub = await TestClient.connect(subAddress);
     await sub.createSession({ client_id: 'web-gone' });
     const reply = await sub.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: '/web/full', unsub_on_wsx_close: false });
@@ -197,7 +225,11 @@ describe('web admin in Chromium', { skip }, () => {
     sub.ws.terminate();
     await sub.closed;
     // subMaxDepthGd is half of maxDepthGd: 2 stay queued, the other 4 are dropped for it.
-    for (let n = 0; n < 6; n++) assert.equal((await server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/web/full')}/publish`, { data: { n } })).status, 201);
+    for (let n = 0; n < 6; n++)
+      assert.equal(
+        (await server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/web/full')}/publish`, { data: { n } })).status,
+        201,
+      );
     await page.goto(`${server.adminUrl}/#/pubsub`);
     const line = page.locator('tr', { hasText: subKey });
     await line.getByText('suspended').waitFor();
@@ -229,7 +261,10 @@ describe('web admin in Chromium', { skip }, () => {
   test('the dashboard shows connections and rates, and logging out ends the session', async () => {
     const client = await TestClient.connect((await server.api('GET', '/api/channels/wsx/web-chan')).body.address);
     await page.goto(`${server.adminUrl}/#/dashboard`);
-    await page.getByTestId('connections').locator('.value', { hasText: /^[1-9]/ }).waitFor();
+    await page
+      .getByTestId('connections')
+      .locator('.value', { hasText: /^[1-9]/ })
+      .waitFor();
     await client.createSession();
     // Traffic for a few polls, until the chart has a line of several points.
     const line = page.locator('figure.chart path.line.s-calls');

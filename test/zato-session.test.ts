@@ -11,7 +11,9 @@ function frame(text: string): RemoteReply | RemoteBadReply {
 }
 
 function rspa(inReplyTo: string, token: string): RemoteReply | RemoteBadReply {
-  return frame(JSON.stringify({ meta: { id: 'r', in_reply_to: inReplyTo, msg_type: 'zwsx.rspa', status: 200 }, data: { token } }));
+  return frame(
+    JSON.stringify({ meta: { id: 'r', in_reply_to: inReplyTo, msg_type: 'zwsx.rspa', status: 200 }, data: { token } }),
+  );
 }
 
 function reply(inReplyTo: string, data: unknown, meta: Record<string, unknown> = {}): RemoteReply | RemoteBadReply {
@@ -127,7 +129,10 @@ describe('ZatoSession', () => {
     const s = session(fake);
     const a = s.requestOnce(1);
     const b = s.requestOnce(2);
-    await assert.rejects(s.requestOnce(3), (err: { code?: string; status?: number }) => err.code === 'too_many_pending' && err.status === 503);
+    await assert.rejects(
+      s.requestOnce(3),
+      (err: { code?: string; status?: number }) => err.code === 'too_many_pending' && err.status === 503,
+    );
     assert.equal(fake.ws.sent.length, 2);
     assert.equal(fake.stats.messagesOut, 2);
     t.mock.timers.tick(1000);

@@ -42,7 +42,12 @@ class Client {
     const id = `b${++this.seq}`;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.ws.send(JSON.stringify({ meta: { ...meta, id, timestamp: new Date().toISOString(), token: this.token }, ...(data === undefined ? {} : { data }) }));
+      this.ws.send(
+        JSON.stringify({
+          meta: { ...meta, id, timestamp: new Date().toISOString(), token: this.token },
+          ...(data === undefined ? {} : { data }),
+        }),
+      );
     });
   }
 
@@ -51,7 +56,12 @@ class Client {
   }
 
   ack(frame) {
-    this.ws.send(JSON.stringify({ meta: { action: 'client-response', id: `a${++this.seq}`, token: this.token, in_reply_to: frame.meta.id }, data: {} }));
+    this.ws.send(
+      JSON.stringify({
+        meta: { action: 'client-response', id: `a${++this.seq}`, token: this.token, in_reply_to: frame.meta.id },
+        data: {},
+      }),
+    );
   }
 
   close() {
@@ -67,7 +77,9 @@ function fillBacklog(dbFile, subKey, n) {
   const insertMessage = db.prepare(
     'insert into pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, correl_id, in_reply_to, ext_client_id, size) values (?, ?, ?, ?, ?, 5, ?, ?, null, null, null, ?)',
   );
-  const insertQueued = db.prepare('insert into pubsub_queue (sub_key, msg_id, priority, seq, delivery_count) values (?, ?, 5, ?, 0)');
+  const insertQueued = db.prepare(
+    'insert into pubsub_queue (sub_key, msg_id, priority, seq, delivery_count) values (?, ?, 5, ?, 0)',
+  );
   const now = Date.now();
   const data = JSON.stringify({ n: 123, text: 'backlog' });
   db.transaction(() => {
@@ -117,12 +129,22 @@ async function measure(size, messages) {
   // Topic limits a backlog of a million rows fits in (the fields a server does not know yet are left out).
   const limits = { maxDepthGd: 100_000_000 };
   try {
-    await sb.api('POST', '/api/pubsub/topics', { name: TOPIC, ...limits, subMaxDepthGd: 100_000_000, maxBytesGd: 16 * 1024 ** 3 });
+    await sb.api('POST', '/api/pubsub/topics', {
+      name: TOPIC,
+      ...limits,
+      subMaxDepthGd: 100_000_000,
+      maxBytesGd: 16 * 1024 ** 3,
+    });
   } catch {
     await sb.api('POST', '/api/pubsub/topics', { name: TOPIC, ...limits });
   }
   const offline = await Client.connect(sb.demoUrl, OFFLINE_ID);
-  const sub = await offline.call('zato.pubsub.pubapi.subscribe-wsx', { topic_name: TOPIC, unsub_on_wsx_close: false, ack_mode: 'client', delivery_batch_size: 500 });
+  const sub = await offline.call('zato.pubsub.pubapi.subscribe-wsx', {
+    topic_name: TOPIC,
+    unsub_on_wsx_close: false,
+    ack_mode: 'client',
+    delivery_batch_size: 500,
+  });
   const offlineKey = sub.data.sub_key;
   offline.close();
   await new Promise((r) => setTimeout(r, 200));
@@ -152,7 +174,11 @@ async function measure(size, messages) {
       Array.from({ length: 8 }, async () => {
         while (issued < messages) {
           issued++;
-          const reply = await p.call('zato.pubsub.pubapi.publish-message', { topic_name: TOPIC, data: { n: issued }, has_gd: true });
+          const reply = await p.call('zato.pubsub.pubapi.publish-message', {
+            topic_name: TOPIC,
+            data: { n: issued },
+            has_gd: true,
+          });
           if (reply.meta.status !== 200) throw new Error(`publish refused: ${JSON.stringify(reply.meta)}`);
         }
       }),
@@ -197,7 +223,9 @@ async function measure(size, messages) {
 
 /** Runs the backlog case for each size and prints one JSON line per size. */
 export async function run(opts) {
-  const sizes = String(opts.sizes ?? '0,100000,1000000').split(',').map(Number);
+  const sizes = String(opts.sizes ?? '0,100000,1000000')
+    .split(',')
+    .map(Number);
   const messages = Number(opts.messages ?? 2000);
   for (const size of sizes) console.log(JSON.stringify(await measure(size, messages)));
 }

@@ -11,14 +11,24 @@ const here = dirname(fileURLToPath(import.meta.url));
 const loadgen = join(here, '..', 'lib', 'loadgen.mjs');
 
 async function startWsEcho(port) {
-  const child = spawnTracked(process.execPath, [join(here, 'ws-echo-server.mjs'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawnTracked(process.execPath, [join(here, 'ws-echo-server.mjs'), String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise((resolve) => child.stdout.once('data', resolve));
   return child;
 }
 
 /** Drives a server with the load generator; adds the server's CPU use (% of a core, warm-up included). */
 async function load(server, target, opts) {
-  const args = [JSON.stringify({ ...target, connections: opts.connections, window: opts.window, warmupMs: opts.warmupMs, durationMs: opts.durationMs })];
+  const args = [
+    JSON.stringify({
+      ...target,
+      connections: opts.connections,
+      window: opts.window,
+      warmupMs: opts.warmupMs,
+      durationMs: opts.durationMs,
+    }),
+  ];
   const { result, cpu } = await withCpuOf(server.pid, () => runJson(loadgen, args));
   return { ...result, serverCpu: cpu };
 }
@@ -42,7 +52,11 @@ export async function run(opts = {}) {
   for (let round = 0; round < rounds; round++) {
     const r = await runRound(only, o, baseline, round);
     for (const [key, value] of Object.entries(r)) all[key].push(value);
-    console.log(`[bench] round ${round + 1}/${rounds}: ${Object.entries(r).map(([k, v]) => `${k === 'base' ? 'switchboard@base' : k} ${v.msgsPerSec}`).join(', ')}`);
+    console.log(
+      `[bench] round ${round + 1}/${rounds}: ${Object.entries(r)
+        .map(([k, v]) => `${k === 'base' ? 'switchboard@base' : k} ${v.msgsPerSec}`)
+        .join(', ')}`,
+    );
   }
   const results = {};
   for (const [key, list] of Object.entries(all)) {
@@ -102,17 +116,30 @@ async function runRound(only, o, baseline, round) {
 }
 
 function report(results, o, rounds, ratios) {
-  console.log(`\necho: ${o.connections} connections × ${o.window} in flight, ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up; median of ${rounds} rounds`);
+  console.log(
+    `\necho: ${o.connections} connections × ${o.window} in flight, ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up; median of ${rounds} rounds`,
+  );
   console.log('server                     msgs/s     p50 ms    p99 ms   errors   server CPU   load generator CPU');
-  const labels = { switchboard: 'switchboard (WSX invoke)', base: 'switchboard@base', ws: 'naive ws echo', nodered: 'node-red 4.1' };
+  const labels = {
+    switchboard: 'switchboard (WSX invoke)',
+    base: 'switchboard@base',
+    ws: 'naive ws echo',
+    nodered: 'node-red 4.1',
+  };
   for (const [key, r] of Object.entries(results)) {
     console.log(
       `${labels[key].padEnd(24)} ${String(r.msgsPerSec).padStart(8)} ${r.p50.toFixed(2).padStart(10)} ${r.p99.toFixed(2).padStart(9)} ${String(r.errors).padStart(8)}   ${String(r.serverCpu ?? '?').padStart(7)}%     ${r.cpuPercent}% of a core`,
     );
-    if (r.cpuPercent > 80 && (r.serverCpu ?? 100) < 90) console.log(`  note: the load generator (${r.cpuPercent}%) may be the bottleneck for ${labels[key]} (server at ${r.serverCpu}%)`);
+    if (r.cpuPercent > 80 && (r.serverCpu ?? 100) < 90)
+      console.log(
+        `  note: the load generator (${r.cpuPercent}%) may be the bottleneck for ${labels[key]} (server at ${r.serverCpu}%)`,
+      );
   }
   const ratio = (other) => ratios[other].median;
-  if (results.base) console.log(`ratio new/base: ${ratio('base')} (rounds: ${ratios.base.rounds.join(', ')}; below 1 means this checkout is slower)`);
+  if (results.base)
+    console.log(
+      `ratio new/base: ${ratio('base')} (rounds: ${ratios.base.rounds.join(', ')}; below 1 means this checkout is slower)`,
+    );
   console.log(
     `ratio vs ws: ${ratio('ws')} (rounds: ${ratios.ws.rounds.join(', ')}; target >= 1.5); ` +
       `ratio vs node-red: ${ratio('nodered')} (rounds: ${ratios.nodered.rounds.join(', ')}; target >= 4)`,

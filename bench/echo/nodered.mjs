@@ -14,7 +14,9 @@ export const NODE_RED_PATH = '/ws/echo';
 export function ensureNodeRed() {
   if (existsSync(RED)) return;
   console.log('[bench] installing node-red@~4.1.15 into bench/.peers/nodered (first run only)…');
-  execFileSync('npm', ['install', '--prefix', PREFIX, 'node-red@~4.1.15', '--no-audit', '--no-fund', '--loglevel=error'], { stdio: 'inherit' });
+  execFileSync('npm', ['install', '--prefix', PREFIX, 'node-red@~4.1.15', '--no-audit', '--no-fund', '--loglevel=error'], {
+    stdio: 'inherit',
+  });
 }
 
 /** Starts Node-RED on `port` with the echo flow; resolves once its websocket listener answers. */
@@ -26,7 +28,14 @@ export async function startNodeRed(port) {
     { id: 'listener', type: 'websocket-listener', path: NODE_RED_PATH, wholemsg: 'false' },
     { id: 'in', type: 'websocket in', z: 'tab1', server: 'listener', client: '', wires: [['fn']] },
     // A JSON echo like the others: parse the request, serialize the reply.
-    { id: 'fn', type: 'function', z: 'tab1', func: 'msg.payload = JSON.stringify(JSON.parse(msg.payload));\nreturn msg;', outputs: 1, wires: [['out']] },
+    {
+      id: 'fn',
+      type: 'function',
+      z: 'tab1',
+      func: 'msg.payload = JSON.stringify(JSON.parse(msg.payload));\nreturn msg;',
+      outputs: 1,
+      wires: [['out']],
+    },
     { id: 'out', type: 'websocket out', z: 'tab1', server: 'listener', client: '', wires: [] },
   ];
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flow));
@@ -35,7 +44,9 @@ export async function startNodeRed(port) {
     `module.exports = { uiHost: '127.0.0.1', uiPort: ${port}, flowFile: 'flows.json', httpAdminRoot: false, disableEditor: true, ` +
       `logging: { console: { level: 'warn' } }, credentialSecret: false, telemetry: { enabled: false } };\n`,
   );
-  const child = spawnTracked(process.execPath, [RED, '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawnTracked(process.execPath, [RED, '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const { default: WebSocket } = await import('ws');
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`Node-RED exited with ${child.exitCode}`);

@@ -65,7 +65,8 @@ async function openConnection(stats) {
       if (!upgraded) {
         const end = pending.indexOf('\r\n\r\n');
         if (end < 0) return;
-        if (!pending.subarray(0, 12).toString().includes('101')) return reject(new Error(`Upgrade refused: ${pending.subarray(0, end)}`));
+        if (!pending.subarray(0, 12).toString().includes('101'))
+          return reject(new Error(`Upgrade refused: ${pending.subarray(0, end)}`));
         upgraded = true;
         pending = pending.subarray(end + 4);
         resolve();
@@ -80,7 +81,9 @@ async function openConnection(stats) {
   if (opts.mode === 'zato') {
     const token = await new Promise((resolve) => {
       onFrame = (payload) => resolve(JSON.parse(payload).data.token);
-      sock.write(maskedFrame(JSON.stringify({ meta: { action: 'create-session', id: 'c1', timestamp: new Date().toISOString() } })));
+      sock.write(
+        maskedFrame(JSON.stringify({ meta: { action: 'create-session', id: 'c1', timestamp: new Date().toISOString() } })),
+      );
     });
     ring = Array.from({ length: RING }, (_, i) =>
       maskedFrame(
@@ -144,7 +147,8 @@ const elapsed = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 for (const s of sockets) s.destroy();
 stats.latencies.sort((a, b) => a - b);
-const pct = (p) => +(stats.latencies[Math.min(stats.latencies.length - 1, Math.floor((p / 100) * stats.latencies.length))] ?? 0).toFixed(3);
+const pct = (p) =>
+  +(stats.latencies[Math.min(stats.latencies.length - 1, Math.floor((p / 100) * stats.latencies.length))] ?? 0).toFixed(3);
 process.stdout.write(
   JSON.stringify({
     msgsPerSec: Math.round(stats.count / elapsed),

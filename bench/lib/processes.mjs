@@ -54,7 +54,9 @@ export function baselineCheckout(path) {
   if (path === undefined || path === true) return undefined;
   const checkout = resolve(String(path));
   if (!existsSync(serverMain(checkout))) {
-    throw new Error(`--baseline ${checkout}: no ${serverMain(checkout)}; build it there (node node_modules/typescript/bin/tsc -p tsconfig.json && node scripts/build-web.mjs)`);
+    throw new Error(
+      `--baseline ${checkout}: no ${serverMain(checkout)}; build it there (node node_modules/typescript/bin/tsc -p tsconfig.json && node scripts/build-web.mjs)`,
+    );
   }
   return checkout;
 }
@@ -80,7 +82,8 @@ export async function startSwitchboard(name, { servicesDir, checkout = root } = 
   const admin = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`Switchboard (${name}) exited with ${child.exitCode}; is it built (npm run build)?`);
+    if (child.exitCode !== null)
+      throw new Error(`Switchboard (${name}) exited with ${child.exitCode}; is it built (npm run build)?`);
     try {
       if ((await fetch(`${admin}/api/health`)).ok) break;
     } catch {
@@ -108,7 +111,11 @@ export async function startSwitchboard(name, { servicesDir, checkout = root } = 
  */
 export async function liftConnectionLimits(sb, channel) {
   const { runtime, ...config } = await sb.api('GET', `/api/channels/wsx/${encodeURIComponent(channel)}`);
-  await sb.api('PUT', `/api/channels/wsx/${encodeURIComponent(channel)}`, { ...config, maxConnections: null, maxConnectionsPerIp: null });
+  await sb.api('PUT', `/api/channels/wsx/${encodeURIComponent(channel)}`, {
+    ...config,
+    maxConnections: null,
+    maxConnectionsPerIp: null,
+  });
 }
 
 /** Runs a node script and resolves with its stdout's last line parsed as JSON. */
@@ -140,7 +147,8 @@ export async function withCpuOf(pid, fn) {
   const t0 = performance.now();
   const result = await fn();
   const c1 = cpuSecondsOf(pid);
-  const cpu = c0 === undefined || c1 === undefined ? undefined : Math.round(((c1 - c0) / ((performance.now() - t0) / 1000)) * 100);
+  const cpu =
+    c0 === undefined || c1 === undefined ? undefined : Math.round(((c1 - c0) / ((performance.now() - t0) / 1000)) * 100);
   return { result, cpu };
 }
 

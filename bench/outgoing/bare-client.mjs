@@ -26,10 +26,12 @@ function sendOne() {
   const id = `b${++seq}`;
   sentAt.set(id, performance.now());
   inFlight++;
-  ws.send(JSON.stringify({
-    meta: { action: 'invoke-service', id, timestamp: new Date().toISOString(), token },
-    data: { service: 'zato.helpers.echo', request: { n: 123, text: 'hello' } },
-  }));
+  ws.send(
+    JSON.stringify({
+      meta: { action: 'invoke-service', id, timestamp: new Date().toISOString(), token },
+      data: { service: 'zato.helpers.echo', request: { n: 123, text: 'hello' } },
+    }),
+  );
 }
 
 const done = new Promise((resolve) => {
@@ -49,9 +51,11 @@ for (let i = 0; i < Number(concurrency); i++) sendOne();
 await done;
 ws.close();
 latencies.sort((a, b) => a - b);
-process.stdout.write(JSON.stringify({
-  msgsPerSec: Math.round(latencies.length / (Number(durationMs) / 1000)),
-  p50: +percentile(latencies, 50).toFixed(3),
-  p99: +percentile(latencies, 99).toFixed(3),
-  errors,
-}) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    msgsPerSec: Math.round(latencies.length / (Number(durationMs) / 1000)),
+    p50: +percentile(latencies, 50).toFixed(3),
+    p99: +percentile(latencies, 99).toFixed(3),
+    errors,
+  }) + '\n',
+);

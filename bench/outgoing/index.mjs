@@ -35,7 +35,9 @@ export async function run(opts = {}) {
         if (conn.runtime.connected === poolSize) break;
         await new Promise((r) => setTimeout(r, 50));
       }
-      const { response } = await api(caller, 'POST', '/api/services/bench.outgoing-driver/invoke', { request: { conn: name, ...load } });
+      const { response } = await api(caller, 'POST', '/api/services/bench.outgoing-driver/invoke', {
+        request: { conn: name, ...load },
+      });
       results[`pool${poolSize}`] = response;
       await api(caller, 'DELETE', `/api/outgoing/wsx/${name}`);
     }
@@ -46,10 +48,14 @@ export async function run(opts = {}) {
       ['outgoing, poolSize 4', results.pool4],
       ['bare ws client', results.bare],
     ];
-    console.log(`\noutgoing: ${concurrency} requests in flight, ${durationMs / 1000} s measured after ${warmupMs / 1000} s warm-up`);
+    console.log(
+      `\noutgoing: ${concurrency} requests in flight, ${durationMs / 1000} s measured after ${warmupMs / 1000} s warm-up`,
+    );
     console.log('case                     msgs/s     p50 ms    p99 ms   errors');
     for (const [label, r] of rows) {
-      console.log(`${label.padEnd(22)} ${String(r.msgsPerSec).padStart(8)} ${r.p50.toFixed(2).padStart(10)} ${r.p99.toFixed(2).padStart(9)} ${String(r.errors).padStart(8)}`);
+      console.log(
+        `${label.padEnd(22)} ${String(r.msgsPerSec).padStart(8)} ${r.p50.toFixed(2).padStart(10)} ${r.p99.toFixed(2).padStart(9)} ${String(r.errors).padStart(8)}`,
+      );
     }
     const ratio = (r) => +(r.msgsPerSec / results.bare.msgsPerSec).toFixed(2);
     console.log(`ratio vs bare client: poolSize 1 ${ratio(results.pool1)}, poolSize 4 ${ratio(results.pool4)} (target >= 0.8)`);

@@ -24,5 +24,12 @@ export async function measureGd({ url, topic, publishers = 8, window = 1, durati
     }),
   ]);
   // The load generator counts every reply; refusals (none expected) are not commits.
-  return { committedPerSec: Math.round(r.msgsPerSec - r.errors / (durationMs / 1000)), p50: r.p50, p99: r.p99, errors: r.errors, publishers, window };
+  return {
+    committedPerSec: Math.round(r.msgsPerSec - r.errors / (durationMs / 1000)),
+    p50: r.p50,
+    p99: r.p99,
+    errors: r.errors,
+    publishers,
+    window,
+  };
 }

@@ -47,13 +47,27 @@ async function startNats() {
 
 function startSubscribers(kind, url, count, expected, batch = 'default') {
   return new Promise((resolve, reject) => {
-    const child = spawnTracked(process.execPath, [join(here, 'subscribers.mjs'), kind, url, String(count), kind === 'nats' ? 'bench.fanout' : TOPIC, String(expected), String(batch)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawnTracked(
+      process.execPath,
+      [
+        join(here, 'subscribers.mjs'),
+        kind,
+        url,
+        String(count),
+        kind === 'nats' ? 'bench.fanout' : TOPIC,
+        String(expected),
+        String(batch),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     let ready = false;
     const result = new Promise((res, rej) => {
-      child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').pop())) : rej(new Error(`subscribers exited with ${code}`))));
+      child.once('exit', (code) =>
+        code === 0 ? res(JSON.parse(out.trim().split('\n').pop())) : rej(new Error(`subscribers exited with ${code}`)),
+      );
     });
     child.stdout.on('data', (d) => {
       out += d;
@@ -89,7 +103,10 @@ async function publishSwitchboard(url, count, window) {
     Array.from({ length: window }, async () => {
       while (next < count) {
         const i = next++;
-        await send({ action: 'invoke-service', token }, { service: 'zato.pubsub.pubapi.publish-message', request: { topic_name: TOPIC, data: { i, t: now() }, has_gd: false } });
+        await send(
+          { action: 'invoke-service', token },
+          { service: 'zato.pubsub.pubapi.publish-message', request: { topic_name: TOPIC, data: { i, t: now() }, has_gd: false } },
+        );
       }
     }),
   );
@@ -159,32 +176,53 @@ export async function run(opts = {}) {
       // Ours and the baseline swap places every round, so neither always runs on the warmer or the cooler machine.
       const pair = [
         () => fanout('switchboard', sb.demoUrl, { subscribers, messages, window, batch }).then((r) => runs.ours.push(r)),
-        ...(base ? [() => fanout('switchboard', base.demoUrl, { subscribers, messages, window, batch }).then((r) => runs.base.push(r))] : []),
+        ...(base
+          ? [() => fanout('switchboard', base.demoUrl, { subscribers, messages, window, batch }).then((r) => runs.base.push(r))]
+          : []),
       ];
       for (const step of i % 2 ? pair.reverse() : pair) await step();
       runs.oursSingle.push(await fanout('switchboard', sb.demoUrl, { subscribers, messages, window, batch: 1 }));
       runs.theirs.push(await fanout('nats', nats.url, { subscribers, messages, window }));
       const baseNote = base ? `, switchboard@base ${runs.base[i].deliveredPerSec}` : '';
-      console.error(`[bench] round ${i + 1}/${rounds}: switchboard ${runs.ours[i].deliveredPerSec}${baseNote}, one per frame ${runs.oursSingle[i].deliveredPerSec}, nats ${runs.theirs[i].deliveredPerSec}`);
+      console.error(
+        `[bench] round ${i + 1}/${rounds}: switchboard ${runs.ours[i].deliveredPerSec}${baseNote}, one per frame ${runs.oursSingle[i].deliveredPerSec}, nats ${runs.theirs[i].deliveredPerSec}`,
+      );
     }
     const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
     /** The run whose `key` is the median of the list's. */
     const pick = (list, key = 'deliveredPerSec') => list.find((r) => r[key] === median(list.map((x) => x[key])));
     const [ours, oursSingle, theirs] = [pick(runs.ours), pick(runs.oursSingle), pick(runs.theirs)];
-    const pairedRounds = (list, against = runs.theirs) => list.map((r, i) => +(r.deliveredPerSec / against[i].deliveredPerSec).toFixed(2));
-    const ratios = { default: pairedRounds(runs.ours), single: pairedRounds(runs.oursSingle), ...(base ? { base: pairedRounds(runs.ours, runs.base) } : {}) };
+    const pairedRounds = (list, against = runs.theirs) =>
+      list.map((r, i) => +(r.deliveredPerSec / against[i].deliveredPerSec).toFixed(2));
+    const ratios = {
+      default: pairedRounds(runs.ours),
+      single: pairedRounds(runs.oursSingle),
+      ...(base ? { base: pairedRounds(runs.ours, runs.base) } : {}),
+    };
     const batchLabel = batch === 'default' ? 'default batch (500)' : `delivery_batch_size ${batch}`;
-    console.log(`\n(a) fan-out: 1 publisher → ${subscribers} WebSocket subscribers, ${messages} non-GD messages (${subscribers * messages} deliveries); median of ${rounds} rounds`);
+    console.log(
+      `\n(a) fan-out: 1 publisher → ${subscribers} WebSocket subscribers, ${messages} non-GD messages (${subscribers * messages} deliveries); median of ${rounds} rounds`,
+    );
     console.log(`${'server'.padEnd(base ? 38 : 32)} delivered/s   received     p50 ms    p99 ms`);
     const baseRow = base ? [[`switchboard@base, ${batchLabel}`, pick(runs.base)]] : [];
-    for (const [label, r] of [[`switchboard, ${batchLabel}`, ours], ...baseRow, ['switchboard, one per frame', oursSingle], ['nats', theirs]]) {
-      console.log(`${label.padEnd(base ? 38 : 32)} ${String(r.deliveredPerSec).padStart(12)} ${String(r.received).padStart(10)} ${r.p50.toFixed(1).padStart(10)} ${r.p99.toFixed(1).padStart(9)}`);
+    for (const [label, r] of [
+      [`switchboard, ${batchLabel}`, ours],
+      ...baseRow,
+      ['switchboard, one per frame', oursSingle],
+      ['nats', theirs],
+    ]) {
+      console.log(
+        `${label.padEnd(base ? 38 : 32)} ${String(r.deliveredPerSec).padStart(12)} ${String(r.received).padStart(10)} ${r.p50.toFixed(1).padStart(10)} ${r.p99.toFixed(1).padStart(9)}`,
+      );
     }
     console.log(
       `ratio vs NATS: ${median(ratios.default)} with the ${batchLabel} (rounds: ${ratios.default.join(', ')}; target >= 0.7), ` +
         `${median(ratios.single)} with one message per frame (rounds: ${ratios.single.join(', ')})`,
     );
-    if (base) console.log(`ratio new/base: ${median(ratios.base)} with the ${batchLabel} (rounds: ${ratios.base.join(', ')}; below 1 means this checkout is slower)`);
+    if (base)
+      console.log(
+        `ratio new/base: ${median(ratios.base)} with the ${batchLabel} (rounds: ${ratios.base.join(', ')}; below 1 means this checkout is slower)`,
+      );
     console.log(
       JSON.stringify({
         bench: 'pubsub-fanout',
@@ -211,7 +249,8 @@ export async function run(opts = {}) {
     // Each window is measured `rounds` times (5 s each) and the median run reported, for the same drift as above.
     console.log(`\n(b) GD publishes committed per second, 8 publishers; median of ${rounds} runs of 5 s`);
     const gd = [];
-    const measure = (server, w) => measureGd({ url: server.demoUrl, topic: '/bench/gd', publishers: 8, window: w, durationMs: 5000 });
+    const measure = (server, w) =>
+      measureGd({ url: server.demoUrl, topic: '/bench/gd', publishers: 8, window: w, durationMs: 5000 });
     for (const w of [1, 16]) {
       const tries = [];
       const baseTries = [];
@@ -222,16 +261,40 @@ export async function run(opts = {}) {
       }
       const r = pick(tries, 'committedPerSec');
       const baseRatios = baseTries.map((b, i) => +(tries[i].committedPerSec / b.committedPerSec).toFixed(2));
-      gd.push({ ...r, all: tries.map((t) => t.committedPerSec), ...(base ? { base: pick(baseTries, 'committedPerSec').committedPerSec, baseRatios } : {}) });
-      console.log(`window ${String(w).padStart(2)} (${8 * w} in flight): ${r.committedPerSec} committed/s (runs: ${tries.map((t) => t.committedPerSec).join(', ')}), p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${tries.reduce((n, t) => n + t.errors, 0)}`);
+      gd.push({
+        ...r,
+        all: tries.map((t) => t.committedPerSec),
+        ...(base ? { base: pick(baseTries, 'committedPerSec').committedPerSec, baseRatios } : {}),
+      });
+      console.log(
+        `window ${String(w).padStart(2)} (${8 * w} in flight): ${r.committedPerSec} committed/s (runs: ${tries.map((t) => t.committedPerSec).join(', ')}), p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${tries.reduce((n, t) => n + t.errors, 0)}`,
+      );
       if (base) {
         const b = pick(baseTries, 'committedPerSec');
-        console.log(`  switchboard@base: ${b.committedPerSec} committed/s (runs: ${baseTries.map((t) => t.committedPerSec).join(', ')}); ratio new/base: ${median(baseRatios)} (rounds: ${baseRatios.join(', ')})`);
+        console.log(
+          `  switchboard@base: ${b.committedPerSec} committed/s (runs: ${baseTries.map((t) => t.committedPerSec).join(', ')}); ratio new/base: ${median(baseRatios)} (rounds: ${baseRatios.join(', ')})`,
+        );
       }
     }
-    const gdBase = base ? { base: gd[1].base, ratio_vs_base: median(gd[1].baseRatios), ratio_rounds_vs_base: gd[1].baseRatios, sequential_ratio_vs_base: median(gd[0].baseRatios) } : {};
+    const gdBase = base
+      ? {
+          base: gd[1].base,
+          ratio_vs_base: median(gd[1].baseRatios),
+          ratio_rounds_vs_base: gd[1].baseRatios,
+          sequential_ratio_vs_base: median(gd[0].baseRatios),
+        }
+      : {};
     console.log(
-      JSON.stringify({ bench: 'pubsub-gd', committed_per_s: gd[1].committedPerSec, runs: gd[1].all, sequential_committed_per_s: gd[0].committedPerSec, ...gdBase, publishers: 8, window: 16, target: 20000 }),
+      JSON.stringify({
+        bench: 'pubsub-gd',
+        committed_per_s: gd[1].committedPerSec,
+        runs: gd[1].all,
+        sequential_committed_per_s: gd[0].committedPerSec,
+        ...gdBase,
+        publishers: 8,
+        window: 16,
+        target: 20000,
+      }),
     );
   } finally {
     killAll();

@@ -38,7 +38,9 @@ function measure(name, iterations, perIteration, fn) {
   return best;
 }
 
-console.log(`bytes per message: Zato batch ${Math.round(batchFrame.length / BATCH)}, Zato single ${singleFrame.length}, NATS ${Math.round(natsChunk.length / BATCH)}`);
+console.log(
+  `bytes per message: Zato batch ${Math.round(batchFrame.length / BATCH)}, Zato single ${singleFrame.length}, NATS ${Math.round(natsChunk.length / BATCH)}`,
+);
 const batched = measure(`Zato frame of ${BATCH} (JSON.parse)`, 50_000, BATCH, () => {
   for (const m of JSON.parse(batchFrame).data) sink += m.data.t;
 });

@@ -35,7 +35,12 @@ async function switchboardSubscriber() {
         for (const m of Array.isArray(frame.data) ? frame.data : [frame.data]) record(m.data.t);
       } else if (frame.meta.in_reply_to === 'c') {
         token = frame.data.token;
-        ws.send(JSON.stringify({ meta: { action: 'invoke-service', id: 's', timestamp: '', token }, data: { service: 'zato.pubsub.pubapi.subscribe-wsx', request: { topic_name: topic, ...batchOption } } }));
+        ws.send(
+          JSON.stringify({
+            meta: { action: 'invoke-service', id: 's', timestamp: '', token },
+            data: { service: 'zato.pubsub.pubapi.subscribe-wsx', request: { topic_name: topic, ...batchOption } },
+          }),
+        );
       } else if (frame.meta.in_reply_to === 's') {
         resolve();
       }
@@ -76,7 +81,9 @@ async function natsSubscriber(i) {
 
 const sockets = [];
 for (let i = 0; i < n; i += 50) {
-  const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => (kind === 'nats' ? natsSubscriber(i + j) : switchboardSubscriber())));
+  const batch = await Promise.all(
+    Array.from({ length: Math.min(50, n - i) }, (_, j) => (kind === 'nats' ? natsSubscriber(i + j) : switchboardSubscriber())),
+  );
   sockets.push(...batch);
 }
 process.stdout.write('ready\n');

@@ -1,6 +1,13 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { statusOf, type ErrorCode } from '../errors/index.js';
 import { adminGuard, PUBLIC_ROUTE, type AdminCredentials } from './auth.js';
@@ -97,7 +104,11 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
     keepAliveTimeout: KEEP_ALIVE_MS,
     // Node checks the timeouts only every connectionsCheckingInterval (30 s by default): check often enough
     // that a slow client is dropped close to headersTimeout, not up to half a minute later.
-    http: { headersTimeout, maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))) },
+    http: {
+      headersTimeout,
+      maxHeaderSize: MAX_HEADER_BYTES,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
     clientErrorHandler: clientErrorHandler(logger),
     // A URL fastify cannot decode (`/api/%zz`) is answered before routing: in our error shape, too.
     frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
@@ -115,7 +126,9 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
   const sessions = new SessionStore();
   const failureLimit = options.authFailureLimit ?? 10;
   // Logged once per address and window, not per refused request: a guesser must not be able to flood the log.
-  const throttle = new FailureThrottle(failureLimit, (ip) => logger.warn({ ip, failures: failureLimit }, 'Admin credentials throttled for this address'));
+  const throttle = new FailureThrottle(failureLimit, (ip) =>
+    logger.warn({ ip, failures: failureLimit }, 'Admin credentials throttled for this address'),
+  );
   const hosts = new HostCheck(options.host ?? '127.0.0.1', options.allowedHosts ?? []);
   app.addHook('onRequest', adminGuard({ credentials: options, sessions, throttle, hosts }));
   registerJsonParser(app);

@@ -49,7 +49,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function refuseCredential(throttle: FailureThrottle, ip: string, error: UnauthorizedError): never {
   if (throttle.blocked(ip)) {
-    throw new TooManyRequestsError('too_many_attempts', 'Too many failed attempts from this address; try again in a minute', { retryAfterSeconds: FAILURE_WINDOW_MS / 1000 });
+    throw new TooManyRequestsError('too_many_attempts', 'Too many failed attempts from this address; try again in a minute', {
+      retryAfterSeconds: FAILURE_WINDOW_MS / 1000,
+    });
   }
   throttle.failed(ip);
   throw error;
@@ -63,7 +65,8 @@ function checkBearer(parts: AdminGuardParts, req: FastifyRequest, header: string
 
 function checkSession(parts: AdminGuardParts, req: FastifyRequest, cookie: string): void {
   const session = parts.sessions.touch(cookie);
-  if (!session) refuseCredential(parts.throttle, req.ip, new UnauthorizedError('unauthorized', 'Unknown or expired web admin session'));
+  if (!session)
+    refuseCredential(parts.throttle, req.ip, new UnauthorizedError('unauthorized', 'Unknown or expired web admin session'));
   if (SAFE_METHODS.has(req.method)) return;
   const csrf = req.headers['x-csrf-token'];
   if (typeof csrf === 'string' && secretMatches(csrf, session.csrfToken)) return;
@@ -82,7 +85,10 @@ function checkSession(parts: AdminGuardParts, req: FastifyRequest, cookie: strin
 export function adminGuard(parts: AdminGuardParts) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     if (!parts.hosts.allows(req.headers.host)) {
-      throw new MisdirectedRequestError('host_not_allowed', 'This server does not answer for that Host; add it to adminAllowedHosts if it is yours');
+      throw new MisdirectedRequestError(
+        'host_not_allowed',
+        'This server does not answer for that Host; add it to adminAllowedHosts if it is yours',
+      );
     }
     if (req.routeOptions.config?.public === true) return;
     const header = req.headers.authorization;

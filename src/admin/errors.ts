@@ -48,7 +48,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 /** Headers that tell the client what to do next: how to authenticate, when to try again. */
 function adviceHeaders(reply: FastifyReply, error: SwitchboardError): void {
   if (error.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="switchboard"');
-  if (error instanceof TooManyRequestsError && error.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.retryAfterSeconds));
+  if (error instanceof TooManyRequestsError && error.retryAfterSeconds !== undefined)
+    reply.header('Retry-After', String(error.retryAfterSeconds));
 }
 
 /** Maps every error to the API's error shape; logs only what is unexpected (5xx). */

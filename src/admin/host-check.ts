@@ -19,7 +19,9 @@ const asHost = (address: string): string => (address.includes(':') && !address.s
 
 /** When the admin listens on every interface, each interface address and the machine's name are its own. */
 function interfaceHosts(): string[] {
-  const addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => asHost(i.address.toLowerCase())));
+  const addresses = Object.values(networkInterfaces()).flatMap((list) =>
+    (list ?? []).map((i) => asHost(i.address.toLowerCase())),
+  );
   return [hostname().toLowerCase(), ...addresses];
 }
 

@@ -13,11 +13,20 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
   void app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Switchboard admin API', version, description: 'Channels, outgoing connections, security, pub/sub and services, live. See docs/admin-api.md.' },
+      info: {
+        title: 'Switchboard admin API',
+        version,
+        description: 'Channels, outgoing connections, security, pub/sub and services, live. See docs/admin-api.md.',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'The admin token' },
-          session: { type: 'apiKey', in: 'cookie', name: 'sb_session', description: 'Web admin session; mutating calls also need x-csrf-token' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'sb_session',
+            description: 'Web admin session; mutating calls also need x-csrf-token',
+          },
         },
       },
       security: [{ bearer: [] }, { session: [] }],

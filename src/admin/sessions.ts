@@ -35,7 +35,12 @@ export class SessionStore {
     this.#sweep(now);
     // A Map iterates in insertion order: the first key is the oldest session.
     while (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value as string);
-    const session = { id: randomBytes(32).toString('base64url'), user, csrfToken: randomBytes(32).toString('base64url'), expiresAt: now + this.#idleMs };
+    const session = {
+      id: randomBytes(32).toString('base64url'),
+      user,
+      csrfToken: randomBytes(32).toString('base64url'),
+      expiresAt: now + this.#idleMs,
+    };
     this.#sessions.set(session.id, session);
     return session;
   }

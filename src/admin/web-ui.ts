@@ -18,7 +18,8 @@ const TYPES: Record<string, string> = {
 
 // The page loads only its own script and style and may not be framed; the API is same-origin.
 const PAGE_HEADERS = {
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -62,7 +63,14 @@ export function webUiRoutes(app: FastifyInstance, dir = WEB_DIR): void {
   const hide = { ...PUBLIC_ROUTE, schema: { hide: true } };
 
   app.get('/', hide, async (_req, reply) => {
-    if (!built) return send(reply, 503, 'text/plain; charset=utf-8', 'The web admin is not built: run `npm run setup` (or `npm start`).\n', 'no-store');
+    if (!built)
+      return send(
+        reply,
+        503,
+        'text/plain; charset=utf-8',
+        'The web admin is not built: run `npm run setup` (or `npm start`).\n',
+        'no-store',
+      );
     return send(reply, 200, 'text/html; charset=utf-8', page, 'no-cache');
   });
 

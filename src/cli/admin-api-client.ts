@@ -23,10 +23,16 @@ export interface AdminApiConnection {
 }
 
 /** Resolves the API URL and token from `--url`/`--token`, `SWITCHBOARD_*` variables, and `data/admin-token`. */
-export function resolveAdminApi(flags: { url?: string | undefined; token?: string | undefined }, env: NodeJS.ProcessEnv = process.env): AdminApiConnection {
+export function resolveAdminApi(
+  flags: { url?: string | undefined; token?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): AdminApiConnection {
   const host = env.SWITCHBOARD_ADMIN_HOST ?? '127.0.0.1';
   const port = env.SWITCHBOARD_ADMIN_PORT ?? '17010';
-  const url = (flags.url ?? env.SWITCHBOARD_ADMIN_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+  const url = (flags.url ?? env.SWITCHBOARD_ADMIN_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
   let token = flags.token ?? env.SWITCHBOARD_ADMIN_TOKEN;
   if (!token) {
     const file = join(env.SWITCHBOARD_DATA_DIR ?? 'data', 'admin-token');
@@ -50,7 +56,11 @@ export async function callAdminApi(conn: AdminApiConnection, method: string, pat
   } catch (err) {
     const inner = (err as { cause?: { code?: string; message?: string } }).cause;
     const cause = inner?.code ?? inner?.message ?? (err as Error).message;
-    throw new AdminApiError(0, 'unreachable', `Cannot reach the Switchboard admin API at ${conn.url} (${cause}). Is the server running (npm start)?`);
+    throw new AdminApiError(
+      0,
+      'unreachable',
+      `Cannot reach the Switchboard admin API at ${conn.url} (${cause}). Is the server running (npm start)?`,
+    );
   }
   const text = await res.text();
   const parsed: unknown = text ? JSON.parse(text) : undefined;

@@ -35,7 +35,13 @@ const KINDS: Record<FileKey, Kind> = {
 /** One step of an apply. `key` says which kind of object (and so which API path). */
 export type Action =
   | { readonly op: 'create'; readonly key: FileKey; readonly name: string; readonly body: ConfigObject }
-  | { readonly op: 'update'; readonly key: FileKey; readonly name: string; readonly body: ConfigObject; readonly fields: readonly string[] }
+  | {
+      readonly op: 'update';
+      readonly key: FileKey;
+      readonly name: string;
+      readonly body: ConfigObject;
+      readonly fields: readonly string[];
+    }
   | { readonly op: 'delete'; readonly key: FileKey; readonly name: string }
   /** `unsentSecret`: the file gives a secret for this existing definition, left alone (see `diffObject`). */
   | { readonly op: 'unchanged'; readonly key: FileKey; readonly name: string; readonly unsentSecret: boolean };
@@ -67,10 +73,12 @@ export function parseConfigFile(text: string, source: string): ConfigFile {
   } catch (err) {
     throw new ConfigFileError(`${source} is not valid JSON: ${(err as Error).message}`);
   }
-  if (!isPlainObject(parsed)) throw new ConfigFileError(`${source} must hold a JSON object with the keys ${FILE_KEYS.join(', ')}`);
+  if (!isPlainObject(parsed))
+    throw new ConfigFileError(`${source} must hold a JSON object with the keys ${FILE_KEYS.join(', ')}`);
   const file: ConfigFile = {};
   for (const [key, value] of Object.entries(parsed)) {
-    if (!isFileKey(key)) throw new ConfigFileError(`${source}: unknown top-level key "${key}" (expected ${FILE_KEYS.join(', ')})`);
+    if (!isFileKey(key))
+      throw new ConfigFileError(`${source}: unknown top-level key "${key}" (expected ${FILE_KEYS.join(', ')})`);
     file[key] = entriesOf(value, key, source);
   }
   return file;
@@ -114,7 +122,14 @@ export function planApply(desired: ConfigFile, current: ConfigFile, options: Pla
     const have = current[key] ?? [];
     if (options.prune && key !== 'security') actions.push(...deletions(key, wanted, have));
     for (const entry of sortedByName(wanted)) {
-      actions.push(diffObject(key, entry, have.find((h) => h.name === entry.name), options.forceSecrets));
+      actions.push(
+        diffObject(
+          key,
+          entry,
+          have.find((h) => h.name === entry.name),
+          options.forceSecrets,
+        ),
+      );
     }
   }
   if (options.prune && desired.security) actions.push(...deletions('security', desired.security, current.security ?? []));
@@ -129,13 +144,19 @@ export function planApply(desired: ConfigFile, current: ConfigFile, options: Pla
  * definition is created, or along with an update of its other fields; otherwise only with `forceSecrets` —
  * sending it every time would report every apply of the same file as a change.
  */
-export function diffObject(key: FileKey, wanted: ConfigObject, existing: ConfigObject | undefined, forceSecrets: boolean): Action {
+export function diffObject(
+  key: FileKey,
+  wanted: ConfigObject,
+  existing: ConfigObject | undefined,
+  forceSecrets: boolean,
+): Action {
   const name = wanted.name;
   if (!existing) return { op: 'create', key, name, body: wanted };
   const secretFields = KINDS[key].secretFields;
   const secrets = secretFields.filter((f) => wanted[f] !== undefined);
   const fields = Object.keys(wanted).filter((f) => !secretFields.includes(f) && !covers(wanted[f], existing[f]));
-  if (fields.length === 0 && (secrets.length === 0 || !forceSecrets)) return { op: 'unchanged', key, name, unsentSecret: secrets.length > 0 };
+  if (fields.length === 0 && (secrets.length === 0 || !forceSecrets))
+    return { op: 'unchanged', key, name, unsentSecret: secrets.length > 0 };
   return { op: 'update', key, name, body: merge(existing, wanted) as ConfigObject, fields: [...fields, ...secrets] };
 }
 
@@ -232,7 +253,10 @@ export interface ApplyOptions extends PlanOptions {
 /** `switchboard apply`: plans against the live server, then writes (unless a dry run), printing as it goes. */
 export async function runApply(conn: AdminApiConnection, options: ApplyOptions): Promise<void> {
   const desired = parseConfigFile(readConfigText(options.file), options.file);
-  const current = await fetchConfig(conn, FILE_KEYS.filter((k) => desired[k] !== undefined));
+  const current = await fetchConfig(
+    conn,
+    FILE_KEYS.filter((k) => desired[k] !== undefined),
+  );
   const actions = planApply(desired, current, options);
   const report: ApplyReport = { created: [], updated: [], deleted: [], unchanged: [] };
   try {
@@ -248,7 +272,9 @@ export async function runApply(conn: AdminApiConnection, options: ApplyOptions):
   if (!options.json) console.log(summary(report, options.dryRun));
   for (const action of actions) {
     if (action.op === 'unchanged' && action.unsentSecret) {
-      console.error(`note: the secret of security ${action.name} was not sent: secrets cannot be compared; --force-secrets sends it`);
+      console.error(
+        `note: the secret of security ${action.name} was not sent: secrets cannot be compared; --force-secrets sends it`,
+      );
     }
   }
 }

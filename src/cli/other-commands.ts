@@ -8,7 +8,12 @@ import { APPLY_HELP, EXPORT_HELP } from './usage.js';
 import { UsageError } from './usage-error.js';
 
 /** `switchboard service list | get | deployments | invoke`. */
-export async function serviceCommand(conn: AdminApiConnection, verb: string, positionals: string[], values: Values): Promise<void> {
+export async function serviceCommand(
+  conn: AdminApiConnection,
+  verb: string,
+  positionals: string[],
+  values: Values,
+): Promise<void> {
   if (verb === 'list') {
     const rows = (await callAdminApi(conn, 'GET', '/api/services')) as Array<Record<string, unknown>>;
     return show(values, rows, () => printTable(rows, ['name', 'source', 'deployedAt']));
@@ -23,18 +28,27 @@ export async function serviceCommand(conn: AdminApiConnection, verb: string, pos
   }
   if (verb === 'invoke') {
     const name = one(positionals, 'NAME');
-    const res = (await callAdminApi(conn, 'POST', `/api/services/${enc(name)}/invoke`, { request: requestFrom(values) })) as { response: unknown };
+    const res = (await callAdminApi(conn, 'POST', `/api/services/${enc(name)}/invoke`, { request: requestFrom(values) })) as {
+      response: unknown;
+    };
     return show(values, res, () => console.log(JSON.stringify(res.response)));
   }
   throw new UsageError(`Unknown command: service ${verb}`);
 }
 
 /** `switchboard subscription list | get | delete`. */
-export async function subscriptionCommand(conn: AdminApiConnection, verb: string, positionals: string[], values: Values): Promise<void> {
+export async function subscriptionCommand(
+  conn: AdminApiConnection,
+  verb: string,
+  positionals: string[],
+  values: Values,
+): Promise<void> {
   const path = '/api/pubsub/subscriptions';
   if (verb === 'list') {
     const rows = (await callAdminApi(conn, 'GET', path)) as Array<Record<string, unknown>>;
-    return show(values, rows, () => printTable(rows, ['subKey', 'topicName', 'channelName', 'pubClientId', 'queueDepth', 'ackMode']));
+    return show(values, rows, () =>
+      printTable(rows, ['subKey', 'topicName', 'channelName', 'pubClientId', 'queueDepth', 'ackMode']),
+    );
   }
   const subKey = one(positionals, 'SUB_KEY');
   if (verb === 'get') {

@@ -24,7 +24,13 @@ export const EXTRA_OPTIONS: Options = {
 };
 
 /** Runs list, get, create, update, delete or a noun's own verb. */
-export async function resourceCommand(conn: AdminApiConnection, resource: Resource, verb: string, positionals: string[], values: Values): Promise<void> {
+export async function resourceCommand(
+  conn: AdminApiConnection,
+  resource: Resource,
+  verb: string,
+  positionals: string[],
+  values: Values,
+): Promise<void> {
   const standard = STANDARD_VERBS[verb] ?? EXTRA_VERBS[resource.noun]?.[verb];
   if (!standard) throw new UsageError(`Unknown command: ${resource.noun} ${verb}`);
   return standard(conn, resource, positionals, values);
@@ -54,7 +60,10 @@ const STANDARD_VERBS: Record<string, ResourceVerb> = {
     if (typeof values.rename === 'string') changes.name = values.rename;
     if (Object.keys(changes).length === 0) throw new UsageError('Nothing to change: give at least one flag');
     if (resource === SECURITY) delete current.password;
-    const updated = (await callAdminApi(conn, 'PUT', `${resource.path}/${enc(name)}`, merged(current, changes))) as Record<string, unknown>;
+    const updated = (await callAdminApi(conn, 'PUT', `${resource.path}/${enc(name)}`, merged(current, changes))) as Record<
+      string,
+      unknown
+    >;
     show(values, updated, () => console.log(`Updated ${resource.noun} ${String(updated.name)}`));
   },
   async delete(conn, resource, positionals, values) {
@@ -74,13 +83,20 @@ function merged(current: Record<string, unknown>, changes: Record<string, unknow
   return out;
 }
 
-const asResourceVerb = (verb: Verb): ResourceVerb => (conn, _resource, positionals, values) => verb(conn, positionals, values);
+const asResourceVerb =
+  (verb: Verb): ResourceVerb =>
+  (conn, _resource, positionals, values) =>
+    verb(conn, positionals, values);
 
 const EXTRA_VERBS: Record<string, Record<string, ResourceVerb>> = {
   channel: {
     clients: asResourceVerb(async (conn, positionals, values) => {
-      const rows = (await callAdminApi(conn, 'GET', `${CHANNEL.path}/${enc(one(positionals, 'NAME'))}/clients`)) as Array<Record<string, unknown>>;
-      show(values, rows, () => printTable(rows, ['pubClientId', 'extClientId', 'extClientName', 'peerAddress', 'connectedAt', 'lastSeen']));
+      const rows = (await callAdminApi(conn, 'GET', `${CHANNEL.path}/${enc(one(positionals, 'NAME'))}/clients`)) as Array<
+        Record<string, unknown>
+      >;
+      show(values, rows, () =>
+        printTable(rows, ['pubClientId', 'extClientId', 'extClientName', 'peerAddress', 'connectedAt', 'lastSeen']),
+      );
     }),
     disconnect: asResourceVerb(async (conn, positionals, values) => {
       const [name, id] = [one(positionals, 'NAME'), one(positionals.slice(1), 'PUB_CLIENT_ID')];
@@ -113,7 +129,11 @@ const EXTRA_VERBS: Record<string, Record<string, ResourceVerb>> = {
       const q = new URLSearchParams();
       if (typeof values.after === 'string') q.set('after', values.after);
       if (typeof values.limit === 'string') q.set('limit', values.limit);
-      const rows = (await callAdminApi(conn, 'GET', `/api/pubsub/topics/${enc(one(positionals, 'NAME'))}/messages?${q}`)) as Array<Record<string, unknown>>;
+      const rows = (await callAdminApi(
+        conn,
+        'GET',
+        `/api/pubsub/topics/${enc(one(positionals, 'NAME'))}/messages?${q}`,
+      )) as Array<Record<string, unknown>>;
       show(values, rows, () => printTable(rows, ['seq', 'msg_id', 'priority', 'pub_time_iso', 'data']));
     }),
   },

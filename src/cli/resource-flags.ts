@@ -92,7 +92,8 @@ export function helpLine(flag: SchemaFlag): string {
 }
 
 // A nested object's default is `{}` (each of its fields has its own): not worth a mention.
-const hasDefault = (flag: SchemaFlag): boolean => 'default' in flag && !(flag.kind === 'json' && isPlainObject(flag.default) && !Object.keys(flag.default).length);
+const hasDefault = (flag: SchemaFlag): boolean =>
+  'default' in flag && !(flag.kind === 'json' && isPlainObject(flag.default) && !Object.keys(flag.default).length);
 
 function metavar(flag: SchemaFlag): string {
   if (flag.kind === 'number') return 'N';

@@ -24,7 +24,14 @@ export interface Resource {
  */
 export const LEGACY_SWITCHES: Readonly<Record<string, string>> = { inactive: 'no-active', 'not-zato': 'no-zato' };
 
-function resource(noun: string, plural: string, path: string, columns: readonly string[], schema: TObject, moreHelp: readonly string[] = []): Resource {
+function resource(
+  noun: string,
+  plural: string,
+  path: string,
+  columns: readonly string[],
+  schema: TObject,
+  moreHelp: readonly string[] = [],
+): Resource {
   return { noun, plural, path, columns, schema, flags: flagsOf(schema), moreHelp };
 }
 
@@ -44,9 +51,14 @@ export const OUTGOING = resource(
   OutgoingConfigSchema,
 );
 
-export const SECURITY = resource('security', 'security definitions', '/api/security', ['name', 'type', 'username'], SecurityInputSchema, [
-  '  --password-stdin                         read the password from standard input instead',
-]);
+export const SECURITY = resource(
+  'security',
+  'security definitions',
+  '/api/security',
+  ['name', 'type', 'username'],
+  SecurityInputSchema,
+  ['  --password-stdin                         read the password from standard input instead'],
+);
 
 export const TOPIC = resource(
   'topic',

@@ -33,7 +33,8 @@ export function kebab(name: string): string {
 }
 
 // `isActive` → `active`, `hasGd` → `gd`: on/off switches read better without the prefix (`--gd` / `--no-gd`).
-const switchName = (field: string): string => kebab(field.replace(/^(is|has)(?=[A-Z])/, '').replace(/^./, (c) => c.toLowerCase()));
+const switchName = (field: string): string =>
+  kebab(field.replace(/^(is|has)(?=[A-Z])/, '').replace(/^./, (c) => c.toLowerCase()));
 
 // A repeatable flag names one item: `allowedOrigins` → `allowed-origin`, `subscriptionList` → `subscription`.
 const itemName = (field: string): string => kebab(field.endsWith('List') ? field.slice(0, -4) : field.replace(/s$/, ''));
@@ -64,7 +65,14 @@ export function flagsOf(schema: TObject, prefix: readonly string[] = []): Schema
     const { schema: real, nullable } = withoutNull(fieldSchema);
     const kind = kindOf(real);
     const name = path.map(kebab).join('-');
-    const common = { path, kind, nullable, schema: real, required: !prefix.length && required.has(field), description: String(fieldSchema.description ?? '') };
+    const common = {
+      path,
+      kind,
+      nullable,
+      schema: real,
+      required: !prefix.length && required.has(field),
+      description: String(fieldSchema.description ?? ''),
+    };
     const defaulted = 'default' in fieldSchema ? { default: fieldSchema.default as unknown } : {};
     if (kind === 'boolean') {
       const on = [...prefix.map(kebab), switchName(field)].join('-');
@@ -92,8 +100,10 @@ export function expected(flag: SchemaFlag): string {
 }
 
 function bounds(s: { minimum?: number; maximum?: number; exclusiveMinimum?: number }): string {
-  if (s.exclusiveMinimum !== undefined) return ` above ${s.exclusiveMinimum}${s.maximum !== undefined ? ` and at most ${s.maximum}` : ''}`;
-  if (s.minimum !== undefined) return s.maximum !== undefined ? ` from ${s.minimum} to ${s.maximum}` : ` of at least ${s.minimum}`;
+  if (s.exclusiveMinimum !== undefined)
+    return ` above ${s.exclusiveMinimum}${s.maximum !== undefined ? ` and at most ${s.maximum}` : ''}`;
+  if (s.minimum !== undefined)
+    return s.maximum !== undefined ? ` from ${s.minimum} to ${s.maximum}` : ` of at least ${s.minimum}`;
   return s.maximum !== undefined ? ` of at most ${s.maximum}` : '';
 }
 

@@ -18,10 +18,13 @@ type RequiredKeys<P extends TProperties> = { [K in keyof P]: P[K] extends TOptio
 type OptionalKeys<P extends TProperties> = Exclude<keyof P, DefaultedKeys<P> | RequiredKeys<P>>;
 type Flatten<T> = { [K in keyof T]: T[K] };
 type Shallow<P extends TProperties, V> = Flatten<
-  { [K in (RequiredKeys<P> | DefaultedKeys<P>) & keyof V]-?: Exclude<V[K], undefined> } & { [K in OptionalKeys<P> & keyof V]?: V[K] }
+  { [K in (RequiredKeys<P> | DefaultedKeys<P>) & keyof V]-?: Exclude<V[K], undefined> } & {
+    [K in OptionalKeys<P> & keyof V]?: V[K];
+  }
 >;
 // One level of nesting is enough for our configs (outgoing's `reconnect`), and keeps the compiler's work bounded.
-type FilledOf<S extends TSchema, V> = Unoptional<S> extends TObject<infer P> ? Shallow<P, Exclude<V, undefined>> : Exclude<V, undefined>;
+type FilledOf<S extends TSchema, V> =
+  Unoptional<S> extends TObject<infer P> ? Shallow<P, Exclude<V, undefined>> : Exclude<V, undefined>;
 type Deep<P extends TProperties, V> = Flatten<
   { [K in (RequiredKeys<P> | DefaultedKeys<P>) & keyof V]-?: FilledOf<P[K], V[K]> } & { [K in OptionalKeys<P> & keyof V]?: V[K] }
 >;

@@ -94,7 +94,11 @@ export class TooManyRequestsError extends SwitchboardError {
   /** Seconds until the client may try again, when that is known. */
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: CodeWithStatus<429>, message: string, options?: SwitchboardErrorOptions & { readonly retryAfterSeconds?: number }) {
+  constructor(
+    code: CodeWithStatus<429>,
+    message: string,
+    options?: SwitchboardErrorOptions & { readonly retryAfterSeconds?: number },
+  ) {
     super(code, message, options);
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }

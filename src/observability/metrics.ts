@@ -41,21 +41,26 @@ export class Metrics {
     this.counter('switchboard_errors_total', 'Errors answered to callers, by stable error code', ['code'], () =>
       [...this.#errors].map(([code, n]) => [{ code }, n] as const),
     );
-    this.counter('switchboard_service_invocations_total', 'Service invocations, by service and outcome (ok | error)', ['service', 'outcome'], () =>
-      [...this.#services].flatMap(([service, t]) => [
-        [{ service, outcome: 'ok' }, t.ok] as const,
-        [{ service, outcome: 'error' }, t.failed] as const,
-      ]),
+    this.counter(
+      'switchboard_service_invocations_total',
+      'Service invocations, by service and outcome (ok | error)',
+      ['service', 'outcome'],
+      () =>
+        [...this.#services].flatMap(([service, t]) => [
+          [{ service, outcome: 'ok' }, t.ok] as const,
+          [{ service, outcome: 'error' }, t.failed] as const,
+        ]),
     );
     this.#registerDurationHistogram();
     this.counter(
       'switchboard_service_uncaught_errors_total',
       'Errors that escaped service code outside handle() (timers, events, streams, unhandled rejections), by service (or file, or none) and kind (exception | rejection)',
       ['service', 'kind'],
-      () => [...this.#uncaught].map(([key, n]) => {
-        const [service = '', kind = ''] = key.split('\0');
-        return [{ service, kind }, n] as const;
-      }),
+      () =>
+        [...this.#uncaught].map(([key, n]) => {
+          const [service = '', kind = ''] = key.split('\0');
+          return [{ service, kind }, n] as const;
+        }),
     );
   }
 
@@ -68,7 +73,11 @@ export class Metrics {
   /** Records one service call. */
   serviceCall(service: string, seconds: number, ok: boolean): void {
     let tally = this.#services.get(service);
-    if (!tally) this.#services.set(service, (tally = { ok: 0, failed: 0, sum: 0, buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0) }));
+    if (!tally)
+      this.#services.set(
+        service,
+        (tally = { ok: 0, failed: 0, sum: 0, buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0) }),
+      );
     if (ok) tally.ok++;
     else tally.failed++;
     tally.sum += seconds;
@@ -125,15 +134,28 @@ export class Metrics {
 
   /** Exposes the memory guard: the heap ratio it last sampled and whether it refuses connections (1) or not (0). */
   memoryGuard(guard: { readonly overloaded: boolean; readonly heapRatio: number; readonly fraction: number }): void {
-    this.gauge('switchboard_memory_guard_active', 'New WebSocket connections refused because the heap is above the memory guard (1) or not (0)', [], () => [
-      [{}, guard.overloaded ? 1 : 0],
-    ]);
-    this.gauge('switchboard_memory_guard_heap_ratio', 'Heap in use / V8 heap limit, as last sampled by the memory guard', [], () => [[{}, guard.heapRatio]]);
+    this.gauge(
+      'switchboard_memory_guard_active',
+      'New WebSocket connections refused because the heap is above the memory guard (1) or not (0)',
+      [],
+      () => [[{}, guard.overloaded ? 1 : 0]],
+    );
+    this.gauge(
+      'switchboard_memory_guard_heap_ratio',
+      'Heap in use / V8 heap limit, as last sampled by the memory guard',
+      [],
+      () => [[{}, guard.heapRatio]],
+    );
     this.gauge('switchboard_memory_guard_fraction', 'The memory guard threshold (0: off)', [], () => [[{}, guard.fraction]]);
   }
 
   /** A gauge whose samples are read at scrape time. */
-  gauge(name: string, help: string, labelNames: readonly string[], collect: () => Iterable<Sample> | Promise<Iterable<Sample>>): void {
+  gauge(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    collect: () => Iterable<Sample> | Promise<Iterable<Sample>>,
+  ): void {
     new Gauge({
       name,
       help,

@@ -17,7 +17,16 @@ parentPort?.on('message', (message: { id: number; label: ScopeLabel }) => labels
 
 function log(level: number, fields: Record<string, unknown>, msg: string): void {
   if (level < data.levelValue) return;
-  const line = JSON.stringify({ level, time: Date.now(), pid: process.pid, hostname: host, app: 'switchboard', part: 'watchdog', ...fields, msg });
+  const line = JSON.stringify({
+    level,
+    time: Date.now(),
+    pid: process.pid,
+    hostname: host,
+    app: 'switchboard',
+    part: 'watchdog',
+    ...fields,
+    msg,
+  });
   try {
     writeSync(data.fd, line + '\n');
   } catch {
@@ -43,11 +52,19 @@ function check(): void {
     warned = true;
     const id = Atomics.load(state, SLOT.current);
     Atomics.store(state, SLOT.stallScope, id);
-    log(40, { ...labels.get(id), blockedMs }, 'The event loop is blocked: no server work runs until it returns (services share the event loop)');
+    log(
+      40,
+      { ...labels.get(id), blockedMs },
+      'The event loop is blocked: no server work runs until it returns (services share the event loop)',
+    );
   }
   if (data.exitMs > 0 && blockedMs >= data.exitMs) {
     const id = Atomics.load(state, SLOT.current);
-    log(60, { ...labels.get(id), blockedMs }, 'The event loop has been blocked too long (stallExitMs): killing the process so that a supervisor restarts it');
+    log(
+      60,
+      { ...labels.get(id), blockedMs },
+      'The event loop has been blocked too long (stallExitMs): killing the process so that a supervisor restarts it',
+    );
     process.kill(process.pid, 'SIGKILL');
   }
 }

@@ -55,10 +55,16 @@ export class EventLoopWatchdog {
       levelValue: this.#options.logger.levelVal,
       fd: this.#options.fd ?? 1,
     };
-    const worker = new Worker(new URL('./watchdog-worker.js', import.meta.url), { workerData: data, stdout: false, stderr: false });
+    const worker = new Worker(new URL('./watchdog-worker.js', import.meta.url), {
+      workerData: data,
+      stdout: false,
+      stderr: false,
+    });
     // The watchdog must never be the reason the process stays up, nor take it down.
     worker.unref();
-    worker.on('error', (err) => this.#options.logger.error({ err }, 'The event-loop watchdog thread failed; stalls are no longer reported'));
+    worker.on('error', (err) =>
+      this.#options.logger.error({ err }, 'The event-loop watchdog thread failed; stalls are no longer reported'),
+    );
     for (const [id, label] of this.#labels) worker.postMessage({ id, label });
     this.#worker = worker;
     this.#lastBeatAt = performance.now();
@@ -115,6 +121,9 @@ export class EventLoopWatchdog {
     this.#longestMs = Math.max(this.#longestMs, blockedMs);
     const seen = Atomics.exchange(this.#state, SLOT.stallScope, 0);
     const label = this.#labels.get(seen || this.#state[SLOT.current]!);
-    this.#options.logger.warn({ part: 'watchdog', ...label, blockedMs }, 'The event loop was blocked; every channel, timer and request waited');
+    this.#options.logger.warn(
+      { part: 'watchdog', ...label, blockedMs },
+      'The event loop was blocked; every channel, timer and request waited',
+    );
   }
 }

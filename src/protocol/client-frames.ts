@@ -55,7 +55,12 @@ export function invokeService(id: string, token: string | undefined, data: unkno
  * `client-response`: the answer to a server request (`zwsx.rqc`) or the acknowledgement of a pub/sub delivery
  * (`zwsx.psrq`, with a null response). Throws, as JSON.stringify does, when `response` cannot be JSON.
  */
-export function clientResponse(inReplyTo: string, token: string | undefined, response: unknown, id: string = clientFrameId(CLIENT_ID_PREFIX.RESPONSE)): string {
+export function clientResponse(
+  inReplyTo: string,
+  token: string | undefined,
+  response: unknown,
+  id: string = clientFrameId(CLIENT_ID_PREFIX.RESPONSE),
+): string {
   const meta = { action: ACTION.CLIENT_RESPONSE, id, timestamp: timestamp(), token, in_reply_to: inReplyTo };
   return JSON.stringify({ meta, data: { response: response ?? null } });
 }

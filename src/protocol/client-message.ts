@@ -41,7 +41,11 @@ type FieldResult = { ok: true; value: string | undefined } | { ok: false; messag
 const ACTIONS = new Set<string>(Object.values(ACTION));
 const ABSENT: FieldResult = { ok: true, value: undefined };
 
-function fail(code: FrameError['code'], message: string, extra: Omit<FrameError, 'code' | 'status' | 'message'> = {}): ParseResult {
+function fail(
+  code: FrameError['code'],
+  message: string,
+  extra: Omit<FrameError, 'code' | 'status' | 'message'> = {},
+): ParseResult {
   return { ok: false, error: { code, status: CODES[code].status, message, ...extra } };
 }
 
@@ -64,7 +68,10 @@ function stringField(meta: Record<string, unknown>, key: MetaKey): FieldResult {
 /** Like `stringField`, but a finite number is accepted and turned into its text (hand-written clients send them). */
 function idLikeField(meta: Record<string, unknown>, key: MetaKey): FieldResult {
   const v = meta[key];
-  if (typeof v === 'number') return Number.isFinite(v) ? { ok: true, value: String(v) } : { ok: false, message: `meta.${key} must be a string or a finite number` };
+  if (typeof v === 'number')
+    return Number.isFinite(v)
+      ? { ok: true, value: String(v) }
+      : { ok: false, message: `meta.${key} must be a string or a finite number` };
   return stringField(meta, key);
 }
 
@@ -121,7 +128,8 @@ function readId(meta: Record<string, unknown>): { ok: true; id: string } | { ok:
   const read = idLikeField(meta, 'id');
   if (!read.ok) return { ok: false, result: fail('invalid_meta', read.message, { field: 'id' }) };
   // An empty id can still be replied to (as ""); an oversized one is not echoed back.
-  if (read.value === '' || read.value === undefined) return { ok: false, result: fail('invalid_meta', 'meta.id must be 1-256 characters', { field: 'id', inReplyTo: '' }) };
+  if (read.value === '' || read.value === undefined)
+    return { ok: false, result: fail('invalid_meta', 'meta.id must be 1-256 characters', { field: 'id', inReplyTo: '' }) };
   return { ok: true, id: read.value };
 }
 

@@ -5,7 +5,14 @@
  */
 export { ACTION, MSG_TYPE, CLOSE_CODE, type Action, type MsgType } from './constants.js';
 export { newCid, timestamp } from './ids.js';
-export { CLIENT_ID_PREFIX, clientFrameId, createSession, invokeService, clientResponse, type SessionRequest } from './client-frames.js';
+export {
+  CLIENT_ID_PREFIX,
+  clientFrameId,
+  createSession,
+  invokeService,
+  clientResponse,
+  type SessionRequest,
+} from './client-frames.js';
 export {
   parseServerFrame,
   sessionToken,

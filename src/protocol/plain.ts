@@ -11,7 +11,12 @@ export type PlainDataFormat = 'text' | 'json';
 /** A decoded plain message, or why it is not valid JSON (with the text as read, for a caller that takes it as is). */
 export type PlainDecoded =
   | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly code: 'invalid_utf8' | 'invalid_json' | 'too_deep'; readonly message: string; readonly text: string };
+  | {
+      readonly ok: false;
+      readonly code: 'invalid_utf8' | 'invalid_json' | 'too_deep';
+      readonly message: string;
+      readonly text: string;
+    };
 
 const strict = new TextDecoder('utf-8', { fatal: true });
 const lenient = new TextDecoder('utf-8');

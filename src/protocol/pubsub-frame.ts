@@ -95,7 +95,11 @@ export class PsrqEncoder {
    * copying every item). `id` and `time` are written unescaped: they are generated ids and ISO times.
    */
   frame(id: string, time: string, deliveries: readonly PsrqDelivery[], single: boolean, countOffset = 0): Buffer {
-    const parts: Buffer[] = [Buffer.from(`{"meta":{"id":"${id}","timestamp":"${time}","msg_type":"${MSG_TYPE.PUBSUB_REQUEST}"},"data":${single ? '' : '['}`)];
+    const parts: Buffer[] = [
+      Buffer.from(
+        `{"meta":{"id":"${id}","timestamp":"${time}","msg_type":"${MSG_TYPE.PUBSUB_REQUEST}"},"data":${single ? '' : '['}`,
+      ),
+    ];
     for (let i = 0; i < deliveries.length; i++) {
       const d = deliveries[i]!;
       if (i) parts.push(COMMA);

@@ -71,7 +71,11 @@ function boundedString(value: unknown, field: string, max: number): { value: str
 }
 
 /** An optional field: absent (undefined or null) is fine, present must be a bounded string. */
-function optionalString(meta: Record<string, unknown>, field: string, max: number): { value: string | undefined } | { error: string } {
+function optionalString(
+  meta: Record<string, unknown>,
+  field: string,
+  max: number,
+): { value: string | undefined } | { error: string } {
   const raw = meta[field];
   if (raw === undefined || raw === null) return { value: undefined };
   return boundedString(raw, field, max);
@@ -107,7 +111,10 @@ export function parseServerFrame(text: string): ServerFrameParse {
 function parseReply(meta: Record<string, unknown>, data: unknown): ServerFrameParse {
   const inReplyTo = boundedString(meta.in_reply_to, 'in_reply_to', MAX_REMOTE_ID_LENGTH);
   if ('error' in inReplyTo) return { ok: false, reason: inReplyTo.error };
-  const bad = (reason: string): ServerFrameParse => ({ ok: true, frame: { kind: 'bad-reply', inReplyTo: inReplyTo.value, reason } });
+  const bad = (reason: string): ServerFrameParse => ({
+    ok: true,
+    frame: { kind: 'bad-reply', inReplyTo: inReplyTo.value, reason },
+  });
   const id = optionalString(meta, 'id', MAX_REMOTE_ID_LENGTH);
   if ('error' in id) return bad(id.error);
   const msgType = optionalString(meta, 'msg_type', MAX_CODE_LENGTH);
@@ -138,7 +145,12 @@ function parseUnsolicited(meta: Record<string, unknown>, data: unknown): ServerF
   const msgType = boundedString(meta.msg_type, 'msg_type', MAX_CODE_LENGTH);
   if ('error' in msgType) return { ok: false, reason: msgType.error };
   if (msgType.value === MSG_TYPE.ERROR_MESSAGE) return parseErrorMessage(meta, data);
-  const kind = msgType.value === MSG_TYPE.CLIENT_REQUEST ? 'client-request' : msgType.value === MSG_TYPE.PUBSUB_REQUEST ? 'pubsub' : undefined;
+  const kind =
+    msgType.value === MSG_TYPE.CLIENT_REQUEST
+      ? 'client-request'
+      : msgType.value === MSG_TYPE.PUBSUB_REQUEST
+        ? 'pubsub'
+        : undefined;
   if (!kind) return { ok: false, reason: `unexpected msg_type without in_reply_to (${msgType.value.slice(0, 40)})` };
   const id = boundedString(meta.id, 'id', MAX_REMOTE_ID_LENGTH);
   if ('error' in id) return { ok: false, reason: `${kind === 'pubsub' ? 'zwsx.psrq' : 'zwsx.rqc'}: ${id.error}` };
@@ -149,7 +161,12 @@ function parseErrorMessage(meta: Record<string, unknown>, data: unknown): Server
   const st = status(meta);
   const errorMessage = optionalString(meta, 'error_message', Number.MAX_SAFE_INTEGER);
   // The frame says "error" whatever else is wrong with it: a mistyped field is left out, not a reason to drop it.
-  const text = 'value' in errorMessage && errorMessage.value !== undefined ? errorMessage.value : typeof data === 'string' ? data : undefined;
+  const text =
+    'value' in errorMessage && errorMessage.value !== undefined
+      ? errorMessage.value
+      : typeof data === 'string'
+        ? data
+        : undefined;
   return { ok: true, frame: { kind: 'error-message', status: 'value' in st ? st.value : undefined, errorMessage: text } };
 }
 
@@ -157,11 +174,16 @@ function parseErrorMessage(meta: Record<string, unknown>, data: unknown): Server
 export function sessionToken(reply: RemoteReply): { token: string } | { error: string } {
   const { response } = reply;
   if (reply.msgType !== MSG_TYPE.AUTH_RESPONSE) {
-    return { error: response.errorMessage ?? `${reply.msgType || 'a frame without msg_type'} (status ${response.status}) instead of zwsx.rspa` };
+    return {
+      error:
+        response.errorMessage ??
+        `${reply.msgType || 'a frame without msg_type'} (status ${response.status}) instead of zwsx.rspa`,
+    };
   }
   const token = isRecord(response.data) ? response.data.token : undefined;
   if (typeof token !== 'string' || token.length === 0) return { error: `the token is ${jsonType(token)}, not a string` };
-  if (token.length > MAX_REMOTE_ID_LENGTH) return { error: `the token is ${token.length} characters long (at most ${MAX_REMOTE_ID_LENGTH})` };
+  if (token.length > MAX_REMOTE_ID_LENGTH)
+    return { error: `the token is ${token.length} characters long (at most ${MAX_REMOTE_ID_LENGTH})` };
   return { token };
 }
 

@@ -44,11 +44,7 @@ export function okResponse(inReplyTo: string, data: unknown, id: string = newCid
 }
 
 /** `zwsx.rsperr`: an error in reply to a client request. */
-export function errorResponse(
-  inReplyTo: string,
-  err: { status: number; code: string; message: string },
-  cid: string,
-): string {
+export function errorResponse(inReplyTo: string, err: { status: number; code: string; message: string }, cid: string): string {
   return serialize({
     meta: {
       ...meta(MSG_TYPE.ERROR_RESPONSE),

@@ -13,8 +13,14 @@ export const TopicConfigSchema = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 200, pattern: '^/\\S*$', description: 'e.g. /orders/new' }),
     isActive: withDefault(Type.Boolean({ description: 'accepts publications (true) or not' }), true),
     hasGd: withDefault(Type.Boolean({ description: 'guaranteed delivery by default' }), true),
-    maxDepthGd: withDefault(Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'GD messages the topic holds at most' }), 10_000),
-    maxDepthNonGd: withDefault(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'non-GD messages per subscriber at most' }), 1_000),
+    maxDepthGd: withDefault(
+      Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'GD messages the topic holds at most' }),
+      10_000,
+    ),
+    maxDepthNonGd: withDefault(
+      Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'non-GD messages per subscriber at most' }),
+      1_000,
+    ),
     // No schema default: it follows maxDepthGd (see normalizeTopic).
     subMaxDepthGd: Type.Optional(
       Type.Integer({
@@ -24,19 +30,39 @@ export const TopicConfigSchema = Type.Object(
       }),
     ),
     maxBytesGd: withDefault(
-      Type.Integer({ minimum: 1024, maximum: 1024 ** 4, description: 'data bytes of stored GD messages; one more publication over it is 409 topic_full' }),
+      Type.Integer({
+        minimum: 1024,
+        maximum: 1024 ** 4,
+        description: 'data bytes of stored GD messages; one more publication over it is 409 topic_full',
+      }),
       64 * 1024 * 1024,
     ),
     maxMessageSize: withDefault(
-      Type.Integer({ minimum: 1, maximum: 256 * 1024 * 1024, description: 'data bytes (the JSON of data) of one publication; more is 413 message_too_large' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 256 * 1024 * 1024,
+        description: 'data bytes (the JSON of data) of one publication; more is 413 message_too_large',
+      }),
       1_000_000,
     ),
     detachedTtl: withDefault(
-      Type.Integer({ minimum: 1, maximum: 31_536_000, description: 'seconds a subscription may stay without a connection before it is deleted' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 31_536_000,
+        description: 'seconds a subscription may stay without a connection before it is deleted',
+      }),
       86_400,
     ),
-    limitMessageExpiry: withDefault(Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000, description: 'longest message expiry, seconds' }), 86_400),
-    onNoSubsPub: withDefault(Type.Union([Type.Literal('accept'), Type.Literal('drop')], { description: 'a publication without subscribers: accept or drop' }), 'accept'),
+    limitMessageExpiry: withDefault(
+      Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000, description: 'longest message expiry, seconds' }),
+      86_400,
+    ),
+    onNoSubsPub: withDefault(
+      Type.Union([Type.Literal('accept'), Type.Literal('drop')], {
+        description: 'a publication without subscribers: accept or drop',
+      }),
+      'accept',
+    ),
   },
   { additionalProperties: false },
 );

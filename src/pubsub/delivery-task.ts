@@ -50,7 +50,16 @@ export class DeliveryTask {
 
   constructor(
     sub: Subscription,
-    options: { repository: DeliveryStore; events: DeliveryEvents; logger: Logger; maxRam: number; gdDepth?: number; suspended?: boolean; dropped?: number; detachedAt?: number | null },
+    options: {
+      repository: DeliveryStore;
+      events: DeliveryEvents;
+      logger: Logger;
+      maxRam: number;
+      gdDepth?: number;
+      suspended?: boolean;
+      dropped?: number;
+      detachedAt?: number | null;
+    },
   ) {
     this.sub = sub;
     this.#gd = options.repository;
@@ -81,7 +90,6 @@ export class DeliveryTask {
   get detachedAt(): number | null {
     return this.#detachedAt;
   }
-
 
   /** Queue rows of ours that the expiry sweep deleted. */
   expiredRows(rows: number): void {
@@ -262,7 +270,10 @@ export class DeliveryTask {
   }
 
   #tooLarge(n: number, frameCap: number): void {
-    this.#log.warn({ topic: this.sub.topicName, count: n, maxMessageSize: frameCap }, 'Message larger than the subscriber channel’s maxMessageSize; skipped for this subscriber');
+    this.#log.warn(
+      { topic: this.sub.topicName, count: n, maxMessageSize: frameCap },
+      'Message larger than the subscriber channel’s maxMessageSize; skipped for this subscriber',
+    );
     this.#overflow.countDrop(n, true);
   }
 
@@ -285,7 +296,9 @@ export class DeliveryTask {
       if (rows.length < limit) this.#gdMaybe = false;
       const gd = rows.map((q) => ({ message: q.message, deliveryCount: q.deliveryCount }));
       const expired = gd.filter((q) => q.message.expirationTime <= now).map((q) => q.message.msgId);
-      const tooLarge = gd.filter((q) => q.message.expirationTime > now && this.#oversized(q, frameCap)).map((q) => q.message.msgId);
+      const tooLarge = gd
+        .filter((q) => q.message.expirationTime > now && this.#oversized(q, frameCap))
+        .map((q) => q.message.msgId);
       if (expired.length || tooLarge.length) {
         this.#overflow.rowsRemoved(await this.#gd.acknowledge(this.sub.subKey, [...expired, ...tooLarge]));
         if (expired.length) this.#events.expired(this.sub.topicName, expired.length);
@@ -314,7 +327,11 @@ export class DeliveryTask {
     const id = single ? batch[0]!.message.msgId : newCid();
     // Only a subscriber that acknowledges needs the frame id mapped to its messages; with ack_mode write nobody
     // ever answers, and remembering every frame would grow without end.
-    if (!single && this.sub.ackMode === 'client') this.#batches.set(id, batch.map((q) => q.message.msgId));
+    if (!single && this.sub.ackMode === 'client')
+      this.#batches.set(
+        id,
+        batch.map((q) => q.message.msgId),
+      );
     // `deliveryCount` is the count before this delivery.
     return target.push(this.#encoder.frame(id, timestamp(), batch, single, 1));
   }
@@ -333,11 +350,9 @@ export class DeliveryTask {
   #afterSend(batch: Queued[]): string[] {
     const gdIds: string[] = [];
     const ram: Queued[] = [];
-    for (const q of batch) (q.message.hasGd ? gdIds.push(q.message.msgId) : ram.push(q));
+    for (const q of batch) q.message.hasGd ? gdIds.push(q.message.msgId) : ram.push(q);
     this.#ram.remove(ram);
     for (const q of ram) this.#ram.delivered(q, this.sub.ackMode === 'client');
     return this.sub.ackMode === 'write' ? gdIds : [];
   }
 }
-
-

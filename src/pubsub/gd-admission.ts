@@ -12,7 +12,12 @@ import type { PubSubMessage } from './message.js';
  * the topic's depth and the subscriptions' before its commit, so concurrent publishers cannot overshoot together;
  * `cancelGd` takes that back when the commit fails.
  */
-export function admitGd(topic: TopicConfig, message: PubSubMessage, tasks: readonly DeliveryTask[], depths: TopicDepths): DeliveryTask[] | undefined {
+export function admitGd(
+  topic: TopicConfig,
+  message: PubSubMessage,
+  tasks: readonly DeliveryTask[],
+  depths: TopicDepths,
+): DeliveryTask[] | undefined {
   const open: DeliveryTask[] = [];
   const refused: DeliveryTask[] = [];
   for (const t of tasks) (t.overflow.canTake(subLimit(t, topic)) ? open : refused).push(t);
@@ -26,7 +31,10 @@ export function admitGd(topic: TopicConfig, message: PubSubMessage, tasks: reado
   }
   const bytes = depths.gdBytes(topic.name);
   if (bytes + message.size > topic.maxBytesGd) {
-    throw new SwitchboardError('topic_full', `Topic ${topic.name} holds ${bytes} bytes of GD messages; ${message.size} more would pass its maximum of ${topic.maxBytesGd} (maxBytesGd)`);
+    throw new SwitchboardError(
+      'topic_full',
+      `Topic ${topic.name} holds ${bytes} bytes of GD messages; ${message.size} more would pass its maximum of ${topic.maxBytesGd} (maxBytesGd)`,
+    );
   }
   refuse(refused, topic);
   depths.add(topic.name, message.size);

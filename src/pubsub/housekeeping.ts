@@ -69,7 +69,12 @@ export class Housekeeping {
     this.#dirty.clear();
     for (const subKey of keys) {
       const task = this.#parts.subscriptions.get(subKey);
-      if (task) await this.#parts.repository.saveState(subKey, { suspended: task.suspended, dropped: task.drops.dropped, detachedAt: task.detachedAt });
+      if (task)
+        await this.#parts.repository.saveState(subKey, {
+          suspended: task.suspended,
+          dropped: task.drops.dropped,
+          detachedAt: task.detachedAt,
+        });
     }
   }
 

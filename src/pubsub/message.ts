@@ -32,7 +32,8 @@ export function newMsgId(now = Date.now()): string {
 /** Validates a publication against its topic and builds the message. */
 export function buildMessage(topic: TopicConfig, input: PublishInput, seq: number, now: number): PubSubMessage {
   const priority = input.priority ?? 5;
-  if (!Number.isInteger(priority) || priority < 1 || priority > 9) throw new ValidationError('invalid_input', 'priority must be an integer from 1 to 9', { field: 'priority' });
+  if (!Number.isInteger(priority) || priority < 1 || priority > 9)
+    throw new ValidationError('invalid_input', 'priority must be an integer from 1 to 9', { field: 'priority' });
   const limitMs = topic.limitMessageExpiry * 1000;
   const expiration = input.expiration ?? limitMs;
   if (typeof expiration !== 'number' || !Number.isFinite(expiration) || expiration <= 0) {
@@ -63,7 +64,10 @@ export function buildMessage(topic: TopicConfig, input: PublishInput, seq: numbe
 }
 
 /** Delivery order: higher priority first, then publication order. */
-export function compareForDelivery(a: Pick<PubSubMessage, 'priority' | 'seq'>, b: Pick<PubSubMessage, 'priority' | 'seq'>): number {
+export function compareForDelivery(
+  a: Pick<PubSubMessage, 'priority' | 'seq'>,
+  b: Pick<PubSubMessage, 'priority' | 'seq'>,
+): number {
   return b.priority - a.priority || a.seq - b.seq;
 }
 

@@ -33,7 +33,12 @@ export class Overflow {
   #resumeBelow = 0;
   readonly #drops: DropCounters;
 
-  constructor(sub: Subscription, events: OverflowEvents, log: Logger, state: { gdDepth?: number; suspended?: boolean; dropped?: number }) {
+  constructor(
+    sub: Subscription,
+    events: OverflowEvents,
+    log: Logger,
+    state: { gdDepth?: number; suspended?: boolean; dropped?: number },
+  ) {
     this.#sub = sub;
     this.#events = events;
     this.#log = log;
@@ -70,7 +75,10 @@ export class Overflow {
     if (!this.#suspended) {
       this.#suspended = true;
       this.#resumeBelow = Math.floor(limit / 2);
-      this.#log.warn({ topic: this.#sub.topicName, queued: this.#gdDepth, limit }, 'Subscription at its queue limit; suspended, new messages for it are dropped');
+      this.#log.warn(
+        { topic: this.#sub.topicName, queued: this.#gdDepth, limit },
+        'Subscription at its queue limit; suspended, new messages for it are dropped',
+      );
     }
     this.countDrop(1, false);
   }
@@ -99,7 +107,10 @@ export class Overflow {
     if (deleted.messages) this.#events.gdDeleted(this.#sub.topicName, deleted.messages, deleted.bytes);
     if (this.#suspended && this.#gdDepth <= this.#resumeBelow) {
       this.#suspended = false;
-      this.#log.info({ topic: this.#sub.topicName, dropped: this.#drops.dropped }, 'Subscription below its low-water mark; receiving again');
+      this.#log.info(
+        { topic: this.#sub.topicName, dropped: this.#drops.dropped },
+        'Subscription below its low-water mark; receiving again',
+      );
       this.#events.stateChanged(this.#sub);
     }
   }

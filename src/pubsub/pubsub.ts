@@ -2,7 +2,14 @@ import type { Logger } from 'pino';
 import type { ChannelManager, ClientClosedEvent, ClientResponseEvent } from '../channels/wsx/index.js';
 import { ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/index.js';
 import { CLOSE_CODE } from '../protocol/index.js';
-import { ConfigRepository, createPubSubRepository, type ConfigChange, type PubSubRepository, type Store, type SubscriptionState } from '../store/index.js';
+import {
+  ConfigRepository,
+  createPubSubRepository,
+  type ConfigChange,
+  type PubSubRepository,
+  type Store,
+  type SubscriptionState,
+} from '../store/index.js';
 import { withTopicDefaults, type TopicConfig } from './config.js';
 import { DeliveryTask } from './delivery-task.js';
 import { admitGd, cancelGd } from './gd-admission.js';
@@ -32,8 +39,10 @@ export class PubSub {
   readonly #housekeeping: Housekeeping;
   #seq = 0;
 
-  readonly #onClosed = (e: ClientClosedEvent) => void this.#clientClosed(e).catch((err: unknown) => this.#log.error({ err }, 'Unsubscribing a closed client failed'));
-  readonly #onResponse = (e: ClientResponseEvent) => void this.#clientResponse(e).catch((err: unknown) => this.#log.error({ err }, 'Acknowledgement failed'));
+  readonly #onClosed = (e: ClientClosedEvent) =>
+    void this.#clientClosed(e).catch((err: unknown) => this.#log.error({ err }, 'Unsubscribing a closed client failed'));
+  readonly #onResponse = (e: ClientResponseEvent) =>
+    void this.#clientResponse(e).catch((err: unknown) => this.#log.error({ err }, 'Acknowledgement failed'));
   readonly #onChange = (change: ConfigChange) => {
     if (change.kind !== 'topic') return;
     this.#topics.invalidate(change.name);
@@ -66,7 +75,8 @@ export class PubSub {
     for (const { subscription: sub, state } of await this.#repo.listSubscriptions()) {
       // Nothing is attached after a start; a subscription detached before keeps its time, the others start now.
       const detachedAt = state.detachedAt ?? now;
-      const maxRam = (await this.#topics.get(sub.topicName))?.maxDepthNonGd ?? withTopicDefaults({ name: sub.topicName }).maxDepthNonGd;
+      const maxRam =
+        (await this.#topics.get(sub.topicName))?.maxDepthNonGd ?? withTopicDefaults({ name: sub.topicName }).maxDepthNonGd;
       this.#addTask(sub, maxRam, { ...state, detachedAt, gdDepth: queued.get(sub.subKey) ?? 0 });
       if (state.detachedAt === null) this.#housekeeping.changed(sub.subKey);
     }
@@ -94,7 +104,10 @@ export class PubSub {
     const topic = await this.#topics.active(topicName);
     const message = buildMessage(topic, input, ++this.#seq, Date.now());
     if (message.size > topic.maxMessageSize) {
-      throw new PayloadTooLargeError('message_too_large', `The message's data is ${message.size} bytes; topic ${topic.name} takes at most ${topic.maxMessageSize} (maxMessageSize)`);
+      throw new PayloadTooLargeError(
+        'message_too_large',
+        `The message's data is ${message.size} bytes; topic ${topic.name} takes at most ${topic.maxMessageSize} (maxMessageSize)`,
+      );
     }
     const tasks = this.#subs.ofTopic(topicName);
     this.#depths.published(topicName, message.pubTime);
@@ -113,7 +126,10 @@ export class PubSub {
     const open = admitGd(topic, message, tasks, this.#depths);
     if (!open) return;
     try {
-      await this.#repo.publish([message], open.map((t) => t.sub.subKey));
+      await this.#repo.publish(
+        [message],
+        open.map((t) => t.sub.subKey),
+      );
     } catch (err) {
       cancelGd(message, open, this.#depths);
       throw err;
@@ -122,7 +138,11 @@ export class PubSub {
   }
 
   /** Subscribes the calling client; subscribing again to the same topic returns the existing subscription. */
-  async subscribe(topicName: string, caller: Caller, options: SubscribeOptions = {}): Promise<{ subKey: string; currentDepth: number }> {
+  async subscribe(
+    topicName: string,
+    caller: Caller,
+    options: SubscribeOptions = {},
+  ): Promise<{ subKey: string; currentDepth: number }> {
     const topic = await this.#topics.active(topicName);
     const existing = this.#subs.find(topicName, caller.pubClientId);
     if (existing) return { subKey: existing.sub.subKey, currentDepth: queueDepth(existing) };

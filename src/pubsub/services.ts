@@ -24,7 +24,10 @@ const MAX_TOPIC_LIST = 1000;
 function checkTextLengths(input: Record<string, unknown>, names: readonly string[]): void {
   for (const name of names) {
     const v = input[name];
-    if (typeof v === 'string' && v.length > MAX_TEXT_LENGTH) throw new ValidationError('invalid_input', `Element ${name} must be at most ${MAX_TEXT_LENGTH} characters`, { field: name });
+    if (typeof v === 'string' && v.length > MAX_TEXT_LENGTH)
+      throw new ValidationError('invalid_input', `Element ${name} must be at most ${MAX_TEXT_LENGTH} characters`, {
+        field: name,
+      });
   }
 }
 
@@ -32,10 +35,17 @@ function checkTextLengths(input: Record<string, unknown>, names: readonly string
 function topicNames(input: Record<string, unknown>): string[] {
   const list = input.topic_name_list as unknown[] | undefined;
   if (list === undefined) return typeof input.topic_name === 'string' && input.topic_name !== '' ? [input.topic_name] : [];
-  if (list.length > MAX_TOPIC_LIST) throw new ValidationError('invalid_input', `Element topic_name_list may name at most ${MAX_TOPIC_LIST} topics`, { field: 'topic_name_list' });
+  if (list.length > MAX_TOPIC_LIST)
+    throw new ValidationError('invalid_input', `Element topic_name_list may name at most ${MAX_TOPIC_LIST} topics`, {
+      field: 'topic_name_list',
+    });
   for (const name of list) {
     if (typeof name !== 'string' || name === '' || name.length > MAX_TEXT_LENGTH) {
-      throw new ValidationError('invalid_input', `Element topic_name_list must be a list of topic names (strings of 1-${MAX_TEXT_LENGTH} characters)`, { field: 'topic_name_list' });
+      throw new ValidationError(
+        'invalid_input',
+        `Element topic_name_list must be a list of topic names (strings of 1-${MAX_TEXT_LENGTH} characters)`,
+        { field: 'topic_name_list' },
+      );
     }
   }
   return list as string[];
@@ -47,7 +57,16 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
     static override serviceName = 'zato.pubsub.pubapi.publish-message';
     static override io = {
       inputRequired: [text('topic_name')],
-      inputOptional: [opaque('data'), bool('has_gd'), int('priority'), int('expiration'), text('correl_id'), text('in_reply_to'), text('mime_type'), text('ext_client_id')],
+      inputOptional: [
+        opaque('data'),
+        bool('has_gd'),
+        int('priority'),
+        int('expiration'),
+        text('correl_id'),
+        text('in_reply_to'),
+        text('mime_type'),
+        text('ext_client_id'),
+      ],
     };
     async handle(): Promise<void> {
       const i = this.request.input;
@@ -67,14 +86,23 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
   }
 
   const subscribeInput = {
-    inputOptional: [text('topic_name'), list('topic_name_list'), bool('unsub_on_wsx_close'), int('delivery_batch_size'), bool('wrap_one_msg_in_list'), text('ack_mode'), int('sub_max_depth_gd')],
+    inputOptional: [
+      text('topic_name'),
+      list('topic_name_list'),
+      bool('unsub_on_wsx_close'),
+      int('delivery_batch_size'),
+      bool('wrap_one_msg_in_list'),
+      text('ack_mode'),
+      int('sub_max_depth_gd'),
+    ],
   };
 
   async function subscribeAll(service: Service): Promise<Array<{ sub_key: string; current_depth: number; topic_name: string }>> {
     const i = service.request.input;
     checkTextLengths(i, ['topic_name', 'ack_mode']);
     const names = topicNames(i);
-    if (names.length === 0) throw new BadRequestError('invalid_input', 'topic_name (or topic_name_list) is required', { field: 'topic_name' });
+    if (names.length === 0)
+      throw new BadRequestError('invalid_input', 'topic_name (or topic_name_list) is required', { field: 'topic_name' });
     const caller = callerOf(service);
     const out = [];
     for (const name of names) {
@@ -104,7 +132,9 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
     static override io = subscribeInput;
     async handle(): Promise<void> {
       const subs = await subscribeAll(this);
-      this.response.payload = this.request.input.topic_name_list ? { sub_data: subs } : { sub_key: subs[0]!.sub_key, current_depth: subs[0]!.current_depth };
+      this.response.payload = this.request.input.topic_name_list
+        ? { sub_data: subs }
+        : { sub_key: subs[0]!.sub_key, current_depth: subs[0]!.current_depth };
     }
   }
 

@@ -50,14 +50,25 @@ export interface Subscriber {
 }
 
 /** Validates a subscriber's options and builds its new subscription. */
-export function newSubscription(topicName: string, subscriber: Subscriber, options: SubscribeOptions, now = new Date()): Subscription {
+export function newSubscription(
+  topicName: string,
+  subscriber: Subscriber,
+  options: SubscribeOptions,
+  now = new Date(),
+): Subscription {
   const batch = options.deliveryBatchSize ?? DEFAULT_DELIVERY_BATCH_SIZE;
-  if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new ValidationError('invalid_input', 'delivery_batch_size must be an integer from 1 to 10000', { field: 'delivery_batch_size' });
+  if (!Number.isInteger(batch) || batch < 1 || batch > 10_000)
+    throw new ValidationError('invalid_input', 'delivery_batch_size must be an integer from 1 to 10000', {
+      field: 'delivery_batch_size',
+    });
   const ackMode = options.ackMode ?? 'write';
-  if (ackMode !== 'write' && ackMode !== 'client') throw new ValidationError('invalid_input', 'ack_mode must be write or client', { field: 'ack_mode' });
+  if (ackMode !== 'write' && ackMode !== 'client')
+    throw new ValidationError('invalid_input', 'ack_mode must be write or client', { field: 'ack_mode' });
   const ownLimit = options.subMaxDepthGd;
   if (ownLimit !== undefined && (!Number.isInteger(ownLimit) || ownLimit < 1 || ownLimit > 100_000_000)) {
-    throw new ValidationError('invalid_input', 'sub_max_depth_gd must be an integer from 1 to 100000000', { field: 'sub_max_depth_gd' });
+    throw new ValidationError('invalid_input', 'sub_max_depth_gd must be an integer from 1 to 100000000', {
+      field: 'sub_max_depth_gd',
+    });
   }
   return {
     subKey: `zpsk.wsx.${newHexId(12)}`,

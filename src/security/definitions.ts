@@ -18,7 +18,9 @@ export const SecurityInputSchema = Type.Object(
     ),
     username: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'basic_auth user name' })),
     password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'the password or key (write-only)' })),
-    secret: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'the same as password, for API keys (write-only)' })),
+    secret: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, description: 'the same as password, for API keys (write-only)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -62,7 +64,9 @@ export class SecurityDefinitions {
 
   /** The public view of a stored definition. */
   static view(def: StoredSecurityDefinition): SecurityView {
-    return def.username === undefined ? { name: def.name, type: def.type } : { name: def.name, type: def.type, username: def.username };
+    return def.username === undefined
+      ? { name: def.name, type: def.type }
+      : { name: def.name, type: def.type, username: def.username };
   }
 
   async list(): Promise<SecurityView[]> {
@@ -137,8 +141,11 @@ export class SecurityDefinitions {
   }
 
   #checked(input: SecurityInput): Omit<StoredSecurityDefinition, 'secretHash'> {
-    if (input.type === 'basic_auth' && !input.username) throw new ValidationError('invalid_input', 'basic_auth needs a username', { field: 'username' });
-    return input.username === undefined ? { name: input.name, type: input.type } : { name: input.name, type: input.type, username: input.username };
+    if (input.type === 'basic_auth' && !input.username)
+      throw new ValidationError('invalid_input', 'basic_auth needs a username', { field: 'username' });
+    return input.username === undefined
+      ? { name: input.name, type: input.type }
+      : { name: input.name, type: input.type, username: input.username };
   }
 
   async #toStored(input: SecurityInput, secret: string): Promise<StoredSecurityDefinition> {
@@ -149,5 +156,7 @@ export class SecurityDefinitions {
 }
 
 function keptSecret(def: StoredSecurityDefinition): Pick<StoredSecurityDefinition, 'secretHash' | 'secretSealed'> {
-  return def.secretSealed === undefined ? { secretHash: def.secretHash } : { secretHash: def.secretHash, secretSealed: def.secretSealed };
+  return def.secretSealed === undefined
+    ? { secretHash: def.secretHash }
+    : { secretHash: def.secretHash, secretSealed: def.secretSealed };
 }

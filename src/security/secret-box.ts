@@ -60,7 +60,8 @@ export class SecretBox {
   readonly source: string;
 
   constructor(key: Buffer, source = 'the secret key') {
-    if (key.length !== KEY_BYTES) throw new SecretKeyError('invalid_secret_key', `${source} must be ${KEY_BYTES} bytes (it is ${key.length})`);
+    if (key.length !== KEY_BYTES)
+      throw new SecretKeyError('invalid_secret_key', `${source} must be ${KEY_BYTES} bytes (it is ${key.length})`);
     this.#key = key;
     this.source = source;
   }
@@ -71,10 +72,14 @@ export class SecretBox {
    * `SecretKeyError` naming the setting or file when the key is missing or malformed.
    */
   static load(source: SecretKeySource): SecretBox {
-    if (source.key) return new SecretBox(parseSecretKey(source.key, 'SWITCHBOARD_SECRET_KEY (secretKey)'), 'SWITCHBOARD_SECRET_KEY');
+    if (source.key)
+      return new SecretBox(parseSecretKey(source.key, 'SWITCHBOARD_SECRET_KEY (secretKey)'), 'SWITCHBOARD_SECRET_KEY');
     if (source.keyFile) {
       if (!existsSync(source.keyFile)) {
-        throw new SecretKeyError('invalid_secret_key', `The secret key file ${source.keyFile} (SWITCHBOARD_SECRET_KEY_FILE / secretKeyFile) does not exist`);
+        throw new SecretKeyError(
+          'invalid_secret_key',
+          `The secret key file ${source.keyFile} (SWITCHBOARD_SECRET_KEY_FILE / secretKeyFile) does not exist`,
+        );
       }
       return SecretBox.#read(source.keyFile);
     }
@@ -112,14 +117,18 @@ export class SecretBox {
   /** Decrypts an `encrypt` result; `SecretKeyMismatchError` if it was made under another key or tampered with. */
   decrypt(sealed: string): string {
     const [prefix, iv, tag, data] = sealed.split('$');
-    if (prefix !== PREFIX || !iv || !tag || data === undefined) throw new SwitchboardError('secret_unavailable', 'Not an encrypted secret');
+    if (prefix !== PREFIX || !iv || !tag || data === undefined)
+      throw new SwitchboardError('secret_unavailable', 'Not an encrypted secret');
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64'));
       decipher.setAuthTag(Buffer.from(tag, 'base64'));
       return Buffer.concat([decipher.update(Buffer.from(data, 'base64')), decipher.final()]).toString('utf8');
     } catch {
       // GCM cannot tell a wrong key from a tampered value; a wrong key is by far the likelier.
-      throw new SecretKeyMismatchError('secret_key_mismatch', `A stored secret cannot be decrypted with the key from ${this.source}: it was encrypted under another key`);
+      throw new SecretKeyMismatchError(
+        'secret_key_mismatch',
+        `A stored secret cannot be decrypted with the key from ${this.source}: it was encrypted under another key`,
+      );
     }
   }
 }

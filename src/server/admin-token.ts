@@ -29,7 +29,8 @@ function checked(token: string, source: string): string {
  */
 export function resolveAdminToken(dataDir: string, configured: string | undefined): AdminToken {
   const file = join(dataDir, 'admin-token');
-  if (configured) return { token: checked(configured, 'the settings (adminToken / SWITCHBOARD_ADMIN_TOKEN)'), generated: false, file };
+  if (configured)
+    return { token: checked(configured, 'the settings (adminToken / SWITCHBOARD_ADMIN_TOKEN)'), generated: false, file };
   if (existsSync(file)) return { token: checked(readFileSync(file, 'utf8').trim(), file), generated: false, file };
   mkdirSync(dataDir, { recursive: true });
   const token = randomBytes(24).toString('base64url');

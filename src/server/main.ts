@@ -15,7 +15,9 @@ const logger = createLogger();
  */
 function tokenLine(server: Awaited<ReturnType<typeof startServer>>): string {
   if (server.settings.adminToken) return 'Admin token: the one configured (adminToken / SWITCHBOARD_ADMIN_TOKEN)';
-  const where = server.adminTokenGenerated ? `generated into ${server.adminTokenFile} (mode 0600)` : `in ${server.adminTokenFile}`;
+  const where = server.adminTokenGenerated
+    ? `generated into ${server.adminTokenFile} (mode 0600)`
+    : `in ${server.adminTokenFile}`;
   return process.stdout.isTTY ? `Admin token ${where}: ${server.adminToken}` : `Admin token ${where}`;
 }
 

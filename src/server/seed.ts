@@ -10,7 +10,11 @@ export function demoChannels(port: number) {
 }
 
 /** Seeds a new, empty database once; resolves with whether it did. */
-export async function seedOnce(store: Store, channels: ChannelDefinitions, options: { demo: boolean; demoPort: number }): Promise<boolean> {
+export async function seedOnce(
+  store: Store,
+  channels: ChannelDefinitions,
+  options: { demo: boolean; demoPort: number },
+): Promise<boolean> {
   if (await store.getMeta('seeded')) return false;
   if (options.demo && (await channels.list()).length === 0) {
     for (const channel of demoChannels(options.demoPort)) await channels.create(channel);

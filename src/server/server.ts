@@ -7,7 +7,15 @@ import { EventLoopWatchdog, Metrics, createLogger } from '../observability/index
 import { OutgoingDefinitions, OutgoingManager } from '../outgoing/wsx/index.js';
 import { PubSub, TopicDefinitions, pubsubServices } from '../pubsub/index.js';
 import { SecretBox, SecurityDefinitions } from '../security/index.js';
-import { HotDeployer, ServiceFaults, ServiceInvoker, ServiceRegistry, enableServiceScopes, guardProcess, registerBuiltins } from '../services/index.js';
+import {
+  HotDeployer,
+  ServiceFaults,
+  ServiceInvoker,
+  ServiceRegistry,
+  enableServiceScopes,
+  guardProcess,
+  registerBuiltins,
+} from '../services/index.js';
 import { Store } from '../store/index.js';
 import { resolveAdminToken } from './admin-token.js';
 import { MemoryGuard } from './memory-guard.js';
@@ -64,7 +72,8 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
   // Parts stop in the reverse order they started; calling close twice waits for the first.
   const closeAll = () =>
     (closing ??= (async () => {
-      for (const close of [...closers].reverse()) await close().catch((err: unknown) => logger.error({ err }, 'Shutdown step failed'));
+      for (const close of [...closers].reverse())
+        await close().catch((err: unknown) => logger.error({ err }, 'Shutdown step failed'));
     })());
   try {
     const metrics = new Metrics();
@@ -76,7 +85,11 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const watchdog = startWatchdog(settings, logger);
     if (watchdog) closers.push(() => watchdog.close());
 
-    const box = SecretBox.load({ key: settings.secretKey, keyFile: settings.secretKeyFile, defaultFile: join(settings.dataDir, 'secret-key') });
+    const box = SecretBox.load({
+      key: settings.secretKey,
+      keyFile: settings.secretKeyFile,
+      defaultFile: join(settings.dataDir, 'secret-key'),
+    });
     const security = new SecurityDefinitions(store, box);
     await reportUnreadableSecrets(security, box, logger);
     const parts = buildParts({ settings, logger, store, security, metrics, faults, watchdog });
@@ -191,7 +204,10 @@ function buildParts({ settings, logger, store, security, metrics, faults, watchd
     listener: { headersTimeoutMs: settings.channelHeadersTimeoutMs },
   });
   const pubsub = new PubSub({ store, channels: channelManager, logger });
-  registry.replaceSource('builtin:pubsub', pubsubServices(pubsub).map((cls) => ({ name: cls.serviceName!, cls })));
+  registry.replaceSource(
+    'builtin:pubsub',
+    pubsubServices(pubsub).map((cls) => ({ name: cls.serviceName!, cls })),
+  );
   const outgoingManager = new OutgoingManager({ store, definitions: outgoing, invoker, credentials: security, logger });
   late.bind({ channels: channelManager, outgoing: outgoingManager, pubsub });
 
@@ -210,9 +226,15 @@ function startWatchdog(settings: Settings, logger: Logger): EventLoopWatchdog | 
 
 // Event-loop lag itself is prom-client's `switchboard_nodejs_eventloop_lag_*`; these count the stalls.
 function registerStallCollectors(metrics: Metrics, watchdog: EventLoopWatchdog): void {
-  metrics.counter('switchboard_eventloop_stalls_total', 'Times the event loop was blocked for stallWarnMs or more', [], () => [[{}, watchdog.statistics().stalls]]);
-  metrics.counter('switchboard_eventloop_stalled_seconds_total', 'Time the event loop spent in such stalls', [], () => [[{}, watchdog.statistics().totalMs / 1000]]);
-  metrics.gauge('switchboard_eventloop_longest_stall_seconds', 'The longest stall since start', [], () => [[{}, watchdog.statistics().longestMs / 1000]]);
+  metrics.counter('switchboard_eventloop_stalls_total', 'Times the event loop was blocked for stallWarnMs or more', [], () => [
+    [{}, watchdog.statistics().stalls],
+  ]);
+  metrics.counter('switchboard_eventloop_stalled_seconds_total', 'Time the event loop spent in such stalls', [], () => [
+    [{}, watchdog.statistics().totalMs / 1000],
+  ]);
+  metrics.gauge('switchboard_eventloop_longest_stall_seconds', 'The longest stall since start', [], () => [
+    [{}, watchdog.statistics().longestMs / 1000],
+  ]);
 }
 
 /**
@@ -253,23 +275,39 @@ function registerCollectors(metrics: Metrics, channels: ChannelManager, outgoing
   metrics.counter('switchboard_outgoing_reconnects_total', 'Reconnect attempts per outgoing connection', ['connection'], () =>
     outgoing.statistics().map((c) => [{ connection: c.name }, c.reconnects] as const),
   );
-  metrics.counter('switchboard_outgoing_bad_frames_total', 'Malformed frames from the remote ignored (and own sends skipped while it did not read) per outgoing connection', ['connection'], () =>
-    outgoing.statistics().map((c) => [{ connection: c.name }, c.badFrames] as const),
+  metrics.counter(
+    'switchboard_outgoing_bad_frames_total',
+    'Malformed frames from the remote ignored (and own sends skipped while it did not read) per outgoing connection',
+    ['connection'],
+    () => outgoing.statistics().map((c) => [{ connection: c.name }, c.badFrames] as const),
   );
-  metrics.gauge('switchboard_pubsub_depth', 'Messages waiting per topic (gd: stored; non_gd: in subscribers\' memory queues)', ['topic', 'kind'], async () => {
-    const samples: Array<readonly [Record<string, string>, number]> = [];
-    for (const topic of await pubsub.topics.list()) {
-      const depth = await pubsub.depth(topic.name);
-      samples.push([{ topic: topic.name, kind: 'gd' }, depth.gd], [{ topic: topic.name, kind: 'non_gd' }, depth.nonGd]);
-    }
-    return samples;
-  });
-  metrics.counter('switchboard_pubsub_dropped_total', 'Messages dropped for subscribers (queue at subMaxDepthGd / maxDepthNonGd, or larger than the channel\'s maxMessageSize), by topic', ['topic'], () =>
-    [...pubsub.droppedByTopic()].map(([topic, n]) => [{ topic }, n] as const),
+  metrics.gauge(
+    'switchboard_pubsub_depth',
+    "Messages waiting per topic (gd: stored; non_gd: in subscribers' memory queues)",
+    ['topic', 'kind'],
+    async () => {
+      const samples: Array<readonly [Record<string, string>, number]> = [];
+      for (const topic of await pubsub.topics.list()) {
+        const depth = await pubsub.depth(topic.name);
+        samples.push([{ topic: topic.name, kind: 'gd' }, depth.gd], [{ topic: topic.name, kind: 'non_gd' }, depth.nonGd]);
+      }
+      return samples;
+    },
   );
-  metrics.gauge('switchboard_pubsub_suspended_subscriptions', 'Subscriptions suspended at their queue limit, by topic', ['topic'], () => {
-    const counts = new Map<string, number>();
-    for (const s of pubsub.subscriptions()) if (s.suspended) counts.set(s.topicName, (counts.get(s.topicName) ?? 0) + 1);
-    return [...counts].map(([topic, n]) => [{ topic }, n] as const);
-  });
+  metrics.counter(
+    'switchboard_pubsub_dropped_total',
+    "Messages dropped for subscribers (queue at subMaxDepthGd / maxDepthNonGd, or larger than the channel's maxMessageSize), by topic",
+    ['topic'],
+    () => [...pubsub.droppedByTopic()].map(([topic, n]) => [{ topic }, n] as const),
+  );
+  metrics.gauge(
+    'switchboard_pubsub_suspended_subscriptions',
+    'Subscriptions suspended at their queue limit, by topic',
+    ['topic'],
+    () => {
+      const counts = new Map<string, number>();
+      for (const s of pubsub.subscriptions()) if (s.suspended) counts.set(s.topicName, (counts.get(s.topicName) ?? 0) + 1);
+      return [...counts].map(([topic, n]) => [{ topic }, n] as const);
+    },
+  );
 }

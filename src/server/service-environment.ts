@@ -24,7 +24,8 @@ export interface LateBoundEnvironment {
 export function lateBoundEnvironment(): LateBoundEnvironment {
   let parts: EnvironmentParts | undefined;
   const bound = (): EnvironmentParts => {
-    if (!parts) throw new InternalError('internal_error', 'The server is still being built: services cannot reach other parts yet');
+    if (!parts)
+      throw new InternalError('internal_error', 'The server is still being built: services cannot reach other parts yet');
     return parts;
   };
   const environment: ServiceEnvironment = {

@@ -3,8 +3,10 @@ import { withDefault, type Filled } from '../config-schema/index.js';
 
 // Node's timers take at most 2^31 - 1 ms.
 const MAX_MS = 2_147_483_647;
-const ms = (description: string, fallback: number, min = 0, max = MAX_MS) => withDefault(Type.Integer({ minimum: min, maximum: max, description }), fallback);
-const port = (description: string, fallback: number) => withDefault(Type.Integer({ minimum: 0, maximum: 65535, description }), fallback);
+const ms = (description: string, fallback: number, min = 0, max = MAX_MS) =>
+  withDefault(Type.Integer({ minimum: min, maximum: max, description }), fallback);
+const port = (description: string, fallback: number) =>
+  withDefault(Type.Integer({ minimum: 0, maximum: 65535, description }), fallback);
 const text = (description: string) => Type.Optional(Type.String({ description }));
 
 /**
@@ -14,10 +16,16 @@ const text = (description: string) => Type.Optional(Type.String({ description })
  */
 export const SettingsSchema = Type.Object(
   {
-    dataDir: withDefault(Type.String({ minLength: 1, description: 'where the database, the admin token and compiled services live' }), './data'),
+    dataDir: withDefault(
+      Type.String({ minLength: 1, description: 'where the database, the admin token and compiled services live' }),
+      './data',
+    ),
     db: text('a SQLite file path (default $dataDir/switchboard.db)'),
     servicesDir: withDefault(Type.String({ minLength: 1, description: 'the hot-deployed services directory' }), './services'),
-    adminHost: withDefault(Type.String({ minLength: 1, description: 'the address the admin API and web admin listen on' }), '127.0.0.1'),
+    adminHost: withDefault(
+      Type.String({ minLength: 1, description: 'the address the admin API and web admin listen on' }),
+      '127.0.0.1',
+    ),
     adminPort: port('the admin port; 0 picks a free one', 17010),
     adminToken: text('the admin API bearer token; generated into $dataDir/admin-token when not set'),
     adminUser: text('an optional web admin user (with adminPassword), besides logging in with the token'),
@@ -30,10 +38,22 @@ export const SettingsSchema = Type.Object(
       }),
       [],
     ),
-    adminHeadersTimeoutMs: ms("milliseconds a client has to send a request's headers before the admin answers 408 and closes", 10_000, 1),
-    adminRequestTimeoutMs: ms('milliseconds a client has to send a whole request (headers and body) before the admin answers 408', 30_000, 1),
+    adminHeadersTimeoutMs: ms(
+      "milliseconds a client has to send a request's headers before the admin answers 408 and closes",
+      10_000,
+      1,
+    ),
+    adminRequestTimeoutMs: ms(
+      'milliseconds a client has to send a whole request (headers and body) before the admin answers 408',
+      30_000,
+      1,
+    ),
     adminBodyLimit: withDefault(
-      Type.Integer({ minimum: 1024, maximum: Number.MAX_SAFE_INTEGER, description: 'the largest admin API request body in bytes; larger is 413 body_too_large' }),
+      Type.Integer({
+        minimum: 1024,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'the largest admin API request body in bytes; larger is 413 body_too_large',
+      }),
       1024 * 1024,
     ),
     adminAuthFailureLimit: withDefault(
@@ -46,9 +66,18 @@ export const SettingsSchema = Type.Object(
     ),
     demo: withDefault(Type.Boolean({ description: 'seed a new database with the demo channels' }), true),
     demoPort: port('the port of the demo channels', 17011),
-    deployTimeoutMs: ms('a service file whose import (its top level) has not settled after this long is reported as failed (ms); 0: no limit', 10_000),
-    stallWarnMs: ms('the event loop blocked this long is logged, naming the service that ran (ms); 0 turns the watchdog off', 1000),
-    stallExitMs: ms('the event loop blocked this long kills the process (SIGKILL) for a supervisor to restart it (ms); 0: never', 0),
+    deployTimeoutMs: ms(
+      'a service file whose import (its top level) has not settled after this long is reported as failed (ms); 0: no limit',
+      10_000,
+    ),
+    stallWarnMs: ms(
+      'the event loop blocked this long is logged, naming the service that ran (ms); 0 turns the watchdog off',
+      1000,
+    ),
+    stallExitMs: ms(
+      'the event loop blocked this long kills the process (SIGKILL) for a supervisor to restart it (ms); 0: never',
+      0,
+    ),
     serviceScopes: withDefault(
       Type.Boolean({
         description:
@@ -61,17 +90,25 @@ export const SettingsSchema = Type.Object(
       'the AES-256 key that encrypts stored credentials for outgoing connections: 64 hex characters or base64 of 32 bytes. ' +
         'Wins over secretKeyFile. Best given as SWITCHBOARD_SECRET_KEY, not in the config file',
     ),
-    secretKeyFile: text('a file holding that key (it must exist); unset: $dataDir/secret-key, generated (mode 0600) on first start'),
+    secretKeyFile: text(
+      'a file holding that key (it must exist); unset: $dataDir/secret-key, generated (mode 0600) on first start',
+    ),
     memoryGuardFraction: withDefault(
       Type.Number({
         minimum: 0,
         maximum: 1,
-        description: 'heap in use, as a fraction of V8\'s heap limit, above which new WebSocket connections are refused with 503 server_overloaded; 0: off',
+        description:
+          "heap in use, as a fraction of V8's heap limit, above which new WebSocket connections are refused with 503 server_overloaded; 0: off",
       }),
       0.85,
     ),
     // Above 0 so that a slow-header client is always dropped; 300 s is Node's own request timeout.
-    channelHeadersTimeoutMs: ms('milliseconds a client may take to send a channel port its complete HTTP headers before a 408 and a close', 10_000, 100, 300_000),
+    channelHeadersTimeoutMs: ms(
+      'milliseconds a client may take to send a channel port its complete HTTP headers before a 408 and a close',
+      10_000,
+      100,
+      300_000,
+    ),
   },
   { additionalProperties: false },
 );

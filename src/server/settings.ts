@@ -22,14 +22,25 @@ function readConfigFile(cwd: string): Record<string, unknown> {
   } catch (err) {
     throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${file} must hold a JSON object of settings`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`${file} must hold a JSON object of settings`);
   // A misspelt key would otherwise be ignored in silence, and its default used instead of what was meant.
   const unknown = Object.keys(parsed).filter((key) => !Object.hasOwn(SCHEMAS, key));
-  if (unknown.length) throw new Error(`${file}: unknown setting ${unknown.map((k) => JSON.stringify(k)).join(', ')} (known: ${KEYS.join(', ')})`);
+  if (unknown.length)
+    throw new Error(`${file}: unknown setting ${unknown.map((k) => JSON.stringify(k)).join(', ')} (known: ${KEYS.join(', ')})`);
   return parsed as Record<string, unknown>;
 }
 
-const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { 1: true, true: true, yes: true, on: true, 0: false, false: false, no: false, off: false };
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
+  1: true,
+  true: true,
+  yes: true,
+  on: true,
+  0: false,
+  false: false,
+  no: false,
+  off: false,
+};
 
 /** Text (from the environment, or a string in the file) as the setting's type; what cannot be is left for `check`. */
 function fromText(schema: TSchema, text: string): unknown {
@@ -46,7 +57,9 @@ function check(key: string, value: unknown, raw: unknown): void {
   const s = schema as TSchema & { minimum?: number; maximum?: number };
   const got = typeof raw === 'string' ? raw : JSON.stringify(raw);
   if (KindGuard.IsInteger(s) || KindGuard.IsNumber(s)) {
-    throw new Error(`${key} must be a ${KindGuard.IsInteger(s) ? 'whole number' : 'number'} from ${s.minimum} to ${s.maximum} (got ${got})`);
+    throw new Error(
+      `${key} must be a ${KindGuard.IsInteger(s) ? 'whole number' : 'number'} from ${s.minimum} to ${s.maximum} (got ${got})`,
+    );
   }
   if (KindGuard.IsBoolean(s)) throw new Error(`${key} must be true or false (got ${got})`);
   if (KindGuard.IsArray(s)) {
@@ -72,14 +85,20 @@ function pick(key: Key, overrides: Partial<Settings>, env: NodeJS.ProcessEnv, fi
  * Settings from, lowest precedence first: defaults, `switchboard.config.json` in `cwd`, environment
  * variables, then `overrides`. Relative paths are resolved against `cwd`.
  */
-export function loadSettings(overrides: Partial<Settings> = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
+export function loadSettings(
+  overrides: Partial<Settings> = {},
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Settings {
   const file = readConfigFile(cwd);
   const given: Record<string, unknown> = {};
   for (const key of KEYS) given[key] = pick(key, overrides, env, file);
   const s = fillDefaults(SettingsSchema, given);
   // Node refuses a headers timeout longer than the request timeout; say so in our words, at start-up.
   if (s.adminHeadersTimeoutMs > s.adminRequestTimeoutMs) {
-    throw new Error(`adminHeadersTimeoutMs (${s.adminHeadersTimeoutMs}) must not exceed adminRequestTimeoutMs (${s.adminRequestTimeoutMs})`);
+    throw new Error(
+      `adminHeadersTimeoutMs (${s.adminHeadersTimeoutMs}) must not exceed adminRequestTimeoutMs (${s.adminRequestTimeoutMs})`,
+    );
   }
   const dataDir = resolve(cwd, s.dataDir);
   return {

@@ -51,13 +51,22 @@ export class ServiceFaults {
     const label = service ?? file ?? 'none';
     this.#counter?.uncaught(label, kind);
     if (!this.#mayLog(label)) return;
-    const what = kind === 'exception' ? 'threw outside handle() (a timer, event, stream or microtask callback)' : 'rejected a promise that nothing handled';
+    const what =
+      kind === 'exception'
+        ? 'threw outside handle() (a timer, event, stream or microtask callback)'
+        : 'rejected a promise that nothing handled';
     if (service || file) {
-      this.#logger.error({ err, service, file, ...(service ? {} : { services }), kind }, `Service code ${what}; the server keeps running`);
+      this.#logger.error(
+        { err, service, file, ...(service ? {} : { services }), kind },
+        `Service code ${what}; the server keeps running`,
+      );
       return;
     }
     // Not from a service: most likely a bug in Switchboard itself or in a library. Said loudly, not swallowed.
-    this.#logger.error({ err, kind }, `Uncaught ${kind} outside any service (a bug in the server or a library); the server keeps running`);
+    this.#logger.error(
+      { err, kind },
+      `Uncaught ${kind} outside any service (a bug in the server or a library); the server keeps running`,
+    );
   }
 
   #mayLog(label: string): boolean {
@@ -69,7 +78,10 @@ export class ServiceFaults {
     const n = (this.#logged.get(label) ?? 0) + 1;
     this.#logged.set(label, n);
     if (n === LOG_BUDGET + 1) {
-      this.#logger.error({ service: label }, `More errors escaped from ${label}; not logging them for ${LOG_WINDOW_MS / 1000} s (switchboard_service_uncaught_errors_total still counts them)`);
+      this.#logger.error(
+        { service: label },
+        `More errors escaped from ${label}; not logging them for ${LOG_WINDOW_MS / 1000} s (switchboard_service_uncaught_errors_total still counts them)`,
+      );
     }
     return n <= LOG_BUDGET;
   }

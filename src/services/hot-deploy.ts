@@ -143,7 +143,13 @@ export class HotDeployer extends EventEmitter {
   }
 
   #schedule(file: string): void {
-    if (!isServiceFile(file) || relative(this.#dir, file).split(/[\\/]/).some((p) => p.startsWith('.') || p === 'node_modules')) return;
+    if (
+      !isServiceFile(file) ||
+      relative(this.#dir, file)
+        .split(/[\\/]/)
+        .some((p) => p.startsWith('.') || p === 'node_modules')
+    )
+      return;
     clearTimeout(this.#timers.get(file));
     this.#timers.set(
       file,
@@ -163,7 +169,10 @@ export class HotDeployer extends EventEmitter {
   }
 
   async #sync(file: string, atStart: boolean): Promise<void> {
-    const exists = await stat(file).then((s) => s.isFile(), () => false);
+    const exists = await stat(file).then(
+      (s) => s.isFile(),
+      () => false,
+    );
     if (!exists) {
       this.#registry.removeSource(file);
       await this.#markers.forget(file);

@@ -1,10 +1,57 @@
-export { Service, isServiceClass, type ServiceClass, type ServiceRequest, type ServiceResponse, type ServiceLogger, type LogMethod } from './service.js';
-export { text, int, float, bool, dict, list, opaque, date, dateTime, uuid, parseInput, checkOutput, describeIO, type Element, type ElementSpec, type ElementType, type SimpleIO } from './simple-io.js';
+export {
+  Service,
+  isServiceClass,
+  type ServiceClass,
+  type ServiceRequest,
+  type ServiceResponse,
+  type ServiceLogger,
+  type LogMethod,
+} from './service.js';
+export {
+  text,
+  int,
+  float,
+  bool,
+  dict,
+  list,
+  opaque,
+  date,
+  dateTime,
+  uuid,
+  parseInput,
+  checkOutput,
+  describeIO,
+  type Element,
+  type ElementSpec,
+  type ElementType,
+  type SimpleIO,
+} from './simple-io.js';
 export { ServiceRegistry, DuplicateServiceError, serviceNameOf, type DeployedService } from './registry.js';
 export { ServiceInvoker, type CallContext, type CallingClient, type ServiceInvokerOptions } from './invoker.js';
 export { HotDeployer, type DeploymentStatus, type HotDeployerOptions } from './hot-deploy.js';
-export { ServiceFaults, guardProcess, type FaultKind, type FaultCounter, type StackAttributor, type Attribution } from './faults.js';
+export {
+  ServiceFaults,
+  guardProcess,
+  type FaultKind,
+  type FaultCounter,
+  type StackAttributor,
+  type Attribution,
+} from './faults.js';
 export { currentScope, enableServiceScopes, runInScope, type ServiceScope } from './scope.js';
 export { registerBuiltins, DEFAULT_GATEWAY_SERVICES, GATEWAY_SERVICE, isAllowed, resolveGatewayCall } from './builtin/index.js';
-export type { ChannelInfo, PubSubFacade, PublishOptions, OutgoingConnections, OutgoingWsx, OutgoingWsxClient, OutgoingWsxHandle, ServiceEnvironment, WsxChannels, WsxChannelHandle, WsxClientInfo, WsxFacade, ClientInvokeOptions } from './service-context.js';
+export type {
+  ChannelInfo,
+  PubSubFacade,
+  PublishOptions,
+  OutgoingConnections,
+  OutgoingWsx,
+  OutgoingWsxClient,
+  OutgoingWsxHandle,
+  ServiceEnvironment,
+  WsxChannels,
+  WsxChannelHandle,
+  WsxClientInfo,
+  WsxFacade,
+  ClientInvokeOptions,
+} from './service-context.js';
 export { WEB_SOCKET, type WsxHookCtx } from './hook-context.js';

@@ -7,7 +7,15 @@ import type { DeployedService, ServiceRegistry } from './registry.js';
 import { runInScope, type ServiceScope } from './scope.js';
 import type { Service, ServiceRequest, ServiceRuntime } from './service.js';
 import { parseInput, checkOutput, type SimpleIO } from './simple-io.js';
-import type { ChannelInfo, OutgoingConnections, PubSubFacade, ServiceEnvironment, WsxFacade, WsxChannelHandle, ClientInvokeOptions } from './service-context.js';
+import type {
+  ChannelInfo,
+  OutgoingConnections,
+  PubSubFacade,
+  ServiceEnvironment,
+  WsxFacade,
+  WsxChannelHandle,
+  ClientInvokeOptions,
+} from './service-context.js';
 
 /** The calling WebSocket client, when a call comes from a WSX channel. */
 export interface CallingClient {
@@ -68,7 +76,8 @@ export class ServiceInvoker {
   // One scope per deployed entry (a redeploy makes a new entry), so a call allocates none.
   readonly #scopes = new WeakMap<DeployedService, ServiceScope>();
   // Bound once, so that running a call inside its scope allocates no closure.
-  readonly #runCall = (entry: DeployedService, name: string, request: unknown, context: CallContext): Promise<unknown> => this.#run(entry, name, request, context);
+  readonly #runCall = (entry: DeployedService, name: string, request: unknown, context: CallContext): Promise<unknown> =>
+    this.#run(entry, name, request, context);
   // `this.out` looks connections up at call time, so it sees connections created after the server started.
   readonly #out: OutgoingConnections;
   readonly #pubsub: PubSubFacade;
@@ -112,10 +121,20 @@ export class ServiceInvoker {
     try {
       const service = new entry.cls();
       const cid = context.cid ?? newCid();
-      service.bindRuntime(new CallRuntime(this, name, cid, context.channel ?? INTERNAL, context.client, { input: parseInput(entry.cls.io, request), payload: request, rawRequest: request }));
+      service.bindRuntime(
+        new CallRuntime(this, name, cid, context.channel ?? INTERNAL, context.client, {
+          input: parseInput(entry.cls.io, request),
+          payload: request,
+          rawRequest: request,
+        }),
+      );
       // Most handlers finish synchronously: then the call settles without a single extra turn of the event loop.
       const pending = service.handle();
-      if (pending) return pending.then(() => this.#finish(name, entry.cls.io, service, started), (err: unknown) => this.#fail(name, err, started));
+      if (pending)
+        return pending.then(
+          () => this.#finish(name, entry.cls.io, service, started),
+          (err: unknown) => this.#fail(name, err, started),
+        );
       return Promise.resolve(this.#finish(name, entry.cls.io, service, started));
     } catch (err) {
       return this.#fail(name, err, started);
@@ -227,6 +246,10 @@ class CallRuntime implements ServiceRuntime {
   }
 
   invoke(target: string, request: unknown): Promise<unknown> {
-    return this.invoker.invoke(target, request, this.client ? { channel: this.channel, client: this.client } : { channel: this.channel });
+    return this.invoker.invoke(
+      target,
+      request,
+      this.client ? { channel: this.channel, client: this.client } : { channel: this.channel },
+    );
   }
 }

@@ -72,8 +72,10 @@ export class ServiceRegistry extends EventEmitter {
     const seen = new Set<string>();
     for (const entry of entries) {
       const existing = this.#byName.get(entry.name);
-      if (seen.has(entry.name)) throw new DuplicateServiceError('duplicate_service', `Service ${entry.name} is already deployed from ${source}`);
-      if (existing && existing.source !== source) throw new DuplicateServiceError('duplicate_service', `Service ${entry.name} is already deployed from ${existing.source}`);
+      if (seen.has(entry.name))
+        throw new DuplicateServiceError('duplicate_service', `Service ${entry.name} is already deployed from ${source}`);
+      if (existing && existing.source !== source)
+        throw new DuplicateServiceError('duplicate_service', `Service ${entry.name} is already deployed from ${existing.source}`);
       seen.add(entry.name);
     }
     const removed = this.#removeFrom(source);

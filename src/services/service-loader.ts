@@ -52,7 +52,9 @@ export async function compileServiceFile(file: string): Promise<CompiledServiceF
     logLevel: 'silent',
     plugins: [libraryAlias],
     // Bundled CommonJS dependencies may call require(); give them one rooted at the source file.
-    banner: { js: `import { createRequire as __sbRequire } from 'node:module'; const require = __sbRequire(${JSON.stringify(pathToFileURL(file).href)});` },
+    banner: {
+      js: `import { createRequire as __sbRequire } from 'node:module'; const require = __sbRequire(${JSON.stringify(pathToFileURL(file).href)});`,
+    },
   });
   const code = result.outputFiles[0]?.text ?? '';
   return { code, hash: createHash('sha256').update(code).digest('hex') };
@@ -71,7 +73,10 @@ export function importServiceModule(url: string, file: string, options: ImportOp
   const watchdog = options.watchdog;
   const watchId = watchdog ? watchdog.register({ file }) : 0;
   const previous = watchdog ? watchdog.enter(watchId) : 0;
-  const importing = runInScope({ service: undefined, file, owner: options.faultOwner, watchId }, () => import(url) as Promise<Record<string, unknown>>);
+  const importing = runInScope(
+    { service: undefined, file, owner: options.faultOwner, watchId },
+    () => import(url) as Promise<Record<string, unknown>>,
+  );
   let left = false;
   const leave = () => {
     if (left) return;
@@ -86,7 +91,13 @@ export function importServiceModule(url: string, file: string, options: ImportOp
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new TimeoutError('deploy_timeout', `${basename(file)} did not finish importing within ${limit} ms (a top-level await that never settles?); it is not deployed`)),
+      () =>
+        reject(
+          new TimeoutError(
+            'deploy_timeout',
+            `${basename(file)} did not finish importing within ${limit} ms (a top-level await that never settles?); it is not deployed`,
+          ),
+        ),
       limit,
     );
   });

@@ -20,7 +20,9 @@ export interface SimpleIO {
   readonly outputOptional?: readonly ElementSpec[];
 }
 
-const make = (type: ElementType) => (name: string): Element => ({ name, type });
+const make =
+  (type: ElementType) =>
+  (name: string): Element => ({ name, type });
 
 /** A string element. */
 export const text = make('text');
@@ -71,7 +73,8 @@ function convert(type: ElementType, value: unknown): Converted {
       return { ok: false, expected: 'an integer' };
     case 'float':
       if (typeof value === 'number' && Number.isFinite(value)) return { ok: true, value };
-      if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return { ok: true, value: Number(value) };
+      if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)))
+        return { ok: true, value: Number(value) };
       return { ok: false, expected: 'a number' };
     case 'bool':
       if (typeof value === 'boolean') return { ok: true, value };
@@ -131,7 +134,12 @@ export function parseInput(io: SimpleIO | undefined, request: unknown): Record<s
   if (!declaresInput(io)) return isRecord(request) ? request : {};
   const source = request === undefined || request === null || request === '' ? {} : request;
   if (!isRecord(source)) throw new ValidationError('invalid_input', 'The request must be a JSON object', { field: 'request' });
-  return readElements(source, io?.inputRequired ?? [], io?.inputOptional ?? [], (field, message) => new ValidationError('invalid_input', message, { field }));
+  return readElements(
+    source,
+    io?.inputRequired ?? [],
+    io?.inputOptional ?? [],
+    (field, message) => new ValidationError('invalid_input', message, { field }),
+  );
 }
 
 /** Checks a service's response against its declared output; a violation is the service's fault (500). */
@@ -143,7 +151,12 @@ export function checkOutput(io: SimpleIO | undefined, payload: unknown): void {
     if (required.length === 0 && (payload === undefined || payload === null)) return;
     throw new InternalError('internal_error', 'Service response must be an object with its declared output');
   }
-  readElements(payload, required, optional, (field, message) => new InternalError('internal_error', `Invalid service output: ${message} (${field})`));
+  readElements(
+    payload,
+    required,
+    optional,
+    (field, message) => new InternalError('internal_error', `Invalid service output: ${message} (${field})`),
+  );
 }
 
 /** A plain, JSON-friendly description of a SimpleIO declaration (for the admin API). */

@@ -24,7 +24,12 @@ export class ConfigRepository<T extends Named> {
 
   /** Every object of this kind, sorted by name. */
   async list(): Promise<T[]> {
-    const rows = await this.#store.db.selectFrom('config_object').select('body').where('kind', '=', this.kind).orderBy('name').execute();
+    const rows = await this.#store.db
+      .selectFrom('config_object')
+      .select('body')
+      .where('kind', '=', this.kind)
+      .orderBy('name')
+      .execute();
     return rows.map((r) => JSON.parse(r.body) as T);
   }
 
@@ -55,7 +60,8 @@ export class ConfigRepository<T extends Named> {
         .values({ kind: this.kind, name: value.name, body: JSON.stringify(value), version: 1, created_at: now, updated_at: now })
         .execute();
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictError(`${this.kind}_exists`, `A ${this.kind} named ${value.name} already exists`, { field: 'name' });
+      if (isUniqueViolation(err))
+        throw new ConflictError(`${this.kind}_exists`, `A ${this.kind} named ${value.name} already exists`, { field: 'name' });
       throw err;
     }
     this.#emit({ kind: this.kind, op: 'create', name: value.name, previous: undefined, current: value });
@@ -70,7 +76,12 @@ export class ConfigRepository<T extends Named> {
     }
     await this.#store.db
       .updateTable('config_object')
-      .set((eb) => ({ name: value.name, body: JSON.stringify(value), version: eb('version', '+', 1), updated_at: new Date().toISOString() }))
+      .set((eb) => ({
+        name: value.name,
+        body: JSON.stringify(value),
+        version: eb('version', '+', 1),
+        updated_at: new Date().toISOString(),
+      }))
       .where('kind', '=', this.kind)
       .where('name', '=', name)
       .execute();

@@ -7,7 +7,10 @@ declare module 'ws' {
     interface ClientOptions {
       closeTimeout?: number | undefined;
     }
-    interface ServerOptions<U extends typeof WebSocket.WebSocket = typeof WebSocket.WebSocket, V extends typeof IncomingMessage = typeof IncomingMessage> {
+    interface ServerOptions<
+      U extends typeof WebSocket.WebSocket = typeof WebSocket.WebSocket,
+      V extends typeof IncomingMessage = typeof IncomingMessage,
+    > {
       closeTimeout?: number | undefined;
     }
   }

@@ -102,7 +102,8 @@ function indexOf(spec: PartSpec): string | undefined {
 function crossPartRule(map: ArchitectureMap, from: string, to: string, target: string): string | undefined {
   const pair = forbiddenPair(map, from, to);
   if (pair) return `forbidden: ${from} → ${to} (${pair.why})`;
-  if (!map.parts[from]?.mayImport.includes(to)) return `not allowed: ${from} may import only [${map.parts[from]?.mayImport.join(', ')}], not ${to}`;
+  if (!map.parts[from]?.mayImport.includes(to))
+    return `not allowed: ${from} may import only [${map.parts[from]?.mayImport.join(', ')}], not ${to}`;
   const index = indexOf(map.parts[to] as PartSpec);
   if (index === undefined) return `${to} has no index and is never imported`;
   if (target !== index) return `bypasses ${to}'s index: import ${index} instead of ${target}`;
@@ -113,15 +114,18 @@ function crossPartRule(map: ArchitectureMap, from: string, to: string, target: s
 export function checkMap(map: ArchitectureMap): Violation[] {
   const out: Violation[] = [];
   for (const [name, spec] of Object.entries(map.parts)) {
-    if ((spec.folder === undefined) === (spec.file === undefined)) out.push({ file: 'architecture.json', import: name, rule: 'a part has a folder or a file, not both or neither' });
+    if ((spec.folder === undefined) === (spec.file === undefined))
+      out.push({ file: 'architecture.json', import: name, rule: 'a part has a folder or a file, not both or neither' });
     for (const to of spec.mayImport) {
       if (!map.parts[to]) out.push({ file: 'architecture.json', import: `${name} → ${to}`, rule: `unknown part ${to}` });
-      else if (forbiddenPair(map, name, to)) out.push({ file: 'architecture.json', import: `${name} → ${to}`, rule: 'both allowed and forbidden' });
+      else if (forbiddenPair(map, name, to))
+        out.push({ file: 'architecture.json', import: `${name} → ${to}`, rule: 'both allowed and forbidden' });
     }
   }
   for (const pair of map.forbidden) {
     for (const name of [pair.from, ...targets(pair), ...(pair.except ?? [])]) {
-      if (name !== '*' && !map.parts[name]) out.push({ file: 'architecture.json', import: name, rule: 'forbidden pair names an unknown part' });
+      if (name !== '*' && !map.parts[name])
+        out.push({ file: 'architecture.json', import: name, rule: 'forbidden pair names an unknown part' });
     }
   }
   return out;
@@ -131,17 +135,25 @@ export function checkMap(map: ArchitectureMap): Violation[] {
 export function checkCoverage(map: ArchitectureMap, files: readonly SourceFile[]): Violation[] {
   const out: Violation[] = [];
   for (const file of files) {
-    if (partOf(map, file.path) === undefined) out.push({ file: file.path, import: '', rule: `${posix.dirname(file.path)}/ is not a part on the map` });
+    if (partOf(map, file.path) === undefined)
+      out.push({ file: file.path, import: '', rule: `${posix.dirname(file.path)}/ is not a part on the map` });
   }
   for (const [name, spec] of Object.entries(map.parts)) {
     if (spec.planned) continue;
     const present = files.some((f) => (spec.file !== undefined ? f.path === spec.file : f.path.startsWith(`${spec.folder}/`)));
-    if (!present) out.push({ file: 'architecture.json', import: name, rule: `part ${name} has no files at ${spec.file ?? spec.folder}` });
+    if (!present)
+      out.push({ file: 'architecture.json', import: name, rule: `part ${name} has no files at ${spec.file ?? spec.folder}` });
   }
   return out;
 }
 
-function packageRule(map: ArchitectureMap, part: string, file: string, specifier: string, used: Set<MapException>): string | undefined {
+function packageRule(
+  map: ArchitectureMap,
+  part: string,
+  file: string,
+  specifier: string,
+  used: Set<MapException>,
+): string | undefined {
   const rule = map.packages?.[packageName(specifier)];
   if (!rule || rule.only.includes(part)) return undefined;
   const exception = map.exceptions?.find((e) => e.file === file && e.import === packageName(specifier));
@@ -173,7 +185,12 @@ export function checkArchitecture(map: ArchitectureMap, files: readonly SourceFi
     }
   }
   for (const e of map.exceptions ?? []) {
-    if (!used.has(e)) out.push({ file: e.file, import: e.import, rule: 'stale exception in architecture.json: the import is gone, delete the entry' });
+    if (!used.has(e))
+      out.push({
+        file: e.file,
+        import: e.import,
+        rule: 'stale exception in architecture.json: the import is gone, delete the entry',
+      });
   }
   return out;
 }

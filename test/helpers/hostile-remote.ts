@@ -11,7 +11,10 @@ export type SessionAnswer = (request: ClientFrame) => string | Buffer | undefine
 
 /** The answer of a Zato 3.2 server that grants the session. */
 export const grantSession: SessionAnswer = (request) =>
-  JSON.stringify({ meta: { id: 'srv.1', timestamp: '', msg_type: 'zwsx.rspa', status: 200, in_reply_to: request.meta.id }, data: { token: 'zwsxt.hostile' } });
+  JSON.stringify({
+    meta: { id: 'srv.1', timestamp: '', msg_type: 'zwsx.rspa', status: 200, in_reply_to: request.meta.id },
+    data: { token: 'zwsxt.hostile' },
+  });
 
 /**
  * A Zato-like remote that an outgoing connection calls, scripted to misbehave: it answers (or not) create-session
@@ -25,7 +28,12 @@ export class HostileRemote {
   session: SessionAnswer = grantSession;
   /** Answers an invoke-service; `undefined` leaves it unanswered. Echoes `data` in a `zwsx.rspok` by default. */
   onInvoke: (ws: WebSocket, request: ClientFrame) => void = (ws, request) =>
-    ws.send(JSON.stringify({ meta: { id: 'srv.r', timestamp: '', msg_type: 'zwsx.rspok', status: 200, in_reply_to: request.meta.id }, data: request.data }));
+    ws.send(
+      JSON.stringify({
+        meta: { id: 'srv.r', timestamp: '', msg_type: 'zwsx.rspok', status: 200, in_reply_to: request.meta.id },
+        data: request.data,
+      }),
+    );
   readonly #wss: WebSocketServer;
 
   private constructor(wss: WebSocketServer) {

@@ -64,8 +64,15 @@ export interface OutgoingTestBed {
 export async function startOutgoingTestBed(): Promise<OutgoingTestBed> {
   const server = await startTestServer();
   deployTestServices(server);
-  server.registry.replaceSource('faults', [CallRemote, Answer, BadHook, Reflect].map((cls) => ({ name: cls.serviceName, cls })));
-  const zatoUrl = await createChannel(server, { name: 'remote', service: 'helpers.web-sockets-gateway', gatewayServices: ['test.*'] });
+  server.registry.replaceSource(
+    'faults',
+    [CallRemote, Answer, BadHook, Reflect].map((cls) => ({ name: cls.serviceName, cls })),
+  );
+  const zatoUrl = await createChannel(server, {
+    name: 'remote',
+    service: 'helpers.web-sockets-gateway',
+    gatewayServices: ['test.*'],
+  });
   const state = (name: string) => server.outgoingManager.state(name) as Record<string, any>;
   return {
     server,

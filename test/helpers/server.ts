@@ -26,7 +26,12 @@ export function freePort(): Promise<number> {
 export interface TestServer extends RunningServer {
   readonly dir: string;
   /** Calls the admin API with the admin token; resolves with status and parsed JSON body. */
-  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
+  api<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T }>;
   /** Stops the server and deletes its directory. */
   stop(): Promise<void>;
 }
@@ -79,7 +84,11 @@ export async function startTestServer(overrides: Partial<Settings> = {}): Promis
 }
 
 /** Creates a channel on a free port through the admin API; resolves with its ws:// URL. */
-export async function createChannel(server: TestServer, channel: Record<string, unknown> & { name: string; service: string }, path = '/ws'): Promise<string> {
+export async function createChannel(
+  server: TestServer,
+  channel: Record<string, unknown> & { name: string; service: string },
+  path = '/ws',
+): Promise<string> {
   const port = await freePort();
   const address = `ws://127.0.0.1:${port}${path}`;
   const res = await server.api('POST', '/api/channels/wsx', { address, ...channel });

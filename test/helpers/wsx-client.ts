@@ -2,7 +2,15 @@ import { WebSocket, type ClientOptions } from 'ws';
 
 /** A received frame, parsed. */
 export interface Frame {
-  meta: { id: string; msg_type: string; status?: number; in_reply_to?: string; error_message?: string; code?: string; timestamp: string };
+  meta: {
+    id: string;
+    msg_type: string;
+    status?: number;
+    in_reply_to?: string;
+    error_message?: string;
+    code?: string;
+    timestamp: string;
+  };
   data?: any;
 }
 
@@ -27,10 +35,12 @@ export class TestClient {
     });
     ws.on('ping', (data) => this.pings.push(data));
     ws.on('error', () => undefined);
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
-      resolve({ code, reason: reason.toString() });
-      for (const w of this.#waiters.splice(0)) w();
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        for (const w of this.#waiters.splice(0)) w();
+      }),
+    );
   }
 
   /** Connects; rejects with the HTTP status when the upgrade is refused. */

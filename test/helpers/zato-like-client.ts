@@ -67,7 +67,10 @@ export class ZatoLikeClient {
   /** Invokes a service through the gateway; resolves with the reply, or undefined after `timeoutMs` (as Zato's clients). */
   invoke(service: string, request: unknown = {}, timeoutMs = 2000): Promise<ZatoFrame | undefined> {
     const id = this.#newId('zwsxc.inv.');
-    this.#send({ meta: { action: 'invoke-service', id, timestamp: new Date().toISOString(), token: this.token }, data: { service, request } });
+    this.#send({
+      meta: { action: 'invoke-service', id, timestamp: new Date().toISOString(), token: this.token },
+      data: { service, request },
+    });
     return this.#await(id, timeoutMs);
   }
 
@@ -80,7 +83,18 @@ export class ZatoLikeClient {
   #createSession(): void {
     const id = this.#newId('zwsxc.auth.');
     const { username, secret, sessionMeta } = this.#options;
-    this.#send({ meta: { action: 'create-session', id, timestamp: new Date().toISOString(), username, secret, client_id: 'zato-like', ...sessionMeta }, data: {} });
+    this.#send({
+      meta: {
+        action: 'create-session',
+        id,
+        timestamp: new Date().toISOString(),
+        username,
+        secret,
+        client_id: 'zato-like',
+        ...sessionMeta,
+      },
+      data: {},
+    });
     void this.#await(id, 5000).then((reply) => {
       if (!reply) return;
       // Exactly what both clients do: the reply to the auth request is the session.

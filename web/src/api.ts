@@ -30,7 +30,12 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   const text = await res.text();
   let parsed: unknown;
   try {
@@ -41,7 +46,12 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (res.ok) return parsed as T;
   const err = (parsed as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
   if (res.status === 401 && path !== '/api/session') onUnauthorized();
-  throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? `${res.status} ${res.statusText}`, err?.field);
+  throw new ApiError(
+    res.status,
+    err?.code ?? `http_${res.status}`,
+    err?.message ?? `${res.status} ${res.statusText}`,
+    err?.field,
+  );
 }
 
 /** A path segment: names (topics start with a slash) travel URL-encoded. */

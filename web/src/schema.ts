@@ -41,7 +41,9 @@ export interface Field {
   readonly default?: unknown;
 }
 
-let doc: Promise<{ paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: JsonSchema }> } }>> }> | undefined;
+let doc:
+  | Promise<{ paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: JsonSchema }> } }>> }>
+  | undefined;
 
 const SECRETS = new Set(['password', 'secret']);
 
@@ -51,7 +53,8 @@ function kindOf(name: string, s: JsonSchema): { kind: FieldKind; nullable: boole
   const real = variants.filter((v) => v.type !== 'null');
   // TypeBox literals arrive as `const` or (OpenAPI 3.0) one-value `enum`s: a union of them is a choice.
   const literal = (v: JsonSchema): unknown[] | undefined => (v.const !== undefined ? [v.const] : v.enum);
-  if (real.length && real.every((v) => literal(v))) return { kind: 'select', nullable, options: real.flatMap((v) => literal(v)!.map(String)) };
+  if (real.length && real.every((v) => literal(v)))
+    return { kind: 'select', nullable, options: real.flatMap((v) => literal(v)!.map(String)) };
   const first = real[0] ?? {};
   const type = Array.isArray(first.type) ? first.type.find((t) => t !== 'null') : first.type;
   if (type === 'boolean') return { kind: 'boolean', nullable };
@@ -76,7 +79,9 @@ function toFields(schema: JsonSchema, prefix = ''): Field[] {
       name,
       ...kindOf(key, prop),
       required: !prefix && required.has(key),
-      ...(numeric.minimum !== undefined || exclusive ? { min: exclusive ? (numeric.exclusiveMinimum as number) : numeric.minimum!, exclusiveMin: exclusive } : {}),
+      ...(numeric.minimum !== undefined || exclusive
+        ? { min: exclusive ? (numeric.exclusiveMinimum as number) : numeric.minimum!, exclusiveMin: exclusive }
+        : {}),
       ...(numeric.maximum !== undefined ? { max: numeric.maximum } : {}),
       ...(prop.minLength !== undefined ? { minLength: prop.minLength } : {}),
       ...(prop.maxLength !== undefined ? { maxLength: prop.maxLength } : {}),
@@ -105,13 +110,15 @@ export function checkField(field: Field, value: unknown): string | undefined {
     const n = Number(value);
     if (!Number.isFinite(n)) return 'Must be a number';
     if (field.kind === 'integer' && !Number.isInteger(n)) return 'Must be a whole number';
-    if (field.min !== undefined && (field.exclusiveMin ? n <= field.min : n < field.min)) return `Must be ${field.exclusiveMin ? 'more than' : 'at least'} ${field.min}`;
+    if (field.min !== undefined && (field.exclusiveMin ? n <= field.min : n < field.min))
+      return `Must be ${field.exclusiveMin ? 'more than' : 'at least'} ${field.min}`;
     if (field.max !== undefined && n > field.max) return `Must be at most ${field.max}`;
   }
   if (typeof value === 'string') {
     if (field.minLength !== undefined && value.length < field.minLength) return `At least ${field.minLength} characters`;
     if (field.maxLength !== undefined && value.length > field.maxLength) return `At most ${field.maxLength} characters`;
-    if (field.pattern && !new RegExp(field.pattern).test(value)) return field.description ? `Expected ${field.description}` : `Must match ${field.pattern}`;
+    if (field.pattern && !new RegExp(field.pattern).test(value))
+      return field.description ? `Expected ${field.description}` : `Must match ${field.pattern}`;
   }
   return undefined;
 }

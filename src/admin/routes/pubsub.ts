@@ -39,7 +39,9 @@ export function pubsubRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return reply.status(201).send(await withDepth(await ctx.topics.create(req.body as TopicInput)));
   });
 
-  app.get('/api/pubsub/topics/:name', { schema: { params: NameParams } }, async (req) => withDepth(await ctx.topics.get(nameOf(req))));
+  app.get('/api/pubsub/topics/:name', { schema: { params: NameParams } }, async (req) =>
+    withDepth(await ctx.topics.get(nameOf(req))),
+  );
 
   app.put('/api/pubsub/topics/:name', { schema: { params: NameParams, body: TopicConfigSchema } }, async (req) => {
     return withDepth(await ctx.topics.update(nameOf(req), req.body as TopicInput));

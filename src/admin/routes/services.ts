@@ -22,12 +22,16 @@ export function serviceRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return describe(service);
   });
 
-  app.post('/api/services/:name/invoke', { schema: { params: NameParams, body: InvokeBody }, preValidation: emptyBodyAsObject }, async (req) => {
-    const { name } = req.params as { name: string };
-    const body = (req.body ?? {}) as { request?: unknown };
-    const response = await ctx.invoker.invoke(name, body.request, { channel: { type: 'admin', name: 'admin' } });
-    return { response: response ?? null };
-  });
+  app.post(
+    '/api/services/:name/invoke',
+    { schema: { params: NameParams, body: InvokeBody }, preValidation: emptyBodyAsObject },
+    async (req) => {
+      const { name } = req.params as { name: string };
+      const body = (req.body ?? {}) as { request?: unknown };
+      const response = await ctx.invoker.invoke(name, body.request, { channel: { type: 'admin', name: 'admin' } });
+      return { response: response ?? null };
+    },
+  );
 }
 
 /** A service as the API shows it, in the list and alone. */

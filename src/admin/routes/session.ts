@@ -24,12 +24,18 @@ function userFor(login: Login, credentials: AdminCredentials): string | undefine
 const isHttps = (req: FastifyRequest) => req.protocol === 'https';
 
 /** `/api/session`: the web admin's login (POST), who is logged in (GET), logout (DELETE). */
-export function sessionRoutes(app: FastifyInstance, credentials: AdminCredentials, sessions: SessionStore, throttle: FailureThrottle): void {
+export function sessionRoutes(
+  app: FastifyInstance,
+  credentials: AdminCredentials,
+  sessions: SessionStore,
+  throttle: FailureThrottle,
+): void {
   const loginOptions = { ...PUBLIC_ROUTE, schema: { body: LoginBody, tags: ['session'], summary: 'Log in to the web admin' } };
   app.post('/api/session', loginOptions, async (req, reply) => {
     // The credentials are checked before the throttle, so the right ones always log in (see FailureThrottle).
     const user = userFor(req.body as Login, credentials);
-    if (!user) refuseCredential(throttle, req.ip, new UnauthorizedError('invalid_credentials', 'Wrong admin token, user or password'));
+    if (!user)
+      refuseCredential(throttle, req.ip, new UnauthorizedError('invalid_credentials', 'Wrong admin token, user or password'));
     const session = sessions.create(user);
     reply.header('set-cookie', sessionCookie(session.id, SESSION_IDLE_MS / 1000, isHttps(req)));
     return { user: session.user, csrfToken: session.csrfToken };

@@ -55,7 +55,8 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
   readonly #listenerOptions: ListenerOptions | undefined;
 
   readonly #events: ChannelEvents = {
-    clientClosed: (channelName, pubClientId) => this.emit('client-closed', { channelName, pubClientId } satisfies ClientClosedEvent),
+    clientClosed: (channelName, pubClientId) =>
+      this.emit('client-closed', { channelName, pubClientId } satisfies ClientClosedEvent),
     unclaimedResponse: (channelName, pubClientId, inReplyTo, response) =>
       this.emit('client-response', { channelName, pubClientId, inReplyTo, response } satisfies ClientResponseEvent),
   };
@@ -66,8 +67,11 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     this.#definitions = options.definitions;
     this.#deps = options.deps;
     this.#logger = options.deps.logger.child({ part: 'channels' });
-    this.#follower = new ChangeFollower<ChannelConfig>(options.store, 'channel', (change) => this.#apply(change), (err) =>
-      this.#logger.error({ err }, 'Applying a channel change failed'),
+    this.#follower = new ChangeFollower<ChannelConfig>(
+      options.store,
+      'channel',
+      (change) => this.#apply(change),
+      (err) => this.#logger.error({ err }, 'Applying a channel change failed'),
     );
   }
 
@@ -100,7 +104,11 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
 
   /** Message totals and open connections per channel (for metrics). */
   statistics(): Array<{ name: string; connections: number } & MessageStats> {
-    return [...this.#stats].map(([name, stats]) => ({ name, connections: this.#running.get(name)?.runtime.connectionCount ?? 0, ...stats }));
+    return [...this.#stats].map(([name, stats]) => ({
+      name,
+      connections: this.#running.get(name)?.runtime.connectionCount ?? 0,
+      ...stats,
+    }));
   }
 
   #statsOf(name: string): MessageStats {
@@ -121,7 +129,8 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     const running = this.#running.get(change.name);
     if (!current || !current.isActive) {
       this.#errors.delete(change.name);
-      if (running) await this.#stopChannel(change.name, CLOSE_CODE.GOING_AWAY, current ? 'Channel deactivated' : 'Channel deleted');
+      if (running)
+        await this.#stopChannel(change.name, CLOSE_CODE.GOING_AWAY, current ? 'Channel deactivated' : 'Channel deleted');
       return;
     }
     if (!running || !previous) {

@@ -117,7 +117,7 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
       try {
         client.sweep(now);
       } catch (err) {
-        this.logger.error({ err, pubClientId: client.pubClientId }, 'Checking a client\'s deadlines failed');
+        this.logger.error({ err, pubClientId: client.pubClientId }, "Checking a client's deadlines failed");
       }
     }
   }
@@ -146,7 +146,9 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
       const ok = credentials ? await this.security.verify(config.security, credentials) : false;
       if (!ok) {
         slot.release();
-        return rejectUpgrade(socket, 'invalid_credentials', 'Valid credentials are required', { 'WWW-Authenticate': 'Basic realm="switchboard"' });
+        return rejectUpgrade(socket, 'invalid_credentials', 'Valid credentials are required', {
+          'WWW-Authenticate': 'Basic realm="switchboard"',
+        });
       }
     }
     if (socket.destroyed || !this.#accepting) {
@@ -176,7 +178,8 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
   }
 
   #accept(ws: WebSocket, socket: Duplex, req: IncomingMessage): void {
-    const client = this.config.protocol === 'plain' ? new PlainConnection(ws, socket, req, this) : new ZatoConnection(ws, socket, req, this);
+    const client =
+      this.config.protocol === 'plain' ? new PlainConnection(ws, socket, req, this) : new ZatoConnection(ws, socket, req, this);
     this.#clients.set(client.pubClientId, client);
     this.logger.debug({ pubClientId: client.pubClientId, peer: client.peerAddress }, 'Client connected');
   }
@@ -236,7 +239,10 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
     const payload = new PushPayload(data);
     for (const client of this.#clients.values()) {
       if (!client.hasSession) continue;
-      await client.sendPayload(payload).then(() => sent++, () => undefined);
+      await client.sendPayload(payload).then(
+        () => sent++,
+        () => undefined,
+      );
     }
     return sent;
   }
@@ -249,7 +255,11 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
     return this.#client(pubClientId).send(data);
   }
 
-  async disconnect(pubClientId: string, code: number = CLOSE_CODE.OPERATOR, reason = 'Disconnected by an operator'): Promise<void> {
+  async disconnect(
+    pubClientId: string,
+    code: number = CLOSE_CODE.OPERATOR,
+    reason = 'Disconnected by an operator',
+  ): Promise<void> {
     this.#client(pubClientId).close(code, reason);
   }
 
@@ -261,7 +271,13 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
 
   #createServer(config: ChannelConfig): WebSocketServer {
     // Compression is off: it costs memory per socket and invites zlib bombs (see hardening notes).
-    return new WebSocketServer({ noServer: true, maxPayload: config.maxMessageSize, perMessageDeflate: false, clientTracking: false, closeTimeout: CLOSE_TIMEOUT_MS });
+    return new WebSocketServer({
+      noServer: true,
+      maxPayload: config.maxMessageSize,
+      perMessageDeflate: false,
+      clientTracking: false,
+      closeTimeout: CLOSE_TIMEOUT_MS,
+    });
   }
 
   #infoOf(config: ChannelConfig): ChannelInfo {

@@ -16,37 +16,80 @@ export const ChannelConfigSchema = Type.Object(
     isActive: withDefault(Type.Boolean({ description: 'listening (true) or stopped' }), true),
     address: Type.String({ minLength: 1, maxLength: 2048, description: 'ws://host:port/path' }),
     service: Type.String({ minLength: 1, maxLength: 512, description: 'the service invoked for each message' }),
-    protocol: withDefault(Type.Union([Type.Literal('zato'), Type.Literal('plain')], { description: 'zato (WSX) or plain WebSocket' }), 'zato'),
-    dataFormat: withDefault(Type.Union([Type.Literal('text'), Type.Literal('json')], { description: 'plain channels: messages as text or JSON' }), 'text'),
-    security: withDefault(Type.Union([nonEmpty, Type.Null()], { description: 'a security definition clients log in with' }), null),
-    newTokenWaitTime: withDefault(Type.Number({ exclusiveMinimum: 0, maximum: 3600, description: 'seconds a new connection has to create a session' }), 5),
-    tokenTtl: withDefault(Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000, description: 'session token lifetime, seconds' }), 3600),
+    protocol: withDefault(
+      Type.Union([Type.Literal('zato'), Type.Literal('plain')], { description: 'zato (WSX) or plain WebSocket' }),
+      'zato',
+    ),
+    dataFormat: withDefault(
+      Type.Union([Type.Literal('text'), Type.Literal('json')], { description: 'plain channels: messages as text or JSON' }),
+      'text',
+    ),
+    security: withDefault(
+      Type.Union([nonEmpty, Type.Null()], { description: 'a security definition clients log in with' }),
+      null,
+    ),
+    newTokenWaitTime: withDefault(
+      Type.Number({ exclusiveMinimum: 0, maximum: 3600, description: 'seconds a new connection has to create a session' }),
+      5,
+    ),
+    tokenTtl: withDefault(
+      Type.Number({ exclusiveMinimum: 0, maximum: 31_536_000, description: 'session token lifetime, seconds' }),
+      3600,
+    ),
     pingInterval: withDefault(Type.Number({ minimum: 0, maximum: 86_400, description: 'seconds between pings; 0: off' }), 30),
-    pingsMissedThreshold: withDefault(Type.Integer({ minimum: 1, maximum: 100, description: 'pings missed in a row before the connection is closed' }), 2),
-    maxMessageSize: withDefault(Type.Integer({ minimum: 64, maximum: 256 * 1024 * 1024, description: 'largest message, bytes' }), 1024 * 1024),
+    pingsMissedThreshold: withDefault(
+      Type.Integer({ minimum: 1, maximum: 100, description: 'pings missed in a row before the connection is closed' }),
+      2,
+    ),
+    maxMessageSize: withDefault(
+      Type.Integer({ minimum: 64, maximum: 256 * 1024 * 1024, description: 'largest message, bytes' }),
+      1024 * 1024,
+    ),
     maxConnections: withDefault(
-      Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'connections open or being opened at once; null: no limit' }),
+      Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+        description: 'connections open or being opened at once; null: no limit',
+      }),
       256,
     ),
     maxConnectionsPerIp: withDefault(
-      Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'connections open or being opened at once from one IP address; null: no limit' }),
+      Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+        description: 'connections open or being opened at once from one IP address; null: no limit',
+      }),
       64,
     ),
     maxInFlight: withDefault(
-      Type.Integer({ minimum: 1, maximum: 100_000, description: 'service calls in flight per connection; more are answered 429 too_many_requests' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000,
+        description: 'service calls in flight per connection; more are answered 429 too_many_requests',
+      }),
       100,
     ),
     invokeTimeout: withDefault(
-      Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'seconds a service call may take before the client gets 504 timeout' }),
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 86_400,
+        description: 'seconds a service call may take before the client gets 504 timeout',
+      }),
       30,
     ),
     frameTimeout: withDefault(
-      Type.Number({ exclusiveMinimum: 0, maximum: 3600, description: 'seconds one message may take from its first byte to its last' }),
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 3600,
+        description: 'seconds one message may take from its first byte to its last',
+      }),
       10,
     ),
     allowedOrigins: withDefault(Type.Array(nonEmpty, { description: 'Origin headers accepted; empty: any' }), []),
-    hookService: withDefault(Type.Union([nonEmpty, Type.Null()], { description: 'a service invoked on connect and disconnect' }), null),
-    gatewayServices: withDefault(Type.Array(nonEmpty, { description: 'services the gateway may call on this channel, beyond its defaults' }), []),
+    hookService: withDefault(
+      Type.Union([nonEmpty, Type.Null()], { description: 'a service invoked on connect and disconnect' }),
+      null,
+    ),
+    gatewayServices: withDefault(
+      Type.Array(nonEmpty, { description: 'services the gateway may call on this channel, beyond its defaults' }),
+      [],
+    ),
   },
   { additionalProperties: false },
 );
@@ -71,14 +114,25 @@ export function parseAddress(address: string): ListenAddress {
   try {
     url = new URL(address);
   } catch {
-    throw new ValidationError('invalid_input', `Not a valid address: ${address} (expected ws://host:port/path)`, { field: 'address' });
+    throw new ValidationError('invalid_input', `Not a valid address: ${address} (expected ws://host:port/path)`, {
+      field: 'address',
+    });
   }
   if (url.protocol === 'wss:') {
-    throw new ValidationError('invalid_input', 'wss:// is not supported by channels yet: terminate TLS at a reverse proxy and use ws://', { field: 'address' });
+    throw new ValidationError(
+      'invalid_input',
+      'wss:// is not supported by channels yet: terminate TLS at a reverse proxy and use ws://',
+      { field: 'address' },
+    );
   }
-  if (url.protocol !== 'ws:') throw new ValidationError('invalid_input', `The address must start with ws:// (got ${url.protocol}//)`, { field: 'address' });
-  if (!url.port) throw new ValidationError('invalid_input', 'The address must name a port, e.g. ws://0.0.0.0:48900/orders', { field: 'address' });
-  if (url.search || url.hash) throw new ValidationError('invalid_input', 'The address must not have a query or fragment', { field: 'address' });
+  if (url.protocol !== 'ws:')
+    throw new ValidationError('invalid_input', `The address must start with ws:// (got ${url.protocol}//)`, { field: 'address' });
+  if (!url.port)
+    throw new ValidationError('invalid_input', 'The address must name a port, e.g. ws://0.0.0.0:48900/orders', {
+      field: 'address',
+    });
+  if (url.search || url.hash)
+    throw new ValidationError('invalid_input', 'The address must not have a query or fragment', { field: 'address' });
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port);
   const path = url.pathname || '/';

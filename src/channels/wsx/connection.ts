@@ -2,9 +2,21 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { ConnectionClosedError, SwitchboardError, TimeoutError, TooManyRequestsError, toSwitchboardError } from '../../errors/index.js';
+import {
+  ConnectionClosedError,
+  SwitchboardError,
+  TimeoutError,
+  TooManyRequestsError,
+  toSwitchboardError,
+} from '../../errors/index.js';
 import { CLOSE_CODE, Heartbeat, PendingRequests, newCid, pingPayload } from '../../protocol/index.js';
-import { GATEWAY_SERVICE, resolveGatewayCall, type ClientInvokeOptions, type WsxClientInfo, type CallingClient } from '../../services/index.js';
+import {
+  GATEWAY_SERVICE,
+  resolveGatewayCall,
+  type ClientInvokeOptions,
+  type WsxClientInfo,
+  type CallingClient,
+} from '../../services/index.js';
 import type { ConnectionHost, PushTarget } from './connection-host.js';
 import { closeReason } from './close-reason.js';
 import { CorkedWriter } from './corked-writer.js';
@@ -110,7 +122,11 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
       this.close(CLOSE_CODE.POLICY, 'Message not completed in time');
       return;
     }
-    this.#calls.expire(now, invokeTimeout * 1000, () => new TimeoutError('timeout', `The service did not answer within ${invokeTimeout} s`));
+    this.#calls.expire(
+      now,
+      invokeTimeout * 1000,
+      () => new TimeoutError('timeout', `The service did not answer within ${invokeTimeout} s`),
+    );
   }
 
   /** Service calls of this connection still running. */
@@ -122,7 +138,10 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
   protected tooManyRequests(): TooManyRequestsError {
     this.host.protocolError('too_many_requests');
     const max = this.host.config.maxInFlight;
-    return new TooManyRequestsError('too_many_requests', `At most ${max} calls may be in flight on one connection; wait for an answer`);
+    return new TooManyRequestsError(
+      'too_many_requests',
+      `At most ${max} calls may be in flight on one connection; wait for an answer`,
+    );
   }
 
   /**
@@ -235,7 +254,8 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
 
   /** Sends a message whose encoding may be shared with other connections (a broadcast). */
   async sendPayload(payload: PushPayload): Promise<void> {
-    if (!this.write(this.encodePush(payload))) throw new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} is not connected`);
+    if (!this.write(this.encodePush(payload)))
+      throw new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} is not connected`);
   }
 
   /** Sends a request and resolves with the client's response (its `data.response`). */
@@ -246,7 +266,12 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
       return Promise.reject(new SwitchboardError('not_supported', 'Plain-protocol clients cannot answer requests; use send()'));
     }
     const reply = this.#pending.add(id, { timeoutMs: options.timeout ?? DEFAULT_INVOKE_TIMEOUT_MS });
-    if (this.#pending.has(id) && !this.write(frame)) this.#pending.fail(id, new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} is not connected`), false);
+    if (this.#pending.has(id) && !this.write(frame))
+      this.#pending.fail(
+        id,
+        new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} is not connected`),
+        false,
+      );
     return reply;
   }
 
@@ -259,7 +284,8 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
   close(code: number = CLOSE_CODE.NORMAL, reason = ''): void {
     if (this.#closed) return;
     // A peer that never answers the close handshake is cut off by ws after CLOSE_TIMEOUT_MS (the server's closeTimeout).
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, closeReason(reason));
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.close(code, closeReason(reason));
   }
 
   /** Marks the client ready (registered, hook invoked) and starts pinging it. */
@@ -296,7 +322,9 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.#partial.detach();
     // Calls still running answer no one; they no longer count against any limit.
     this.#calls.clear();
-    this.#pending.failAll(new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} disconnected (${code}) before responding`));
+    this.#pending.failAll(
+      new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} disconnected (${code}) before responding`),
+    );
     this.onClosed();
     this.log.debug({ code, reason }, 'Client disconnected');
     this.host.clientClosed(this);

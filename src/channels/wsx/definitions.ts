@@ -51,7 +51,9 @@ export class ChannelDefinitions {
       if (other.name === currentName) continue;
       const theirs = parseAddress(other.address);
       if (theirs.port === address.port && theirs.path === address.path && sameHost(theirs.host, address.host)) {
-        throw new ConflictError('address_in_use', `Channel ${other.name} already listens at ${other.address}`, { field: 'address' });
+        throw new ConflictError('address_in_use', `Channel ${other.name} already listens at ${other.address}`, {
+          field: 'address',
+        });
       }
     }
     return config;

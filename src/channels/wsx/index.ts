@@ -1,4 +1,12 @@
 export { ChannelManager, type ChannelState, type ClientClosedEvent, type ClientResponseEvent } from './channel-manager.js';
 export type { MessageStats, PushTarget } from './connection.js';
 export { ChannelDefinitions } from './definitions.js';
-export { ChannelConfigSchema, normalizeChannel, parseAddress, withChannelDefaults, type ChannelConfig, type ChannelInput, type ListenAddress } from './config.js';
+export {
+  ChannelConfigSchema,
+  normalizeChannel,
+  parseAddress,
+  withChannelDefaults,
+  type ChannelConfig,
+  type ChannelInput,
+  type ListenAddress,
+} from './config.js';

@@ -72,7 +72,9 @@ export class PlainConnection extends ChannelConnection {
       return plainError(request);
     }
     try {
-      const payload = await new Promise((resolve, reject) => this.callService(request, cid, (err, value) => (err ? reject(err) : resolve(value))));
+      const payload = await new Promise((resolve, reject) =>
+        this.callService(request, cid, (err, value) => (err ? reject(err) : resolve(value))),
+      );
       return payload === undefined || payload === null ? undefined : this.encodePush(new PushPayload(payload));
     } catch (err) {
       return plainError(this.logFailure(err, cid), cid);

@@ -18,8 +18,10 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
 
 /** The answer to a request the HTTP parser refused, by Node's error code. */
 function clientErrorStatus(err: Error & { code?: string }): { code: ErrorCode; message: string } {
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { code: 'request_timeout', message: 'The request headers did not arrive in time' };
-  if (err.code === 'HPE_HEADER_OVERFLOW') return { code: 'headers_too_large', message: `Request headers are limited to ${MAX_HEADER_SIZE} bytes` };
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return { code: 'request_timeout', message: 'The request headers did not arrive in time' };
+  if (err.code === 'HPE_HEADER_OVERFLOW')
+    return { code: 'headers_too_large', message: `Request headers are limited to ${MAX_HEADER_SIZE} bytes` };
   return { code: 'bad_request', message: 'Malformed HTTP request' };
 }
 
@@ -41,11 +43,25 @@ export class PortListener {
     const headersTimeout = options.headersTimeoutMs;
     // Node checks these timeouts every connectionsCheckingInterval (30 s by default, which let slow headers stay
     // 30 s); a connection that sends nothing at all is covered by headersTimeout too.
-    const limits = { headersTimeout, requestTimeout: headersTimeout + 5000, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS, maxHeaderSize: MAX_HEADER_SIZE };
+    const limits = {
+      headersTimeout,
+      requestTimeout: headersTimeout + 5000,
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+      maxHeaderSize: MAX_HEADER_SIZE,
+    };
     this.#server = createServer(limits, (req, res) => {
       const known = this.#routes.has(pathOf(req));
-      res.writeHead(statusOf(known ? 'upgrade_required' : 'not_found'), { 'Content-Type': 'application/json', ...(known ? { Upgrade: 'websocket' } : {}) });
-      res.end(JSON.stringify({ error: known ? { code: 'upgrade_required', message: 'Connect with WebSocket' } : { code: 'not_found', message: 'Not found' } }));
+      res.writeHead(statusOf(known ? 'upgrade_required' : 'not_found'), {
+        'Content-Type': 'application/json',
+        ...(known ? { Upgrade: 'websocket' } : {}),
+      });
+      res.end(
+        JSON.stringify({
+          error: known
+            ? { code: 'upgrade_required', message: 'Connect with WebSocket' }
+            : { code: 'not_found', message: 'Not found' },
+        }),
+      );
     });
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     // A slow-header client (slowloris) gets 408, huge headers 431, garbage 400; a reset socket nothing.

@@ -1,7 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { BadRequestError, InternalError, UnauthorizedError, UnprocessableError, type SwitchboardError } from '../../errors/index.js';
+import {
+  BadRequestError,
+  InternalError,
+  UnauthorizedError,
+  UnprocessableError,
+  type SwitchboardError,
+} from '../../errors/index.js';
 import {
   ACTION,
   CLOSE_CODE,
@@ -158,7 +164,8 @@ export class ZatoConnection extends ChannelConnection {
     let error: SwitchboardError | undefined;
     if (!session) error = new UnauthorizedError('session_required', 'Create a session first (meta.action "create-session")');
     else if (meta.token !== session.token) error = new UnauthorizedError('invalid_token', 'Missing or invalid meta.token');
-    else if (Date.now() > session.expiresAt) error = new UnauthorizedError('token_expired', 'The session token has expired; create a new session');
+    else if (Date.now() > session.expiresAt)
+      error = new UnauthorizedError('token_expired', 'The session token has expired; create a new session');
     if (!error) return true;
     this.host.protocolError(error.code);
     this.write(errorResponse(meta.id, error, newCid()));
@@ -183,9 +190,16 @@ export class ZatoConnection extends ChannelConnection {
   #clientResponse(message: ClientMessage): void {
     const inReplyTo = message.meta.in_reply_to;
     const data = message.data;
-    const response = typeof data === 'object' && data !== null && 'response' in data ? (data as { response: unknown }).response : data;
+    const response =
+      typeof data === 'object' && data !== null && 'response' in data ? (data as { response: unknown }).response : data;
     if (!inReplyTo) {
-      this.write(errorResponse(message.meta.id, new BadRequestError('missing_in_reply_to', 'meta.in_reply_to is required in a client-response'), newCid()));
+      this.write(
+        errorResponse(
+          message.meta.id,
+          new BadRequestError('missing_in_reply_to', 'meta.in_reply_to is required in a client-response'),
+          newCid(),
+        ),
+      );
       return;
     }
     if (!this.settleRequest(inReplyTo, response)) this.host.unclaimedResponse(this, inReplyTo, response);

@@ -28,7 +28,10 @@ export const OutgoingConfigSchema = Type.Object(
     isActive: withDefault(Type.Boolean({ description: 'connected (true) or stopped' }), true),
     address: Type.String({ minLength: 1, maxLength: 2048, description: 'ws://host:port/path or wss://…' }),
     isZato: withDefault(Type.Boolean({ description: 'the remote speaks WSX (Switchboard or Zato)' }), false),
-    dataFormat: withDefault(Type.Union([Type.Literal('text'), Type.Literal('json')], { description: 'plain remotes: messages as text or JSON' }), 'text'),
+    dataFormat: withDefault(
+      Type.Union([Type.Literal('text'), Type.Literal('json')], { description: 'plain remotes: messages as text or JSON' }),
+      'text',
+    ),
     security: hook('a security definition for create-session'),
     onConnectService: hook('CONNECT hook service'),
     onMessageService: hook('MESSAGE hook service'),
@@ -40,14 +43,28 @@ export const OutgoingConfigSchema = Type.Object(
     responseTimeout: withDefault(Seconds('zato remote: seconds to wait for a reply', 0.001, 3600), 5),
     acquireTimeout: withDefault(Seconds('seconds client() waits for a connected socket', 0, 3600), 5),
     connectTimeout: withDefault(Seconds('seconds for the whole upgrade, and then the session', 0.001, 3600), 10),
-    maxMessageSize: withDefault(Type.Integer({ minimum: 64, maximum: 256 * 1024 * 1024, description: 'largest message from the remote, bytes' }), 4 * 1024 * 1024),
-    maxPendingRequests: withDefault(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'requests to the remote awaiting a reply, per socket' }), 10_000),
+    maxMessageSize: withDefault(
+      Type.Integer({ minimum: 64, maximum: 256 * 1024 * 1024, description: 'largest message from the remote, bytes' }),
+      4 * 1024 * 1024,
+    ),
+    maxPendingRequests: withDefault(
+      Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'requests to the remote awaiting a reply, per socket' }),
+      10_000,
+    ),
     maxConcurrentMessages: withDefault(
-      Type.Integer({ minimum: 1, maximum: 10_000, description: 'remote messages in the MESSAGE hook at once per socket; then reading pauses' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000,
+        description: 'remote messages in the MESSAGE hook at once per socket; then reading pauses',
+      }),
       64,
     ),
     maxBufferedBytes: withDefault(
-      Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, description: 'bytes waiting to be written per socket; then sends are refused' }),
+      Type.Integer({
+        minimum: 1024,
+        maximum: 1024 * 1024 * 1024,
+        description: 'bytes waiting to be written per socket; then sends are refused',
+      }),
       8 * 1024 * 1024,
     ),
     reconnect: withDefault(ReconnectSchema, {}),
@@ -69,12 +86,17 @@ export function normalizeOutgoing(input: OutgoingInput): OutgoingConfig {
   try {
     url = new URL(input.address);
   } catch {
-    throw new ValidationError('invalid_input', `Not a valid address: ${input.address} (expected ws://host:port/path)`, { field: 'address' });
+    throw new ValidationError('invalid_input', `Not a valid address: ${input.address} (expected ws://host:port/path)`, {
+      field: 'address',
+    });
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new ValidationError('invalid_input', `The address must start with ws:// or wss:// (got ${url.protocol}//)`, { field: 'address' });
+    throw new ValidationError('invalid_input', `The address must start with ws:// or wss:// (got ${url.protocol}//)`, {
+      field: 'address',
+    });
   }
   const config = fillDefaults(OutgoingConfigSchema, input);
-  if (config.reconnect.max < config.reconnect.initial) throw new ValidationError('invalid_input', 'reconnect.max must not be below reconnect.initial', { field: 'reconnect.max' });
+  if (config.reconnect.max < config.reconnect.initial)
+    throw new ValidationError('invalid_input', 'reconnect.max must not be below reconnect.initial', { field: 'reconnect.max' });
   return config;
 }

@@ -174,7 +174,8 @@ export class OutgoingConnection {
   }
 
   #wait(): Promise<RemoteSocket> {
-    if (this.#stopped) return Promise.reject(new SwitchboardError('connection_stopped', `Outgoing connection ${this.config.name} was stopped`));
+    if (this.#stopped)
+      return Promise.reject(new SwitchboardError('connection_stopped', `Outgoing connection ${this.config.name} was stopped`));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve,

@@ -23,7 +23,10 @@ export class IgnoredFrames {
     this.#sinceLog++;
     const now = Date.now();
     if (now - this.#lastLog < LOG_INTERVAL) return;
-    this.#log.warn({ reason: clip(reason), ignored: this.#sinceLog }, 'Ignored a frame from the remote, or a send to it (logged once per 10 s)');
+    this.#log.warn(
+      { reason: clip(reason), ignored: this.#sinceLog },
+      'Ignored a frame from the remote, or a send to it (logged once per 10 s)',
+    );
     this.#lastLog = now;
     this.#sinceLog = 0;
   }

@@ -38,14 +38,23 @@ export class OutgoingManager {
   // False between load() and start(): connections are created but wait for the server to listen before connecting.
   #connecting = false;
 
-  constructor(options: { store: Store; definitions: OutgoingDefinitions; invoker: ServiceInvoker; credentials: CredentialsSource; logger: Logger }) {
+  constructor(options: {
+    store: Store;
+    definitions: OutgoingDefinitions;
+    invoker: ServiceInvoker;
+    credentials: CredentialsSource;
+    logger: Logger;
+  }) {
     this.#definitions = options.definitions;
     this.#invoker = options.invoker;
     this.#credentials = options.credentials;
     this.#logger = options.logger.child({ part: 'outgoing' });
     this.#store = options.store;
-    this.#follower = new ChangeFollower<OutgoingConfig>(options.store, 'outgoing', async (change) => this.#apply(change), (err) =>
-      this.#logger.error({ err }, 'Applying an outgoing connection change failed'),
+    this.#follower = new ChangeFollower<OutgoingConfig>(
+      options.store,
+      'outgoing',
+      async (change) => this.#apply(change),
+      (err) => this.#logger.error({ err }, 'Applying an outgoing connection change failed'),
     );
   }
 
@@ -96,7 +105,11 @@ export class OutgoingManager {
 
   /** Totals and connected sockets per connection (for metrics). */
   statistics(): Array<{ name: string; connected: number } & OutgoingStats> {
-    return [...this.#stats].map(([name, stats]) => ({ name, connected: this.#connections.get(name)?.state().connected ?? 0, ...stats }));
+    return [...this.#stats].map(([name, stats]) => ({
+      name,
+      connected: this.#connections.get(name)?.state().connected ?? 0,
+      ...stats,
+    }));
   }
 
   #statsOf(name: string): OutgoingStats {

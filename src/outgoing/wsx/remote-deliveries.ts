@@ -63,7 +63,8 @@ export class RemoteDeliveries {
     const { messages, refused } = pubSubDeliveries(data);
     for (const reason of refused) this.#link.ignore(`a zwsx.psrq message: ${reason}`);
     for (const { message, msgId, subKey } of messages) {
-      if (subKey !== undefined && (this.#waitingForRedelivery.has(subKey) || readAs <= (this.#resumedAt.get(subKey) ?? 0))) return;
+      if (subKey !== undefined && (this.#waitingForRedelivery.has(subKey) || readAs <= (this.#resumedAt.get(subKey) ?? 0)))
+        return;
       if (msgId !== undefined && !this.#remember(msgId)) continue;
       try {
         await this.#hook(message);

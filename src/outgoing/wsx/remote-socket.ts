@@ -139,7 +139,11 @@ export class RemoteSocket extends EventEmitter {
     this.#heartbeat.stop();
     const ws = this.#ws;
     this.#ws = undefined;
-    this.#zato?.stop(ws, unsubscribe, new ConnectionClosedError('connection_stopped', `Outgoing connection ${this.#config.name} was stopped`));
+    this.#zato?.stop(
+      ws,
+      unsubscribe,
+      new ConnectionClosedError('connection_stopped', `Outgoing connection ${this.#config.name} was stopped`),
+    );
     // A remote that never answers the close handshake is cut off by ws after CLOSE_TIMEOUT_MS (closeTimeout).
     if (ws?.readyState === WebSocket.OPEN) ws.close(CLOSE_CODE.NORMAL, reason);
     else ws?.terminate();
@@ -152,7 +156,11 @@ export class RemoteSocket extends EventEmitter {
     const frame = typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data);
     this.#stats.messagesOut++;
     return new Promise((resolve, reject) => {
-      ws.send(frame, { binary: Buffer.isBuffer(frame) }, (err) => (err ? reject(new ConnectionClosedError('connection_closed', `Write to ${this.#config.name} failed: ${err.message}`)) : resolve()));
+      ws.send(frame, { binary: Buffer.isBuffer(frame) }, (err) =>
+        err
+          ? reject(new ConnectionClosedError('connection_closed', `Write to ${this.#config.name} failed: ${err.message}`))
+          : resolve(),
+      );
     });
   }
 
@@ -183,8 +191,13 @@ export class RemoteSocket extends EventEmitter {
   /** The open socket, if what waits to be written to it is within `maxBufferedBytes` (a remote that does not read). */
   #writableSocket(): WebSocket {
     const ws = this.#ws;
-    if (this.state !== 'connected' || !ws || ws.readyState !== WebSocket.OPEN) throw new NotConnectedError(this.#config.name, this.state);
-    if (ws.bufferedAmount > this.#config.maxBufferedBytes) throw new SendBufferFullError('send_buffer_full', `Outgoing connection ${this.#config.name}: ${ws.bufferedAmount} bytes are waiting to be written (the remote is not reading; limit ${this.#config.maxBufferedBytes})`);
+    if (this.state !== 'connected' || !ws || ws.readyState !== WebSocket.OPEN)
+      throw new NotConnectedError(this.#config.name, this.state);
+    if (ws.bufferedAmount > this.#config.maxBufferedBytes)
+      throw new SendBufferFullError(
+        'send_buffer_full',
+        `Outgoing connection ${this.#config.name}: ${ws.bufferedAmount} bytes are waiting to be written (the remote is not reading; limit ${this.#config.maxBufferedBytes})`,
+      );
     return ws;
   }
 
@@ -229,7 +242,9 @@ export class RemoteSocket extends EventEmitter {
     ws.on('ping', (data) => this.#onPing(ws, data));
     ws.on('pong', () => this.#heartbeat.onPong());
     ws.on('error', (err) => {
-      this.lastError = upgradeTimedOut() ? `Opening handshake has timed out (no upgrade within ${this.#config.connectTimeout} s)` : clip(err.message);
+      this.lastError = upgradeTimedOut()
+        ? `Opening handshake has timed out (no upgrade within ${this.#config.connectTimeout} s)`
+        : clip(err.message);
       this.#log.debug({ err: this.lastError }, 'Outgoing socket error');
     });
     ws.on('close', (code, reason) => this.#onClose(ws, opened, code, reason.toString()));
@@ -306,9 +321,12 @@ export class RemoteSocket extends EventEmitter {
     this.connectedSince = undefined;
     // ws reports its own aborts (oversized frame, bad frame) as 1006 and says why only in the error event.
     const why = [code, reason, this.lastError].filter(Boolean).join(': ');
-    this.#zato?.session.end(new ConnectionClosedError('connection_closed', `Outgoing connection ${this.#config.name} closed (${why}) before replying`));
+    this.#zato?.session.end(
+      new ConnectionClosedError('connection_closed', `Outgoing connection ${this.#config.name} closed (${why}) before replying`),
+    );
     if (this.#stopped) return;
-    if (opened && !this.lastError && code !== CLOSE_CODE.NORMAL) this.lastError = `Closed by the remote: ${code}${reason ? ` ${reason}` : ''}`;
+    if (opened && !this.lastError && code !== CLOSE_CODE.NORMAL)
+      this.lastError = `Closed by the remote: ${code}${reason ? ` ${reason}` : ''}`;
     if (wasConnected) this.#events.closed(this, code, reason);
     this.#afterFailure();
   }

@@ -54,7 +54,8 @@ export class RemoteSubscriptions {
 
   /** Ends every subscription on the remote (the connection was deleted), without waiting for the replies. */
   unsubscribeAll(ws: WebSocket): void {
-    for (const subKey of this.#subKeys.values()) this.#session.sendWithoutReply(ws, { service: UNSUBSCRIBE_SERVICE, request: { sub_key: subKey } });
+    for (const subKey of this.#subKeys.values())
+      this.#session.sendWithoutReply(ws, { service: UNSUBSCRIBE_SERVICE, request: { sub_key: subKey } });
     this.#subKeys.clear();
     void this.#save();
   }
@@ -63,10 +64,17 @@ export class RemoteSubscriptions {
     try {
       const known = this.#subKeys.get(topic);
       if (known && (await this.#session.requestOnce({ service: RESUME_SERVICE, request: { sub_key: known } })).isOk) return;
-      const reply = await this.#session.requestOnce({ service: SUBSCRIBE_SERVICE, request: { topic_name: topic, unsub_on_wsx_close: false, ack_mode: 'client' } });
+      const reply = await this.#session.requestOnce({
+        service: SUBSCRIBE_SERVICE,
+        request: { topic_name: topic, unsub_on_wsx_close: false, ack_mode: 'client' },
+      });
       const subKey = (reply.data as { sub_key?: unknown } | null | undefined)?.sub_key;
-      if (reply.isOk && typeof subKey === 'string' && subKey.length > 0 && subKey.length <= MAX_REMOTE_ID_LENGTH) this.#subKeys.set(topic, subKey);
-      else this.#link.setLastError(`Subscribing to ${topic} failed: ${reply.isOk ? 'the reply has no usable sub_key' : clip(reply.errorMessage ?? String(reply.status))}`);
+      if (reply.isOk && typeof subKey === 'string' && subKey.length > 0 && subKey.length <= MAX_REMOTE_ID_LENGTH)
+        this.#subKeys.set(topic, subKey);
+      else
+        this.#link.setLastError(
+          `Subscribing to ${topic} failed: ${reply.isOk ? 'the reply has no usable sub_key' : clip(reply.errorMessage ?? String(reply.status))}`,
+        );
     } catch (err) {
       this.#link.setLastError(`Subscribing to ${topic} failed: ${clip((err as Error).message)}`);
     }

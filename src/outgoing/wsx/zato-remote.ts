@@ -37,7 +37,8 @@ export class ZatoRemote {
     this.#runHook = options.runHook;
     this.session = new ZatoSession(options.link, options.credentials);
     this.#deliveries = new RemoteDeliveries(options.link, this.session, (message) => options.message(message, false));
-    if (options.subscriptions) this.#subscriptions = new RemoteSubscriptions(options.link, this.session, options.subscriptions.store);
+    if (options.subscriptions)
+      this.#subscriptions = new RemoteSubscriptions(options.link, this.session, options.subscriptions.store);
   }
 
   /** Creates the session on a socket just opened; false when refused or unanswered. */
@@ -82,7 +83,8 @@ export class ZatoRemote {
       case 'pubsub':
       case 'client-request':
         // Zato sends neither before the session exists; a remote that does is not answered.
-        if (!connected) return this.#link.ignore(`a ${frame.kind === 'pubsub' ? 'zwsx.psrq' : 'zwsx.rqc'} before the session was created`);
+        if (!connected)
+          return this.#link.ignore(`a ${frame.kind === 'pubsub' ? 'zwsx.psrq' : 'zwsx.rqc'} before the session was created`);
         if (frame.kind === 'pubsub') this.#runHook(ws, this.#deliveries.inOrder(ws, frame.id, frame.data));
         else this.#runHook(ws, () => this.session.answer(ws, frame.id, () => this.#message(frame.data, true)));
     }

@@ -41,7 +41,8 @@ export class ZatoSession {
     this.#credentials = credentials;
     const { name, responseTimeout, maxPendingRequests } = link.config;
     this.#pending = new PendingRequests<WsxResponse>(maxPendingRequests, {
-      tooMany: (count) => new SwitchboardError('too_many_pending', `Outgoing connection ${name} has ${count} requests waiting for replies`),
+      tooMany: (count) =>
+        new SwitchboardError('too_many_pending', `Outgoing connection ${name} has ${count} requests waiting for replies`),
       timeout: () => new TimeoutError('response_timeout', `No reply from ${name} within ${responseTimeout} s`),
     });
   }
@@ -103,7 +104,15 @@ export class ZatoSession {
     if (this.#waiter?.id === frame.inReplyTo) return this.#onSessionReply(frame);
     if (frame.kind === 'reply') {
       if (this.#pending.settle(frame.inReplyTo, frame.response)) return;
-    } else if (this.#pending.fail(frame.inReplyTo, new InvalidReplyError('invalid_reply', `Outgoing connection ${this.#link.config.name}: the remote's reply was malformed (${frame.reason})`))) {
+    } else if (
+      this.#pending.fail(
+        frame.inReplyTo,
+        new InvalidReplyError(
+          'invalid_reply',
+          `Outgoing connection ${this.#link.config.name}: the remote's reply was malformed (${frame.reason})`,
+        ),
+      )
+    ) {
       this.#link.ignore(`a reply: ${frame.reason}`);
       return;
     }
@@ -131,7 +140,10 @@ export class ZatoSession {
       frame = clientResponse(id, this.#token, response);
     } catch (err) {
       // A hook that returns what JSON cannot hold (a cycle, a BigInt, the remote's own 100k-deep data).
-      this.#link.log.warn({ err, service: this.#link.config.onMessageService }, 'The MESSAGE hook returned a value that is not JSON; answering null');
+      this.#link.log.warn(
+        { err, service: this.#link.config.onMessageService },
+        'The MESSAGE hook returned a value that is not JSON; answering null',
+      );
       frame = clientResponse(id, this.#token, null);
     }
     this.#link.sendOwn(ws, frame);

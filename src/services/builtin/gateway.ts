@@ -39,7 +39,9 @@ export function resolveGatewayCall(payload: unknown, channel: ChannelInfo): { se
   const service = input.service as string;
   // The name is echoed in error messages and logs: a client must not be able to make those arbitrarily large.
   if (service.length > MAX_SERVICE_NAME_LENGTH) {
-    throw new ValidationError('invalid_input', `Element service must be at most ${MAX_SERVICE_NAME_LENGTH} characters`, { field: 'service' });
+    throw new ValidationError('invalid_input', `Element service must be at most ${MAX_SERVICE_NAME_LENGTH} characters`, {
+      field: 'service',
+    });
   }
   if (!DEFAULTS.has(service) && !isAllowed(service, channel.gatewayServices ?? [])) {
     throw new ForbiddenError('service_not_allowed', `Service ${service} is not allowed through the gateway`);

@@ -7,5 +7,8 @@ export { DEFAULT_GATEWAY_SERVICES, GATEWAY_SERVICE, isAllowed, resolveGatewayCal
 
 /** Deploys the built-in services under source `builtin`. */
 export function registerBuiltins(registry: ServiceRegistry): void {
-  registry.replaceSource('builtin', [Echo, Ping, WebSocketsGateway].map((cls) => ({ name: cls.serviceName, cls })));
+  registry.replaceSource(
+    'builtin',
+    [Echo, Ping, WebSocketsGateway].map((cls) => ({ name: cls.serviceName, cls })),
+  );
 }

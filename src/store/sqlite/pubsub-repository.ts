@@ -48,7 +48,10 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
   }
 
   async maxSeq(): Promise<number> {
-    const row = await this.#db.selectFrom('pubsub_message').select((eb) => eb.fn.max('seq').as('m')).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('pubsub_message')
+      .select((eb) => eb.fn.max('seq').as('m'))
+      .executeTakeFirst();
     return Number(row?.m ?? 0);
   }
 
@@ -83,7 +86,20 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
     for (const p of publications) {
       for (const m of p.messages) {
         // Positional, in INSERT_MESSAGE's column order: binding by name looks up every key of an object per row.
-        insertMessage.run(m.msgId, m.seq, m.topicName, m.dataJson, m.mimeType, m.priority, m.pubTime, m.expirationTime, m.correlId, m.inReplyTo, m.extClientId, m.size);
+        insertMessage.run(
+          m.msgId,
+          m.seq,
+          m.topicName,
+          m.dataJson,
+          m.mimeType,
+          m.priority,
+          m.pubTime,
+          m.expirationTime,
+          m.correlId,
+          m.inReplyTo,
+          m.extClientId,
+          m.size,
+        );
         for (const subKey of p.subKeys) insertQueued.run(subKey, m.msgId, m.priority, m.seq);
       }
     }
@@ -132,14 +148,21 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
 
   requeue(subKey: string): Promise<void> {
     return this.#writes.run(async (trx) => {
-      await trx.updateTable('pubsub_queue').set({ delivered: 0 }).where('sub_key', '=', subKey).where('delivered', '=', 1).execute();
+      await trx
+        .updateTable('pubsub_queue')
+        .set({ delivered: 0 })
+        .where('sub_key', '=', subKey)
+        .where('delivered', '=', 1)
+        .execute();
     });
   }
 
   async dropQueue(subKey: string): Promise<Deleted> {
     const deleted = none();
     await this.#writes.run(async (trx) => {
-      const ids = (await trx.selectFrom('pubsub_queue').select('msg_id').where('sub_key', '=', subKey).execute()).map((r) => r.msg_id);
+      const ids = (await trx.selectFrom('pubsub_queue').select('msg_id').where('sub_key', '=', subKey).execute()).map(
+        (r) => r.msg_id,
+      );
       for (const part of chunks(ids)) add(deleted, await deleteQueued(trx, subKey, part));
       await trx.deleteFrom('pubsub_subscription').where('sub_key', '=', subKey).execute();
     });
@@ -150,7 +173,11 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
     const topics = new Map<string, StoredTotals>();
     const rowsPerSub = new Map<string, number>();
     await this.#writes.run(async (trx) => {
-      const rows = await trx.selectFrom('pubsub_message').select(['msg_id', 'topic_name', 'size']).where('expiration_time', '<=', now).execute();
+      const rows = await trx
+        .selectFrom('pubsub_message')
+        .select(['msg_id', 'topic_name', 'size'])
+        .where('expiration_time', '<=', now)
+        .execute();
       for (const part of chunks(rows)) {
         const ids = part.map((r) => r.msg_id);
         const queued = await trx.deleteFrom('pubsub_queue').where('msg_id', 'in', ids).returning('sub_key').execute();
@@ -187,17 +214,30 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
   async createSubscription(subscription: S): Promise<void> {
     await this.#db
       .insertInto('pubsub_subscription')
-      .values({ sub_key: subscription.subKey, topic_name: subscription.topicName, body: JSON.stringify(subscription), created_at: subscription.createdAt })
+      .values({
+        sub_key: subscription.subKey,
+        topic_name: subscription.topicName,
+        body: JSON.stringify(subscription),
+        created_at: subscription.createdAt,
+      })
       .execute();
   }
 
   async getSubscription(subKey: string): Promise<StoredSubscription<S> | undefined> {
-    const row = await this.#db.selectFrom('pubsub_subscription').select(['body', 'suspended', 'dropped', 'detached_at']).where('sub_key', '=', subKey).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('pubsub_subscription')
+      .select(['body', 'suspended', 'dropped', 'detached_at'])
+      .where('sub_key', '=', subKey)
+      .executeTakeFirst();
     return row && toStored<S>(row);
   }
 
   async listSubscriptions(): Promise<Array<StoredSubscription<S>>> {
-    const rows = await this.#db.selectFrom('pubsub_subscription').select(['body', 'suspended', 'dropped', 'detached_at']).orderBy('created_at').execute();
+    const rows = await this.#db
+      .selectFrom('pubsub_subscription')
+      .select(['body', 'suspended', 'dropped', 'detached_at'])
+      .orderBy('created_at')
+      .execute();
     return rows.map((r) => toStored<S>(r));
   }
 
@@ -234,6 +274,10 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
 function toStored<S extends SubscriptionRecord>(row: SubscriptionRow): StoredSubscription<S> {
   return {
     subscription: JSON.parse(row.body) as S,
-    state: { suspended: row.suspended === 1, dropped: Number(row.dropped), detachedAt: row.detached_at === null ? null : Number(row.detached_at) },
+    state: {
+      suspended: row.suspended === 1,
+      dropped: Number(row.dropped),
+      detachedAt: row.detached_at === null ? null : Number(row.detached_at),
+    },
   };
 }

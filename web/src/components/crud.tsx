@@ -86,7 +86,14 @@ function ListView<T extends { name: string }>(props: CrudProps<T>) {
       </div>
       {props.intro}
       <ErrorLine error={error ?? deletion.error} />
-      {data && <Table rows={data} rowKey={(r) => r.name} columns={[nameColumn, ...props.columns, actions]} empty={`No ${props.title.toLowerCase()} yet.`} />}
+      {data && (
+        <Table
+          rows={data}
+          rowKey={(r) => r.name}
+          columns={[nameColumn, ...props.columns, actions]}
+          empty={`No ${props.title.toLowerCase()} yet.`}
+        />
+      )}
       {props.footer}
     </section>
   );
@@ -115,7 +122,10 @@ function EditView<T extends { name: string }>(props: CrudProps<T> & { name: stri
   const [obj, setObj] = useState<Record<string, unknown> | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    api<Record<string, unknown>>('GET', `${props.apiPath}/${enc(props.name)}`).then((o) => setObj(configOf(o)), (err: Error) => setError(err.message));
+    api<Record<string, unknown>>('GET', `${props.apiPath}/${enc(props.name)}`).then(
+      (o) => setObj(configOf(o)),
+      (err: Error) => setError(err.message),
+    );
   }, [props.name]);
   return (
     <section>
@@ -145,10 +155,20 @@ function EditView<T extends { name: string }>(props: CrudProps<T> & { name: stri
 export function useChoices(): Record<string, readonly string[]> {
   const [choices, setChoices] = useState<Record<string, readonly string[]>>({});
   useEffect(() => {
-    Promise.all([api<Array<{ name: string }>>('GET', '/api/services'), api<Array<{ name: string }>>('GET', '/api/security')]).then(
+    Promise.all([
+      api<Array<{ name: string }>>('GET', '/api/services'),
+      api<Array<{ name: string }>>('GET', '/api/security'),
+    ]).then(
       ([services, security]) => {
         const s = services.map((x) => x.name);
-        setChoices({ service: s, hookService: s, onConnectService: s, onMessageService: s, onCloseService: s, security: security.map((x) => x.name) });
+        setChoices({
+          service: s,
+          hookService: s,
+          onConnectService: s,
+          onMessageService: s,
+          onCloseService: s,
+          security: security.map((x) => x.name),
+        });
       },
       () => undefined,
     );

@@ -1,7 +1,11 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 
 /** Loads data now and again every `intervalMs` (0 = once); `reload()` refreshes at once. */
-export function usePoll<T>(load: () => Promise<T>, intervalMs: number, deps: unknown[] = []): { data: T | undefined; error: string | undefined; reload: () => void } {
+export function usePoll<T>(
+  load: () => Promise<T>,
+  intervalMs: number,
+  deps: unknown[] = [],
+): { data: T | undefined; error: string | undefined; reload: () => void } {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [tick, setTick] = useState(0);
@@ -24,7 +28,10 @@ export function usePoll<T>(load: () => Promise<T>, intervalMs: number, deps: unk
 }
 
 /** Runs a change (delete, disconnect…) and then `after()`; keeps the last failure's message to show. */
-export function useAction(after: () => void): { run: (change: () => Promise<unknown>, label?: string) => Promise<void>; error: string | null } {
+export function useAction(after: () => void): {
+  run: (change: () => Promise<unknown>, label?: string) => Promise<void>;
+  error: string | null;
+} {
   const [error, setError] = useState<string | null>(null);
   const run = async (change: () => Promise<unknown>, label?: string) => {
     setError(null);

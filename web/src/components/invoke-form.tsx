@@ -46,7 +46,13 @@ export function InvokeForm(props: InvokeFormProps) {
       <h2>{props.title}</h2>
       <div class="field">
         <label for={`${props.idPrefix}-request`}>Request (JSON)</label>
-        <textarea id={`${props.idPrefix}-request`} name="request" rows={4} value={request} onInput={(e) => setRequest(e.currentTarget.value)} />
+        <textarea
+          id={`${props.idPrefix}-request`}
+          name="request"
+          rows={4}
+          value={request}
+          onInput={(e) => setRequest(e.currentTarget.value)}
+        />
       </div>
       {props.children}
       <div class="actions">

@@ -20,7 +20,9 @@ export interface ResourceFormProps {
 }
 
 function read(obj: Record<string, unknown> | undefined, name: string): unknown {
-  return name.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+  return name
+    .split('.')
+    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
 }
 
 function initialValues(fields: Field[], initial: Record<string, unknown> | undefined): Values {
@@ -38,7 +40,11 @@ function initialValues(fields: Field[], initial: Record<string, unknown> | undef
 function converted(f: Field, raw: string | boolean): unknown {
   if (f.kind === 'boolean') return raw;
   const text = String(raw).trim();
-  if (f.kind === 'list') return text.split('\n').map((s) => s.trim()).filter(Boolean);
+  if (f.kind === 'list')
+    return text
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (f.kind === 'number' || f.kind === 'integer') return Number(text);
   return text;
 }
@@ -66,7 +72,10 @@ function set(body: Record<string, unknown>, name: string, value: unknown): void 
 }
 
 const label = (name: string) => {
-  const words = name.replace(/\./g, ' › ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const words = name
+    .replace(/\./g, ' › ')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 };
 
@@ -113,7 +122,8 @@ export function ResourceForm(props: ResourceFormProps) {
     try {
       await props.onSubmit(bodyOf(fields, values, editing));
     } catch (err) {
-      if (err instanceof ApiError && err.field && fields.some((f) => f.name === err.field)) setErrors({ [err.field]: err.message });
+      if (err instanceof ApiError && err.field && fields.some((f) => f.name === err.field))
+        setErrors({ [err.field]: err.message });
       else setFormError(err instanceof Error ? err.message : String(err));
     } finally {
       setBusy(false);
@@ -123,9 +133,21 @@ export function ResourceForm(props: ResourceFormProps) {
   return (
     <form class="resource-form" onSubmit={submit} noValidate>
       {fields.map((f) => (
-        <FieldInput key={f.name} field={f} value={values[f.name] ?? ''} error={errors[f.name]} editing={editing} choices={props.choices?.[f.name]} onChange={(v) => change(f, v)} />
+        <FieldInput
+          key={f.name}
+          field={f}
+          value={values[f.name] ?? ''}
+          error={errors[f.name]}
+          editing={editing}
+          choices={props.choices?.[f.name]}
+          onChange={(v) => change(f, v)}
+        />
       ))}
-      {formError && <p class="error" role="alert">{formError}</p>}
+      {formError && (
+        <p class="error" role="alert">
+          {formError}
+        </p>
+      )}
       <div class="actions">
         <button type="submit" class="primary" disabled={busy}>
           {props.submitLabel}
@@ -159,7 +181,12 @@ function defaultText(f: Field): string | undefined {
 
 function FieldInput({ field: f, value, error, editing, choices, onChange }: FieldInputProps) {
   const id = `field-${f.name}`;
-  const hint = f.kind === 'secret' && editing ? 'write-only: leave blank to keep the stored one' : f.kind === 'list' ? `${f.description ?? ''} one per line`.trim() : f.description;
+  const hint =
+    f.kind === 'secret' && editing
+      ? 'write-only: leave blank to keep the stored one'
+      : f.kind === 'list'
+        ? `${f.description ?? ''} one per line`.trim()
+        : f.description;
   const text = (e: Event) => onChange((e.currentTarget as HTMLInputElement).value);
   const shown = defaultText(f);
   const placeholder = shown === undefined ? undefined : `default: ${shown}`;
@@ -167,7 +194,12 @@ function FieldInput({ field: f, value, error, editing, choices, onChange }: Fiel
   let input;
   if (f.kind === 'boolean') {
     input = (
-      <select id={id} name={f.name} value={value === '' ? '' : String(value)} onChange={(e) => onChange(e.currentTarget.value === '' ? '' : e.currentTarget.value === 'true')}>
+      <select
+        id={id}
+        name={f.name}
+        value={value === '' ? '' : String(value)}
+        onChange={(e) => onChange(e.currentTarget.value === '' ? '' : e.currentTarget.value === 'true')}
+      >
         <option value="">{unset}</option>
         <option value="true">yes</option>
         <option value="false">no</option>
@@ -186,11 +218,44 @@ function FieldInput({ field: f, value, error, editing, choices, onChange }: Fiel
     input = <textarea id={id} name={f.name} rows={2} value={String(value)} onInput={text} />;
   } else if (f.kind === 'text') {
     // Fields naming services or security definitions offer the deployed names (any name is still accepted).
-    input = <input id={id} name={f.name} type="text" autocomplete="off" list={choices ? `${id}-choices` : undefined} placeholder={placeholder} value={String(value)} onInput={text} aria-invalid={error ? 'true' : undefined} />;
+    input = (
+      <input
+        id={id}
+        name={f.name}
+        type="text"
+        autocomplete="off"
+        list={choices ? `${id}-choices` : undefined}
+        placeholder={placeholder}
+        value={String(value)}
+        onInput={text}
+        aria-invalid={error ? 'true' : undefined}
+      />
+    );
   } else if (f.kind === 'secret') {
-    input = <input id={id} name={f.name} type="password" autocomplete="new-password" value={String(value)} onInput={text} aria-invalid={error ? 'true' : undefined} />;
+    input = (
+      <input
+        id={id}
+        name={f.name}
+        type="password"
+        autocomplete="new-password"
+        value={String(value)}
+        onInput={text}
+        aria-invalid={error ? 'true' : undefined}
+      />
+    );
   } else {
-    input = <input id={id} name={f.name} type="number" step={f.kind === 'integer' ? 1 : 'any'} placeholder={placeholder} value={String(value)} onInput={text} aria-invalid={error ? 'true' : undefined} />;
+    input = (
+      <input
+        id={id}
+        name={f.name}
+        type="number"
+        step={f.kind === 'integer' ? 1 : 'any'}
+        placeholder={placeholder}
+        value={String(value)}
+        onInput={text}
+        aria-invalid={error ? 'true' : undefined}
+      />
+    );
   }
   return (
     <div class={`field${error ? ' invalid' : ''}`}>

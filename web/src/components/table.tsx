@@ -7,7 +7,17 @@ export interface Column<T> {
 }
 
 /** A plain table; `empty` shows when there are no rows. */
-export function Table<T>({ rows, columns, empty, rowKey }: { rows: readonly T[]; columns: ReadonlyArray<Column<T>>; empty: string; rowKey: (row: T) => string }) {
+export function Table<T>({
+  rows,
+  columns,
+  empty,
+  rowKey,
+}: {
+  rows: readonly T[];
+  columns: ReadonlyArray<Column<T>>;
+  empty: string;
+  rowKey: (row: T) => string;
+}) {
   if (!rows.length) return <p class="muted">{empty}</p>;
   return (
     <table>

@@ -93,19 +93,34 @@ function ChannelClients({ name }: { name: string }) {
           ]}
         />
       )}
-      {invoking && <InvokeClient path={`${path}/${enc(invoking)}/invoke`} clientId={data?.find((c) => c.pubClientId === invoking)?.extClientId ?? invoking} onClose={() => setInvoking(null)} />}
+      {invoking && (
+        <InvokeClient
+          path={`${path}/${enc(invoking)}/invoke`}
+          clientId={data?.find((c) => c.pubClientId === invoking)?.extClientId ?? invoking}
+          onClose={() => setInvoking(null)}
+        />
+      )}
     </section>
   );
 }
 
 function InvokeClient({ path, clientId, onClose }: { path: string; clientId: string; onClose: () => void }) {
   const [timeout, setTimeoutValue] = useState('5');
-  const invoke = async (request: unknown) => (await api<{ response: unknown }>('POST', path, { request: request ?? {}, timeout: Number(timeout) })).response;
+  const invoke = async (request: unknown) =>
+    (await api<{ response: unknown }>('POST', path, { request: request ?? {}, timeout: Number(timeout) })).response;
   return (
     <InvokeForm title={`Invoke client ${clientId}`} idPrefix="invoke" testId="client-response" invoke={invoke} onClose={onClose}>
       <div class="field narrow">
         <label for="invoke-timeout">Timeout, s</label>
-        <input id="invoke-timeout" name="timeout" type="number" min="0.1" step="any" value={timeout} onInput={(e) => setTimeoutValue(e.currentTarget.value)} />
+        <input
+          id="invoke-timeout"
+          name="timeout"
+          type="number"
+          min="0.1"
+          step="any"
+          value={timeout}
+          onInput={(e) => setTimeoutValue(e.currentTarget.value)}
+        />
       </div>
     </InvokeForm>
   );

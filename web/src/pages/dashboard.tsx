@@ -44,7 +44,11 @@ export function DashboardPage() {
         if (p) {
           const seconds = Math.max(0.001, (Date.parse(s.at) - Date.parse(p.at)) / 1000);
           const rate = (now: number, before: number) => Math.max(0, (now - before) / seconds);
-          const r = { in: rate(s.messagesIn, p.messagesIn), out: rate(s.messagesOut, p.messagesOut), calls: rate(s.serviceCalls, p.serviceCalls) };
+          const r = {
+            in: rate(s.messagesIn, p.messagesIn),
+            out: rate(s.messagesOut, p.messagesOut),
+            calls: rate(s.serviceCalls, p.serviceCalls),
+          };
           setHistory((h) => [...h.slice(-(HISTORY - 1)), r]);
         }
         previous.current = s;
@@ -136,7 +140,17 @@ export function DashboardPage() {
   );
 }
 
-function Card({ label, value, className = '', testId }: { label: string; value: number | string; className?: string; testId?: string }) {
+function Card({
+  label,
+  value,
+  className = '',
+  testId,
+}: {
+  label: string;
+  value: number | string;
+  className?: string;
+  testId?: string;
+}) {
   return (
     <div class={`card ${className}`} data-testid={testId}>
       <div class="value">{value}</div>

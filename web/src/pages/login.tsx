@@ -36,18 +36,38 @@ export function LoginPage({ onLogin }: { onLogin: (user: string) => void }) {
       {mode === 'token' ? (
         <div class="field">
           <label for="login-token">Admin token</label>
-          <input id="login-token" name="token" type="password" autocomplete="current-password" value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+          <input
+            id="login-token"
+            name="token"
+            type="password"
+            autocomplete="current-password"
+            value={token}
+            onInput={(e) => setToken(e.currentTarget.value)}
+          />
           <small class="hint">printed at first start, and kept in data/admin-token</small>
         </div>
       ) : (
         <>
           <div class="field">
             <label for="login-user">User</label>
-            <input id="login-user" name="username" autocomplete="username" value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+            <input
+              id="login-user"
+              name="username"
+              autocomplete="username"
+              value={username}
+              onInput={(e) => setUsername(e.currentTarget.value)}
+            />
           </div>
           <div class="field">
             <label for="login-password">Password</label>
-            <input id="login-password" name="password" type="password" autocomplete="current-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+            <input
+              id="login-password"
+              name="password"
+              type="password"
+              autocomplete="current-password"
+              value={password}
+              onInput={(e) => setPassword(e.currentTarget.value)}
+            />
           </div>
         </>
       )}

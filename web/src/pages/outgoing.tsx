@@ -4,7 +4,14 @@ import type { OutgoingConfig } from '../../../src/outgoing/wsx/config.js';
 
 // The config's shape comes from the server's own schema (type-only: nothing of src/ is bundled).
 type Outgoing = OutgoingConfig & {
-  runtime: { state: string; connected: number; poolSize?: number; nextAttemptAt?: string; lastError?: string; reconnects?: number };
+  runtime: {
+    state: string;
+    connected: number;
+    poolSize?: number;
+    nextAttemptAt?: string;
+    lastError?: string;
+    reconnects?: number;
+  };
 };
 
 /** Outgoing WebSocket connections with their live state. */

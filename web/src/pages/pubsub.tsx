@@ -9,7 +9,15 @@ import type { TopicConfig } from '../../../src/pubsub/config.js';
 
 // The config's shape comes from the server's own schema (type-only: nothing of src/ is bundled).
 type Topic = TopicConfig & {
-  depth: { gd: number; nonGd: number; subscriptions: number; suspended?: number; dropped?: number; lastPublishedAt?: string; expired: number };
+  depth: {
+    gd: number;
+    nonGd: number;
+    subscriptions: number;
+    suspended?: number;
+    dropped?: number;
+    lastPublishedAt?: string;
+    expired: number;
+  };
 };
 
 interface Subscription {
@@ -49,7 +57,15 @@ export function PubSubPage({ route }: { route: string[] }) {
       columns={[
         { title: 'Delivery', cell: (t) => (t.hasGd ? 'guaranteed' : 'in memory') },
         { title: 'Depth (GD / in memory)', cell: (t) => <span class="num">{`${t.depth.gd} / ${t.depth.nonGd}`}</span> },
-        { title: 'Subscriptions', cell: (t) => <span class="num">{t.depth.subscriptions}{t.depth.suspended ? ` (${t.depth.suspended} suspended)` : ''}</span> },
+        {
+          title: 'Subscriptions',
+          cell: (t) => (
+            <span class="num">
+              {t.depth.subscriptions}
+              {t.depth.suspended ? ` (${t.depth.suspended} suspended)` : ''}
+            </span>
+          ),
+        },
         { title: 'Dropped', cell: (t) => <span class="num">{t.depth.dropped ?? 0}</span> },
         { title: 'Last publication', cell: (t) => <Time iso={t.depth.lastPublishedAt} /> },
         { title: 'Active', cell: (t) => (t.isActive ? 'yes' : 'no') },
@@ -63,7 +79,11 @@ export function PubSubPage({ route }: { route: string[] }) {
 function TopicView({ name }: { name: string }) {
   const [page, setPage] = useState<number[]>([0]);
   const after = page[page.length - 1]!;
-  const { data, error, reload } = usePoll(() => api<StoredMessage[]>('GET', `/api/pubsub/topics/${enc(name)}/messages?after=${after}&limit=20`), 0, [name, after]);
+  const { data, error, reload } = usePoll(
+    () => api<StoredMessage[]>('GET', `/api/pubsub/topics/${enc(name)}/messages?after=${after}&limit=20`),
+    0,
+    [name, after],
+  );
   return (
     <section>
       <div class="page-head">
@@ -135,11 +155,26 @@ function Publish({ topic, onPublished }: { topic: string; onPublished: () => voi
       <div class="row">
         <div class="field narrow">
           <label for="publish-priority">Priority (1–9)</label>
-          <input id="publish-priority" name="priority" type="number" min="1" max="9" value={priority} onInput={(e) => setPriority(e.currentTarget.value)} />
+          <input
+            id="publish-priority"
+            name="priority"
+            type="number"
+            min="1"
+            max="9"
+            value={priority}
+            onInput={(e) => setPriority(e.currentTarget.value)}
+          />
         </div>
         <div class="field narrow">
           <label for="publish-expiration">Expiration, ms</label>
-          <input id="publish-expiration" name="expiration" type="number" min="1" value={expiration} onInput={(e) => setExpiration(e.currentTarget.value)} />
+          <input
+            id="publish-expiration"
+            name="expiration"
+            type="number"
+            min="1"
+            value={expiration}
+            onInput={(e) => setExpiration(e.currentTarget.value)}
+          />
         </div>
         <div class="field narrow">
           <label for="publish-gd">Guaranteed delivery</label>

@@ -15,7 +15,9 @@ export function SecurityPage({ route }: { route: string[] }) {
       pageKey="security"
       apiPath="/api/security"
       route={route}
-      intro={<p class="muted">Secrets are write-only: they are stored hashed (and sealed for outgoing use) and never shown again.</p>}
+      intro={
+        <p class="muted">Secrets are write-only: they are stored hashed (and sealed for outgoing use) and never shown again.</p>
+      }
       columns={[
         { title: 'Type', cell: (s) => s.type },
         { title: 'Username', cell: (s) => s.username ?? '—' },

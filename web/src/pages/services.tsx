@@ -25,7 +25,8 @@ interface Deployment {
   at: string;
 }
 
-const ioText = (els: IoElement[] | undefined) => (els?.length ? els.map((e) => (e.type && e.type !== 'string' ? `${e.name}: ${e.type}` : e.name)).join(', ') : '—');
+const ioText = (els: IoElement[] | undefined) =>
+  els?.length ? els.map((e) => (e.type && e.type !== 'string' ? `${e.name}: ${e.type}` : e.name)).join(', ') : '—';
 
 /** Deployed services with their source and SimpleIO; invoke one with a JSON request. */
 export function ServicesPage({ route }: { route: string[] }) {
@@ -36,7 +37,9 @@ export function ServicesPage({ route }: { route: string[] }) {
       <div class="page-head">
         <h1>Services</h1>
       </div>
-      <p class="muted">Services are TypeScript files in the services directory; saving a file deploys it. Built-in services come with the server.</p>
+      <p class="muted">
+        Services are TypeScript files in the services directory; saving a file deploys it. Built-in services come with the server.
+      </p>
       <ErrorLine error={error} />
       {selected && <InvokeService key={selected} name={selected} />}
       <Deployments />
@@ -48,8 +51,16 @@ export function ServicesPage({ route }: { route: string[] }) {
           columns={[
             { title: 'Name', cell: (s) => <strong>{s.name}</strong> },
             { title: 'Source', cell: (s) => <code class="source">{s.source}</code> },
-            { title: 'Input', cell: (s) => `${ioText(s.io.inputRequired)}${s.io.inputOptional?.length ? ` (optional: ${ioText(s.io.inputOptional)})` : ''}` },
-            { title: 'Output', cell: (s) => `${ioText(s.io.outputRequired)}${s.io.outputOptional?.length ? ` (optional: ${ioText(s.io.outputOptional)})` : ''}` },
+            {
+              title: 'Input',
+              cell: (s) =>
+                `${ioText(s.io.inputRequired)}${s.io.inputOptional?.length ? ` (optional: ${ioText(s.io.inputOptional)})` : ''}`,
+            },
+            {
+              title: 'Output',
+              cell: (s) =>
+                `${ioText(s.io.outputRequired)}${s.io.outputOptional?.length ? ` (optional: ${ioText(s.io.outputOptional)})` : ''}`,
+            },
             { title: 'Deployed', cell: (s) => <Time iso={s.deployedAt} /> },
             {
               title: '',
@@ -67,8 +78,18 @@ export function ServicesPage({ route }: { route: string[] }) {
 }
 
 function InvokeService({ name }: { name: string }) {
-  const invoke = async (request: unknown) => (await api<{ response: unknown }>('POST', `/api/services/${enc(name)}/invoke`, request === undefined ? {} : { request })).response;
-  return <InvokeForm title={`Invoke ${name}`} idPrefix="service" testId="service-response" invoke={invoke} onClose={() => go('services')} />;
+  const invoke = async (request: unknown) =>
+    (await api<{ response: unknown }>('POST', `/api/services/${enc(name)}/invoke`, request === undefined ? {} : { request }))
+      .response;
+  return (
+    <InvokeForm
+      title={`Invoke ${name}`}
+      idPrefix="service"
+      testId="service-response"
+      invoke={invoke}
+      onClose={() => go('services')}
+    />
+  );
 }
 
 /** Hot deployment per file of the services directory: what each file deployed, or why it did not. */
@@ -79,7 +100,9 @@ function Deployments() {
   return (
     <div class="panel deploy-errors">
       <h2>Files that did not deploy</h2>
-      <p class="muted">The previous version of their services, if any, keeps serving. Fix the file and save it: it deploys again.</p>
+      <p class="muted">
+        The previous version of their services, if any, keeps serving. Fix the file and save it: it deploys again.
+      </p>
       <Table
         rows={failed}
         rowKey={(d) => d.file}
