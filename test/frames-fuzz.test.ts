@@ -309,7 +309,7 @@ describe('frames fuzz (fast-check): no frame crashes the server', () => {
           rawFrame,
         ),
         async (i, frame) => {
-          let client = clients[i]!;
+          const client = clients[i]!;
           if ('binary' in frame) client.ws.send(frame.binary, { binary: true });
           else client.send(frame.text);
           // Replies leave in request order: the probe's reply comes after the fuzzed frame's (if it has one).
@@ -325,7 +325,7 @@ describe('frames fuzz (fast-check): no frame crashes the server', () => {
             ]);
             if (!next) {
               assert.ok(PROTOCOL_CLOSE_CODES.has((await client.closed).code));
-              clients[i] = client = await TestClient.connect(urls[i]!);
+              clients[i] = await TestClient.connect(urls[i]!);
               return;
             }
             if (next.isBinary) continue;

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import type * as ClientEntry from '../src/protocol/client.js';
 import assert from 'node:assert/strict';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +55,7 @@ test('protocol/client.ts bundles for the browser without any Node built-in, and 
     assert.ok(!code.includes(nodeOnly), `the bundle uses ${nodeOnly}`);
   const context: Record<string, unknown> = { ...BROWSER_GLOBALS };
   runInNewContext(`${code};globalThis.wsx = wsx;`, context);
-  const wsx = context.wsx as typeof import('../src/protocol/client.js');
+  const wsx = context.wsx as typeof ClientEntry;
   const frame = JSON.parse(wsx.invokeService(wsx.clientFrameId(wsx.CLIENT_ID_PREFIX.INVOKE), 'zwsxt.t', { a: 1 })) as {
     meta: { id: string; action: string };
   };

@@ -350,7 +350,10 @@ export class DeliveryTask {
   #afterSend(batch: Queued[]): string[] {
     const gdIds: string[] = [];
     const ram: Queued[] = [];
-    for (const q of batch) q.message.hasGd ? gdIds.push(q.message.msgId) : ram.push(q);
+    for (const q of batch) {
+      if (q.message.hasGd) gdIds.push(q.message.msgId);
+      else ram.push(q);
+    }
     this.#ram.remove(ram);
     for (const q of ram) this.#ram.delivered(q, this.sub.ackMode === 'client');
     return this.sub.ackMode === 'write' ? gdIds : [];
