@@ -115,6 +115,20 @@ test("the checker catches an import that reaches past a part's index.ts", () => 
   assert.match(violations[0]?.rule ?? '', /bypasses svc's index: import src\/svc\/index.ts instead of src\/svc\/registry.ts/);
 });
 
+test("a part's declared entries (its schema-only config.ts) may be imported besides its index, nothing else", () => {
+  const map: ArchitectureMap = {
+    ...fakeMap,
+    parts: { ...fakeMap.parts, svc: { ...fakeMap.parts.svc!, entries: ['config.ts'] } },
+  };
+  const tree = [
+    ...withFile('src/app/index.ts', "import { S } from '../svc/config.js';"),
+    { path: 'src/svc/config.ts', text: 'export const S = 1;' },
+  ];
+  assert.deepEqual(checkArchitecture(map, tree), []);
+  const other = checkArchitecture(map, withFile('src/app/index.ts', "import { R } from '../svc/registry.js';"));
+  assert.match(formatViolations(other), /bypasses svc's index/);
+});
+
 test('the checker catches a folder missing from the map, a part with no files and an import of an index-less part', () => {
   const unmapped = checkArchitecture(fakeMap, [...clean, { path: 'src/extra/thing.ts', text: '' }]);
   assert.match(formatViolations(unmapped), /src\/extra\/thing.ts: — src\/extra\/ is not a part on the map/);

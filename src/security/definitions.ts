@@ -1,38 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
 import { SwitchboardError, ValidationError } from '../errors/index.js';
 import { ConfigRepository, type Store } from '../store/index.js';
 import { hashSecret, verifySecret } from './password.js';
 import { SecretKeyMismatchError, type SecretBox } from './secret-box.js';
-
-/** Kinds of security definition. `basic_auth`: username and password; `apikey`: a secret key alone. */
-export const SECURITY_TYPES = ['basic_auth', 'apikey'] as const;
-export type SecurityType = (typeof SECURITY_TYPES)[number];
-
-/** The admin API body for creating or replacing a security definition. */
-export const SecurityInputSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 200, description: 'unique name' }),
-    type: Type.Union(
-      SECURITY_TYPES.map((t) => Type.Literal(t)),
-      { description: 'basic_auth: a user name and password; apikey: a key alone' },
-    ),
-    username: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'basic_auth user name' })),
-    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'the password or key (write-only)' })),
-    secret: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 1024, description: 'the same as password, for API keys (write-only)' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type SecurityInput = Static<typeof SecurityInputSchema>;
-
-/** What the API returns: never the secret. */
-export const SecurityViewSchema = Type.Object({
-  name: Type.String(),
-  type: Type.Union(SECURITY_TYPES.map((t) => Type.Literal(t))),
-  username: Type.Optional(Type.String()),
-});
-export type SecurityView = Static<typeof SecurityViewSchema>;
+import type { SecurityInput, SecurityType, SecurityView } from './config.js';
 
 /**
  * A stored definition: the secret as a scrypt hash (to check what clients present) and, encrypted, for

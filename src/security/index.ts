@@ -1,13 +1,11 @@
 export { hashSecret, verifySecret } from './password.js';
 export { SecretBox, SecretKeyError, SecretKeyMismatchError, parseSecretKey, type SecretKeySource } from './secret-box.js';
+export { SecurityDefinitions, type StoredSecurityDefinition, type Credentials } from './definitions.js';
 export {
-  SecurityDefinitions,
   SecurityInputSchema,
   SecurityViewSchema,
   SECURITY_TYPES,
   type SecurityInput,
   type SecurityView,
   type SecurityType,
-  type StoredSecurityDefinition,
-  type Credentials,
-} from './definitions.js';
+} from './config.js';

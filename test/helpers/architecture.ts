@@ -13,6 +13,11 @@ export interface PartSpec {
   readonly planned?: boolean;
   /** Never imported (ambient declarations), so it has no index.ts. */
   readonly noIndex?: boolean;
+  /**
+   * Files besides index.ts that other parts may import, relative to the folder: `config.ts`, the part's config
+   * schemas alone, which the CLI reads without loading the part (and so the whole server).
+   */
+  readonly entries?: readonly string[];
 }
 
 /** A pair that must never appear, whatever `mayImport` says; `*` is any part. */
@@ -104,9 +109,11 @@ function crossPartRule(map: ArchitectureMap, from: string, to: string, target: s
   if (pair) return `forbidden: ${from} → ${to} (${pair.why})`;
   if (!map.parts[from]?.mayImport.includes(to))
     return `not allowed: ${from} may import only [${map.parts[from]?.mayImport.join(', ')}], not ${to}`;
-  const index = indexOf(map.parts[to] as PartSpec);
+  const spec = map.parts[to] as PartSpec;
+  const index = indexOf(spec);
   if (index === undefined) return `${to} has no index and is never imported`;
-  if (target !== index) return `bypasses ${to}'s index: import ${index} instead of ${target}`;
+  if (target === index || spec.entries?.some((entry) => target === `${spec.folder}/${entry}`)) return undefined;
+  return `bypasses ${to}'s index: import ${index} instead of ${target}`;
   return undefined;
 }
 

@@ -1,0 +1,33 @@
+// The security definition's schemas, apart from its repository, so that the CLI can build its flags from them
+// without loading the store (see architecture.json: config.ts is a part's second, schema-only entry).
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Kinds of security definition. `basic_auth`: username and password; `apikey`: a secret key alone. */
+export const SECURITY_TYPES = ['basic_auth', 'apikey'] as const;
+export type SecurityType = (typeof SECURITY_TYPES)[number];
+
+/** The admin API body for creating or replacing a security definition. */
+export const SecurityInputSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'unique name' }),
+    type: Type.Union(
+      SECURITY_TYPES.map((t) => Type.Literal(t)),
+      { description: 'basic_auth: a user name and password; apikey: a key alone' },
+    ),
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'basic_auth user name' })),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'the password or key (write-only)' })),
+    secret: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, description: 'the same as password, for API keys (write-only)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type SecurityInput = Static<typeof SecurityInputSchema>;
+
+/** What the API returns: never the secret. */
+export const SecurityViewSchema = Type.Object({
+  name: Type.String(),
+  type: Type.Union(SECURITY_TYPES.map((t) => Type.Literal(t))),
+  username: Type.Optional(Type.String()),
+});
+export type SecurityView = Static<typeof SecurityViewSchema>;
