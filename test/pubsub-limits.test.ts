@@ -61,9 +61,7 @@ async function abandoned(topicName: string, clientId: string, channelUrl = url):
   return subKey;
 }
 
-async function subscription(
-  subKey: string,
-): Promise<{
+async function subscription(subKey: string): Promise<{
   suspended: boolean;
   dropped: number;
   droppedTooLarge: number;
