@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { PushTarget } from '../channels/wsx/index.js';
-import { newCid, PSRQ_FRAME_OVERHEAD, PsrqEncoder, psrqMessageHead, timestamp } from '../protocol/index.js';
+import { newCid, PsrqEncoder, timestamp } from '../protocol/index.js';
 import type { PubSubRepository } from '../store/index.js';
-import { capBytes, mergeInOrder } from './batch.js';
+import { BatchReader } from './batch-reader.js';
 import type { PubSubMessage } from './message.js';
 import { Overflow, type DropCounters, type OverflowEvents } from './overflow.js';
 import { RamQueue, type Queued } from './ram-queue.js';
@@ -42,10 +42,8 @@ export class DeliveryTask {
   #again = false;
   #paused = false;
   #closed = false;
-  // Whether the store may hold GD messages for us; false once a read came back short, true again on a GD
-  // publication or an attach. Non-GD fan-out then never touches the database.
-  #gdMaybe = true;
   readonly #overflow: Overflow;
+  readonly #reader: BatchReader;
   #detachedAt: number | null;
 
   constructor(
@@ -68,6 +66,14 @@ export class DeliveryTask {
     this.#log = options.logger.child({ subKey: sub.subKey });
     this.#maxRam = options.maxRam;
     this.#overflow = new Overflow(sub, options.events, this.#log, options);
+    this.#reader = new BatchReader(sub, {
+      repository: options.repository,
+      ram: this.#ram,
+      encoder: this.#encoder,
+      overflow: this.#overflow,
+      events: options.events,
+      logger: this.#log,
+    });
     this.#detachedAt = options.detachedAt ?? null;
   }
 
@@ -115,7 +121,7 @@ export class DeliveryTask {
   async attach(target: PushTarget): Promise<void> {
     this.#target = target;
     this.#paused = false;
-    this.#gdMaybe = true;
+    this.#reader.gdMaybe = true;
     if (this.#detachedAt !== null) {
       this.#detachedAt = null;
       this.#events.stateChanged(this.sub);
@@ -167,7 +173,7 @@ export class DeliveryTask {
 
   /** A GD message was queued for this subscription. */
   gdQueued(): void {
-    this.#gdMaybe = true;
+    this.#reader.gdMaybe = true;
     this.wake();
   }
 
@@ -223,8 +229,8 @@ export class DeliveryTask {
         if (!target || !target.isOpen || this.#paused || this.#closed) return;
         // With nothing in the store for us, a batch is the head of the in-memory queue: no awaits, no merging,
         // which is what keeps non-GD fan-out to many subscribers cheap.
-        const fromRam = !this.#gdMaybe;
-        const batch = fromRam ? this.#nextRamBatch(Date.now(), target) : await this.#nextBatch(target);
+        const fromRam = !this.#reader.gdMaybe;
+        const batch = fromRam ? this.#reader.nextRamBatch(Date.now(), target) : await this.#reader.nextBatch(target);
         if (!batch.length) return;
         if (!fromRam) {
           await this.#beforeSend(batch, written);
@@ -247,77 +253,10 @@ export class DeliveryTask {
     }
   }
 
-  #nextRamBatch(now: number, target: PushTarget): Queued[] {
-    this.#dropExpiredRam(now);
-    this.#dropOversizedRam(target.maxMessageSize);
-    return capBytes(this.#ram.peek(this.sub.deliveryBatchSize), target.maxMessageSize, this.#encoder);
-  }
-
-  // The longest message head a frame of at most `frameCap` bytes can carry alone.
-  #maxHead(frameCap: number): number {
-    return frameCap - PSRQ_FRAME_OVERHEAD - this.#encoder.suffixBytes;
-  }
-
-  /** Whether one message alone makes a frame larger than the subscriber's channel accepts (`maxMessageSize`). */
-  #oversized(q: Queued, frameCap: number): boolean {
-    return psrqMessageHead(q.message).length > this.#maxHead(frameCap);
-  }
-
-  // Non-GD messages no frame can carry to this subscriber are dropped from its queue and counted.
-  #dropOversizedRam(frameCap: number): void {
-    const n = this.#ram.dropLargerThan(this.#maxHead(frameCap));
-    if (n) this.#tooLarge(n, frameCap);
-  }
-
-  #tooLarge(n: number, frameCap: number): void {
-    this.#log.warn(
-      { topic: this.sub.topicName, count: n, maxMessageSize: frameCap },
-      'Message larger than the subscriber channel’s maxMessageSize; skipped for this subscriber',
-    );
-    this.#overflow.countDrop(n, true);
-  }
-
-  // The batch was the queue's head (see #nextRamBatch); it leaves the queue only once written.
+  // The batch was the queue's head (see `BatchReader.nextRamBatch`); it leaves the queue only once written.
   #afterRamSend(batch: Queued[]): void {
     this.#ram.shift(batch.length);
     for (const q of batch) this.#ram.delivered(q, this.sub.ackMode === 'client');
-  }
-
-  async #nextBatch(target: PushTarget): Promise<Queued[]> {
-    const limit = this.sub.deliveryBatchSize;
-    const frameCap = target.maxMessageSize;
-    const now = Date.now();
-    this.#dropExpiredRam(now);
-    this.#dropOversizedRam(frameCap);
-    // Expired GD messages (and ones too large for this subscriber's channel) are dropped as they are met; read again
-    // until a batch has deliverable ones (or none are left).
-    for (;;) {
-      const rows = this.#gdMaybe ? await this.#gd.nextBatch(this.sub.subKey, limit) : [];
-      if (rows.length < limit) this.#gdMaybe = false;
-      const gd = rows.map((q) => ({ message: q.message, deliveryCount: q.deliveryCount }));
-      const expired = gd.filter((q) => q.message.expirationTime <= now).map((q) => q.message.msgId);
-      const tooLarge = gd
-        .filter((q) => q.message.expirationTime > now && this.#oversized(q, frameCap))
-        .map((q) => q.message.msgId);
-      if (expired.length || tooLarge.length) {
-        this.#overflow.rowsRemoved(await this.#gd.acknowledge(this.sub.subKey, [...expired, ...tooLarge]));
-        if (expired.length) this.#events.expired(this.sub.topicName, expired.length);
-        if (tooLarge.length) this.#tooLarge(tooLarge.length, frameCap);
-      }
-      const dropped = new Set([...expired, ...tooLarge]);
-      const live = gd.filter((q) => !dropped.has(q.message.msgId));
-      if (live.length === 0 && dropped.size > 0) continue;
-      const merged = mergeInOrder(live, this.#ram.peek(limit), limit);
-      const batch = capBytes(merged, frameCap, this.#encoder);
-      // What the byte cap left out is still in the store: read it again next time.
-      if (batch.length < merged.length) this.#gdMaybe = true;
-      return batch;
-    }
-  }
-
-  #dropExpiredRam(now: number): void {
-    const expired = this.#ram.dropExpired(now);
-    if (expired) this.#events.expired(this.sub.topicName, expired);
   }
 
   /** Writes one `zwsx.psrq` frame (see `PsrqEncoder`: assembled from bytes encoded once per message). */

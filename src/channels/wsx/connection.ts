@@ -2,27 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import {
-  ConnectionClosedError,
-  SwitchboardError,
-  TimeoutError,
-  TooManyRequestsError,
-  toSwitchboardError,
-} from '../../errors/index.js';
+import { ConnectionClosedError, SwitchboardError, TimeoutError, toSwitchboardError } from '../../errors/index.js';
 import { CLOSE_CODE, Heartbeat, PendingRequests, newCid, pingPayload } from '../../protocol/index.js';
-import {
-  GATEWAY_SERVICE,
-  resolveGatewayCall,
-  type ClientInvokeOptions,
-  type WsxClientInfo,
-  type CallingClient,
-} from '../../services/index.js';
+import type { ClientInvokeOptions, WsxClientInfo, CallingClient } from '../../services/index.js';
 import type { ConnectionHost, PushTarget } from './connection-host.js';
 import { closeReason } from './close-reason.js';
 import { CorkedWriter } from './corked-writer.js';
 import { InFlightCalls, type CallDone } from './in-flight-calls.js';
 import { PartialMessage } from './partial-message.js';
 import { PushPayload } from './push-payload.js';
+import { invokeService } from './service-calls.js';
 
 export type { ConnectionHost, MessageStats, PushTarget } from './connection-host.js';
 
@@ -134,16 +123,6 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     return this.#calls.size;
   }
 
-  /** The refusal of a call over `maxInFlight` (counted in the metrics). */
-  protected tooManyRequests(): TooManyRequestsError {
-    this.host.protocolError('too_many_requests');
-    const max = this.host.config.maxInFlight;
-    return new TooManyRequestsError(
-      'too_many_requests',
-      `At most ${max} calls may be in flight on one connection; wait for an answer`,
-    );
-  }
-
   /**
    * Runs a service call under the channel's `invokeTimeout`; `done` is called once: with the payload, with the
    * service's error, or with 504 `timeout` if it has not settled by then (the service itself runs on; its late
@@ -154,7 +133,7 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
   protected callService(request: unknown, cid: string, done: CallDone): void {
     // The message's arrival time (set just before) is the call's start: no second clock read.
     const key = this.#calls.start(this.lastSeen, done);
-    this.invokeService(request, cid).then(
+    invokeService(this.host, this, request, cid).then(
       (payload) => this.#calls.finish(key)?.(undefined, payload),
       (err: unknown) => this.#calls.finish(key)?.(toSwitchboardError(err)),
     );
@@ -339,32 +318,4 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
 
   /** Protocol-specific clean-up after the connection closed. */
   protected onClosed(): void {}
-
-  /**
-   * Runs the channel's service; resolves with its payload or rejects with a `SwitchboardError`. A channel that
-   * mounts the gateway resolves `{ service, request }` itself and invokes the target directly: the same checks
-   * as the gateway service, one service call less per message.
-   */
-  // Not `async`: it hands back the invoker's own promise, which saves the extra turns a wrapping async
-  // function costs on every message.
-  protected invokeService(request: unknown, cid: string): Promise<unknown> {
-    const context = { channel: this.host.channelInfo, client: this, cid };
-    if (this.host.config.service !== GATEWAY_SERVICE) return this.host.invoker.invoke(this.host.config.service, request, context);
-    let call: { service: string; request: unknown };
-    try {
-      call = resolveGatewayCall(request, this.host.channelInfo);
-    } catch (err) {
-      this.host.protocolError(toSwitchboardError(err).code);
-      return Promise.reject(err);
-    }
-    return this.host.invoker.invoke(call.service, call.request, context);
-  }
-
-  /** Logs a failed service call once, at a level that fits its status. */
-  protected logFailure(err: unknown, cid: string): ReturnType<typeof toSwitchboardError> {
-    const e = toSwitchboardError(err);
-    if (e.status >= 500) this.log.error({ cid, code: e.code, err: e.cause ?? e }, 'Service call failed');
-    else this.log.debug({ cid, code: e.code, message: e.message }, 'Service call rejected');
-    return e;
-  }
 }

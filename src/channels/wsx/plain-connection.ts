@@ -5,6 +5,7 @@ import { SwitchboardError } from '../../errors/index.js';
 import { decodePlain, newCid } from '../../protocol/index.js';
 import { ChannelConnection, type ConnectionHost } from './connection.js';
 import { PushPayload } from './push-payload.js';
+import { logFailure, tooManyRequests } from './service-calls.js';
 
 /** The error frame of plain channels: one JSON text frame. */
 function plainError(error: Pick<SwitchboardError, 'code' | 'status' | 'message'>, cid?: string): string {
@@ -42,7 +43,7 @@ export class PlainConnection extends ChannelConnection {
     // Over the limit the refusal leaves at once, ahead of replies still due: queueing it would make the
     // reply chain grow without bound behind one slow call.
     if (this.#unanswered >= this.host.config.maxInFlight) {
-      this.write(plainError(this.tooManyRequests()));
+      this.write(plainError(tooManyRequests(this.host)));
       return;
     }
     this.#unanswered++;
@@ -77,7 +78,7 @@ export class PlainConnection extends ChannelConnection {
       );
       return payload === undefined || payload === null ? undefined : this.encodePush(new PushPayload(payload));
     } catch (err) {
-      return plainError(this.logFailure(err, cid), cid);
+      return plainError(logFailure(this.log, err, cid), cid);
     }
   }
 }

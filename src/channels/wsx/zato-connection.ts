@@ -26,6 +26,7 @@ import {
 } from '../../protocol/index.js';
 import { ChannelConnection, type ConnectionHost } from './connection.js';
 import type { PushPayload } from './push-payload.js';
+import { logFailure, tooManyRequests } from './service-calls.js';
 
 interface Session {
   token: string;
@@ -129,7 +130,7 @@ export class ZatoConnection extends ChannelConnection {
         if (!this.#checkToken(message)) return;
         // Refused at once, not queued: a client cannot make the server hold more than maxInFlight calls.
         if (this.callsInFlight >= this.host.config.maxInFlight) {
-          this.write(errorResponse(message.meta.id, this.tooManyRequests(), newCid()));
+          this.write(errorResponse(message.meta.id, tooManyRequests(this.host), newCid()));
           return;
         }
         this.#invoke(message);
@@ -183,7 +184,7 @@ export class ZatoConnection extends ChannelConnection {
     this.callService(message.data, cid, (err, payload) => {
       // The reply's meta.id is the call's cid, so a frame can be found in the logs by its id.
       if (!err) this.write(okResponse(message.meta.id, payload, cid));
-      else this.write(errorResponse(message.meta.id, this.logFailure(err, cid), cid));
+      else this.write(errorResponse(message.meta.id, logFailure(this.log, err, cid), cid));
     });
   }
 
@@ -207,7 +208,7 @@ export class ZatoConnection extends ChannelConnection {
 
   // A frame that would wait behind the credentials check beyond the limit: its own error frame, nothing kept.
   #refuseBusy(text: string): void {
-    const error = this.tooManyRequests();
+    const error = tooManyRequests(this.host);
     const parsed = parseClientFrame(text);
     this.write(parsed.ok ? errorResponse(parsed.message.meta.id, error, newCid()) : errorMessage(error));
   }

@@ -5,11 +5,12 @@ import { ConnectionClosedError } from '../../errors/index.js';
 import { CLOSE_CODE, Heartbeat, decodePlain, type WsxResponse } from '../../protocol/index.js';
 import { backoffDelay } from './backoff.js';
 import type { OutgoingConfig } from './config.js';
-import { SendBufferFullError, clip } from './errors.js';
+import { clip } from './errors.js';
 import { HookSlots } from './hook-slots.js';
 import { IgnoredFrames } from './ignored-frames.js';
 import { openRemote } from './open-remote.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
+import { sendOwn, writableSocket, writeAsIs } from './send-buffer.js';
 import { NotConnectedError, type SocketLink, type SocketState, type SocketStats } from './socket-link.js';
 import { whenConnected } from './when-connected.js';
 import { ZatoRemote } from './zato-remote.js';
@@ -152,16 +153,7 @@ export class RemoteSocket extends EventEmitter {
 
   /** Sends a message as is (plain remotes; objects are JSON-encoded); resolves once written. */
   async write(data: unknown): Promise<void> {
-    const ws = this.#writableSocket();
-    const frame = typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data);
-    this.#stats.messagesOut++;
-    return new Promise((resolve, reject) => {
-      ws.send(frame, { binary: Buffer.isBuffer(frame) }, (err) =>
-        err
-          ? reject(new ConnectionClosedError('connection_closed', `Write to ${this.#config.name} failed: ${err.message}`))
-          : resolve(),
-      );
-    });
+    return writeAsIs(writableSocket(this.#ws, this.state, this.#config), data, this.#stats, this.#config.name);
   }
 
   /** Zato remotes: sends `invoke-service` and resolves with the reply; renews an expired session once, transparently. */
@@ -179,35 +171,13 @@ export class RemoteSocket extends EventEmitter {
       stats: this.#stats,
       current: () => this.#ws,
       isCurrent: (ws) => ws === this.#ws && ws.readyState === WebSocket.OPEN,
-      writable: () => this.#writableSocket(),
-      sendOwn: (ws, frame) => this.#sendOwn(ws, frame),
+      writable: () => writableSocket(this.#ws, this.state, this.#config),
+      sendOwn: (ws, frame) => sendOwn(ws, frame, this.#config, this.#ignored),
       ignore: (reason) => this.#ignored.record(reason),
       setLastError: (text) => (this.lastError = text),
       whenConnected: (ms) => whenConnected(this, this.#ws?.readyState === WebSocket.OPEN, ms),
       after: (ms, fn) => this.#after(ms, fn),
     };
-  }
-
-  /** The open socket, if what waits to be written to it is within `maxBufferedBytes` (a remote that does not read). */
-  #writableSocket(): WebSocket {
-    const ws = this.#ws;
-    if (this.state !== 'connected' || !ws || ws.readyState !== WebSocket.OPEN)
-      throw new NotConnectedError(this.#config.name, this.state);
-    if (ws.bufferedAmount > this.#config.maxBufferedBytes)
-      throw new SendBufferFullError(
-        'send_buffer_full',
-        `Outgoing connection ${this.#config.name}: ${ws.bufferedAmount} bytes are waiting to be written (the remote is not reading; limit ${this.#config.maxBufferedBytes})`,
-      );
-    return ws;
-  }
-
-  /** Our own frames (acknowledgements, answers): skipped, and counted, while the remote does not read. */
-  #sendOwn(ws: WebSocket, frame: string): void {
-    if (ws.bufferedAmount > this.#config.maxBufferedBytes) {
-      this.#ignored.record(`not sent: ${ws.bufferedAmount} bytes are waiting to be written (the remote is not reading)`);
-      return;
-    }
-    ws.send(frame);
   }
 
   #connect(): void {
