@@ -29,7 +29,6 @@ export {
   parseServerFrame,
   sessionToken,
   pubSubDeliveries,
-  jsonType,
   MAX_REMOTE_ID_LENGTH,
   type RemoteFrame,
   type RemoteReply,
@@ -48,13 +47,6 @@ export {
   Heartbeat,
   type HeartbeatOptions,
 } from './client.js';
-export { parseJsonBounded, exceedsJsonDepth, MAX_JSON_DEPTH, type BoundedJson } from './json.js';
+export { exceedsJsonDepth, MAX_JSON_DEPTH, type BoundedJson } from './json.js';
 export { toResponse, type WsxResponse } from './response.js';
-export {
-  PsrqEncoder,
-  psrqMessageHead,
-  psrqDeliverySuffix,
-  PSRQ_FRAME_OVERHEAD,
-  type PsrqMessage,
-  type PsrqDelivery,
-} from './pubsub-frame.js';
+export { PsrqEncoder, psrqMessageHead, PSRQ_FRAME_OVERHEAD, type PsrqMessage, type PsrqDelivery } from './pubsub-frame.js';

@@ -2,6 +2,5 @@ export { PubSub, type Caller, type TopicDepth, type SubscriptionView } from './p
 export { TopicDefinitions } from './topics.js';
 export { pubsubServices } from './services.js';
 export { TopicConfigSchema, normalizeTopic, type TopicConfig, type TopicInput } from './config.js';
-export { OUTBOUND_HIGH_WATER } from './delivery-task.js';
 export type { Subscription, SubscribeOptions, AckMode } from './subscription.js';
 export type { PublishInput, MessageView } from './message.js';

@@ -1,6 +1,5 @@
 export {
   Service,
-  isServiceClass,
   type ServiceClass,
   type ServiceRequest,
   type ServiceResponse,
@@ -26,7 +25,7 @@ export {
   type ElementType,
   type SimpleIO,
 } from './simple-io.js';
-export { ServiceRegistry, DuplicateServiceError, serviceNameOf, type DeployedService } from './registry.js';
+export { ServiceRegistry, type DeployedService } from './registry.js';
 export { ServiceInvoker, type CallContext, type CallingClient, type ServiceInvokerOptions } from './invoker.js';
 export { HotDeployer, type DeploymentStatus, type HotDeployerOptions } from './hot-deploy.js';
 export {
@@ -37,8 +36,8 @@ export {
   type StackAttributor,
   type Attribution,
 } from './faults.js';
-export { currentScope, enableServiceScopes, runInScope, type ServiceScope } from './scope.js';
-export { registerBuiltins, DEFAULT_GATEWAY_SERVICES, GATEWAY_SERVICE, isAllowed, resolveGatewayCall } from './builtin/index.js';
+export { enableServiceScopes, type ServiceScope } from './scope.js';
+export { registerBuiltins, GATEWAY_SERVICE, resolveGatewayCall } from './builtin/index.js';
 export type {
   ChannelInfo,
   PubSubFacade,

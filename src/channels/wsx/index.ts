@@ -4,7 +4,6 @@ export { ChannelDefinitions } from './definitions.js';
 export {
   ChannelConfigSchema,
   normalizeChannel,
-  parseAddress,
   withChannelDefaults,
   type ChannelConfig,
   type ChannelInput,
