@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { parseServerFrame, type RemoteFrame, type WsxResponse } from '../../protocol/index.js';
+import { MSG_TYPE, parseServerFrame, type RemoteFrame, type WsxResponse } from '../../protocol/index.js';
 import { clip } from './errors.js';
 import { RemoteDeliveries } from './remote-deliveries.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
@@ -84,7 +84,9 @@ export class ZatoRemote {
       case 'client-request':
         // Zato sends neither before the session exists; a remote that does is not answered.
         if (!connected)
-          return this.#link.ignore(`a ${frame.kind === 'pubsub' ? 'zwsx.psrq' : 'zwsx.rqc'} before the session was created`);
+          return this.#link.ignore(
+            `a ${frame.kind === 'pubsub' ? MSG_TYPE.PUBSUB_REQUEST : MSG_TYPE.CLIENT_REQUEST} before the session was created`,
+          );
         if (frame.kind === 'pubsub') this.#runHook(ws, this.#deliveries.inOrder(ws, frame.id, frame.data));
         else this.#runHook(ws, () => this.session.answer(ws, frame.id, () => this.#message(frame.data, true)));
     }
