@@ -164,15 +164,10 @@ interface PartsInput {
   readonly watchdog: EventLoopWatchdog | undefined;
 }
 
-interface Parts {
-  readonly registry: ServiceRegistry;
-  readonly invoker: ServiceInvoker;
-  readonly channels: ChannelDefinitions;
-  readonly channelManager: ChannelManager;
-  readonly outgoing: OutgoingDefinitions;
-  readonly outgoingManager: OutgoingManager;
-  readonly pubsub: PubSub;
-  readonly deployer: HotDeployer;
+interface Parts extends Pick<
+  RunningServer,
+  'registry' | 'invoker' | 'channels' | 'channelManager' | 'outgoing' | 'outgoingManager' | 'pubsub' | 'deployer'
+> {
   readonly memoryGuard: MemoryGuard;
 }
 
