@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../src/server/index.js';
 import { silentLogger } from '../src/observability/index.js';
-import { createChannel, startTestServer, TEST_TOKEN as REMOTE_TOKEN, waitFor, type TestServer } from './helpers/server.js';
+import { createChannel, dropTestDb, startTestServer, TEST_TOKEN as REMOTE_TOKEN, testDb, waitFor, type TestServer } from './helpers/server.js';
 
 class OnRemoteMessage extends Service {
   static override serviceName = 'test.on-remote-message';
@@ -189,7 +189,7 @@ export default class Collect extends Service {
   const remoteSubs = async () => (await server.pubsub.subscriptions()).filter((s) => s.topicName === '/remote/orders');
 
   const first = await startServer(
-    { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false },
+    { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false, ...testDb(dir) },
     silentLogger(),
   );
   const created = await fetch(`${first.adminUrl}/api/outgoing/wsx`, {
@@ -214,7 +214,7 @@ export default class Collect extends Service {
   for (let n = 3; n < 6; n++) await publish(n);
 
   const second = await startServer(
-    { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false },
+    { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false, ...testDb(dir) },
     silentLogger(),
   );
   try {
@@ -235,5 +235,6 @@ export default class Collect extends Service {
   } finally {
     await second.close();
     await rm(dir, { recursive: true, force: true });
+    await dropTestDb(dir);
   }
 });
