@@ -104,7 +104,8 @@ export function loadSettings(
   return {
     ...s,
     dataDir,
-    db: resolve(cwd, s.db ?? join(dataDir, 'switchboard.db')),
+    // A postgres:// URL is not a path.
+    db: s.db !== undefined && /^postgres(ql)?:\/\//.test(s.db) ? s.db : resolve(cwd, s.db ?? join(dataDir, 'switchboard.db')),
     servicesDir: resolve(cwd, s.servicesDir),
     secretKeyFile: s.secretKeyFile === undefined ? undefined : resolve(cwd, s.secretKeyFile),
   };
