@@ -7,7 +7,7 @@
 // (`npm test`); a run of chosen files (`node scripts/run-tests.mjs test/channels-zato`) skips it unless `--lint` is
 // given. `--no-lint` or SWITCHBOARD_LINT=0 skips it on a full run, for quick local runs.
 // Passes: both by default, also for chosen files; `--sqlite-only` / `--pg-only` (or SWITCHBOARD_TEST_PASS=sqlite /
-// postgres) run one. The PostgreSQL pass uses SWITCHBOARD_TEST_DB (default postgres://127.0.0.1:5432/test); when that
+// postgres) run one. The PostgreSQL pass uses SWITCHBOARD_TEST_DB (default postgres://postgres@127.0.0.1:5432/test); when that
 // does not answer, the pass fails the run under CI=true and is skipped with a loud message elsewhere.
 import { readdirSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -18,7 +18,7 @@ import { ensureChromium } from './ensure-chromium.mjs';
 import { lint } from './lint.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DEFAULT_PG = 'postgres://127.0.0.1:5432/test';
+const DEFAULT_PG = 'postgres://postgres@127.0.0.1:5432/test';
 
 // Test files about SQLite itself, skipped on the PostgreSQL pass. A single test inside a file that runs on both
 // passes is marked where it stands, with `sqliteOnly(reason)` from test/helpers/test-db.ts.
@@ -139,7 +139,7 @@ for (const pass of passesWanted()) {
   }
   const problem = await pgProblem(pgUrl);
   if (problem) {
-    const line = `PostgreSQL at ${pgUrl} does not answer (${problem})`;
+    const line = `PostgreSQL at ${pgUrl} cannot be used (${problem})`;
     if (process.env.CI === 'true') {
       console.error(`\n=== Test pass 2: PostgreSQL FAILED: ${line}; under CI=true it must. ===\n`);
       results.push({ pass, status: 1, counts: {}, note: 'PostgreSQL unreachable' });

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type SQLite from 'better-sqlite3';
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
 import { openPostgres } from './postgres/open.js';
@@ -88,7 +88,18 @@ export class Store extends EventEmitter {
 
   /** Applies pending migrations; throws if one fails. */
   async migrate(): Promise<void> {
-    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider }).migrateToLatest();
+    // Kysely's migrator counts its tables in any schema as its own unless told which one: a second server (or
+    // test) in a schema of its own would skip creating them and fail. The connection's search_path names ours.
+    const migrationTableSchema =
+      this.dialect === 'postgres'
+        ? (await sql<{ s: string }>`select current_schema() as s`.execute(this.db)).rows[0]?.s
+        : undefined;
+    const migrator = new Migrator({
+      db: this.db,
+      provider: migrationProvider,
+      ...(migrationTableSchema && { migrationTableSchema }),
+    });
+    const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
       throw new Error(`Database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);

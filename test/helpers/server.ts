@@ -57,7 +57,11 @@ export async function startTestServer(overrides: Partial<Settings> = {}): Promis
       ...overrides,
     },
     logger,
-  );
+  ).catch(async (err: unknown) => {
+    // A start that fails leaves no dir nor schema behind.
+    await removeServerData(dir);
+    throw err;
+  });
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(server.adminUrl + path, {
       method,
@@ -85,10 +89,15 @@ export async function startTestServer(overrides: Partial<Settings> = {}): Promis
       if (stopped) return;
       stopped = true;
       await server.close();
-      await rm(dir, { recursive: true, force: true });
-      await dropTestDb(dir);
+      await removeServerData(dir);
     },
   }) as TestServer;
+}
+
+/** Deletes a test server's directory and, on the PostgreSQL pass, its schema. */
+export async function removeServerData(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await dropTestDb(dir);
 }
 
 /** Creates a channel on a free port through the admin API; resolves with its ws:// URL. */
