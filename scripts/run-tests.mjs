@@ -106,7 +106,8 @@ function runFiles(files, env) {
       tail = (tail + chunk.toString()).slice(-4000);
     });
     child.on('close', (code) => {
-      for (const m of tail.matchAll(/^\S*\s*(tests|suites|pass|fail|cancelled|skipped|todo) (\d+)$/gm)) counts[m[1]] = Number(m[2]);
+      for (const m of tail.matchAll(/^\S*\s*(tests|suites|pass|fail|cancelled|skipped|todo) (\d+)$/gm))
+        counts[m[1]] = Number(m[2]);
       resolve({ status: code ?? 1, counts });
     });
   });
@@ -152,7 +153,8 @@ for (const pass of passesWanted()) {
   const pgFiles = files.filter((f) => !Object.hasOwn(SQLITE_ONLY, f.split(/[\\/]/).pop()));
   const left = files.filter((f) => !pgFiles.includes(f));
   console.log(`\n=== Test pass 2: PostgreSQL (${pgUrl}, a schema per test server) ===`);
-  for (const f of left) console.log(`  not on this pass: ${f.split(/[\\/]/).pop()}: SQLite only, ${SQLITE_ONLY[f.split(/[\\/]/).pop()]}`);
+  for (const f of left)
+    console.log(`  not on this pass: ${f.split(/[\\/]/).pop()}: SQLite only, ${SQLITE_ONLY[f.split(/[\\/]/).pop()]}`);
   console.log('');
   const run = Date.now().toString(36).slice(-8);
   const env = { ...baseEnv, SWITCHBOARD_TEST_DB: pgUrl, SWITCHBOARD_TEST_RUN: run };

@@ -7,7 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../src/server/index.js';
 import { silentLogger } from '../src/observability/index.js';
-import { createChannel, dropTestDb, startTestServer, TEST_TOKEN as REMOTE_TOKEN, testDb, waitFor, type TestServer } from './helpers/server.js';
+import {
+  createChannel,
+  dropTestDb,
+  startTestServer,
+  TEST_TOKEN as REMOTE_TOKEN,
+  testDb,
+  waitFor,
+  type TestServer,
+} from './helpers/server.js';
 
 class OnRemoteMessage extends Service {
   static override serviceName = 'test.on-remote-message';

@@ -25,12 +25,18 @@ export function sqliteOnly(reason: string): { skip: string | false } {
 
 // Names of this run's schemas start with the run's id (set by run-tests.mjs), so the run can drop what a crashed
 // test left behind without touching another run's schemas in the same database.
-const RUN = (process.env.SWITCHBOARD_TEST_RUN ?? 'local').toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
+const RUN = (process.env.SWITCHBOARD_TEST_RUN ?? 'local')
+  .toLowerCase()
+  .replace(/[^a-z0-9]/g, '')
+  .slice(0, 8);
 
 /** The test file's name as an identifier fragment (`pubsub-crash.test.js` → `pubsub_crash`). */
 function fileTag(): string {
   const file = basename(process.argv[1] ?? 'node').replace(/\.test\.[cm]?js$/, '');
-  return file.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 24);
+  return file
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 24);
 }
 
 /** The schema of a server whose data lives in `dir`: lower case, at most 63 bytes, the same for the same dir. */

@@ -111,7 +111,12 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     const running = this.#running.get(name);
     if (running) {
       const { listener, runtime, listenAddress } = running;
-      return { state: 'listening', port: listener.boundPort, connections: runtime.connectionCount, ...(listenAddress && { listenAddress }) };
+      return {
+        state: 'listening',
+        port: listener.boundPort,
+        connections: runtime.connectionCount,
+        ...(listenAddress && { listenAddress }),
+      };
     }
     const error = this.#errors.get(name);
     return error ? { state: 'error', error, connections: 0 } : { state: 'stopped', connections: 0 };
