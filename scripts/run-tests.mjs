@@ -27,6 +27,7 @@ const SQLITE_ONLY = {
   'delivery-task.test.js': 'unit tests of delivery on a SQLite store opened by path',
   'pubsub-repository.test.js': 'unit tests of the SQLite pub/sub repository opened by path',
   'pubsub-queries.test.js': "checks SQLite's query plans through better-sqlite3",
+  'store-sqlite-lock.test.js': 'one server per SQLite file: the lock file and a second main.js on the same data dir',
 };
 
 function collect(dir) {

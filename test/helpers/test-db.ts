@@ -8,12 +8,12 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 
 /** The PostgreSQL database of this pass (a postgres:// URL), or undefined on the SQLite pass. */
-export const TEST_PG_URL: string | undefined = process.env.SWITCHBOARD_TEST_DB?.startsWith('postgres')
+const TEST_PG_URL: string | undefined = process.env.SWITCHBOARD_TEST_DB?.startsWith('postgres')
   ? process.env.SWITCHBOARD_TEST_DB
   : undefined;
 
 /** Which pass this is, for skip reasons and messages. */
-export const onPostgres = TEST_PG_URL !== undefined;
+const onPostgres = TEST_PG_URL !== undefined;
 
 /**
  * Options for `test()` / `describe()` that skip a test on the PostgreSQL pass: for tests about SQLite itself (its
