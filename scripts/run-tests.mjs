@@ -101,14 +101,18 @@ function runFiles(files, env) {
       env,
     });
     const counts = {};
-    let tail = '';
+    // The summary comes before the list of failures, so each count line is read as it passes.
+    let partial = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
-      tail = (tail + chunk.toString()).slice(-4000);
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop();
+      for (const line of lines) {
+        const m = /^\u2139 (tests|suites|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line);
+        if (m) counts[m[1]] = Number(m[2]);
+      }
     });
     child.on('close', (code) => {
-      for (const m of tail.matchAll(/^\S*\s*(tests|suites|pass|fail|cancelled|skipped|todo) (\d+)$/gm))
-        counts[m[1]] = Number(m[2]);
       resolve({ status: code ?? 1, counts });
     });
   });
