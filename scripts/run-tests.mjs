@@ -20,14 +20,17 @@ import { lint } from './lint.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DEFAULT_PG = 'postgres://postgres@127.0.0.1:5432/test';
 
-// Test files about SQLite itself, skipped on the PostgreSQL pass. A single test inside a file that runs on both
-// passes is marked where it stands, with `sqliteOnly(reason)` from test/helpers/test-db.ts.
-const SQLITE_ONLY = {
-  'change-follower.test.js': 'unit tests of the follower on a SQLite store opened by path',
-  'delivery-task.test.js': 'unit tests of delivery on a SQLite store opened by path',
-  'pubsub-repository.test.js': 'unit tests of the SQLite pub/sub repository opened by path',
-  'pubsub-queries.test.js': "checks SQLite's query plans through better-sqlite3",
-  'store-sqlite-lock.test.js': 'one server per SQLite file: the lock file and a second main.js on the same data dir',
+// Test files that run once, on the SQLite pass (or on the PostgreSQL pass when it is the only one): tests about
+// SQLite itself, and files that open their stores themselves rather than through the test helpers (so the pass's
+// database changes nothing for them). A single test inside a file that runs on both passes is marked where it
+// stands, with `sqliteOnly(reason)` from test/helpers/test-db.ts.
+const ONE_PASS = {
+  'change-follower.test.js': 'SQLite only: unit tests of the follower on a SQLite store opened by path',
+  'delivery-task.test.js': 'SQLite only: unit tests of delivery on a SQLite store opened by path',
+  'pubsub-repository.test.js': 'opens its own stores by path or URL',
+  'pubsub-queries.test.js': "SQLite only: checks SQLite's query plans through better-sqlite3",
+  'store-sqlite-lock.test.js': 'SQLite only: one server per SQLite file, the lock and a second main.js on one data dir',
+  'store-postgres.test.js': 'opens its own PostgreSQL schemas (test/helpers/postgres.ts)',
 };
 
 function collect(dir) {
@@ -155,11 +158,12 @@ for (const pass of passesWanted()) {
     }
     continue;
   }
-  const pgFiles = files.filter((f) => !Object.hasOwn(SQLITE_ONLY, f.split(/[\\/]/).pop()));
-  const left = files.filter((f) => !pgFiles.includes(f));
+  const onlyPass = results.length === 0;
+  const name = (f) => f.split(/[\\/]/).pop();
+  const pgFiles = onlyPass ? files : files.filter((f) => !Object.hasOwn(ONE_PASS, name(f)));
   console.log(`\n=== Test pass 2: PostgreSQL (${pgUrl}, a schema per test server) ===`);
-  for (const f of left)
-    console.log(`  not on this pass: ${f.split(/[\\/]/).pop()}: SQLite only, ${SQLITE_ONLY[f.split(/[\\/]/).pop()]}`);
+  for (const f of files.filter((x) => !pgFiles.includes(x)))
+    console.log(`  ran on the SQLite pass only: ${name(f)}: ${ONE_PASS[name(f)]}`);
   console.log('');
   const run = Date.now().toString(36).slice(-8);
   const env = { ...baseEnv, SWITCHBOARD_TEST_DB: pgUrl, SWITCHBOARD_TEST_RUN: run };
