@@ -87,7 +87,7 @@ async function dropLeftovers(url, run) {
     await client.connect();
     const { rows } = await client.query('select nspname from pg_namespace where nspname like $1', [`sbt\\_${run}\\_%`]);
     for (const { nspname } of rows) await client.query(`drop schema if exists "${nspname}" cascade`);
-    if (rows.length) console.error(`PostgreSQL pass: dropped ${rows.length} schema(s) the tests left behind`);
+    if (rows.length) console.error(`Dropped ${rows.length} PostgreSQL schema(s) the tests left behind`);
   } catch (err) {
     console.error(`PostgreSQL pass: could not drop leftover schemas: ${err.message}`);
   } finally {
@@ -139,6 +139,10 @@ if (files.some((f) => f.includes('web-admin'))) ensureChromium();
 const baseEnv = { ...process.env, SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_LOG_LEVEL ?? 'silent' };
 delete baseEnv.SWITCHBOARD_TEST_DB;
 const pgUrl = process.env.SWITCHBOARD_TEST_DB || DEFAULT_PG;
+// One id for the run, in every PostgreSQL schema a test makes (on either pass), so that the run drops what a
+// crashed test left behind without touching another run's schemas in the same database.
+const run = Date.now().toString(36).slice(-8);
+baseEnv.SWITCHBOARD_TEST_RUN = run;
 const results = [];
 for (const pass of passesWanted()) {
   if (pass === 'sqlite') {
@@ -165,12 +169,10 @@ for (const pass of passesWanted()) {
   for (const f of files.filter((x) => !pgFiles.includes(x)))
     console.log(`  ran on the SQLite pass only: ${name(f)}: ${ONE_PASS[name(f)]}`);
   console.log('');
-  const run = Date.now().toString(36).slice(-8);
-  const env = { ...baseEnv, SWITCHBOARD_TEST_DB: pgUrl, SWITCHBOARD_TEST_RUN: run };
-  const result = pgFiles.length ? await runFiles(pgFiles, env) : { status: 0, counts: {} };
-  await dropLeftovers(pgUrl, run);
-  results.push({ pass, ...result });
+  const env = { ...baseEnv, SWITCHBOARD_TEST_DB: pgUrl };
+  results.push({ pass, ...(pgFiles.length ? await runFiles(pgFiles, env) : { status: 0, counts: {} }) });
 }
+if (!(await pgProblem(pgUrl))) await dropLeftovers(pgUrl, run);
 
 console.log('\n=== Test passes ===');
 for (const r of results) {
