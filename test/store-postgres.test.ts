@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { ChangeFollower, ConfigRepository, Store, type ConfigChange } from '../src/store/index.js';
-import { dropSchema, pgQuery, pgUrl, postgresUnavailable, schemaName } from './helpers/postgres.js';
+import { adminUrl, dropSchema, pgQuery, pgUrl, postgresUnavailable, schemaName } from './helpers/postgres.js';
 import { freePort, startTestServer } from './helpers/server.js';
 import { TestClient } from './helpers/wsx-client.js';
 
@@ -96,6 +97,24 @@ describe('the PostgreSQL store', { skip: unavailable }, () => {
     }
   });
 
+  test('close() ends the pool: none of its connections is left on the server', async () => {
+    const applicationName = schemaName('sb_close');
+    const store = await Store.open({ path: pgUrl(freshSchema()), poolMax: 3, applicationName });
+    const count = async () =>
+      (
+        await pgQuery<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [
+          applicationName,
+        ])
+      )[0]!.n;
+    await Promise.all(
+      [1, 2, 3, 4, 5, 6].map(() => store.db.transaction().execute((trx) => sql`select pg_sleep(0.02)`.execute(trx))),
+    );
+    assert.equal(await count(), 3, 'at most poolMax connections, all named');
+    await store.close();
+    for (let i = 0; i < 50 && (await count()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await count(), 0);
+  });
+
   test('migrating twice, and reopening, changes nothing', async () => {
     const schema = freshSchema();
     const store = await Store.open({ path: pgUrl(schema) });
@@ -104,6 +123,35 @@ describe('the PostgreSQL store', { skip: unavailable }, () => {
     const again = await Store.open({ path: pgUrl(schema) });
     await again.close();
     assert.deepEqual(await migrationsIn(schema), MIGRATIONS);
+  });
+
+  test("a store waits for another server's migration lock, then migrates with the pool's timeouts restored", async () => {
+    const schema = freshSchema();
+    const holder = new pg.Client({ connectionString: adminUrl() });
+    await holder.connect();
+    try {
+      // Kysely's PostgreSQL migration lock (postgres-adapter.js), held as a migrating server would.
+      await holder.query('select pg_advisory_lock(3853314791062309107)');
+      const started = Date.now();
+      const opening = Store.open({ path: pgUrl(schema), poolMax: 1 });
+      await new Promise((r) => setTimeout(r, 400));
+      await holder.query('select pg_advisory_unlock(3853314791062309107)');
+      const store = await opening;
+      try {
+        assert.ok(Date.now() - started >= 400, 'it waited for the lock');
+        assert.deepEqual(await migrationsIn(schema), MIGRATIONS);
+        // poolMax 1: the connection that migrated is the one asked here.
+        const { rows } = await sql<{
+          st: string;
+          lt: string;
+        }>`select current_setting('statement_timeout') as st, current_setting('lock_timeout') as lt`.execute(store.db);
+        assert.deepEqual(rows[0], { st: '30s', lt: '10s' });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await holder.end();
+    }
   });
 
   test('three stores opening one empty schema at once migrate it once', async () => {
@@ -181,6 +229,8 @@ describe('the PostgreSQL store', { skip: unavailable }, () => {
       /127\.0\.0\.1:5432, database sb_no_such_database: database "sb_no_such_database" does not exist/,
     );
     await assert.rejects(Store.open({ path: 'postgres://127.0.0.1:5432/test?schema=bad;name' }), /schema parameter "bad;name"/);
+    // Unquoted in search_path, an upper-case name would fold to another schema than the one created.
+    await assert.rejects(Store.open({ path: 'postgres://127.0.0.1:5432/test?schema=Mixed' }), /schema parameter "Mixed"/);
     await assert.rejects(Store.open({ path: 'postgres://u:pw@[bad' }), (err: Error) => {
       assert.match(err.message, /not a valid postgres:\/\/ URL/);
       assert.ok(!err.message.includes(':pw@'), 'the password is masked');

@@ -1,4 +1,4 @@
-export { Store, type ConfigChange, type StoreOptions } from './store.js';
+export { Store, type ConfigChange, type StoreDialect, type StoreOptions } from './store.js';
 export { ConfigRepository, type Named } from './config-repository.js';
 export type { Database } from './schema.js';
 export { ChangeFollower } from './change-follower.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type SQLite from 'better-sqlite3';
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
 import { openPostgres } from './postgres/open.js';
@@ -92,8 +92,24 @@ export class Store extends EventEmitter {
 
   /** Applies pending migrations; throws if one fails. */
   async migrate(): Promise<void> {
+    if (this.dialect === 'sqlite') return this.#runMigrations(this.db);
+    // A migration may rebuild a large table, and a server may wait for another's migration lock: neither may be cut
+    // off by the pool's statement and lock timeouts. Kysely's Migrator runs on the one connection it is handed.
+    await this.db.connection().execute(async (connection) => {
+      await sql`set statement_timeout = 0`.execute(connection);
+      await sql`set lock_timeout = 0`.execute(connection);
+      try {
+        await this.#runMigrations(connection);
+      } finally {
+        await sql`reset statement_timeout`.execute(connection);
+        await sql`reset lock_timeout`.execute(connection);
+      }
+    });
+  }
+
+  async #runMigrations(db: Kysely<Database>): Promise<void> {
     const { error, results } = await new Migrator({
-      db: this.db,
+      db,
       provider: migrationProvider,
       migrationTableSchema: this.#migrationSchema,
     }).migrateToLatest();

@@ -14,15 +14,20 @@ export function pgUrl(schema: string): string {
   return `${PG_BASE}?schema=${schema}`;
 }
 
+/** The test database's URL for a pg client of the test's own. */
+export function adminUrl(): string {
+  const url = new URL(PG_BASE);
+  // pg takes the user from $USER only; the test machine's trust auth accepts postgres.
+  if (!url.username) url.username = process.env.PGUSER ?? 'postgres';
+  return url.toString();
+}
+
 /** Runs one statement on its own connection to the test database. */
 export async function pgQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
   text: string,
   values: unknown[] = [],
 ): Promise<R[]> {
-  const url = new URL(PG_BASE);
-  // pg takes the user from $USER only; the test machine's trust auth accepts postgres.
-  if (!url.username) url.username = process.env.PGUSER ?? 'postgres';
-  const client = new pg.Client({ connectionString: url.toString() });
+  const client = new pg.Client({ connectionString: adminUrl() });
   await client.connect();
   try {
     return (await client.query<R>(text, values)).rows;

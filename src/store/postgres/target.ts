@@ -13,8 +13,9 @@ export interface PostgresTarget {
   readonly masked: string;
 }
 
-// An unquoted PostgreSQL identifier (≤ 63 bytes): it goes into a `-c search_path=…` option, where quoting is fragile.
-const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+// An identifier that means the same quoted and unquoted (≤ 63 bytes, lower case): it goes unquoted into a
+// `-c search_path=…` option, where quoting is fragile, and quoted into `create schema`.
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** True when `location` names a PostgreSQL database rather than a SQLite file. */
 export function isPostgresUrl(location: string): boolean {
@@ -32,7 +33,7 @@ export function parsePostgresUrl(location: string): PostgresTarget {
   const schema = url.searchParams.get('schema') ?? undefined;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new Error(
-      `The database URL's schema parameter "${schema}" must be a plain identifier (letters, digits, _; at most 63)`,
+      `The database URL's schema parameter "${schema}" must be a plain identifier (lower-case letters, digits, _; at most 63)`,
     );
   }
   url.searchParams.delete('schema');
