@@ -12,7 +12,7 @@ import { adminRoutes } from '../src/admin/admin-server.js';
 import { addressKey, FailureThrottle, MAX_TRACKED_ADDRESSES } from '../src/admin/throttle.js';
 import { startServer } from '../src/server/index.js';
 import { silentLogger } from '../src/observability/index.js';
-import { startTestServer, TEST_TOKEN, type TestServer } from './helpers/server.js';
+import { dropTestDb, startTestServer, TEST_TOKEN, testDb, testDbEnv, type TestServer } from './helpers/server.js';
 
 type Json = Record<string, unknown>;
 interface RawResponse {
@@ -526,7 +526,7 @@ describe('admin token rules at start-up', () => {
       for (const adminToken of ['x', 'test-token', 'a'.repeat(23)]) {
         await assert.rejects(
           startServer(
-            { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken, demo: false },
+            { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken, demo: false, ...testDb(dir) },
             silentLogger(),
           ),
           /admin token .* has \d+ characters; at least 24 are required/,
@@ -536,16 +536,27 @@ describe('admin token rules at start-up', () => {
       // A short token in the token file is refused the same way.
       await writeFile(join(dir, 'admin-token'), 'short\n');
       await assert.rejects(
-        startServer({ dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, demo: false }, silentLogger()),
+        startServer(
+          { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, demo: false, ...testDb(dir) },
+          silentLogger(),
+        ),
         /admin-token has 5 characters/,
       );
       const ok = await startServer(
-        { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: 'a'.repeat(24), demo: false },
+        {
+          dataDir: dir,
+          servicesDir: join(dir, 'services'),
+          adminPort: 0,
+          adminToken: 'a'.repeat(24),
+          demo: false,
+          ...testDb(dir),
+        },
         silentLogger(),
       );
       await ok.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
+      await dropTestDb(dir);
     }
   });
 
@@ -575,6 +586,7 @@ describe('admin token rules at start-up', () => {
       SWITCHBOARD_ADMIN_PORT: '0',
       SWITCHBOARD_DEMO: '0',
       SWITCHBOARD_LOG_LEVEL: 'silent',
+      ...testDbEnv(dir),
     };
     const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
@@ -593,6 +605,7 @@ describe('admin token rules at start-up', () => {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));
       await rm(dir, { recursive: true, force: true });
+      await dropTestDb(dir);
     }
   }
 

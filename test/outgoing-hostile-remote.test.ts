@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { Service, opaque, type WsxHookCtx } from '../src/index.js';
 import { startServer } from '../src/server/index.js';
 import { silentLogger } from '../src/observability/index.js';
-import { createChannel, startTestServer, waitFor, type TestServer } from './helpers/server.js';
+import { createChannel, dropTestDb, startTestServer, testDb, waitFor, type TestServer } from './helpers/server.js';
 import { HostileRemote, grantSession } from './helpers/hostile-remote.js';
 
 /** Invokes `msg` on the outgoing connection `conn`; returns the reply or the error. */
@@ -589,6 +589,7 @@ describe('a stored connection to a hostile remote cannot crash-loop the server',
       adminPort: 0,
       adminToken: 'test-token-test-token-123',
       demo: false,
+      ...testDb(dir),
     };
     try {
       for (let run = 0; run < 3; run++) {
@@ -617,6 +618,7 @@ describe('a stored connection to a hostile remote cannot crash-loop the server',
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+      await dropTestDb(dir);
     }
     await assertStillServing();
   });

@@ -11,11 +11,14 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { startServer, type RunningServer, type Settings } from '../src/server/index.js';
 import { loadSettings } from '../src/server/settings.js';
-import { freePort, waitFor } from './helpers/server.js';
+import { dropTestDb, freePort, testDb, waitFor } from './helpers/server.js';
 
 const dirs: string[] = [];
 after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  for (const dir of dirs) {
+    await rm(dir, { recursive: true, force: true });
+    await dropTestDb(dir);
+  }
 });
 
 async function tempDir(): Promise<string> {
@@ -49,6 +52,7 @@ function start(
       adminPort: 0,
       adminToken: 'test-token-test-token-123',
       demo: false,
+      ...testDb(dir),
       ...overrides,
     },
     logger,

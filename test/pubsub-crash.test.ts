@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestClient } from './helpers/wsx-client.js';
-import { freePort } from './helpers/server.js';
+import { dropTestDb, freePort, testDbEnv } from './helpers/server.js';
 
 const MAIN = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'server', 'main.js');
 const CYCLES = 5;
@@ -33,7 +33,10 @@ const children = new Set<ChildProcess>();
 
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  for (const d of dirs) {
+    await rm(d, { recursive: true, force: true });
+    await dropTestDb(d);
+  }
 });
 
 /** A fresh data directory and ports for the next server. */
@@ -71,6 +74,7 @@ async function start(): Promise<Server> {
       SWITCHBOARD_DEMO_PORT: String(channelPort),
       SWITCHBOARD_ADMIN_TOKEN: 'crash-test-admin-token-0123',
       SWITCHBOARD_LOG_LEVEL: 'silent',
+      ...testDbEnv(dir),
     },
     stdio: 'ignore',
   });

@@ -7,7 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../src/server/index.js';
 import { silentLogger } from '../src/observability/index.js';
-import { createChannel, startTestServer, TEST_TOKEN as REMOTE_TOKEN, waitFor, type TestServer } from './helpers/server.js';
+import {
+  createChannel,
+  dropTestDb,
+  startTestServer,
+  TEST_TOKEN as REMOTE_TOKEN,
+  testDb,
+  waitFor,
+  type TestServer,
+} from './helpers/server.js';
 
 class OnRemoteMessage extends Service {
   static override serviceName = 'test.on-remote-message';
@@ -189,35 +197,37 @@ export default class Collect extends Service {
   const remoteSubs = async () => (await server.pubsub.subscriptions()).filter((s) => s.topicName === '/remote/orders');
 
   const first = await startServer(
-    { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false },
+    { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false, ...testDb(dir) },
     silentLogger(),
   );
-  const created = await fetch(`${first.adminUrl}/api/outgoing/wsx`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${REMOTE_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: 'orders-feed',
-      address: url,
-      isZato: true,
-      subscriptionList: ['/remote/orders'],
-      onMessageService: 'test.collect-orders',
-    }),
-  });
-  assert.equal(created.status, 201);
-  await waitFor(async () => (await remoteSubs()).length === 1, 3000, 'the remote subscription');
-  const subKey = (await remoteSubs())[0]!.subKey;
-  for (let n = 0; n < 3; n++) await publish(n);
-  await waitFor(() => collected().length >= 3, 3000, 'three before the restart');
-
-  await first.close();
-  assert.equal((await remoteSubs()).length, 1, 'a shutdown does not unsubscribe');
-  for (let n = 3; n < 6; n++) await publish(n);
-
-  const second = await startServer(
-    { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false },
-    silentLogger(),
-  );
+  // Both servers are closed however the test ends: one left open would keep this file's process from exiting.
+  let second: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
+    const created = await fetch(`${first.adminUrl}/api/outgoing/wsx`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${REMOTE_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'orders-feed',
+        address: url,
+        isZato: true,
+        subscriptionList: ['/remote/orders'],
+        onMessageService: 'test.collect-orders',
+      }),
+    });
+    assert.equal(created.status, 201);
+    await waitFor(async () => (await remoteSubs()).length === 1, 3000, 'the remote subscription');
+    const subKey = (await remoteSubs())[0]!.subKey;
+    for (let n = 0; n < 3; n++) await publish(n);
+    await waitFor(() => collected().length >= 3, 3000, 'three before the restart');
+
+    await first.close();
+    assert.equal((await remoteSubs()).length, 1, 'a shutdown does not unsubscribe');
+    for (let n = 3; n < 6; n++) await publish(n);
+
+    second = await startServer(
+      { dataDir: dir, servicesDir: join(dir, 'services'), adminPort: 0, adminToken: REMOTE_TOKEN, demo: false, ...testDb(dir) },
+      silentLogger(),
+    );
     await waitFor(() => collected().length >= 6, 5000, 'the messages published while this server was down');
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(collected(), [0, 1, 2, 3, 4, 5]);
@@ -233,7 +243,9 @@ export default class Collect extends Service {
     });
     await waitFor(async () => (await remoteSubs()).length === 0, 3000, 'unsubscribed on delete');
   } finally {
-    await second.close();
+    await first.close();
+    await second?.close();
     await rm(dir, { recursive: true, force: true });
+    await dropTestDb(dir);
   }
 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Service, loadSettings } from '../src/index.js';
-import { freePort, startTestServer, waitFor } from './helpers/server.js';
+import { dropTestDb, freePort, startTestServer, testDbEnv, waitFor } from './helpers/server.js';
 import { TestClient } from './helpers/wsx-client.js';
 
 const DIST = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src');
@@ -21,7 +21,10 @@ const children = new Set<ChildProcess>();
 
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  for (const dir of dirs) {
+    await rm(dir, { recursive: true, force: true });
+    await dropTestDb(dir);
+  }
 });
 
 async function tempDir(): Promise<string> {
@@ -49,6 +52,7 @@ function spawnServer(dir: string, adminPort: number, env: Record<string, string>
       SWITCHBOARD_ADMIN_TOKEN: TOKEN,
       SWITCHBOARD_DEMO: '0',
       SWITCHBOARD_LOG_LEVEL: 'warn',
+      ...testDbEnv(dir),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

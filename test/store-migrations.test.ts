@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { Store } from '../src/store/index.js';
+import { sqliteOnly } from './helpers/server.js';
 
 interface Column {
   name: string;
@@ -87,7 +88,7 @@ function describeIndex(sqlite: SQLite.Database, name: string, table: string): st
   return `${name} on ${table} (${columns.join(', ')})`;
 }
 
-test('on SQLite the migrations make the schema they shipped with', async () => {
+test('on SQLite the migrations make the schema they shipped with', sqliteOnly('pins the schema of a SQLite file'), async () => {
   const dir = await mkdtemp(join(tmpdir(), 'switchboard-migrations-'));
   const path = join(dir, 'db.sqlite');
   try {

@@ -8,6 +8,8 @@ import type { HotDeployer, ServiceInvoker, ServiceRegistry } from '../services/i
 /** What the admin API works with. */
 export interface AdminContext {
   readonly version: string;
+  /** This server's name (`serverName`); a function, as the default is known only once the admin listens. */
+  readonly serverName: () => string;
   readonly channels: ChannelDefinitions;
   readonly channelManager: ChannelManager;
   readonly outgoing: OutgoingDefinitions;

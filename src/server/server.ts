@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAdminServer } from '../admin/index.js';
@@ -51,6 +52,8 @@ export interface RunningServer {
   readonly adminTokenGenerated: boolean;
   /** `$dataDir/admin-token`: where a generated token is kept (it may not exist when the token is configured). */
   readonly adminTokenFile: string;
+  /** `serverName`, or by default the host name, ':' and the admin port. */
+  readonly serverName: string;
   /** True when this start seeded the demo channels. */
   readonly seeded: boolean;
   /** Stops everything: clients get close 1001, the database is closed. */
@@ -94,8 +97,10 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     await reportUnreadableSecrets(security, box, logger);
     const parts = buildParts({ settings, logger, store, security, metrics, faults, watchdog });
     const { deployer, channelManager, pubsub, outgoingManager, memoryGuard } = parts;
+    // The default name needs the admin port, which port 0 leaves unknown until the admin listens.
+    let serverName = settings.serverName ?? '';
     const admin = createAdminServer(
-      { version: VERSION, ...parts, topics: new TopicDefinitions(pubsub), security, metrics },
+      { version: VERSION, serverName: () => serverName, ...parts, topics: new TopicDefinitions(pubsub), security, metrics },
       {
         token,
         user: settings.adminUser,
@@ -131,6 +136,8 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     closers.push(() => admin.close());
     const address = admin.server.address();
     const port = typeof address === 'object' && address ? address.port : settings.adminPort;
+    serverName ||= `${hostname()}:${port}`;
+    logger.info({ server: serverName, portOffset: settings.portOffset }, 'Server started');
 
     return {
       ...parts,
@@ -146,6 +153,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       adminTokenGenerated: generated,
       adminTokenFile,
       seeded,
+      serverName,
       close: closeAll,
     };
   } catch (err) {
@@ -197,6 +205,7 @@ function buildParts({ settings, logger, store, security, metrics, faults, watchd
     definitions: channels,
     deps: { invoker, security, logger, metrics, admission: memoryGuard },
     listener: { headersTimeoutMs: settings.channelHeadersTimeoutMs },
+    portOffset: settings.portOffset,
   });
   const pubsub = new PubSub({ store, channels: channelManager, logger });
   registry.replaceSource(

@@ -109,6 +109,18 @@ export const SettingsSchema = Type.Object(
       }),
       0.85,
     ),
+    serverName: text(
+      "this server's name in logs, /api/health and (later) the cluster's servers table; default: the host name, ':' and the admin port",
+    ),
+    portOffset: withDefault(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10_000,
+        description:
+          "added to every channel's port when it listens (the stored address stays as it is), so that several servers run on one host",
+      }),
+      0,
+    ),
     // Above 0 so that a slow-header client is always dropped; 300 s is Node's own request timeout.
     channelHeadersTimeoutMs: ms(
       'milliseconds a client may take to send a channel port its complete HTTP headers before a 408 and a close',

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { startServer, type RunningServer, type Settings } from '../../src/server/index.js';
 import { silentLogger } from '../../src/observability/index.js';
 import { createLogger } from '../../src/observability/index.js';
+import { dropTestDb, testDb } from './test-db.js';
+
+export { dropTestDb, queryStored, sqliteOnly, testDb, testDbEnv } from './test-db.js';
 
 /** The admin token of every test server (long enough for the server's minimum of 24 characters). */
 export const TEST_TOKEN = 'test-token-for-the-admin-api';
@@ -22,7 +25,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A server on a fresh temp dir (a real SQLite file), admin API on a free port, plus an API helper. */
+/**
+ * A server on a fresh temp dir (a real SQLite file there, or on the PostgreSQL pass a schema of its own), admin API
+ * on a free port, plus an API helper.
+ */
 export interface TestServer extends RunningServer {
   readonly dir: string;
   /** Calls the admin API with the admin token; resolves with status and parsed JSON body. */
@@ -32,7 +38,7 @@ export interface TestServer extends RunningServer {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: T }>;
-  /** Stops the server and deletes its directory. */
+  /** Stops the server and deletes its directory (and its PostgreSQL schema). */
   stop(): Promise<void>;
 }
 
@@ -47,10 +53,15 @@ export async function startTestServer(overrides: Partial<Settings> = {}): Promis
       adminPort: 0,
       adminToken: TEST_TOKEN,
       demo: false,
+      ...testDb(dir),
       ...overrides,
     },
     logger,
-  );
+  ).catch(async (err: unknown) => {
+    // A start that fails leaves no dir nor schema behind.
+    await removeServerData(dir);
+    throw err;
+  });
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(server.adminUrl + path, {
       method,
@@ -78,9 +89,15 @@ export async function startTestServer(overrides: Partial<Settings> = {}): Promis
       if (stopped) return;
       stopped = true;
       await server.close();
-      await rm(dir, { recursive: true, force: true });
+      await removeServerData(dir);
     },
   }) as TestServer;
+}
+
+/** Deletes a test server's directory and, on the PostgreSQL pass, its schema. */
+export async function removeServerData(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await dropTestDb(dir);
 }
 
 /** Creates a channel on a free port through the admin API; resolves with its ws:// URL. */

@@ -16,6 +16,8 @@ export interface ChannelState {
   readonly error?: string;
   /** The port bound, when listening. */
   readonly port?: number;
+  /** Where the channel listens, when the server's `portOffset` moves it away from its stored address. */
+  readonly listenAddress?: string;
   readonly connections: number;
 }
 
@@ -23,6 +25,7 @@ interface Running {
   readonly runtime: ChannelRuntime;
   readonly listener: PortListener;
   readonly path: string;
+  readonly listenAddress: string | undefined;
 }
 
 /** A client left (`client-closed`). */
@@ -53,6 +56,7 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
   readonly #stats = new Map<string, MessageStats>();
   readonly #follower: ChangeFollower<ChannelConfig>;
   readonly #listenerOptions: ListenerOptions | undefined;
+  readonly #portOffset: number;
 
   readonly #events: ChannelEvents = {
     clientClosed: (channelName, pubClientId) =>
@@ -61,9 +65,17 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
       this.emit('client-response', { channelName, pubClientId, inReplyTo, response } satisfies ClientResponseEvent),
   };
 
-  constructor(options: { store: Store; definitions: ChannelDefinitions; deps: ChannelDeps; listener?: ListenerOptions }) {
+  /** `portOffset` is added to every channel's stored port when it listens (several servers on one host). */
+  constructor(options: {
+    store: Store;
+    definitions: ChannelDefinitions;
+    deps: ChannelDeps;
+    listener?: ListenerOptions;
+    portOffset?: number;
+  }) {
     super();
     this.#listenerOptions = options.listener;
+    this.#portOffset = options.portOffset ?? 0;
     this.#definitions = options.definitions;
     this.#deps = options.deps;
     this.#logger = options.deps.logger.child({ part: 'channels' });
@@ -97,7 +109,15 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
   /** The live state of a channel. */
   state(name: string): ChannelState {
     const running = this.#running.get(name);
-    if (running) return { state: 'listening', port: running.listener.boundPort, connections: running.runtime.connectionCount };
+    if (running) {
+      const { listener, runtime, listenAddress } = running;
+      return {
+        state: 'listening',
+        port: listener.boundPort,
+        connections: runtime.connectionCount,
+        ...(listenAddress && { listenAddress }),
+      };
+    }
     const error = this.#errors.get(name);
     return error ? { state: 'error', error, connections: 0 } : { state: 'stopped', connections: 0 };
   }
@@ -154,24 +174,31 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     if (!config.isActive) return;
     this.#errors.delete(config.name);
     const address = parseAddress(config.address);
-    let listener = this.#listeners.get(address.key);
+    // Port 0 (any free port) stays 0; the stored address never changes, only where it is served.
+    const port = this.#portOffset && address.port ? address.port + this.#portOffset : address.port;
+    const key = `${address.host}:${port}`;
+    let listener = this.#listeners.get(key);
     if (!listener) {
-      const created = new PortListener(address.host, address.port, this.#logger, this.#listenerOptions);
+      const created = new PortListener(address.host, port, this.#logger, this.#listenerOptions);
       try {
         await created.listen();
       } catch (err) {
-        const message = `Cannot listen on ${address.key}: ${(err as Error).message}`;
+        const message = `Cannot listen on ${key}: ${(err as Error).message}`;
         this.#errors.set(config.name, message);
         this.#logger.error({ channel: config.name, err: (err as Error).message }, 'Channel could not start');
         return;
       }
       listener = created;
-      this.#listeners.set(address.key, listener);
+      this.#listeners.set(key, listener);
     }
     const runtime = new ChannelRuntime(config, this.#deps, this.#events, this.#statsOf(config.name));
     listener.route(address.path, runtime);
-    this.#running.set(config.name, { runtime, listener, path: address.path });
-    this.#logger.info({ channel: config.name, address: config.address, protocol: config.protocol }, 'Channel listening');
+    const listenAddress = port === address.port ? undefined : offsetAddress(config.address, port);
+    this.#running.set(config.name, { runtime, listener, path: address.path, listenAddress });
+    this.#logger.info(
+      { channel: config.name, address: config.address, protocol: config.protocol, ...(listenAddress && { listenAddress }) },
+      'Channel listening',
+    );
   }
 
   async #stopChannel(name: string, code: number, reason: string): Promise<void> {
@@ -187,4 +214,11 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     }
     this.#logger.info({ channel: name, reason }, 'Channel stopped');
   }
+}
+
+/** The stored address with the port it is actually served on. */
+function offsetAddress(address: string, port: number): string {
+  const url = new URL(address);
+  url.port = String(port);
+  return url.toString();
 }

@@ -8,7 +8,9 @@ import { Badge, ErrorLine, Table, Time } from '../components/table.js';
 import { href } from '../router.js';
 
 // The config's shape comes from the server's own schema (type-only: nothing of src/ is bundled).
-type Channel = ChannelConfig & { runtime: { state: string; connections: number; error?: string } };
+type Channel = ChannelConfig & {
+  runtime: { state: string; connections: number; error?: string; listenAddress?: string };
+};
 
 interface Client {
   pubClientId: string;
@@ -33,7 +35,16 @@ export function ChannelsPage({ route }: { route: string[] }) {
       pollMs={2000}
       choices={choices}
       columns={[
-        { title: 'Address', cell: (c) => <code>{c.address}</code> },
+        {
+          title: 'Address',
+          cell: (c) => (
+            <>
+              <code>{c.address}</code>
+              {/* The server's portOffset moves the port it listens on; the stored address stays. */}
+              {c.runtime.listenAddress && <div class="muted">listening on {c.runtime.listenAddress}</div>}
+            </>
+          ),
+        },
         { title: 'Protocol', cell: (c) => c.protocol },
         { title: 'Service', cell: (c) => c.service },
         {
