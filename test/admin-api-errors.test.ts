@@ -644,3 +644,20 @@ describe('admin API: GET /api/services/{name} and invoking without a body', () =
     );
   });
 });
+
+describe('admin API errors: a NUL character in a name', () => {
+  // PostgreSQL's text cannot hold NUL: both stores refuse such a name alike, and looking one up finds nothing.
+  test('creating or renaming to a name with NUL is 400 invalid_input naming the field; looking one up is 404', async () => {
+    const created = await server.api('POST', '/api/security', { name: 'a\u0000b', type: 'apikey', secret: 'k' });
+    assert.equal(created.status, 400, JSON.stringify(created.body));
+    assert.equal(created.body.error.code, 'invalid_input');
+    assert.equal(created.body.error.field, 'name');
+    const renamed = await server.api('PUT', `/api/outgoing/wsx/${enc(String(outA.name))}`, { ...outA, name: 'x\u0000' });
+    assert.equal(renamed.status, 400, JSON.stringify(renamed.body));
+    for (const path of ['/api/security/', '/api/channels/wsx/', '/api/outgoing/wsx/', '/api/pubsub/topics/']) {
+      const got = await server.api('GET', `${path}${enc('\u0000')}`);
+      assert.equal(got.status, 404, `${path}%00: ${JSON.stringify(got.body)}`);
+    }
+    assert.equal((await server.api('GET', `/api/outgoing/wsx/${enc(String(outA.name))}`)).status, 200, 'the original is kept');
+  });
+});

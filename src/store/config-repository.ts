@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '../errors/index.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { Store, ConfigChange } from './store.js';
 
 /** The kinds of configuration object; each names its `<kind>_not_found` and `<kind>_exists` error codes. */
@@ -35,6 +35,8 @@ export class ConfigRepository<T extends Named> {
 
   /** One object, or undefined. */
   async get(name: string): Promise<T | undefined> {
+    // PostgreSQL's text cannot hold NUL (the query itself would fail), and no name with one is ever stored.
+    if (name.includes('\0')) return undefined;
     const row = await this.#store.db
       .selectFrom('config_object')
       .select('body')
@@ -53,6 +55,7 @@ export class ConfigRepository<T extends Named> {
 
   /** Creates an object; a 409 `ConflictError` if the name is taken. */
   async create(value: T): Promise<T> {
+    refuseNul(value.name);
     const now = new Date().toISOString();
     try {
       await this.#store.db
@@ -71,6 +74,7 @@ export class ConfigRepository<T extends Named> {
   /** Replaces an object (and renames it when `value.name` differs); 404 if missing, 409 if the new name is taken. */
   async update(name: string, value: T): Promise<T> {
     const previous = await this.require(name);
+    refuseNul(value.name);
     if (value.name !== name && (await this.get(value.name))) {
       throw new ConflictError(`${this.kind}_exists`, `A ${this.kind} named ${value.name} already exists`, { field: 'name' });
     }
@@ -105,4 +109,10 @@ export class ConfigRepository<T extends Named> {
 function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
+/** The same on both databases: PostgreSQL's text cannot store NUL, so neither store takes a name with one. */
+function refuseNul(name: string): void {
+  if (name.includes('\0'))
+    throw new ValidationError('invalid_input', 'A name must not contain a NUL character', { field: 'name' });
 }
