@@ -66,7 +66,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
   const settings = loadSettings(overrides);
   // First, so that a token too short is refused before anything listens.
   const { token, generated, file: adminTokenFile } = resolveAdminToken(settings.dataDir, settings.adminToken);
-  const store = await Store.open({ path: settings.db });
+  const store = await Store.open({ path: settings.db, poolMax: settings.pgPoolMax });
   const closers: Array<() => Promise<void>> = [() => store.close()];
   let closing: Promise<void> | undefined;
   // Parts stop in the reverse order they started; calling close twice waits for the first.

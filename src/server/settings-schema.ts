@@ -20,7 +20,14 @@ export const SettingsSchema = Type.Object(
       Type.String({ minLength: 1, description: 'where the database, the admin token and compiled services live' }),
       './data',
     ),
-    db: text('a SQLite file path (default $dataDir/switchboard.db)'),
+    db: text(
+      'a SQLite file path (default $dataDir/switchboard.db), or a postgres://user:password@host:port/db URL; ' +
+        '?schema=NAME on the URL keeps the tables in that schema (created if missing)',
+    ),
+    pgPoolMax: withDefault(
+      Type.Integer({ minimum: 1, maximum: 1000, description: 'PostgreSQL only: the most connections in the pool' }),
+      10,
+    ),
     servicesDir: withDefault(Type.String({ minLength: 1, description: 'the hot-deployed services directory' }), './services'),
     adminHost: withDefault(
       Type.String({ minLength: 1, description: 'the address the admin API and web admin listen on' }),

@@ -104,8 +104,14 @@ export function loadSettings(
   return {
     ...s,
     dataDir,
-    db: resolve(cwd, s.db ?? join(dataDir, 'switchboard.db')),
+    db: resolveDb(cwd, dataDir, s.db),
     servicesDir: resolve(cwd, s.servicesDir),
     secretKeyFile: s.secretKeyFile === undefined ? undefined : resolve(cwd, s.secretKeyFile),
   };
+}
+
+/** A SQLite path resolved against `cwd`; a `postgres://` URL as given. */
+function resolveDb(cwd: string, dataDir: string, db: string | undefined): string {
+  if (db !== undefined && /^postgres(ql)?:\/\//i.test(db)) return db;
+  return resolve(cwd, db ?? join(dataDir, 'switchboard.db'));
 }

@@ -1,7 +1,18 @@
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
-// Migrations are code, versioned by name, applied in order by Kysely's Migrator. Never edit one that has
-// shipped: add the next.
+// Migrations are code, versioned by name, applied in order by Kysely's Migrator, written with its schema builder so
+// that each runs on SQLite and PostgreSQL alike. Never change what one that has shipped makes on SQLite: add the next.
+// Where the two databases need different column types, `types(db)` is the one place that says so.
+
+/** Column types that differ between the databases. */
+interface DialectTypes {
+  /** A publication sequence number: SQLite's `integer` is already 64-bit; PostgreSQL's is 32. */
+  readonly seq: 'integer' | 'bigint';
+}
+
+function types(db: Kysely<unknown>): DialectTypes {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? { seq: 'bigint' } : { seq: 'integer' };
+}
 const migrations: Record<string, Migration> = {
   '0001_config_objects': {
     async up(db: Kysely<unknown>) {
@@ -24,11 +35,12 @@ const migrations: Record<string, Migration> = {
   },
   '0002_pubsub': {
     async up(db: Kysely<unknown>) {
+      const { seq } = types(db);
       // Guaranteed-delivery messages and, per subscription, which of them it still has to receive.
       await db.schema
         .createTable('pubsub_message')
         .addColumn('msg_id', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('seq', seq, (c) => c.notNull())
         .addColumn('topic_name', 'varchar(512)', (c) => c.notNull())
         .addColumn('data', 'text', (c) => c.notNull())
         .addColumn('mime_type', 'varchar(200)', (c) => c.notNull())
@@ -54,7 +66,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('sub_key', 'varchar(128)', (c) => c.notNull())
         .addColumn('msg_id', 'varchar(64)', (c) => c.notNull())
         .addColumn('priority', 'integer', (c) => c.notNull())
-        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('seq', seq, (c) => c.notNull())
         .addColumn('delivery_count', 'integer', (c) => c.notNull())
         .addColumn('delivered', 'integer', (c) => c.notNull().defaultTo(0))
         .addPrimaryKeyConstraint('pubsub_queue_pk', ['sub_key', 'msg_id'])
@@ -67,15 +79,24 @@ const migrations: Record<string, Migration> = {
       // A subscriber's next batch is `where sub_key = ? and delivered = 0 order by priority desc, seq`: an index in
       // exactly that order reads the batch off its head instead of sorting the whole backlog (23 ms per batch at
       // 20k rows with the ascending index it replaces).
-      await sql`drop index if exists pubsub_queue_order`.execute(db);
-      await sql`create index pubsub_queue_next on pubsub_queue (sub_key, delivered, priority desc, seq)`.execute(db);
+      await db.schema.dropIndex('pubsub_queue_order').ifExists().execute();
+      await db.schema
+        .createIndex('pubsub_queue_next')
+        .on('pubsub_queue')
+        .columns(['sub_key', 'delivered', 'priority desc', 'seq'])
+        .execute();
       // Whether anyone still needs a message (`… where msg_id = ?`, on every acknowledgement) and expiry's delete by
       // msg_id: without it each scanned the whole queue table.
-      await sql`create index pubsub_queue_msg on pubsub_queue (msg_id)`.execute(db);
+      await db.schema.createIndex('pubsub_queue_msg').on('pubsub_queue').column('msg_id').execute();
       // Per-subscription overflow state (see docs/pubsub.md) and when it lost its connection (detachedTtl).
-      await sql`alter table pubsub_subscription add column suspended integer not null default 0`.execute(db);
-      await sql`alter table pubsub_subscription add column dropped integer not null default 0`.execute(db);
-      await sql`alter table pubsub_subscription add column detached_at bigint`.execute(db);
+      const subscription = () => db.schema.alterTable('pubsub_subscription');
+      await subscription()
+        .addColumn('suspended', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await subscription()
+        .addColumn('dropped', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await subscription().addColumn('detached_at', 'bigint').execute();
     },
   },
 };

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import type SQLite from 'better-sqlite3';
+import { Migrator, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import { migrationProvider } from './migrations.js';
+import { openPostgres } from './postgres/open.js';
+import { isPostgresUrl } from './postgres/target.js';
+import { openSqlite } from './sqlite/open.js';
 
 /** A change to a configuration object, emitted after it is committed. */
 export interface ConfigChange<T = unknown> {
@@ -17,8 +18,26 @@ export interface ConfigChange<T = unknown> {
 
 /** Where the store keeps its data. */
 export interface StoreOptions {
-  /** A SQLite file path (created with its directory), or `:memory:`. */
+  /**
+   * A SQLite file path (created with its directory), `:memory:`, or a `postgres://user:password@host:port/db` URL;
+   * `?schema=NAME` on the URL puts every table in that schema (created if missing).
+   */
   readonly path: string;
+  /** PostgreSQL only: the most pooled connections (default 10). */
+  readonly poolMax?: number;
+  /** PostgreSQL only: the `application_name` pg_stat_activity shows (default `switchboard`). */
+  readonly applicationName?: string;
+}
+
+/** The database engines the store runs on. */
+export type StoreDialect = 'sqlite' | 'postgres';
+
+interface Opened {
+  readonly db: Kysely<Database>;
+  readonly dialect: StoreDialect;
+  readonly location: string;
+  readonly sqlite?: SQLite.Database;
+  readonly release?: () => void;
 }
 
 /**
@@ -27,25 +46,29 @@ export interface StoreOptions {
  */
 export class Store extends EventEmitter {
   readonly db: Kysely<Database>;
-  readonly dialect: 'sqlite';
+  readonly dialect: StoreDialect;
+  /** The SQLite path, or the PostgreSQL URL with its password masked. */
   readonly location: string;
-  readonly #sqlite: SQLite.Database;
+  readonly #sqlite: SQLite.Database | undefined;
+  readonly #release: () => void;
   readonly #statements = new Map<string, SQLite.Statement>();
 
-  private constructor(db: Kysely<Database>, sqlite: SQLite.Database, location: string) {
+  private constructor(opened: Opened) {
     super();
-    this.db = db;
-    this.#sqlite = sqlite;
-    this.dialect = 'sqlite';
-    this.location = location;
+    this.db = opened.db;
+    this.dialect = opened.dialect;
+    this.location = opened.location;
+    this.#sqlite = opened.sqlite;
+    this.#release = opened.release ?? (() => undefined);
   }
 
   /**
-   * A prepared statement, cached by its SQL, for hot paths where building and preparing each query (what Kysely
-   * does) costs more than running it. Run it only inside a `db` transaction: that holds the one connection, so
-   * the statement cannot land in the middle of someone else's transaction.
+   * SQLite only: a prepared statement, cached by its SQL, for hot paths where building and preparing each query
+   * (what Kysely does) costs more than running it. Run it only inside a `db` transaction: that holds the one
+   * connection, so the statement cannot land in the middle of someone else's transaction.
    */
   prepared(sql: string): SQLite.Statement {
+    if (!this.#sqlite) throw new Error(`Store.prepared() is SQLite-only; this store is ${this.dialect}`);
     let statement = this.#statements.get(sql);
     if (!statement) this.#statements.set(sql, (statement = this.#sqlite.prepare(sql)));
     return statement;
@@ -53,16 +76,13 @@ export class Store extends EventEmitter {
 
   /** Opens (creating if needed) and migrates the database. */
   static async open(options: StoreOptions): Promise<Store> {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    const sqlite = new SQLite(options.path);
-    sqlite.pragma('journal_mode = WAL');
-    // FULL: a committed write survives power loss, which pub/sub's guaranteed delivery relies on.
-    sqlite.pragma('synchronous = FULL');
-    sqlite.pragma('busy_timeout = 5000');
-    sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    const store = new Store(db, sqlite, options.path);
-    await store.migrate();
+    const store = new Store(await connect(options));
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     return store;
   }
 
@@ -95,7 +115,21 @@ export class Store extends EventEmitter {
     this.emit('change', change);
   }
 
+  /** Closes the database (on PostgreSQL, ends the pool) and releases the SQLite file for another server. */
   async close(): Promise<void> {
-    await this.db.destroy();
+    try {
+      await this.db.destroy();
+    } finally {
+      this.#release();
+    }
   }
+}
+
+async function connect(options: StoreOptions): Promise<Opened> {
+  if (!isPostgresUrl(options.path)) return { ...openSqlite(options.path), dialect: 'sqlite', location: options.path };
+  const { db, target } = await openPostgres(options.path, {
+    poolMax: options.poolMax ?? 10,
+    applicationName: options.applicationName ?? 'switchboard',
+  });
+  return { db, dialect: 'postgres', location: target.masked };
 }

@@ -1,0 +1,106 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../schema.js';
+import { parsePostgresUrl, type PostgresTarget } from './target.js';
+
+/** How a server's pool to PostgreSQL is set up. */
+export interface PostgresPoolOptions {
+  /** The most connections the pool opens (cluster-notes §3.1: about 12 per server with the listener). */
+  readonly poolMax: number;
+  /** `application_name`, which `pg_stat_activity` shows. */
+  readonly applicationName: string;
+}
+
+/** An open, reachable PostgreSQL database. */
+export interface OpenedPostgres {
+  readonly db: Kysely<Database>;
+  readonly target: PostgresTarget;
+}
+
+// Server-side settings for every pooled connection (cluster-notes §3.1): no statement or idle transaction can hold
+// a connection or a lock for ever, and a partitioned client's session (with its locks) goes within ~25 s, not 2.2 h.
+const SESSION_SETTINGS = [
+  'statement_timeout=30000',
+  'idle_in_transaction_session_timeout=60000',
+  'lock_timeout=10000',
+  'tcp_keepalives_idle=10',
+  'tcp_keepalives_interval=5',
+  'tcp_keepalives_count=3',
+];
+
+const INT8_OID = 20;
+
+/**
+ * pg returns `bigint` (and `count(*)`) as strings. Every bigint we store (epoch ms, sequences, counters) is below
+ * 2^53, so it is parsed to a number here, for every query, rather than in each repository; a value that would
+ * lose precision is an error, never a silently wrong number. `numeric` (what `sum(bigint)` returns) stays a string.
+ */
+function parseInt8(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`A bigint from PostgreSQL (${value}) is beyond Number.MAX_SAFE_INTEGER`);
+  return n;
+}
+
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Opens a pool to the URL's database, checks it answers and creates the URL's schema; throws naming the target. */
+export async function openPostgres(location: string, options: PostgresPoolOptions): Promise<OpenedPostgres> {
+  const target = parsePostgresUrl(location);
+  const settings = target.schema ? [`search_path=${target.schema}`, ...SESSION_SETTINGS] : SESSION_SETTINGS;
+  const pool = new pg.Pool({
+    connectionString: target.connectionString,
+    max: options.poolMax,
+    application_name: options.applicationName,
+    options: settings.map((s) => `-c ${s}`).join(' '),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    connectionTimeoutMillis: 10_000,
+    types,
+  });
+  // An idle client's error (the server restarted, the connection was terminated) is emitted on the pool; without
+  // a listener it would end the process. The pool drops that client and the next query gets a fresh one.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await prepareSchema(db, target.schema);
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    throw new Error(`Cannot use PostgreSQL at ${describe(target)}: ${reason(err)}`, { cause: err });
+  }
+  return { db, target };
+}
+
+/** `host:port, database db (schema s)`, as start-up errors name the target. */
+function describe(target: PostgresTarget): string {
+  const schema = target.schema ? `, schema ${target.schema}` : '';
+  return `${target.host}:${target.port}, database ${target.database}${schema}`;
+}
+
+async function prepareSchema(db: Kysely<Database>, schema: string | undefined): Promise<void> {
+  if (!schema) {
+    await sql`select 1`.execute(db);
+    return;
+  }
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (err) {
+    // Servers starting at once race on `if not exists` (pg_namespace's unique index): the schema exists either way.
+    if (!isDuplicate(err)) throw err;
+  }
+}
+
+function isDuplicate(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === '23505' || code === '42P06';
+}
+
+/** The error's own words; a refused connection can be an AggregateError (IPv4 and IPv6) with an empty message. */
+function reason(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return reason(err.errors[0]);
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return err.message || (typeof code === 'string' ? code : err.name);
+}
