@@ -5,7 +5,6 @@ import type { Store } from './store.js';
 
 /** The pub/sub repository for the store's database. */
 export function createPubSubRepository<S extends SubscriptionRecord = SubscriptionRecord>(store: Store): PubSubRepository<S> {
-  // A string comparison until the store's dialect type names PostgreSQL (issue 12, the PostgreSQL store).
-  if ((store.dialect as string) === 'postgres') return new PostgresPubSubRepository<S>(store);
+  if (store.dialect === 'postgres') return new PostgresPubSubRepository<S>(store);
   return new SqlitePubSubRepository<S>(store);
 }

@@ -28,7 +28,7 @@ export async function insertPublications(trx: Transaction<Database>, publication
   const messages = publications.flatMap((p) => p.messages);
   if (!messages.length) return;
   await sql`insert into pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, correl_id, in_reply_to, ext_client_id, size)
-    select * from unnest(${messages.map((m) => m.msgId)}::text[], ${messages.map((m) => m.seq)}::integer[],
+    select * from unnest(${messages.map((m) => m.msgId)}::text[], ${messages.map((m) => m.seq)}::bigint[],
       ${messages.map((m) => m.topicName)}::text[], ${messages.map((m) => m.dataJson)}::text[],
       ${messages.map((m) => m.mimeType)}::text[], ${messages.map((m) => m.priority)}::integer[],
       ${messages.map((m) => m.pubTime)}::bigint[], ${messages.map((m) => m.expirationTime)}::bigint[],
@@ -54,7 +54,7 @@ async function insertQueued(trx: Transaction<Database>, publications: readonly P
   }
   if (!subKeys.length) return;
   await sql`insert into pubsub_queue (sub_key, msg_id, priority, seq, delivery_count)
-    select k, id, p, s, 0 from unnest(${subKeys}::text[], ${msgIds}::text[], ${priorities}::integer[], ${seqs}::integer[]) as t(k, id, p, s)`.execute(
+    select k, id, p, s, 0 from unnest(${subKeys}::text[], ${msgIds}::text[], ${priorities}::integer[], ${seqs}::bigint[]) as t(k, id, p, s)`.execute(
     trx,
   );
 }
