@@ -113,3 +113,14 @@ test('config file values are checked by the same schema: a string where a number
     assert.throws(() => loadSettings({}, {}, cwd), /demo must be true or false/),
   );
 });
+
+test('db takes a SQLite path (resolved against the working directory) or a postgres:// URL (kept as given)', () => {
+  const cwd = tmpdir();
+  assert.equal(loadSettings({}, { SWITCHBOARD_DB: 'rel/x.db' }, cwd).db, join(cwd, 'rel', 'x.db'));
+  const url = 'postgres://sb:pw@db.example:6543/switchboard?schema=one';
+  assert.equal(loadSettings({}, { SWITCHBOARD_DB: url }, cwd).db, url);
+  assert.equal(loadSettings({ db: 'postgresql://h/d' }, {}, cwd).db, 'postgresql://h/d');
+  assert.equal(loadSettings({}, { SWITCHBOARD_PG_POOL_MAX: '4' }, cwd).pgPoolMax, 4);
+  assert.equal(loadSettings({}, {}, cwd).pgPoolMax, 10);
+  assert.throws(() => loadSettings({}, { SWITCHBOARD_PG_POOL_MAX: '0' }, cwd), /pgPoolMax/);
+});

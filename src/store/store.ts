@@ -38,6 +38,8 @@ interface Opened {
   readonly location: string;
   readonly sqlite?: SQLite.Database;
   readonly release?: () => void;
+  /** PostgreSQL: where Kysely's migration tables are (its check for them would otherwise see every schema's). */
+  readonly migrationSchema?: string;
 }
 
 /**
@@ -51,6 +53,7 @@ export class Store extends EventEmitter {
   readonly location: string;
   readonly #sqlite: SQLite.Database | undefined;
   readonly #release: () => void;
+  readonly #migrationSchema: string | undefined;
   readonly #statements = new Map<string, SQLite.Statement>();
 
   private constructor(opened: Opened) {
@@ -60,6 +63,7 @@ export class Store extends EventEmitter {
     this.location = opened.location;
     this.#sqlite = opened.sqlite;
     this.#release = opened.release ?? (() => undefined);
+    this.#migrationSchema = opened.migrationSchema;
   }
 
   /**
@@ -88,7 +92,11 @@ export class Store extends EventEmitter {
 
   /** Applies pending migrations; throws if one fails. */
   async migrate(): Promise<void> {
-    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider }).migrateToLatest();
+    const { error, results } = await new Migrator({
+      db: this.db,
+      provider: migrationProvider,
+      migrationTableSchema: this.#migrationSchema,
+    }).migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
       throw new Error(`Database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -127,9 +135,9 @@ export class Store extends EventEmitter {
 
 async function connect(options: StoreOptions): Promise<Opened> {
   if (!isPostgresUrl(options.path)) return { ...openSqlite(options.path), dialect: 'sqlite', location: options.path };
-  const { db, target } = await openPostgres(options.path, {
+  const { db, target, schema } = await openPostgres(options.path, {
     poolMax: options.poolMax ?? 10,
     applicationName: options.applicationName ?? 'switchboard',
   });
-  return { db, dialect: 'postgres', location: target.masked };
+  return { db, dialect: 'postgres', location: target.masked, migrationSchema: schema };
 }

@@ -15,6 +15,8 @@ export interface PostgresPoolOptions {
 export interface OpenedPostgres {
   readonly db: Kysely<Database>;
   readonly target: PostgresTarget;
+  /** The schema the tables live in: the URL's, or the connection's `current_schema()`. */
+  readonly schema: string;
 }
 
 // Server-side settings for every pooled connection (cluster-notes §3.1): no statement or idle transaction can hold
@@ -65,12 +67,11 @@ export async function openPostgres(location: string, options: PostgresPoolOption
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
-    await prepareSchema(db, target.schema);
+    return { db, target, schema: await prepareSchema(db, target.schema) };
   } catch (err) {
     await db.destroy().catch(() => undefined);
     throw new Error(`Cannot use PostgreSQL at ${describe(target)}: ${reason(err)}`, { cause: err });
   }
-  return { db, target };
 }
 
 /** `host:port, database db (schema s)`, as start-up errors name the target. */
@@ -79,10 +80,13 @@ function describe(target: PostgresTarget): string {
   return `${target.host}:${target.port}, database ${target.database}${schema}`;
 }
 
-async function prepareSchema(db: Kysely<Database>, schema: string | undefined): Promise<void> {
+/** Creates the URL's schema, or finds the default one; either way the first round trip proves the server answers. */
+async function prepareSchema(db: Kysely<Database>, schema: string | undefined): Promise<string> {
   if (!schema) {
-    await sql`select 1`.execute(db);
-    return;
+    const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+    const current = rows[0]?.schema;
+    if (!current) throw new Error('the search_path names no existing schema: add ?schema=NAME to the URL');
+    return current;
   }
   try {
     await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
@@ -90,6 +94,7 @@ async function prepareSchema(db: Kysely<Database>, schema: string | undefined): 
     // Servers starting at once race on `if not exists` (pg_namespace's unique index): the schema exists either way.
     if (!isDuplicate(err)) throw err;
   }
+  return schema;
 }
 
 function isDuplicate(err: unknown): boolean {
