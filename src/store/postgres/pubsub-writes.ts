@@ -19,42 +19,49 @@ export function chunks<T>(items: readonly T[]): T[][] {
   return out;
 }
 
+/** A round's queue rows as parallel arrays, one per column: each is one bind parameter. */
+interface QueueColumns {
+  readonly subKeys: string[];
+  readonly msgIds: string[];
+  readonly priorities: number[];
+  readonly seqs: number[];
+}
+
+function queueColumns(publications: readonly Publication[]): QueueColumns {
+  const columns: QueueColumns = { subKeys: [], msgIds: [], priorities: [], seqs: [] };
+  for (const p of publications) {
+    for (const m of p.messages) {
+      for (const subKey of p.subKeys) {
+        columns.subKeys.push(subKey);
+        columns.msgIds.push(m.msgId);
+        columns.priorities.push(m.priority);
+        columns.seqs.push(m.seq);
+      }
+    }
+  }
+  return columns;
+}
+
 /**
- * Writes a round's publications in two statements whatever their number: every message with one
- * `insert … select from unnest(…)` and every queue row with another (cluster-notes §3.7 step 1). Each column is one
- * array parameter, so a round stays at 16 bind parameters, far below PostgreSQL's 65,535.
+ * Writes a round's publications in one statement whatever their number: the messages by an
+ * `insert … select from unnest(…)` in a data-modifying CTE, the queue rows by the main insert (cluster-notes §3.7
+ * step 1). Each column is one array parameter, so a round binds 16 parameters, far below PostgreSQL's 65,535; one
+ * statement is one round trip fewer per round than two.
  */
 export async function insertPublications(trx: Transaction<Database>, publications: readonly Publication[]): Promise<void> {
   const messages = publications.flatMap((p) => p.messages);
   if (!messages.length) return;
-  await sql`insert into pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, correl_id, in_reply_to, ext_client_id, size)
-    select * from unnest(${messages.map((m) => m.msgId)}::text[], ${messages.map((m) => m.seq)}::bigint[],
-      ${messages.map((m) => m.topicName)}::text[], ${messages.map((m) => m.dataJson)}::text[],
-      ${messages.map((m) => m.mimeType)}::text[], ${messages.map((m) => m.priority)}::integer[],
-      ${messages.map((m) => m.pubTime)}::bigint[], ${messages.map((m) => m.expirationTime)}::bigint[],
-      ${messages.map((m) => m.correlId)}::text[], ${messages.map((m) => m.inReplyTo)}::text[],
-      ${messages.map((m) => m.extClientId)}::text[], ${messages.map((m) => m.size)}::integer[])`.execute(trx);
-  await insertQueued(trx, publications);
-}
-
-async function insertQueued(trx: Transaction<Database>, publications: readonly Publication[]): Promise<void> {
-  const subKeys: string[] = [];
-  const msgIds: string[] = [];
-  const priorities: number[] = [];
-  const seqs: number[] = [];
-  for (const p of publications) {
-    for (const m of p.messages) {
-      for (const subKey of p.subKeys) {
-        subKeys.push(subKey);
-        msgIds.push(m.msgId);
-        priorities.push(m.priority);
-        seqs.push(m.seq);
-      }
-    }
-  }
-  if (!subKeys.length) return;
-  await sql`insert into pubsub_queue (sub_key, msg_id, priority, seq, delivery_count)
-    select k, id, p, s, 0 from unnest(${subKeys}::text[], ${msgIds}::text[], ${priorities}::integer[], ${seqs}::bigint[]) as t(k, id, p, s)`.execute(
+  const q = queueColumns(publications);
+  await sql`with m as (
+      insert into pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, correl_id, in_reply_to, ext_client_id, size)
+      select * from unnest(${messages.map((m) => m.msgId)}::text[], ${messages.map((m) => m.seq)}::bigint[],
+        ${messages.map((m) => m.topicName)}::text[], ${messages.map((m) => m.dataJson)}::text[],
+        ${messages.map((m) => m.mimeType)}::text[], ${messages.map((m) => m.priority)}::integer[],
+        ${messages.map((m) => m.pubTime)}::bigint[], ${messages.map((m) => m.expirationTime)}::bigint[],
+        ${messages.map((m) => m.correlId)}::text[], ${messages.map((m) => m.inReplyTo)}::text[],
+        ${messages.map((m) => m.extClientId)}::text[], ${messages.map((m) => m.size)}::integer[]))
+    insert into pubsub_queue (sub_key, msg_id, priority, seq, delivery_count)
+    select k, id, p, s, 0 from unnest(${q.subKeys}::text[], ${q.msgIds}::text[], ${q.priorities}::integer[], ${q.seqs}::bigint[]) as t(k, id, p, s)`.execute(
     trx,
   );
 }
