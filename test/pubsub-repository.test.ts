@@ -1,9 +1,11 @@
-// The SQLite pub/sub repository on a real temporary database file (issue 11 item 4).
-import { after, before, describe, test } from 'node:test';
+// The pub/sub repository, every case on SQLite (a temporary file) and on PostgreSQL (a schema of its own per test,
+// dropped afterwards), through `createPubSubRepository` (issue 11 item 4, issue 12 item 1).
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { Store, createPubSubRepository, type PubSubMessage, type PubSubRepository } from '../src/store/index.js';
 
 interface Sub {
@@ -13,19 +15,101 @@ interface Sub {
   readonly note: string;
 }
 
-let dir: string;
+/** How a case opens its database: once per test, a second connection to it, and cleaning up. */
+interface Database {
+  open(): Promise<Store>;
+  reopen(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
 let store: Store;
 let repo: PubSubRepository<Sub>;
+let reopen: () => Promise<Store>;
 let seq = 0;
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'switchboard-pubsub-repo-'));
-  store = await Store.open({ path: join(dir, 'db.sqlite') });
-  repo = createPubSubRepository<Sub>(store);
+function sqliteDatabase(): Database {
+  let dir = '';
+  return {
+    async open() {
+      dir = await mkdtemp(join(tmpdir(), 'switchboard-pubsub-repo-'));
+      return Store.open({ path: join(dir, 'db.sqlite') });
+    },
+    reopen: () => Store.open({ path: join(dir, 'db.sqlite') }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+// The suite's PostgreSQL pass names its database; alone, this file uses the machine's.
+const PG_URL = process.env.SWITCHBOARD_TEST_DB?.startsWith('postgres')
+  ? process.env.SWITCHBOARD_TEST_DB
+  : 'postgres://postgres@127.0.0.1:5432/test';
+const RUN = (process.env.SWITCHBOARD_TEST_RUN ?? 'local')
+  .toLowerCase()
+  .replace(/[^a-z0-9]/g, '')
+  .slice(0, 8);
+let schemas = 0;
+
+async function onPostgres(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+function postgresDatabase(): Database {
+  let url = '';
+  let schema = '';
+  return {
+    open() {
+      schemas += 1;
+      schema = `sbt_${RUN}_pubsub_repository_${process.pid}_${schemas}`;
+      const u = new URL(PG_URL);
+      u.searchParams.set('schema', schema);
+      url = u.toString();
+      return Store.open({ path: url });
+    },
+    reopen: () => Store.open({ path: url }),
+    cleanup: () => onPostgres(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`),
+  };
+}
+
+// Unreachable PostgreSQL skips its half of the file, except under CI, where it is a failure.
+const pgUnreachable = await onPostgres('select 1').then(
+  () => undefined,
+  (err: unknown) => `PostgreSQL at ${PG_URL} unreachable: ${err instanceof Error ? err.message : String(err)}`,
+);
+const pgSkip = process.env.CI === 'true' ? false : (pgUnreachable ?? false);
+
+function withDatabase(database: () => Database): void {
+  let current: Database;
+  beforeEach(async () => {
+    current = database();
+    store = await current.open();
+    repo = createPubSubRepository<Sub>(store);
+    reopen = () => current.reopen();
+  });
+  afterEach(async () => {
+    await repo.drain();
+    await store.close();
+    await current.cleanup();
+  });
+}
+
+describe('SQLite pub/sub repository', () => {
+  withDatabase(sqliteDatabase);
+  cases();
 });
-after(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
+
+describe('PostgreSQL pub/sub repository', { skip: pgSkip }, () => {
+  withDatabase(postgresDatabase);
+  test('is the PostgreSQL implementation', () => {
+    assert.equal(store.dialect, 'postgres');
+    assert.equal(repo.constructor.name, 'PostgresPubSubRepository');
+  });
+  cases();
 });
 
 function msg(topicName: string, priority = 5, options: { expiresIn?: number; data?: unknown } = {}): PubSubMessage {
@@ -53,7 +137,7 @@ async function subscribe(subKey: string, topicName: string): Promise<void> {
   await repo.createSubscription({ subKey, topicName, createdAt: new Date().toISOString(), note: `of ${topicName}` });
 }
 
-describe('SQLite pub/sub repository', () => {
+function cases(): void {
   test('publishes made together share one transaction (group commit), and each resolves after its COMMIT', async () => {
     await subscribe('k.group', '/group');
     let transactions = 0;
@@ -69,8 +153,8 @@ describe('SQLite pub/sub repository', () => {
     } finally {
       store.db.transaction = original as typeof store.db.transaction;
     }
-    // Resolved means committed: another connection to the same file sees every row.
-    const other = await Store.open({ path: store.location });
+    // Resolved means committed: another connection to the same database sees every row.
+    const other = await reopen();
     try {
       const rows = await other.db.selectFrom('pubsub_queue').select('msg_id').where('sub_key', '=', 'k.group').execute();
       assert.equal(rows.length, 50);
@@ -217,4 +301,96 @@ describe('SQLite pub/sub repository', () => {
     assert.equal((await repo.topicTotals()).get('/gone'), undefined);
     await repo.drain();
   });
-});
+
+  test('200 concurrent GD publishes from 8 callers all commit, each visible to another connection once it resolves', async () => {
+    await subscribe('k.burst', '/burst');
+    let transactions = 0;
+    const original = store.db.transaction.bind(store.db);
+    store.db.transaction = (() => {
+      transactions += 1;
+      return original();
+    }) as typeof store.db.transaction;
+    const other = await reopen();
+    try {
+      const seen = async (msgId: string): Promise<boolean> =>
+        (await other.db.selectFrom('pubsub_queue').select('msg_id').where('msg_id', '=', msgId).executeTakeFirst()) !== undefined;
+      const caller = async (): Promise<boolean[]> => {
+        const mine = Array.from({ length: 25 }, () => msg('/burst'));
+        return Promise.all(mine.map(async (m) => repo.publish([m], ['k.burst']).then(() => seen(m.msgId))));
+      };
+      const visible = (await Promise.all(Array.from({ length: 8 }, caller))).flat();
+      assert.equal(visible.length, 200);
+      assert.ok(
+        visible.every((v) => v),
+        'every resolved publish is committed',
+      );
+      assert.ok(transactions < 200, `grouped into fewer transactions (${transactions}) than publishes`);
+      const n = await other.db
+        .selectFrom('pubsub_queue')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('sub_key', '=', 'k.burst')
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(n.n), 200);
+    } finally {
+      store.db.transaction = original as typeof store.db.transaction;
+      await other.close();
+    }
+  });
+
+  test('after a failed round, the next round commits', async () => {
+    await subscribe('k.next', '/next');
+    const m = msg('/next');
+    await repo.publish([m], ['k.next']);
+    const failed = [repo.publish([m], ['k.next']), repo.publish([msg('/next')], ['k.next'])];
+    for (const p of failed) await assert.rejects(p);
+    const after = [msg('/next'), msg('/next')];
+    await Promise.all(after.map((a) => repo.publish([a], ['k.next'])));
+    assert.deepEqual(
+      (await repo.nextBatch('k.next', 10)).map((q) => q.message.msgId),
+      [m.msgId, ...after.map((a) => a.msgId)],
+    );
+    assert.deepEqual((await repo.topicTotals()).get('/next'), { count: 3, bytes: m.size + after[0]!.size + after[1]!.size });
+  });
+
+  test('nextBatch orders by priority, then seq, across rounds (a lower seq committed later goes in its place)', async () => {
+    await subscribe('k.rounds', '/rounds');
+    const [s1, s2, s3, s4] = [msg('/rounds', 1), msg('/rounds', 1), msg('/rounds', 9), msg('/rounds', 9)];
+    await repo.publish([s1!, s3!], ['k.rounds']);
+    await repo.publish([s4!], ['k.rounds']);
+    await repo.publish([s2!], ['k.rounds']);
+    assert.deepEqual(
+      (await repo.nextBatch('k.rounds', 10)).map((q) => q.message.seq),
+      [s3!.seq, s4!.seq, s1!.seq, s2!.seq],
+    );
+  });
+
+  test('every number read back is a number (pg returns bigint, count and sum as strings)', async () => {
+    await subscribe('k.num', '/num');
+    const m = msg('/num');
+    await repo.publish([m], ['k.num']);
+    await repo.detach('k.num', Date.now());
+    const numbers: unknown[] = [
+      await repo.maxSeq(),
+      ...Object.values((await repo.topicTotals()).get('/num') ?? {}),
+      (await repo.queueDepths()).get('k.num'),
+      (await repo.getSubscription('k.num'))?.state.detachedAt,
+      (await repo.getSubscription('k.num'))?.state.dropped,
+      ...(({ seq, priority, pubTime, expirationTime, size }) => [seq, priority, pubTime, expirationTime, size])(
+        (await repo.nextBatch('k.num', 1))[0]!.message,
+      ),
+      (await repo.nextBatch('k.num', 1))[0]!.deliveryCount,
+      ...Object.values(await repo.acknowledge('k.num', [m.msgId])),
+    ];
+    const expired = msg('/num', 5, { expiresIn: -1 });
+    await repo.publish([expired], ['k.num']);
+    const gone = await repo.deleteExpired(Date.now());
+    numbers.push(...Object.values(gone.topics.get('/num') ?? {}), gone.rows.get('k.num'));
+    const kinds = numbers.map((v) => (v === null ? 'null' : typeof v));
+    assert.deepEqual(
+      kinds.filter((k) => k !== 'number'),
+      [],
+      `kinds: ${kinds.join(', ')}`,
+    );
+    assert.equal(numbers.length, 18);
+  });
+}

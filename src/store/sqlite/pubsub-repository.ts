@@ -12,19 +12,13 @@ import type {
   SubscriptionRecord,
   SubscriptionState,
 } from '../pubsub-repository.js';
-import { GroupCommit } from './group-commit.js';
-import { add, chunks, deleteQueued, fromRow, none } from './pubsub-rows.js';
+import { GroupCommit } from '../group-commit.js';
+import { add, fromRow, none, toStored } from '../pubsub-rows.js';
+import { chunks, deleteQueued } from './pubsub-rows.js';
 
 interface Publication {
   readonly messages: readonly PubSubMessage[];
   readonly subKeys: readonly string[];
-}
-
-interface SubscriptionRow {
-  body: string;
-  suspended: number;
-  dropped: number;
-  detached_at: number | null;
 }
 
 const INSERT_MESSAGE =
@@ -268,16 +262,4 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
   drain(): Promise<void> {
     return this.#writes.run(async () => undefined);
   }
-}
-
-// The body was written by `createSubscription` from an `S`.
-function toStored<S extends SubscriptionRecord>(row: SubscriptionRow): StoredSubscription<S> {
-  return {
-    subscription: JSON.parse(row.body) as S,
-    state: {
-      suspended: row.suspended === 1,
-      dropped: Number(row.dropped),
-      detachedAt: row.detached_at === null ? null : Number(row.detached_at),
-    },
-  };
 }

@@ -1,19 +1,10 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../schema.js';
-import type { Deleted, PubSubMessage } from '../pubsub-repository.js';
+import type { Deleted } from '../pubsub-repository.js';
+import { none } from '../pubsub-rows.js';
 
 // Rows per `IN (...)` list: well under SQLite's limit of bound parameters per statement.
 const CHUNK = 400;
-
-/** Nothing deleted. */
-export const none = (): Deleted => ({ rows: 0, messages: 0, bytes: 0 });
-
-/** Adds `more` to `into`. */
-export function add(into: Deleted, more: Deleted): void {
-  into.rows += more.rows;
-  into.messages += more.messages;
-  into.bytes += more.bytes;
-}
 
 /** `items` in slices short enough for one `IN (...)` list. */
 export function chunks<T>(items: readonly T[]): T[][] {
@@ -39,23 +30,4 @@ export async function deleteQueued(trx: Transaction<Database>, subKey: string, m
     .returning('size')
     .execute();
   return { rows: Number(rows.numDeletedRows), messages: gone.length, bytes: gone.reduce((n, r) => n + Number(r.size), 0) };
-}
-
-/** A `pubsub_message` row as a message. */
-export function fromRow(r: Database['pubsub_message']): PubSubMessage {
-  return {
-    msgId: r.msg_id,
-    seq: Number(r.seq),
-    topicName: r.topic_name,
-    dataJson: r.data,
-    mimeType: r.mime_type,
-    priority: Number(r.priority),
-    pubTime: Number(r.pub_time),
-    expirationTime: Number(r.expiration_time),
-    correlId: r.correl_id,
-    inReplyTo: r.in_reply_to,
-    extClientId: r.ext_client_id,
-    size: Number(r.size),
-    hasGd: true,
-  };
 }

@@ -1,8 +1,14 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../schema.js';
+import type { Database } from './schema.js';
 
 /** A write that runs inside the round's transaction. */
 export type WriteOp = (trx: Transaction<Database>) => Promise<void>;
+
+/**
+ * Writes a round's items of the hot write inside its transaction: synchronously on SQLite (prepared statements on
+ * the one connection), with a few statements on `trx` on PostgreSQL.
+ */
+export type WriteItems<T> = (items: readonly T[], trx: Transaction<Database>) => void | Promise<void>;
 
 interface Waiter {
   resolve(): void;
@@ -20,17 +26,17 @@ interface PendingItem<T> extends Waiter {
 /**
  * One write queue per database, committed in rounds: the writes that arrive while a commit runs share the next
  * transaction (one fsync for many writers), and each resolves only once its transaction committed. Items of the
- * hottest write (`T`, a publication) go first in a round, written synchronously by `writeItems`, so no other
- * write of the round can refer to a row the round has not written yet.
+ * hottest write (`T`, a publication) go first in a round, written by `writeItems`, so no other write of the
+ * round can refer to a row the round has not written yet. Dialect-neutral: SQLite and PostgreSQL share it.
  */
 export class GroupCommit<T> {
   readonly #db: Kysely<Database>;
-  readonly #writeItems: (items: readonly T[]) => void;
+  readonly #writeItems: WriteItems<T>;
   #ops: PendingOp[] = [];
   #items: Array<PendingItem<T>> = [];
   #flushing: Promise<void> | undefined;
 
-  constructor(db: Kysely<Database>, writeItems: (items: readonly T[]) => void) {
+  constructor(db: Kysely<Database>, writeItems: WriteItems<T>) {
     this.#db = db;
     this.#writeItems = writeItems;
   }
@@ -66,7 +72,11 @@ export class GroupCommit<T> {
       const waiters: Waiter[] = [...items, ...ops];
       try {
         await this.#db.transaction().execute(async (trx) => {
-          this.#writeItems(items.map((p) => p.item));
+          if (items.length)
+            await this.#writeItems(
+              items.map((p) => p.item),
+              trx,
+            );
           for (const op of ops) await op.run(trx);
         });
         for (const w of waiters) w.resolve();
