@@ -1,13 +1,8 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
-import type { Deleted, Expired, PubSubMessage, StoredTotals } from '../pubsub-repository.js';
+import type { Deleted, Expired, StoredTotals } from '../pubsub-repository.js';
 import { none } from '../pubsub-rows.js';
-
-/** What one publish call stores: its messages, each queued for every one of `subKeys`. */
-export interface Publication {
-  readonly messages: readonly PubSubMessage[];
-  readonly subKeys: readonly string[];
-}
+import type { Publication } from '../pubsub-repository-base.js';
 
 // Ids per `= any($1)` array: one bind parameter whatever the length, so the limit only bounds a statement's work.
 const CHUNK = 10_000;

@@ -1,25 +1,15 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 import type {
   Deleted,
   Expired,
-  PubSubMessage,
   PubSubRepository,
   QueuedGdMessage,
-  StoredSubscription,
   StoredTotals,
   SubscriptionRecord,
-  SubscriptionState,
 } from '../pubsub-repository.js';
-import { GroupCommit } from '../group-commit.js';
-import { add, fromRow, none, toStored } from '../pubsub-rows.js';
+import { KyselyPubSubRepository, type Publication } from '../pubsub-repository-base.js';
+import { add, fromRow, none } from '../pubsub-rows.js';
 import { chunks, deleteQueued } from './pubsub-rows.js';
-
-interface Publication {
-  readonly messages: readonly PubSubMessage[];
-  readonly subKeys: readonly string[];
-}
 
 const INSERT_MESSAGE =
   'insert into pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, correl_id, in_reply_to, ext_client_id, size) ' +
@@ -30,50 +20,18 @@ const INSERT_QUEUED = 'insert into pubsub_queue (sub_key, msg_id, priority, seq,
  * Pub/sub persistence in SQLite (`synchronous=FULL`: a commit survives power loss). Every write goes through one
  * group-commit queue; GD publications, the hottest write, run as prepared statements.
  */
-export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionRecord> implements PubSubRepository<S> {
-  readonly #db: Kysely<Database>;
+export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionRecord>
+  extends KyselyPubSubRepository<S>
+  implements PubSubRepository<S>
+{
   readonly #store: Store;
-  readonly #writes: GroupCommit<Publication>;
 
   constructor(store: Store) {
-    this.#db = store.db;
+    super(store.db);
     this.#store = store;
-    this.#writes = new GroupCommit<Publication>(store.db, (publications) => this.#writePublications(publications));
   }
 
-  async maxSeq(): Promise<number> {
-    const row = await this.#db
-      .selectFrom('pubsub_message')
-      .select((eb) => eb.fn.max('seq').as('m'))
-      .executeTakeFirst();
-    return Number(row?.m ?? 0);
-  }
-
-  async topicTotals(): Promise<Map<string, StoredTotals>> {
-    const rows = await this.#db
-      .selectFrom('pubsub_message')
-      .select(['topic_name', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('size').as('bytes')])
-      .groupBy('topic_name')
-      .execute();
-    return new Map(rows.map((r) => [r.topic_name, { count: Number(r.n), bytes: Number(r.bytes ?? 0) }]));
-  }
-
-  async queueDepths(): Promise<Map<string, number>> {
-    const rows = await this.#db
-      .selectFrom('pubsub_queue')
-      .select(['sub_key', (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy('sub_key')
-      .execute();
-    return new Map(rows.map((r) => [r.sub_key, Number(r.n)]));
-  }
-
-  publish(messages: readonly PubSubMessage[], subKeys: readonly string[]): Promise<void> {
-    return this.#writes.add({ messages, subKeys });
-  }
-
-  // The hottest write of GD publishing: prepared once and run per row, inside the round's transaction. Building
-  // a multi-row insert with Kysely and preparing it anew each round cost more than inserting the rows.
-  #writePublications(publications: readonly Publication[]): void {
+  protected writePublications(publications: readonly Publication[]): void {
     if (!publications.length) return;
     const insertMessage = this.#store.prepared(INSERT_MESSAGE);
     const insertQueued = this.#store.prepared(INSERT_QUEUED);
@@ -100,7 +58,7 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
   }
 
   async nextBatch(subKey: string, limit: number): Promise<QueuedGdMessage[]> {
-    const rows = await this.#db
+    const rows = await this.db
       .selectFrom('pubsub_queue as q')
       .innerJoin('pubsub_message as m', 'm.msg_id', 'q.msg_id')
       .selectAll('m')
@@ -118,7 +76,7 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
   // raised count; the previous frame's removal shares the commit: one commit per frame.
   async markDelivered(subKey: string, msgIds: readonly string[], done: readonly string[]): Promise<Deleted> {
     const deleted = none();
-    await this.#writes.run(async (trx) => {
+    await this.writes.run(async (trx) => {
       for (const part of chunks(done)) add(deleted, await deleteQueued(trx, subKey, part));
       for (const part of chunks(msgIds)) {
         await trx
@@ -134,14 +92,14 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
 
   async acknowledge(subKey: string, msgIds: readonly string[]): Promise<Deleted> {
     const deleted = none();
-    await this.#writes.run(async (trx) => {
+    await this.writes.run(async (trx) => {
       for (const part of chunks(msgIds)) add(deleted, await deleteQueued(trx, subKey, part));
     });
     return deleted;
   }
 
   requeue(subKey: string): Promise<void> {
-    return this.#writes.run(async (trx) => {
+    return this.writes.run(async (trx) => {
       await trx
         .updateTable('pubsub_queue')
         .set({ delivered: 0 })
@@ -153,7 +111,7 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
 
   async dropQueue(subKey: string): Promise<Deleted> {
     const deleted = none();
-    await this.#writes.run(async (trx) => {
+    await this.writes.run(async (trx) => {
       const ids = (await trx.selectFrom('pubsub_queue').select('msg_id').where('sub_key', '=', subKey).execute()).map(
         (r) => r.msg_id,
       );
@@ -166,7 +124,7 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
   async deleteExpired(now: number): Promise<Expired> {
     const topics = new Map<string, StoredTotals>();
     const rowsPerSub = new Map<string, number>();
-    await this.#writes.run(async (trx) => {
+    await this.writes.run(async (trx) => {
       const rows = await trx
         .selectFrom('pubsub_message')
         .select(['msg_id', 'topic_name', 'size'])
@@ -184,82 +142,5 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
       }
     });
     return { topics, rows: rowsPerSub };
-  }
-
-  deleteTopic(topicName: string): Promise<void> {
-    return this.#writes.run(async (trx) => {
-      await trx.deleteFrom('pubsub_message').where('topic_name', '=', topicName).execute();
-    });
-  }
-
-  async browse(topicName: string, afterSeq: number, limit: number): Promise<PubSubMessage[]> {
-    const rows = await this.#db
-      .selectFrom('pubsub_message')
-      .selectAll()
-      .where('topic_name', '=', topicName)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq', 'asc')
-      .limit(limit)
-      .execute();
-    return rows.map(fromRow);
-  }
-
-  // Outside the write queue, as before the repository existed: a subscribe answers without waiting for a round.
-  async createSubscription(subscription: S): Promise<void> {
-    await this.#db
-      .insertInto('pubsub_subscription')
-      .values({
-        sub_key: subscription.subKey,
-        topic_name: subscription.topicName,
-        body: JSON.stringify(subscription),
-        created_at: subscription.createdAt,
-      })
-      .execute();
-  }
-
-  async getSubscription(subKey: string): Promise<StoredSubscription<S> | undefined> {
-    const row = await this.#db
-      .selectFrom('pubsub_subscription')
-      .select(['body', 'suspended', 'dropped', 'detached_at'])
-      .where('sub_key', '=', subKey)
-      .executeTakeFirst();
-    return row && toStored<S>(row);
-  }
-
-  async listSubscriptions(): Promise<Array<StoredSubscription<S>>> {
-    const rows = await this.#db
-      .selectFrom('pubsub_subscription')
-      .select(['body', 'suspended', 'dropped', 'detached_at'])
-      .orderBy('created_at')
-      .execute();
-    return rows.map((r) => toStored<S>(r));
-  }
-
-  saveState(subKey: string, state: SubscriptionState): Promise<void> {
-    return this.#writes.run(async (trx) => {
-      await trx
-        .updateTable('pubsub_subscription')
-        .set({ suspended: state.suspended ? 1 : 0, dropped: state.dropped, detached_at: state.detachedAt })
-        .where('sub_key', '=', subKey)
-        .execute();
-    });
-  }
-
-  detach(subKey: string, at: number): Promise<void> {
-    return this.#setDetachedAt(subKey, at);
-  }
-
-  attach(subKey: string): Promise<void> {
-    return this.#setDetachedAt(subKey, null);
-  }
-
-  #setDetachedAt(subKey: string, at: number | null): Promise<void> {
-    return this.#writes.run(async (trx) => {
-      await trx.updateTable('pubsub_subscription').set({ detached_at: at }).where('sub_key', '=', subKey).execute();
-    });
-  }
-
-  drain(): Promise<void> {
-    return this.#writes.run(async () => undefined);
   }
 }

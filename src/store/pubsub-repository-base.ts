@@ -1,0 +1,146 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from './schema.js';
+import type {
+  PubSubMessage,
+  StoredSubscription,
+  StoredTotals,
+  SubscriptionRecord,
+  SubscriptionState,
+} from './pubsub-repository.js';
+import { GroupCommit } from './group-commit.js';
+import { fromRow, toStored } from './pubsub-rows.js';
+
+/** A round's GD publications: the messages and the subscriptions they are queued for. */
+export interface Publication {
+  readonly messages: readonly PubSubMessage[];
+  readonly subKeys: readonly string[];
+}
+
+/**
+ * What the SQLite and PostgreSQL pub/sub repositories run alike, in plain Kysely: start-up totals, browsing and the
+ * subscription rows, every write through the one group-commit queue. Each database writes a round's publications
+ * its own way (`writePublications`) and has its own batch, ack and expiry statements.
+ */
+export abstract class KyselyPubSubRepository<S extends SubscriptionRecord> {
+  protected readonly db: Kysely<Database>;
+  protected readonly writes: GroupCommit<Publication>;
+
+  constructor(db: Kysely<Database>) {
+    this.db = db;
+    this.writes = new GroupCommit<Publication>(db, (publications, trx) => this.writePublications(publications, trx));
+  }
+
+  /** Writes a round's publications inside its transaction. */
+  protected abstract writePublications(publications: readonly Publication[], trx: Transaction<Database>): void | Promise<void>;
+
+  async maxSeq(): Promise<number> {
+    const row = await this.db
+      .selectFrom('pubsub_message')
+      .select((eb) => eb.fn.max('seq').as('m'))
+      .executeTakeFirst();
+    return Number(row?.m ?? 0);
+  }
+
+  async topicTotals(): Promise<Map<string, StoredTotals>> {
+    const rows = await this.db
+      .selectFrom('pubsub_message')
+      .select([
+        'topic_name',
+        (eb) => eb.fn.countAll<number | string>().as('n'),
+        (eb) => eb.fn.sum<number | string>('size').as('bytes'),
+      ])
+      .groupBy('topic_name')
+      .execute();
+    return new Map(rows.map((r) => [r.topic_name, { count: Number(r.n), bytes: Number(r.bytes ?? 0) }]));
+  }
+
+  async queueDepths(): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('pubsub_queue')
+      .select(['sub_key', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .groupBy('sub_key')
+      .execute();
+    return new Map(rows.map((r) => [r.sub_key, Number(r.n)]));
+  }
+
+  publish(messages: readonly PubSubMessage[], subKeys: readonly string[]): Promise<void> {
+    return this.writes.add({ messages, subKeys });
+  }
+
+  deleteTopic(topicName: string): Promise<void> {
+    return this.writes.run(async (trx) => {
+      await trx.deleteFrom('pubsub_message').where('topic_name', '=', topicName).execute();
+    });
+  }
+
+  async browse(topicName: string, afterSeq: number, limit: number): Promise<PubSubMessage[]> {
+    const rows = await this.db
+      .selectFrom('pubsub_message')
+      .selectAll()
+      .where('topic_name', '=', topicName)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  // Outside the write queue: a subscribe answers without waiting for a round.
+  async createSubscription(subscription: S): Promise<void> {
+    await this.db
+      .insertInto('pubsub_subscription')
+      .values({
+        sub_key: subscription.subKey,
+        topic_name: subscription.topicName,
+        body: JSON.stringify(subscription),
+        created_at: subscription.createdAt,
+      })
+      .execute();
+  }
+
+  async getSubscription(subKey: string): Promise<StoredSubscription<S> | undefined> {
+    const row = await this.db
+      .selectFrom('pubsub_subscription')
+      .select(['body', 'suspended', 'dropped', 'detached_at'])
+      .where('sub_key', '=', subKey)
+      .executeTakeFirst();
+    return row && toStored<S>(row);
+  }
+
+  async listSubscriptions(): Promise<Array<StoredSubscription<S>>> {
+    const rows = await this.db
+      .selectFrom('pubsub_subscription')
+      .select(['body', 'suspended', 'dropped', 'detached_at'])
+      .orderBy('created_at')
+      .execute();
+    return rows.map((r) => toStored<S>(r));
+  }
+
+  saveState(subKey: string, state: SubscriptionState): Promise<void> {
+    return this.writes.run(async (trx) => {
+      await trx
+        .updateTable('pubsub_subscription')
+        .set({ suspended: state.suspended ? 1 : 0, dropped: state.dropped, detached_at: state.detachedAt })
+        .where('sub_key', '=', subKey)
+        .execute();
+    });
+  }
+
+  detach(subKey: string, at: number): Promise<void> {
+    return this.setDetachedAt(subKey, at);
+  }
+
+  attach(subKey: string): Promise<void> {
+    return this.setDetachedAt(subKey, null);
+  }
+
+  private setDetachedAt(subKey: string, at: number | null): Promise<void> {
+    return this.writes.run(async (trx) => {
+      await trx.updateTable('pubsub_subscription').set({ detached_at: at }).where('sub_key', '=', subKey).execute();
+    });
+  }
+
+  drain(): Promise<void> {
+    return this.writes.run(async () => undefined);
+  }
+}
