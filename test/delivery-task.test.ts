@@ -155,3 +155,40 @@ test('expired non-GD messages are dropped and counted, never delivered', async (
   assert.equal(expired, 1);
   t.close();
 });
+
+test('a GD message committed while a read of the store is under way is delivered (no lost wake-up)', async () => {
+  const repository = createPubSubRepository(store);
+  const gdTopic = normalizeTopic({ name: '/t', hasGd: true });
+  const sub: Subscription = {
+    subKey: 'zpsk.wsx.race',
+    topicName: '/t',
+    channelName: 'c',
+    extClientId: null,
+    deliveryBatchSize: 10,
+    wrapOneMsgInList: false,
+    ackMode: 'write',
+    unsubOnWsxClose: true,
+    createdAt: new Date().toISOString(),
+  };
+  let t: DeliveryTask | undefined;
+  let raced = false;
+  // The first read comes back empty; before it returns, a message is committed and the task told, as a publisher
+  // on another database connection would.
+  const racing = Object.create(repository) as typeof repository;
+  racing.nextBatch = async (subKey, limit) => {
+    const rows = await repository.nextBatch(subKey, limit);
+    if (!raced) {
+      raced = true;
+      await repository.publish([buildMessage(gdTopic, { data: { late: true } }, 900_001, Date.now())], [subKey]);
+      t!.gdQueued();
+    }
+    return rows;
+  };
+  const events = { expired() {}, gdDeleted() {}, slowConsumer() {}, dropped() {}, stateChanged() {} };
+  t = new DeliveryTask(sub, { repository: racing, events, logger: silentLogger(), maxRam: 10_000 });
+  const target = recordingTarget();
+  await t.attach(target);
+  await waitFor(() => target.frames.length === 1, 3000, 'the message committed during the read');
+  assert.deepEqual((target.frames[0]!.data as { data: unknown }).data, { late: true });
+  t.close();
+});

@@ -13,11 +13,9 @@ import type { Subscription } from './subscription.js';
  * with it. Expired messages, and ones too large for the subscriber's channel, are dropped and counted on the way.
  */
 export class BatchReader {
-  /**
-   * Whether the store may hold GD messages for us; false once a read came back short, true again on a GD
-   * publication or an attach. Non-GD fan-out then never touches the database.
-   */
-  gdMaybe = true;
+  #gdMaybe = true;
+  // Counts gdArrived() calls, so that a read that started before one cannot clear the flag it set.
+  #gdSignals = 0;
   readonly #sub: Subscription;
   readonly #gd: Pick<PubSubRepository, 'nextBatch' | 'acknowledge'>;
   readonly #ram: RamQueue;
@@ -47,6 +45,20 @@ export class BatchReader {
     this.#log = options.logger;
   }
 
+  /**
+   * Whether the store may hold GD messages for us; false once a read came back short, true again on a GD
+   * publication or an attach. Non-GD fan-out then never touches the database.
+   */
+  get gdMaybe(): boolean {
+    return this.#gdMaybe;
+  }
+
+  /** A GD message was queued for us, or a connection attached: the next batch reads the store. */
+  gdArrived(): void {
+    this.#gdMaybe = true;
+    this.#gdSignals++;
+  }
+
   /** The next batch when the store holds nothing for us: the head of the in-memory queue, left in it until written. */
   nextRamBatch(now: number, target: PushTarget): Queued[] {
     this.#dropExpiredRam(now);
@@ -64,8 +76,11 @@ export class BatchReader {
     // Expired GD messages (and ones too large for this subscriber's channel) are dropped as they are met; read again
     // until a batch has deliverable ones (or none are left).
     for (;;) {
-      const rows = this.gdMaybe ? await this.#gd.nextBatch(this.#sub.subKey, limit) : [];
-      if (rows.length < limit) this.gdMaybe = false;
+      const signals = this.#gdSignals;
+      const rows = this.#gdMaybe ? await this.#gd.nextBatch(this.#sub.subKey, limit) : [];
+      // A publication committed while this read ran may be missing from it (PostgreSQL reads on another pooled
+      // connection): only a read that no gdArrived() overtook may say the store is empty.
+      if (rows.length < limit && signals === this.#gdSignals) this.#gdMaybe = false;
       const gd = rows.map((q) => ({ message: q.message, deliveryCount: q.deliveryCount }));
       const expired = gd.filter((q) => q.message.expirationTime <= now).map((q) => q.message.msgId);
       const tooLarge = gd
@@ -82,7 +97,7 @@ export class BatchReader {
       const merged = mergeInOrder(live, this.#ram.peek(limit), limit);
       const batch = capBytes(merged, frameCap, this.#encoder);
       // What the byte cap left out is still in the store: read it again next time.
-      if (batch.length < merged.length) this.gdMaybe = true;
+      if (batch.length < merged.length) this.#gdMaybe = true;
       return batch;
     }
   }

@@ -121,7 +121,7 @@ export class DeliveryTask {
   async attach(target: PushTarget): Promise<void> {
     this.#target = target;
     this.#paused = false;
-    this.#reader.gdMaybe = true;
+    this.#reader.gdArrived();
     if (this.#detachedAt !== null) {
       this.#detachedAt = null;
       this.#events.stateChanged(this.sub);
@@ -173,7 +173,7 @@ export class DeliveryTask {
 
   /** A GD message was queued for this subscription. */
   gdQueued(): void {
-    this.#reader.gdMaybe = true;
+    this.#reader.gdArrived();
     this.wake();
   }
 
