@@ -170,7 +170,6 @@ test('a GD message committed while a read of the store is under way is delivered
     unsubOnWsxClose: true,
     createdAt: new Date().toISOString(),
   };
-  let t: DeliveryTask | undefined;
   let raced = false;
   // The first read comes back empty; before it returns, a message is committed and the task told, as a publisher
   // on another database connection would.
@@ -180,12 +179,12 @@ test('a GD message committed while a read of the store is under way is delivered
     if (!raced) {
       raced = true;
       await repository.publish([buildMessage(gdTopic, { data: { late: true } }, 900_001, Date.now())], [subKey]);
-      t!.gdQueued();
+      t.gdQueued();
     }
     return rows;
   };
   const events = { expired() {}, gdDeleted() {}, slowConsumer() {}, dropped() {}, stateChanged() {} };
-  t = new DeliveryTask(sub, { repository: racing, events, logger: silentLogger(), maxRam: 10_000 });
+  const t = new DeliveryTask(sub, { repository: racing, events, logger: silentLogger(), maxRam: 10_000 });
   const target = recordingTarget();
   await t.attach(target);
   await waitFor(() => target.frames.length === 1, 3000, 'the message committed during the read');
