@@ -143,6 +143,8 @@ const pgUrl = process.env.SWITCHBOARD_TEST_DB || DEFAULT_PG;
 // crashed test left behind without touching another run's schemas in the same database.
 const run = Date.now().toString(36).slice(-8);
 baseEnv.SWITCHBOARD_TEST_RUN = run;
+// Tests that open PostgreSQL schemas of their own (test/helpers/postgres.ts) use the same database on either pass.
+baseEnv.SWITCHBOARD_TEST_PG = pgUrl;
 const results = [];
 for (const pass of passesWanted()) {
   if (pass === 'sqlite') {

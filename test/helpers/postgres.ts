@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-/** The machine's PostgreSQL (trust auth), as the tests reach it. */
+/**
+ * The machine's PostgreSQL (trust auth), for tests that open schemas of their own. scripts/run-tests.mjs sets
+ * SWITCHBOARD_TEST_PG on both passes from the one setting a user gives (SWITCHBOARD_TEST_DB, the database of the
+ * PostgreSQL pass), so both kinds of test use the same database.
+ */
 export const PG_BASE = process.env.SWITCHBOARD_TEST_PG ?? 'postgres://127.0.0.1:5432/test';
 
 /** A fresh schema name, so that each test has tables of its own. */

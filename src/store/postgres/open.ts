@@ -1,4 +1,5 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
+import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 import pg from 'pg';
 import type { Database } from '../schema.js';
 import { parsePostgresUrl, type PostgresTarget } from './target.js';
@@ -65,7 +66,7 @@ export async function openPostgres(location: string, options: PostgresPoolOption
   // An idle client's error (the server restarted, the connection was terminated) is emitted on the pool; without
   // a listener it would end the process. The pool drops that client and the next query gets a fresh one.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   try {
     return { db, target, schema: await prepareSchema(db, target.schema) };
   } catch (err) {
