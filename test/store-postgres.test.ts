@@ -167,16 +167,16 @@ describe('the PostgreSQL store', { skip: unavailable }, () => {
     }
   });
 
-  test("stores open while other schemas in the database are created and dropped (migrations look only at their own)", async () => {
+  test('stores open while other schemas in the database are created and dropped (migrations look only at their own)', async () => {
     // Kysely's own introspector read every schema's tables and looked each one up by name: a schema dropped between
     // its snapshot and the lookup failed the start with `schema "<another one>" does not exist` (1 start in 4 under
     // this churn; a flake on the suite's PostgreSQL pass, where test files create and drop schemas side by side).
-    let churning = true;
+    const churning = { on: true };
     const churn = async (worker: number): Promise<void> => {
       const client = new pg.Client({ connectionString: adminUrl() });
       await client.connect();
       try {
-        for (let n = 0; churning; n++) {
+        for (let n = 0; churning.on; n++) {
           const other = schemaName(`sb_churn${worker}_${n}`);
           await client.query(`create schema "${other}"; create table "${other}".t (id serial primary key, a text)`);
           await client.query(`drop schema "${other}" cascade`);
@@ -192,7 +192,7 @@ describe('the PostgreSQL store', { skip: unavailable }, () => {
         await store.close();
       }
     } finally {
-      churning = false;
+      churning.on = false;
       await Promise.all(churners);
     }
   });
