@@ -68,6 +68,7 @@ export const CODES = {
   topic_inactive: { status: 409 },
   topic_full: { status: 409 },
   not_supported: { status: 409 },
+  server_name_taken: { status: 409 },
   // 413 to 431: over a limit of the request itself.
   message_too_large: { status: 413 },
   body_too_large: { status: 413 },

@@ -19,6 +19,7 @@ import {
 } from '../services/index.js';
 import { Store } from '../store/index.js';
 import { resolveAdminToken } from './admin-token.js';
+import { clusterFor } from './cluster-wiring.js';
 import { MemoryGuard } from './memory-guard.js';
 import { seedOnce } from './seed.js';
 import { lateBoundEnvironment } from './service-environment.js';
@@ -97,6 +98,12 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     await reportUnreadableSecrets(security, box, logger);
     const parts = buildParts({ settings, logger, store, security, metrics, faults, watchdog });
     const { deployer, channelManager, pubsub, outgoingManager, memoryGuard } = parts;
+    // Before the parts load their config, so that no change committed meanwhile is missed (cluster-notes §3.4).
+    const cluster = clusterFor(settings, store, channelManager, logger);
+    if (cluster) {
+      closers.push(() => cluster.close());
+      await cluster.prepare();
+    }
     // The default name needs the admin port, which port 0 leaves unknown until the admin listens.
     let serverName = settings.serverName ?? '';
     const admin = createAdminServer(
@@ -137,6 +144,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const address = admin.server.address();
     const port = typeof address === 'object' && address ? address.port : settings.adminPort;
     serverName ||= `${hostname()}:${port}`;
+    await cluster?.join(serverName);
     logger.info({ server: serverName, portOffset: settings.portOffset }, 'Server started');
 
     return {

@@ -110,7 +110,7 @@ export const SettingsSchema = Type.Object(
       0.85,
     ),
     serverName: text(
-      "this server's name in logs, /api/health and (later) the cluster's servers table; default: the host name, ':' and the admin port",
+      "this server's name in logs, /api/health and the cluster's servers table (unique in a cluster); default: the host name, ':' and the admin port",
     ),
     portOffset: withDefault(
       Type.Integer({
@@ -120,6 +120,26 @@ export const SettingsSchema = Type.Object(
           "added to every channel's port when it listens (the stored address stays as it is), so that several servers run on one host",
       }),
       0,
+    ),
+    // Cluster timings (PostgreSQL only; docs/cluster.md). The defaults are cluster-notes §3.4's; tests run faster.
+    clusterHeartbeatMs: ms('milliseconds between a clustered server\'s heartbeats (PostgreSQL only)', 5_000, 50, 60_000),
+    clusterExpiryMs: ms(
+      'milliseconds without a heartbeat after which the housekeeping server reaps a server (PostgreSQL only); keep it at 3 heartbeats or more',
+      15_000,
+      150,
+      600_000,
+    ),
+    clusterPollMs: ms(
+      'milliseconds between reads of the config change table when no NOTIFY arrives: the longest a config change takes to reach every server (PostgreSQL only)',
+      1_000,
+      20,
+      60_000,
+    ),
+    clusterProbeMs: ms(
+      'milliseconds between liveness probes of the LISTEN connection (PostgreSQL only)',
+      10_000,
+      100,
+      300_000,
     ),
     // Above 0 so that a slow-header client is always dropped; 300 s is Node's own request timeout.
     channelHeadersTimeoutMs: ms(

@@ -1,5 +1,9 @@
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
+import type { Insertable, Kysely } from 'kysely';
+import type { ConfigChangeTable, Database } from './schema.js';
 import type { Store, ConfigChange } from './store.js';
+
+type ChangeRow = Insertable<ConfigChangeTable>;
 
 /** The kinds of configuration object; each names its `<kind>_not_found` and `<kind>_exists` error codes. */
 export type ConfigKind = 'channel' | 'outgoing' | 'security' | 'topic';
@@ -58,10 +62,12 @@ export class ConfigRepository<T extends Named> {
     refuseNul(value.name);
     const now = new Date().toISOString();
     try {
-      await this.#store.db
-        .insertInto('config_object')
-        .values({ kind: this.kind, name: value.name, body: JSON.stringify(value), version: 1, created_at: now, updated_at: now })
-        .execute();
+      await this.#write({ op: 'create', name: value.name, new_name: null }, (db) =>
+        db
+          .insertInto('config_object')
+          .values({ kind: this.kind, name: value.name, body: JSON.stringify(value), version: 1, created_at: now, updated_at: now })
+          .execute(),
+      );
     } catch (err) {
       if (isUniqueViolation(err))
         throw new ConflictError(`${this.kind}_exists`, `A ${this.kind} named ${value.name} already exists`, { field: 'name' });
@@ -78,17 +84,20 @@ export class ConfigRepository<T extends Named> {
     if (value.name !== name && (await this.get(value.name))) {
       throw new ConflictError(`${this.kind}_exists`, `A ${this.kind} named ${value.name} already exists`, { field: 'name' });
     }
-    await this.#store.db
-      .updateTable('config_object')
-      .set((eb) => ({
-        name: value.name,
-        body: JSON.stringify(value),
-        version: eb('version', '+', 1),
-        updated_at: new Date().toISOString(),
-      }))
-      .where('kind', '=', this.kind)
-      .where('name', '=', name)
-      .execute();
+    const renamed = value.name !== name ? value.name : null;
+    await this.#write({ op: 'update', name, new_name: renamed }, (db) =>
+      db
+        .updateTable('config_object')
+        .set((eb) => ({
+          name: value.name,
+          body: JSON.stringify(value),
+          version: eb('version', '+', 1),
+          updated_at: new Date().toISOString(),
+        }))
+        .where('kind', '=', this.kind)
+        .where('name', '=', name)
+        .execute(),
+    );
     this.#emit({ kind: this.kind, op: 'update', name, previous, current: value });
     return value;
   }
@@ -96,9 +105,30 @@ export class ConfigRepository<T extends Named> {
   /** Deletes an object and resolves with what was deleted; 404 if missing. */
   async delete(name: string): Promise<T> {
     const previous = await this.require(name);
-    await this.#store.db.deleteFrom('config_object').where('kind', '=', this.kind).where('name', '=', name).execute();
+    await this.#write({ op: 'delete', name, new_name: null }, (db) =>
+      db.deleteFrom('config_object').where('kind', '=', this.kind).where('name', '=', name).execute(),
+    );
     this.#emit({ kind: this.kind, op: 'delete', name, previous, current: undefined });
     return previous;
+  }
+
+  /**
+   * Runs a config write. On PostgreSQL it also appends to `config_change`, in the same transaction and behind the
+   * `config` lock row, so that every server of the cluster reads the changes in commit order (cluster-notes §3.5).
+   */
+  async #write(change: Omit<ChangeRow, 'kind'>, write: (db: Kysely<Database>) => Promise<unknown>): Promise<void> {
+    if (this.#store.dialect !== 'postgres') {
+      await write(this.#store.db);
+      return;
+    }
+    await this.#store.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('cluster_lock').select('k').where('k', '=', 'config').forUpdate().execute();
+      await write(trx);
+      await trx
+        .insertInto('config_change')
+        .values({ kind: this.kind, ...change })
+        .execute();
+    });
   }
 
   #emit(change: ConfigChange<T>): void {

@@ -1,4 +1,4 @@
-export { Store, type ConfigChange, type StoreDialect, type StoreOptions } from './store.js';
+export { Store, type ConfigChange, type PostgresLocation, type StoreDialect, type StoreOptions } from './store.js';
 export { ConfigRepository, type Named } from './config-repository.js';
 export type { Database } from './schema.js';
 export { ChangeFollower } from './change-follower.js';
@@ -14,3 +14,12 @@ export type {
   StoredSubscription,
 } from './pubsub-repository.js';
 export { createPubSubRepository } from './pubsub-repositories.js';
+export {
+  ClusterRepository,
+  lockKey,
+  type ChangeRecord,
+  type LockKey,
+  type MemberRow,
+  type NewMember,
+} from './postgres/cluster-repository.js';
+export { SessionConnection } from './postgres/session.js';

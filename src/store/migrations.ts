@@ -1,4 +1,4 @@
-import { PostgresAdapter, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 // Migrations are code, versioned by name, applied in order by Kysely's Migrator, written with its schema builder so
 // that each runs on SQLite and PostgreSQL alike. Never change what one that has shipped makes on SQLite: add the next.
@@ -10,8 +10,12 @@ interface DialectTypes {
   readonly seq: 'integer' | 'bigint';
 }
 
+function isPostgres(db: Kysely<unknown>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
 function types(db: Kysely<unknown>): DialectTypes {
-  return db.getExecutor().adapter instanceof PostgresAdapter ? { seq: 'bigint' } : { seq: 'integer' };
+  return isPostgres(db) ? { seq: 'bigint' } : { seq: 'integer' };
 }
 const migrations: Record<string, Migration> = {
   '0001_config_objects': {
@@ -97,6 +101,41 @@ const migrations: Record<string, Migration> = {
         .addColumn('dropped', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
       await subscription().addColumn('detached_at', 'bigint').execute();
+    },
+  },
+  '0004_cluster': {
+    async up(db: Kysely<unknown>) {
+      // Clustering is PostgreSQL-only (one server per SQLite file): SQLite keeps its single-server schema.
+      if (!isPostgres(db)) return;
+      // One row per live server incarnation; heartbeats and expiry compare with the database's now(), so the
+      // servers' own clocks never matter (cluster-notes §3.4).
+      await db.schema
+        .createTable('cluster_server')
+        .addColumn('server_id', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(512)', (c) => c.notNull().unique())
+        .addColumn('host', 'varchar(255)', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('version', 'varchar(64)', (c) => c.notNull())
+        .addColumn('internal_url', 'varchar(512)')
+        .addColumn('session_pid', 'integer')
+        .addColumn('clients', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('heartbeat_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      // The ordered outbox of config writes every server follows from its cursor. A writer takes the `config` lock
+      // row first, so ids commit in order and a cursor never skips a row that commits late ([M] gap test, §2).
+      await db.schema
+        .createTable('config_change')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('kind', 'varchar(64)', (c) => c.notNull())
+        .addColumn('name', 'varchar(512)', (c) => c.notNull())
+        .addColumn('new_name', 'varchar(512)')
+        .addColumn('op', 'varchar(16)', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema.createIndex('config_change_created').on('config_change').column('created_at').execute();
+      await db.schema.createTable('cluster_lock').addColumn('k', 'varchar(32)', (c) => c.primaryKey()).execute();
+      await sql`insert into cluster_lock (k) values ('config')`.execute(db);
     },
   },
 };

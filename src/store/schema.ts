@@ -61,10 +61,44 @@ export interface PubSubQueueTable {
   delivered: ColumnType<number, number | undefined, number>;
 }
 
+/** PostgreSQL only: one live server of the cluster (cluster-notes §3.2). */
+export interface ClusterServerTable {
+  server_id: string;
+  name: string;
+  host: string;
+  pid: number;
+  version: string;
+  internal_url: string | null;
+  /** The backend pid of the server's session connection, which holds its advisory locks. */
+  session_pid: number | null;
+  clients: ColumnType<number, number | undefined, number>;
+  started_at: ColumnType<Date, never, never>;
+  heartbeat_at: ColumnType<Date, never, never>;
+}
+
+/** PostgreSQL only: one committed config write, in commit order. */
+export interface ConfigChangeTable {
+  id: ColumnType<number, never, never>;
+  kind: string;
+  name: string;
+  /** The object's name after a rename; null otherwise. */
+  new_name: string | null;
+  op: 'create' | 'update' | 'delete';
+  created_at: ColumnType<Date, never, never>;
+}
+
+/** PostgreSQL only: rows locked `for update` to order cluster-wide writes (`config`). */
+export interface ClusterLockTable {
+  k: string;
+}
+
 export interface Database {
   config_object: ConfigObjectTable;
   meta: MetaTable;
   pubsub_message: PubSubMessageTable;
   pubsub_subscription: PubSubSubscriptionTable;
   pubsub_queue: PubSubQueueTable;
+  cluster_server: ClusterServerTable;
+  config_change: ConfigChangeTable;
+  cluster_lock: ClusterLockTable;
 }

@@ -14,6 +14,8 @@ export interface ConfigChange<T = unknown> {
   readonly name: string;
   readonly previous: T | undefined;
   readonly current: T | undefined;
+  /** True when another server of the cluster made the change (src/cluster re-announces it here). */
+  readonly remote?: boolean;
 }
 
 /** Where the store keeps its data. */
@@ -40,6 +42,17 @@ interface Opened {
   readonly release?: () => void;
   /** PostgreSQL: where Kysely's migration tables are (its check for them would otherwise see every schema's). */
   readonly migrationSchema?: string;
+  readonly postgres?: PostgresLocation;
+}
+
+/** Where a PostgreSQL store's tables are: what the cluster's own connections (LISTEN, locks) need. */
+export interface PostgresLocation {
+  /** The URL for pg (without `?schema=`), password included. */
+  readonly connectionString: string;
+  /** The schema the tables live in. */
+  readonly schema: string;
+  /** Server options (`-c name=value …`) every connection of the store uses: search_path, timeouts, keepalives. */
+  readonly options: string;
 }
 
 /**
@@ -54,6 +67,8 @@ export class Store extends EventEmitter {
   readonly #sqlite: SQLite.Database | undefined;
   readonly #release: () => void;
   readonly #migrationSchema: string | undefined;
+  /** PostgreSQL only: where its tables are, for connections of the cluster's own. */
+  readonly postgres: PostgresLocation | undefined;
   readonly #statements = new Map<string, SQLite.Statement>();
 
   private constructor(opened: Opened) {
@@ -64,6 +79,7 @@ export class Store extends EventEmitter {
     this.#sqlite = opened.sqlite;
     this.#release = opened.release ?? (() => undefined);
     this.#migrationSchema = opened.migrationSchema;
+    this.postgres = opened.postgres;
   }
 
   /**
@@ -151,9 +167,15 @@ export class Store extends EventEmitter {
 
 async function connect(options: StoreOptions): Promise<Opened> {
   if (!isPostgresUrl(options.path)) return { ...openSqlite(options.path), dialect: 'sqlite', location: options.path };
-  const { db, target, schema } = await openPostgres(options.path, {
+  const { db, target, schema, options: serverOptions } = await openPostgres(options.path, {
     poolMax: options.poolMax ?? 10,
     applicationName: options.applicationName ?? 'switchboard',
   });
-  return { db, dialect: 'postgres', location: target.masked, migrationSchema: schema };
+  return {
+    db,
+    dialect: 'postgres',
+    location: target.masked,
+    migrationSchema: schema,
+    postgres: { connectionString: target.connectionString, schema, options: serverOptions },
+  };
 }

@@ -106,6 +106,11 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     for (const name of [...this.#running.keys()]) await this.#stopChannel(name, CLOSE_CODE.GOING_AWAY, 'Server is shutting down');
   }
 
+  /** Closes every client of every channel with `code` (the channels keep listening: the clients may reconnect). */
+  disconnectEveryone(code: number, reason: string): void {
+    for (const { runtime } of this.#running.values()) runtime.disconnectAll(code, reason);
+  }
+
   /** The live state of a channel. */
   state(name: string): ChannelState {
     const running = this.#running.get(name);

@@ -18,6 +18,8 @@ export interface OpenedPostgres {
   readonly target: PostgresTarget;
   /** The schema the tables live in: the URL's, or the connection's `current_schema()`. */
   readonly schema: string;
+  /** The `-c name=value …` server options of every pooled connection. */
+  readonly options: string;
 }
 
 // Server-side settings for every pooled connection (cluster-notes §3.1): no statement or idle transaction can hold
@@ -53,11 +55,12 @@ const types = {
 export async function openPostgres(location: string, options: PostgresPoolOptions): Promise<OpenedPostgres> {
   const target = parsePostgresUrl(location);
   const settings = target.schema ? [`search_path=${target.schema}`, ...SESSION_SETTINGS] : SESSION_SETTINGS;
+  const serverOptions = settings.map((s) => `-c ${s}`).join(' ');
   const pool = new pg.Pool({
     connectionString: target.connectionString,
     max: options.poolMax,
     application_name: options.applicationName,
-    options: settings.map((s) => `-c ${s}`).join(' '),
+    options: serverOptions,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
     connectionTimeoutMillis: 10_000,
@@ -68,7 +71,7 @@ export async function openPostgres(location: string, options: PostgresPoolOption
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   try {
-    return { db, target, schema: await prepareSchema(db, target.schema) };
+    return { db, target, schema: await prepareSchema(db, target.schema), options: serverOptions };
   } catch (err) {
     await db.destroy().catch(() => undefined);
     throw new Error(`Cannot use PostgreSQL at ${describe(target)}: ${reason(err)}`, { cause: err });

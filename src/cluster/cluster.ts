@@ -1,0 +1,114 @@
+import type { Logger } from 'pino';
+import { ClusterRepository, type Store } from '../store/index.js';
+import { ConfigFanout } from './config-fanout.js';
+import { ClusterListener, channelName } from './listener.js';
+import { Membership } from './membership.js';
+import type { ClusterDescription, ClusterView } from './view.js';
+
+/** The timings of a clustered server (settings `cluster*Ms`; cluster-notes §3.4 for the defaults). */
+export interface ClusterTimings {
+  readonly heartbeatMs: number;
+  readonly expiryMs: number;
+  /** The floor of config fan-out: a server reads the change table at least this often, NOTIFY or not. */
+  readonly pollMs: number;
+  /** The LISTEN connection's liveness probe. */
+  readonly probeMs: number;
+}
+
+/** What a clustered server needs from the rest of the server. */
+export interface ClusterOptions {
+  readonly store: Store;
+  readonly version: string;
+  readonly timings: ClusterTimings;
+  readonly clients: () => number;
+  /** Called when this server finds itself reaped (fenced): close every client; they reconnect elsewhere or here. */
+  readonly onFenced: () => void;
+  readonly logger: Logger;
+}
+
+/**
+ * One server's part in a cluster on PostgreSQL (DESIGN §7): membership and housekeeping, config fan-out, and the
+ * LISTEN connection that wakes both. Prepare it before the parts load their config (`prepare`), and join once they
+ * have (`join`).
+ */
+export class Cluster implements ClusterView {
+  readonly membership: Membership;
+  readonly fanout: ConfigFanout;
+  readonly listener: ClusterListener;
+  readonly #repo: ClusterRepository;
+  readonly #log: Logger;
+  readonly #configChannel: string;
+
+  constructor(options: ClusterOptions) {
+    const location = options.store.postgres;
+    if (!location) throw new Error('A cluster needs a PostgreSQL store');
+    this.#log = options.logger.child({ part: 'cluster' });
+    this.#repo = new ClusterRepository(options.store);
+    this.#configChannel = channelName(location.schema, 'config');
+    const { heartbeatMs, expiryMs, pollMs, probeMs } = options.timings;
+    this.membership = new Membership({
+      repository: this.#repo,
+      location,
+      version: options.version,
+      heartbeatMs,
+      expiryMs,
+      clients: options.clients,
+      logger: options.logger,
+    });
+    this.membership.on('fenced', options.onFenced);
+    this.fanout = new ConfigFanout({
+      store: options.store,
+      repository: this.#repo,
+      logger: this.#log,
+      pollMs,
+      announce: () => this.#announceConfig(),
+    });
+    this.listener = new ClusterListener({
+      connectionString: location.connectionString,
+      applicationName: `switchboard-listen-${process.pid}`,
+      channels: [this.#configChannel],
+      probeIntervalMs: probeMs,
+      logger: this.#log,
+    });
+    this.listener.on('notification', (channel: string) => {
+      if (channel === this.#configChannel) this.fanout.wake();
+    });
+    // Whatever was sent while the connection was down is never replayed (cluster-notes §2): compare everything.
+    this.listener.on('listening', (reconnected: boolean) => {
+      if (reconnected) this.fanout.reconcile();
+    });
+  }
+
+  /** Reads the config cursor and listens: before the parts load their config. */
+  async prepare(): Promise<void> {
+    await this.fanout.prepare();
+    await this.listener.start();
+  }
+
+  /**
+   * Registers under `name` (refusing a name a live server has) and starts applying other servers' config changes:
+   * once the parts have loaded theirs and the name is known (its default needs the admin port).
+   */
+  async join(name: string): Promise<void> {
+    await this.membership.start(name);
+    this.fanout.start();
+    this.fanout.wake();
+  }
+
+  describe(): Promise<ClusterDescription> {
+    return this.membership.describe();
+  }
+
+  async close(): Promise<void> {
+    await this.fanout.close();
+    await this.listener.close();
+    await this.membership.close();
+  }
+
+  #announceConfig(): void {
+    this.#repo.notify(this.#configChannel, '').catch((err: unknown) => {
+      // The others still read the change within pollMs.
+      this.#log.warn({ err }, 'NOTIFY of a config change failed');
+    });
+  }
+}

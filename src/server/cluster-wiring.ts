@@ -1,0 +1,28 @@
+import type { Logger } from 'pino';
+import type { ChannelManager } from '../channels/wsx/index.js';
+import { Cluster } from '../cluster/index.js';
+import { CLOSE_CODE } from '../protocol/index.js';
+import type { Store } from '../store/index.js';
+import type { Settings } from './settings.js';
+import { VERSION } from './version.js';
+
+/**
+ * The cluster part of a server on PostgreSQL (undefined on SQLite, where one server owns its file). A fenced server
+ * closes every client with 1012 (service restart): they reconnect, to it or through the load balancer to another.
+ */
+export function clusterFor(settings: Settings, store: Store, channelManager: ChannelManager, logger: Logger): Cluster | undefined {
+  if (store.dialect !== 'postgres') return undefined;
+  return new Cluster({
+    store,
+    version: VERSION,
+    timings: {
+      heartbeatMs: settings.clusterHeartbeatMs,
+      expiryMs: settings.clusterExpiryMs,
+      pollMs: settings.clusterPollMs,
+      probeMs: settings.clusterProbeMs,
+    },
+    clients: () => channelManager.statistics().reduce((n, c) => n + c.connections, 0),
+    onFenced: () => channelManager.disconnectEveryone(CLOSE_CODE.SERVICE_RESTART, 'This server rejoins the cluster'),
+    logger,
+  });
+}
