@@ -23,3 +23,4 @@ export {
   type NewMember,
 } from './postgres/cluster-repository.js';
 export { SessionConnection } from './postgres/session.js';
+export { ListenConnection, type ListenConnectionOptions, type ListenEvents } from './postgres/listen-connection.js';
