@@ -6,3 +6,5 @@ export {
   type ClusterListenerOptions,
 } from './listener.js';
 export type { ClusterDescription, ClusterMember, ClusterView } from './view.js';
+export { Cluster, type ClusterOptions, type ClusterTimings } from './cluster.js';
+export { Membership } from './membership.js';
