@@ -1,4 +1,5 @@
-// The cluster part: the LISTEN connection every clustered server keeps, and the view the admin API reads.
+// The cluster part: membership, config fan-out, the LISTEN connection every clustered server keeps, and the view
+// the admin API reads (standalone on SQLite).
 export {
   ClusterListener,
   channelName,
@@ -8,3 +9,4 @@ export {
 export type { ClusterDescription, ClusterMember, ClusterView } from './view.js';
 export { Cluster, type ClusterOptions, type ClusterTimings } from './cluster.js';
 export { Membership } from './membership.js';
+export { standaloneCluster } from './standalone.js';

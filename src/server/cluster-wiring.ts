@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ChannelManager } from '../channels/wsx/index.js';
-import { Cluster } from '../cluster/index.js';
+import { randomBytes } from 'node:crypto';
+import { Cluster, standaloneCluster, type ClusterView } from '../cluster/index.js';
 import { CLOSE_CODE } from '../protocol/index.js';
 import type { Store } from '../store/index.js';
 import type { Settings } from './settings.js';
@@ -21,8 +22,25 @@ export function clusterFor(settings: Settings, store: Store, channelManager: Cha
       pollMs: settings.clusterPollMs,
       probeMs: settings.clusterProbeMs,
     },
-    clients: () => channelManager.statistics().reduce((n, c) => n + c.connections, 0),
+    clients: () => clientCount(channelManager),
     onFenced: () => channelManager.disconnectEveryone(CLOSE_CODE.SERVICE_RESTART, 'This server rejoins the cluster'),
     logger,
   });
+}
+
+/** The one-server view `GET /api/cluster` shows on SQLite, with the timings a cluster would use. */
+export function standaloneView(settings: Settings, name: () => string, channelManager: ChannelManager): ClusterView {
+  return standaloneCluster({
+    name,
+    version: VERSION,
+    clients: () => clientCount(channelManager),
+    startedAt: new Date(),
+    serverId: `srv.${randomBytes(8).toString('hex')}`,
+    heartbeatMs: settings.clusterHeartbeatMs,
+    expiryMs: settings.clusterExpiryMs,
+  });
+}
+
+function clientCount(channelManager: ChannelManager): number {
+  return channelManager.statistics().reduce((n, c) => n + c.connections, 0);
 }

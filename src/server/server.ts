@@ -19,7 +19,7 @@ import {
 } from '../services/index.js';
 import { Store } from '../store/index.js';
 import { resolveAdminToken } from './admin-token.js';
-import { clusterFor } from './cluster-wiring.js';
+import { clusterFor, standaloneView } from './cluster-wiring.js';
 import { MemoryGuard } from './memory-guard.js';
 import { seedOnce } from './seed.js';
 import { lateBoundEnvironment } from './service-environment.js';
@@ -106,8 +106,9 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     }
     // The default name needs the admin port, which port 0 leaves unknown until the admin listens.
     let serverName = settings.serverName ?? '';
+    const view = cluster ?? standaloneView(settings, () => serverName, channelManager);
     const admin = createAdminServer(
-      { version: VERSION, serverName: () => serverName, ...parts, topics: new TopicDefinitions(pubsub), security, metrics },
+      { version: VERSION, serverName: () => serverName, ...parts, topics: new TopicDefinitions(pubsub), security, metrics, cluster: view },
       {
         token,
         user: settings.adminUser,
