@@ -28,8 +28,7 @@ export interface ClusterOptions {
 
 /**
  * One server's part in a cluster on PostgreSQL (DESIGN §7): membership and housekeeping, config fan-out, and the
- * LISTEN connection that wakes both. Prepare it before the parts load their config (`prepare`), and join once they
- * have (`join`).
+ * LISTEN connection that wakes both. Join and prepare it before the parts load their config, follow once they have.
  */
 export class Cluster implements ClusterView {
   readonly membership: Membership;
@@ -85,12 +84,13 @@ export class Cluster implements ClusterView {
     await this.listener.start();
   }
 
-  /**
-   * Registers under `name` (refusing a name a live server has) and starts applying other servers' config changes:
-   * once the parts have loaded theirs and the name is known (its default needs the admin port).
-   */
+  /** Registers under `name`, refusing a name a live server has (`server_name_taken`). */
   async join(name: string): Promise<void> {
     await this.membership.start(name);
+  }
+
+  /** Starts applying other servers' config changes: once the parts have loaded theirs. */
+  follow(): void {
     this.fanout.start();
     this.fanout.wake();
   }

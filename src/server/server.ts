@@ -99,9 +99,12 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const parts = buildParts({ settings, logger, store, security, metrics, faults, watchdog });
     const { deployer, channelManager, pubsub, outgoingManager, memoryGuard } = parts;
     // Before the parts load their config, so that no change committed meanwhile is missed (cluster-notes §3.4).
+    // A name known now is taken before anything listens; the default with admin port 0 only once the admin listens.
+    const knownName = settings.serverName ?? (settings.adminPort ? `${hostname()}:${settings.adminPort}` : undefined);
     const cluster = clusterFor(settings, store, channelManager, logger);
     if (cluster) {
       closers.push(() => cluster.close());
+      if (knownName) await cluster.join(knownName);
       await cluster.prepare();
     }
     // The default name needs the admin port, which port 0 leaves unknown until the admin listens.
@@ -138,6 +141,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     closers.push(() => outgoingManager.close());
 
     await channelManager.start();
+    cluster?.follow();
     // After the channels, so that a connection to a channel of this same server finds it listening.
     await outgoingManager.start();
     await admin.listen({ host: settings.adminHost, port: settings.adminPort });
@@ -145,7 +149,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const address = admin.server.address();
     const port = typeof address === 'object' && address ? address.port : settings.adminPort;
     serverName ||= `${hostname()}:${port}`;
-    await cluster?.join(serverName);
+    if (!knownName) await cluster?.join(serverName);
     logger.info({ server: serverName, portOffset: settings.portOffset }, 'Server started');
 
     return {
