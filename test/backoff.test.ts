@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffCeiling, backoffDelay } from '../src/outgoing/wsx/index.js';
+import { backoffCeiling, backoffDelay } from '../src/protocol/index.js';
 
 // The reconnect delay formula on its own (moved out of outgoing-faults.test.ts, assertions unchanged).
 

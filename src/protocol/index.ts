@@ -50,3 +50,4 @@ export {
 export { exceedsJsonDepth, MAX_JSON_DEPTH, type BoundedJson } from './json.js';
 export { toResponse, type WsxResponse } from './response.js';
 export { PsrqEncoder, psrqMessageHead, PSRQ_FRAME_OVERHEAD, type PsrqMessage, type PsrqDelivery } from './pubsub-frame.js';
+export { backoffDelay, backoffCeiling, type BackoffConfig } from './backoff.js';

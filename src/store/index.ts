@@ -14,3 +14,4 @@ export type {
   StoredSubscription,
 } from './pubsub-repository.js';
 export { createPubSubRepository } from './pubsub-repositories.js';
+export { ListenConnection, type ListenConnectionOptions, type ListenEvents } from './postgres/listen-connection.js';

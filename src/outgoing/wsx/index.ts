@@ -2,7 +2,6 @@ export { OutgoingManager, type OutgoingHandle, type CredentialsSource } from './
 export { OutgoingDefinitions } from './definitions.js';
 export { OutgoingConnection, AcquireTimeoutError, type ConnectionState } from './connection.js';
 export { OutgoingConfigSchema, normalizeOutgoing, type OutgoingConfig, type OutgoingInput } from './config.js';
-export { backoffDelay, backoffCeiling } from './backoff.js';
 export { type SocketState } from './socket-link.js';
 export type { RemoteCredentials } from './zato-session.js';
 export type { WsxResponse } from '../../protocol/index.js';

@@ -1,6 +1,5 @@
 import type { WebSocket } from 'ws';
-import { pubSubDeliveries } from '../../protocol/index.js';
-import { backoffCeiling } from './backoff.js';
+import { backoffCeiling, pubSubDeliveries } from '../../protocol/index.js';
 import { clip } from './errors.js';
 import type { SocketLink } from './socket-link.js';
 import type { ZatoSession } from './zato-session.js';

@@ -20,16 +20,25 @@ export interface OpenedPostgres {
   readonly schema: string;
 }
 
-// Server-side settings for every pooled connection (cluster-notes §3.1): no statement or idle transaction can hold
-// a connection or a lock for ever, and a partitioned client's session (with its locks) goes within ~25 s, not 2.2 h.
+// Every connection's server-side keepalives (cluster-notes §3.1): a partitioned client's session (with its locks
+// and its LISTENs) goes within ~25 s, not the server default's 2.2 h.
+const KEEPALIVE_SETTINGS = ['tcp_keepalives_idle=10', 'tcp_keepalives_interval=5', 'tcp_keepalives_count=3'];
+
+// And for every pooled connection: no statement or idle transaction can hold a connection or a lock for ever.
 const SESSION_SETTINGS = [
   'statement_timeout=30000',
   'idle_in_transaction_session_timeout=60000',
   'lock_timeout=10000',
-  'tcp_keepalives_idle=10',
-  'tcp_keepalives_interval=5',
-  'tcp_keepalives_count=3',
+  ...KEEPALIVE_SETTINGS,
 ];
+
+/** pg's `options` (libpq's `-c name=value …`) for a set of session settings. */
+function commandLineOptions(settings: readonly string[]): string {
+  return settings.map((s) => `-c ${s}`).join(' ');
+}
+
+/** The `options` of a connection outside the pool (the cluster's LISTEN connection): keepalives only. */
+export const KEEPALIVE_OPTIONS = commandLineOptions(KEEPALIVE_SETTINGS);
 
 const INT8_OID = 20;
 
@@ -57,7 +66,7 @@ export async function openPostgres(location: string, options: PostgresPoolOption
     connectionString: target.connectionString,
     max: options.poolMax,
     application_name: options.applicationName,
-    options: settings.map((s) => `-c ${s}`).join(' '),
+    options: commandLineOptions(settings),
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
     connectionTimeoutMillis: 10_000,
@@ -71,7 +80,7 @@ export async function openPostgres(location: string, options: PostgresPoolOption
     return { db, target, schema: await prepareSchema(db, target.schema) };
   } catch (err) {
     await db.destroy().catch(() => undefined);
-    throw new Error(`Cannot use PostgreSQL at ${describe(target)}: ${reason(err)}`, { cause: err });
+    throw new Error(`Cannot use PostgreSQL at ${describe(target)}: ${errorReason(err)}`, { cause: err });
   }
 }
 
@@ -104,8 +113,8 @@ function isDuplicate(err: unknown): boolean {
 }
 
 /** The error's own words; a refused connection can be an AggregateError (IPv4 and IPv6) with an empty message. */
-function reason(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) return reason(err.errors[0]);
+export function errorReason(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return errorReason(err.errors[0]);
   if (!(err instanceof Error)) return String(err);
   const code = (err as { code?: unknown }).code;
   return err.message || (typeof code === 'string' ? code : err.name);
