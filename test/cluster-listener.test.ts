@@ -231,9 +231,7 @@ describe('ClusterListener on PostgreSQL', { skip: unavailable }, () => {
     await assert.rejects(
       l.start(),
       (err: unknown) =>
-        err instanceof ConnectionClosedError &&
-        err.code === 'not_connected' &&
-        err.message.includes(`127.0.0.1:${port}`),
+        err instanceof ConnectionClosedError && err.code === 'not_connected' && err.message.includes(`127.0.0.1:${port}`),
     );
     assert.equal(l.connected, false);
     await assert.rejects(l.start(), (err: unknown) => err instanceof ConnectionClosedError);
@@ -248,9 +246,7 @@ describe('ClusterListener on PostgreSQL', { skip: unavailable }, () => {
     await l.close();
     await l.close();
     assert.equal(l.connected, false);
-    const rows = await pgQuery(`select 1 from pg_stat_activity where query ilike 'listen%' and query like $1`, [
-      `%${channel}%`,
-    ]);
+    const rows = await pgQuery(`select 1 from pg_stat_activity where query ilike 'listen%' and query like $1`, [`%${channel}%`]);
     assert.equal(rows.length, 0, 'its backend is gone');
   });
 
