@@ -26,6 +26,7 @@ const DEFAULT_PG = 'postgres://postgres@127.0.0.1:5432/test';
 // stands, with `sqliteOnly(reason)` from test/helpers/test-db.ts.
 const ONE_PASS = {
   'change-follower.test.js': 'SQLite only: unit tests of the follower on a SQLite store opened by path',
+  'cluster-listener.test.js': 'opens its own PostgreSQL connections (test/helpers/postgres.ts), no store',
   'delivery-task.test.js': 'SQLite only: unit tests of delivery on a SQLite store opened by path',
   'pubsub-repository.test.js': 'opens its own stores by path or URL',
   'pubsub-queries.test.js': "SQLite only: checks SQLite's query plans through better-sqlite3",

@@ -128,6 +128,9 @@ export class ClusterListener extends EventEmitter<ClusterListenerEvents> {
     this.#connecting = connection;
     try {
       await connection.listen();
+    } catch (err) {
+      if (this.#closed) throw new Error('The cluster listener was closed while connecting', { cause: err });
+      throw err;
     } finally {
       if (this.#connecting === connection) this.#connecting = undefined;
     }

@@ -1,0 +1,86 @@
+import { once } from 'node:events';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback TCP proxy to a real server, for faults a real network has: `stall()` stops forwarding on the open
+ * connections (a black hole, as a partition looks), `refuse()` closes new ones at once, `cut()` drops the open ones.
+ */
+export class TcpProxy {
+  readonly #server: Server;
+  readonly #pairs = new Set<[Socket, Socket]>();
+  #refusing = false;
+
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  /** Listens on a free loopback port in front of `port` on 127.0.0.1. */
+  static async start(port: number): Promise<TcpProxy> {
+    const server = createServer();
+    const proxy = new TcpProxy(server);
+    server.on('connection', (socket) => proxy.#accept(socket, port));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** Open connections, both sides up. */
+  get open(): number {
+    return this.#pairs.size;
+  }
+
+  /** The open connections stop forwarding in both directions; new ones still work. */
+  stall(): void {
+    for (const [client, upstream] of this.#pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  /** While true, a new connection is closed as soon as it is accepted. */
+  refuse(on: boolean): void {
+    this.#refusing = on;
+  }
+
+  /** Drops every open connection; resolves once their sockets are closed. */
+  async cut(): Promise<void> {
+    const sockets = [...this.#pairs].flat();
+    this.#pairs.clear();
+    await Promise.all(
+      sockets.map((s) => {
+        s.destroy();
+        return s.closed ? undefined : once(s, 'close');
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.cut();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #accept(client: Socket, port: number): void {
+    if (this.#refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(port, '127.0.0.1');
+    const pair: [Socket, Socket] = [client, upstream];
+    this.#pairs.add(pair);
+    const drop = (): void => {
+      this.#pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}
