@@ -12,5 +12,6 @@ export type {
   QueuedGdMessage,
   SubscriptionRecord,
   StoredSubscription,
+  SeqBlock,
 } from './pubsub-repository.js';
 export { createPubSubRepository } from './pubsub-repositories.js';

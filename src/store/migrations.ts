@@ -1,4 +1,5 @@
-import { PostgresAdapter, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { SEQ_BLOCK } from './pubsub-repository.js';
 
 // Migrations are code, versioned by name, applied in order by Kysely's Migrator, written with its schema builder so
 // that each runs on SQLite and PostgreSQL alike. Never change what one that has shipped makes on SQLite: add the next.
@@ -10,8 +11,12 @@ interface DialectTypes {
   readonly seq: 'integer' | 'bigint';
 }
 
+function isPostgres(db: Kysely<unknown>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
 function types(db: Kysely<unknown>): DialectTypes {
-  return db.getExecutor().adapter instanceof PostgresAdapter ? { seq: 'bigint' } : { seq: 'integer' };
+  return isPostgres(db) ? { seq: 'bigint' } : { seq: 'integer' };
 }
 const migrations: Record<string, Migration> = {
   '0001_config_objects': {
@@ -97,6 +102,20 @@ const migrations: Record<string, Migration> = {
         .addColumn('dropped', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
       await subscription().addColumn('detached_at', 'bigint').execute();
+    },
+  },
+  '0005_pubsub_seq': {
+    async up(db: Kysely<unknown>) {
+      // Publication sequence numbers in blocks of SEQ_BLOCK from one sequence, so servers sharing the database never
+      // hand out the same ones (cluster-notes §3.7). It starts above every stored seq: an existing database keeps its
+      // order. PostgreSQL only: SQLite has one server per file, which counts in process (and its schema is pinned).
+      // It needs nothing but 0002's pubsub_message, so it applies after whatever 0004 does.
+      if (!isPostgres(db)) return;
+      const { rows } = await sql<{ next: number }>`select coalesce(max(seq), 0) + 1 as next from pubsub_message`.execute(db);
+      const start = Number(rows[0]?.next ?? 1);
+      await sql`create sequence pubsub_seq as bigint increment by ${sql.lit(SEQ_BLOCK)} minvalue 1 start with ${sql.lit(start)}`.execute(
+        db,
+      );
     },
   },
 };
