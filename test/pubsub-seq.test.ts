@@ -71,7 +71,7 @@ async function gdTopic(server: TestServer, name: string): Promise<void> {
 /** Every stored message of a topic, msg_id → seq, read page by page. */
 async function storedSeqs(server: TestServer, topic: string): Promise<Map<string, number>> {
   const seqs = new Map<string, number>();
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await server.pubsub.browse(topic, after, 500);
     if (!page.length) return seqs;
     for (const m of page) seqs.set(m.msg_id, m.seq);
@@ -114,7 +114,11 @@ test('a block used up while the next is still being fetched: callers wait, then 
     assert.deepEqual(order, got, 'served in the order they asked');
     assertIncreasing([...taken, ...got], 'one allocator');
     assert.ok(blocks.length >= 3, `a block beyond the one held was fetched (${blocks.length})`);
-    for (const s of got) assert.ok(blocks.slice(1).some((b) => s >= b.first && s < b.first + b.size), `${s} is of a block reserved for it`);
+    for (const s of got)
+      assert.ok(
+        blocks.slice(1).some((b) => s >= b.first && s < b.first + b.size),
+        `${s} is of a block reserved for it`,
+      );
   } finally {
     await store.close();
   }
@@ -151,29 +155,33 @@ test('a failed block fetch fails those waiting for it, and the next call fetches
   }
 });
 
-test('two servers on one database, publishing interleaved: all seqs distinct, each server’s increasing', postgresOnly('two servers need a shared database'), async () => {
-  const a = await startTestServer();
-  const b = await startTestServer(testDb(a.dir));
-  try {
-    await gdTopic(a, '/seq/shared');
-    const published = new Map<string, 'a' | 'b'>();
-    // Sequential per server (so each server's calls have an order), both servers at once.
-    const publisher = async (server: TestServer, name: 'a' | 'b'): Promise<void> => {
-      for (let i = 0; i < 250; i++) published.set(await server.pubsub.publish('/seq/shared', { data: { name, i } }), name);
-    };
-    await Promise.all([publisher(a, 'a'), publisher(b, 'b')]);
-    const seqs = await storedSeqs(a, '/seq/shared');
-    assert.equal(seqs.size, 500);
-    assert.equal(new Set(seqs.values()).size, 500, 'no seq handed out twice');
-    for (const name of ['a', 'b'] as const) {
-      const mine = [...published].filter(([, n]) => n === name).map(([id]) => seqs.get(id)!);
-      assertIncreasing(mine, `server ${name}`);
+test(
+  'two servers on one database, publishing interleaved: all seqs distinct, each server’s increasing',
+  postgresOnly('two servers need a shared database'),
+  async () => {
+    const a = await startTestServer();
+    const b = await startTestServer(testDb(a.dir));
+    try {
+      await gdTopic(a, '/seq/shared');
+      const published = new Map<string, 'a' | 'b'>();
+      // Sequential per server (so each server's calls have an order), both servers at once.
+      const publisher = async (server: TestServer, name: 'a' | 'b'): Promise<void> => {
+        for (let i = 0; i < 250; i++) published.set(await server.pubsub.publish('/seq/shared', { data: { name, i } }), name);
+      };
+      await Promise.all([publisher(a, 'a'), publisher(b, 'b')]);
+      const seqs = await storedSeqs(a, '/seq/shared');
+      assert.equal(seqs.size, 500);
+      assert.equal(new Set(seqs.values()).size, 500, 'no seq handed out twice');
+      for (const name of ['a', 'b'] as const) {
+        const mine = [...published].filter(([, n]) => n === name).map(([id]) => seqs.get(id)!);
+        assertIncreasing(mine, `server ${name}`);
+      }
+    } finally {
+      await b.stop();
+      await a.stop();
     }
-  } finally {
-    await b.stop();
-    await a.stop();
-  }
-});
+  },
+);
 
 test('a restarted server continues above every seq stored', async () => {
   const dir = await freshDir();
@@ -194,21 +202,25 @@ test('a restarted server continues above every seq stored', async () => {
   }
 });
 
-test('migration 0005 starts the sequence above what an existing database stored', postgresOnly('SQLite counts in process'), async () => {
-  const dir = await freshDir();
-  let store = await openStore(dir);
-  try {
-    // A database as it was before 0005, with a message stored at a high seq.
-    await sql`drop sequence pubsub_seq`.execute(store.db);
-    await sql`delete from kysely_migration where name = '0005_pubsub_seq'`.execute(store.db);
-    await sql`insert into pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, size)
+test(
+  'migration 0005 starts the sequence above what an existing database stored',
+  postgresOnly('SQLite counts in process'),
+  async () => {
+    const dir = await freshDir();
+    let store = await openStore(dir);
+    try {
+      // A database as it was before 0005, with a message stored at a high seq.
+      await sql`drop sequence pubsub_seq`.execute(store.db);
+      await sql`delete from kysely_migration where name = '0005_pubsub_seq'`.execute(store.db);
+      await sql`insert into pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, size)
       values ('old', 5000, '/old', 'null', 'application/json', 5, 0, 9999999999999, 4)`.execute(store.db);
-    await store.close();
-    store = await openStore(dir);
-    const block = await createPubSubRepository(store).reserveSeqBlock();
-    assert.equal(block.first, 5001);
-    assert.equal((await createPubSubRepository(store).reserveSeqBlock()).first, 5001 + block.size);
-  } finally {
-    await store.close();
-  }
-});
+      await store.close();
+      store = await openStore(dir);
+      const block = await createPubSubRepository(store).reserveSeqBlock();
+      assert.equal(block.first, 5001);
+      assert.equal((await createPubSubRepository(store).reserveSeqBlock()).first, 5001 + block.size);
+    } finally {
+      await store.close();
+    }
+  },
+);
