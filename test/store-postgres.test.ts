@@ -35,7 +35,7 @@ async function migrationsIn(schema: string): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-const MIGRATIONS = ['0001_config_objects', '0002_pubsub', '0003_pubsub_backlog'];
+const MIGRATIONS = ['0001_config_objects', '0002_pubsub', '0003_pubsub_backlog', '0004_cluster', '0005_pubsub_seq'];
 
 describe('the PostgreSQL store', { skip: unavailable }, () => {
   after(async () => {

@@ -17,6 +17,7 @@ import { TopicDepths } from './depths.js';
 import { Housekeeping } from './housekeeping.js';
 import { buildMessage, messageView, type MessageView, type PubSubMessage, type PublishInput } from './message.js';
 import { newSubscription, type SubscribeOptions, type Subscription } from './subscription.js';
+import { SeqAllocator } from './seq-allocator.js';
 import { SubscriptionRegistry } from './subscriptions.js';
 import { TopicCache } from './topic-cache.js';
 import { queueDepth, subscriptionView, topicDepth, type Caller, type SubscriptionView, type TopicDepth } from './views.js';
@@ -37,7 +38,7 @@ export class PubSub {
   readonly #depths = new TopicDepths();
   readonly #topics: TopicCache;
   readonly #housekeeping: Housekeeping;
-  #seq = 0;
+  readonly #seqs: SeqAllocator;
 
   readonly #onClosed = (e: ClientClosedEvent) =>
     void this.#clientClosed(e).catch((err: unknown) => this.#log.error({ err }, 'Unsubscribing a closed client failed'));
@@ -56,6 +57,10 @@ export class PubSub {
     this.#log = options.logger.child({ part: 'pubsub' });
     this.topics = new ConfigRepository<TopicConfig>(options.store, 'topic');
     this.#topics = new TopicCache(this.topics);
+    this.#seqs = new SeqAllocator({
+      reserve: () => this.#repo.reserveSeqBlock(),
+      prefetchFailed: (err) => this.#log.warn({ err }, 'Reserving sequence numbers failed; the next publish tries again'),
+    });
     this.#housekeeping = new Housekeeping({
       repository: this.#repo,
       subscriptions: this.#subs,
@@ -68,7 +73,7 @@ export class PubSub {
 
   /** Loads subscriptions and depths, and follows client and topic events. */
   async start(): Promise<void> {
-    this.#seq = await this.#repo.maxSeq();
+    await this.#seqs.start();
     this.#depths.load(await this.#repo.topicTotals());
     const queued = await this.#repo.queueDepths();
     const now = Date.now();
@@ -102,7 +107,9 @@ export class PubSub {
    */
   async publish(topicName: string, input: PublishInput): Promise<string> {
     const topic = await this.#topics.active(topicName);
-    const message = buildMessage(topic, input, ++this.#seq, Date.now());
+    // Synchronous unless the block ran out: a publication's seq follows its publish call's order on this server.
+    const seq = this.#seqs.take() ?? (await this.#seqs.next());
+    const message = buildMessage(topic, input, seq, Date.now());
     if (message.size > topic.maxMessageSize) {
       throw new PayloadTooLargeError(
         'message_too_large',

@@ -12,6 +12,7 @@ export type {
   QueuedGdMessage,
   SubscriptionRecord,
   StoredSubscription,
+  SeqBlock,
 } from './pubsub-repository.js';
 export { createPubSubRepository } from './pubsub-repositories.js';
 export {

@@ -1,4 +1,5 @@
 import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { SEQ_BLOCK } from './pubsub-repository.js';
 
 // Migrations are code, versioned by name, applied in order by Kysely's Migrator, written with its schema builder so
 // that each runs on SQLite and PostgreSQL alike. Never change what one that has shipped makes on SQLite: add the next.
@@ -136,6 +137,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('config_change_created').on('config_change').column('created_at').execute();
       await db.schema.createTable('cluster_lock').addColumn('k', 'varchar(32)', (c) => c.primaryKey()).execute();
       await sql`insert into cluster_lock (k) values ('config')`.execute(db);
+    },
+  },
+  '0005_pubsub_seq': {
+    async up(db: Kysely<unknown>) {
+      // Publication sequence numbers in blocks of SEQ_BLOCK from one sequence, so servers sharing the database never
+      // hand out the same ones (cluster-notes §3.7). It starts above every stored seq: an existing database keeps its
+      // order. PostgreSQL only: SQLite has one server per file, which counts in process (and its schema is pinned).
+      // It needs nothing but 0002's pubsub_message, so it applies after whatever 0004 does.
+      if (!isPostgres(db)) return;
+      const { rows } = await sql<{ next: number }>`select coalesce(max(seq), 0) + 1 as next from pubsub_message`.execute(db);
+      const start = Number(rows[0]?.next ?? 1);
+      await sql`create sequence pubsub_seq as bigint increment by ${sql.lit(SEQ_BLOCK)} minvalue 1 start with ${sql.lit(start)}`.execute(
+        db,
+      );
     },
   },
 };

@@ -33,14 +33,6 @@ export abstract class KyselyPubSubRepository<S extends SubscriptionRecord> {
   /** Writes a round's publications inside its transaction. */
   protected abstract writePublications(publications: readonly Publication[], trx: Transaction<Database>): void | Promise<void>;
 
-  async maxSeq(): Promise<number> {
-    const row = await this.db
-      .selectFrom('pubsub_message')
-      .select((eb) => eb.fn.max('seq').as('m'))
-      .executeTakeFirst();
-    return Number(row?.m ?? 0);
-  }
-
   async topicTotals(): Promise<Map<string, StoredTotals>> {
     const rows = await this.db
       .selectFrom('pubsub_message')

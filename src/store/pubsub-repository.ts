@@ -1,7 +1,21 @@
+/**
+ * How many sequence numbers one `reserveSeqBlock()` hands out: on PostgreSQL, the `increment by` of the `pubsub_seq`
+ * sequence (migration 0005), so changing it takes a migration that alters the sequence. One round trip per 100
+ * publications is little beside the group-commit round's own; a larger block would let servers publishing at the
+ * same time differ more from time order (each orders by its own block) and leave larger gaps after a restart.
+ */
+export const SEQ_BLOCK = 100;
+
+/** Consecutive sequence numbers reserved for one server: `first` to `first + size - 1`. */
+export interface SeqBlock {
+  readonly first: number;
+  readonly size: number;
+}
+
 /** A published message as pub/sub stores and delivers it. Times are epoch ms. */
 export interface PubSubMessage {
   readonly msgId: string;
-  /** Publication order across the server; ties in priority are delivered by `seq`. */
+  /** Publication order across the servers of a database; ties in priority are delivered by `seq`. */
   readonly seq: number;
   readonly topicName: string;
   /** The data as JSON text (kept serialized: it is written to sockets and the store as is). */
@@ -73,8 +87,11 @@ export interface StoredSubscription<S extends SubscriptionRecord> {
  * (PostgreSQL) can implement it as well as SQLite.
  */
 export interface PubSubRepository<S extends SubscriptionRecord = SubscriptionRecord> {
-  /** Highest `seq` stored, so a restarted server continues the order. */
-  maxSeq(): Promise<number>;
+  /**
+   * Reserves the next block of sequence numbers, above every number stored or reserved before on this database (by
+   * any server on PostgreSQL; SQLite has one server per file), so that a restarted server continues the order.
+   */
+  reserveSeqBlock(): Promise<SeqBlock>;
   /** Number and bytes of stored messages per topic (read once, at start). */
   topicTotals(): Promise<Map<string, StoredTotals>>;
   /** Queue rows per subscription (read once, at start). */

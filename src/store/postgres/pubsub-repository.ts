@@ -1,6 +1,14 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
-import type { Deleted, Expired, PubSubRepository, QueuedGdMessage, SubscriptionRecord } from '../pubsub-repository.js';
+import {
+  SEQ_BLOCK,
+  type Deleted,
+  type Expired,
+  type PubSubRepository,
+  type QueuedGdMessage,
+  type SeqBlock,
+  type SubscriptionRecord,
+} from '../pubsub-repository.js';
 import { KyselyPubSubRepository, type Publication } from '../pubsub-repository-base.js';
 import { add, fromRow, none } from '../pubsub-rows.js';
 import { chunks, deleteExpiredRows, deleteQueue, deleteQueued, insertPublications, markSent } from './pubsub-writes.js';
@@ -16,6 +24,15 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
 {
   constructor(store: { readonly db: Kysely<Database> }) {
     super(store.db);
+  }
+
+  // One `nextval` is a whole block (the sequence counts in steps of SEQ_BLOCK): servers sharing the database never get
+  // the same numbers. Outside the write queue, and never rolled back, so a block is never handed out twice.
+  async reserveSeqBlock(): Promise<SeqBlock> {
+    const { rows } = await sql<{ first: number }>`select nextval('pubsub_seq') as first`.execute(this.db);
+    const first = rows[0]?.first;
+    if (first === undefined) throw new Error('nextval returned no row');
+    return { first: Number(first), size: SEQ_BLOCK };
   }
 
   protected writePublications(publications: readonly Publication[], trx: Transaction<Database>): Promise<void> {

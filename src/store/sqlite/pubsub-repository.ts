@@ -1,11 +1,13 @@
 import type { Store } from '../store.js';
-import type {
-  Deleted,
-  Expired,
-  PubSubRepository,
-  QueuedGdMessage,
-  StoredTotals,
-  SubscriptionRecord,
+import {
+  SEQ_BLOCK,
+  type Deleted,
+  type Expired,
+  type PubSubRepository,
+  type QueuedGdMessage,
+  type SeqBlock,
+  type StoredTotals,
+  type SubscriptionRecord,
 } from '../pubsub-repository.js';
 import { KyselyPubSubRepository, type Publication } from '../pubsub-repository-base.js';
 import { add, fromRow, none } from '../pubsub-rows.js';
@@ -25,10 +27,37 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
   implements PubSubRepository<S>
 {
   readonly #store: Store;
+  /** The first number of the next block; undefined until the stored maximum has been read. */
+  #nextSeq: number | undefined;
+  #readingMax: Promise<number> | undefined;
 
   constructor(store: Store) {
     super(store.db);
     this.#store = store;
+  }
+
+  // One server per file (the lock file), so a counter in this process, started above what is stored, is enough:
+  // no round trip per block, and no DDL.
+  async reserveSeqBlock(): Promise<SeqBlock> {
+    if (this.#nextSeq === undefined) {
+      // Callers at once share the one read; a failed read is retried by the next call.
+      this.#readingMax ??= this.#maxSeq().finally(() => {
+        this.#readingMax = undefined;
+      });
+      const max = await this.#readingMax;
+      this.#nextSeq ??= max + 1;
+    }
+    const first = this.#nextSeq;
+    this.#nextSeq += SEQ_BLOCK;
+    return { first, size: SEQ_BLOCK };
+  }
+
+  async #maxSeq(): Promise<number> {
+    const row = await this.db
+      .selectFrom('pubsub_message')
+      .select((eb) => eb.fn.max('seq').as('m'))
+      .executeTakeFirst();
+    return Number(row?.m ?? 0);
   }
 
   protected writePublications(publications: readonly Publication[]): void {
