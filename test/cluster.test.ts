@@ -56,10 +56,14 @@ describe('a cluster of servers on one PostgreSQL schema', { skip: unavailable },
     const distinct = await pgQuery<{ n: string }>(`select count(distinct name)::int as n from "${c.schema}".kysely_migration`);
     assert.equal(migrations[0]!.n, distinct[0]!.n, 'a migration was recorded twice');
     for (const s of servers) {
-      const d = await waitFor(async () => {
-        const seen = await describeFrom(s);
-        return seen.servers.length === 3 && seen.housekeeper !== null ? seen : undefined;
-      }, 10_000, `${s.name} sees three servers and a housekeeper`);
+      const d = await waitFor(
+        async () => {
+          const seen = await describeFrom(s);
+          return seen.servers.length === 3 && seen.housekeeper !== null ? seen : undefined;
+        },
+        10_000,
+        `${s.name} sees three servers and a housekeeper`,
+      );
       assert.deepEqual(names(d), ['a', 'b', 'c']);
       assert.equal(d.clustered, true);
       assert.equal(d.database, 'postgres');
@@ -69,7 +73,8 @@ describe('a cluster of servers on one PostgreSQL schema', { skip: unavailable },
         [s.name],
       );
       assert.equal(d.servers.filter((x) => x.housekeeping).length, 1, 'exactly one housekeeper');
-      for (const x of d.servers) assert.ok(x.heartbeatAgeMs >= 0 && x.pid > 0 && x.serverId.startsWith('srv.'), JSON.stringify(x));
+      for (const x of d.servers)
+        assert.ok(x.heartbeatAgeMs >= 0 && x.pid > 0 && x.serverId.startsWith('srv.'), JSON.stringify(x));
     }
     const housekeepers = new Set(await Promise.all(servers.map(async (s) => (await describeFrom(s)).housekeeper)));
     assert.equal(housekeepers.size, 1, 'every server names the same housekeeper');
@@ -113,7 +118,12 @@ describe('a cluster of servers on one PostgreSQL schema', { skip: unavailable },
     const a = await (await c.server('fa')).start();
     const b = await (await c.server('fb')).start();
     const port = await freePort();
-    const created = await a.api('POST', '/api/channels/wsx', { name: 'plain', service: 'zato.helpers.echo', protocol: 'plain', address: `ws://127.0.0.1:${port}/p` });
+    const created = await a.api('POST', '/api/channels/wsx', {
+      name: 'plain',
+      service: 'zato.helpers.echo',
+      protocol: 'plain',
+      address: `ws://127.0.0.1:${port}/p`,
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const url = b.wsUrl(port, '/p');
     await waitFor(() => accepts(url), 10_000, 'the channel on b');
@@ -122,10 +132,14 @@ describe('a cluster of servers on one PostgreSQL schema', { skip: unavailable },
     // What the housekeeper does to a server whose heartbeats stopped, done here to a live one.
     await pgQuery(`delete from "${c.schema}".cluster_server where name = 'fb'`);
     assert.equal(await closed, 1012);
-    const d = await waitFor(async () => {
-      const seen = await describeFrom(a);
-      return names(seen).includes('fb') ? seen : undefined;
-    }, 10_000, 'fb registered again');
+    const d = await waitFor(
+      async () => {
+        const seen = await describeFrom(a);
+        return names(seen).includes('fb') ? seen : undefined;
+      },
+      10_000,
+      'fb registered again',
+    );
     assert.deepEqual(names(d), ['fa', 'fb']);
   });
 });
@@ -145,7 +159,10 @@ describe('config fan-out', { skip: unavailable }, () => {
     assert.equal((await a.api('POST', '/api/channels/wsx', channel)).status, 201);
     for (const s of servers) await waitFor(() => accepts(s.wsUrl(port, '/one')), 10_000, `the new channel on ${s.name}`);
 
-    assert.equal((await b.api('PUT', '/api/channels/wsx/fan', { ...channel, address: `ws://127.0.0.1:${port}/two` })).status, 200);
+    assert.equal(
+      (await b.api('PUT', '/api/channels/wsx/fan', { ...channel, address: `ws://127.0.0.1:${port}/two` })).status,
+      200,
+    );
     for (const s of servers) await waitFor(() => accepts(s.wsUrl(port, '/two')), 10_000, `the changed path on ${s.name}`);
     assert.equal((await a.api('GET', '/api/channels/wsx/fan')).body.address, `ws://127.0.0.1:${port}/two`);
 
@@ -182,7 +199,12 @@ describe('config fan-out', { skip: unavailable }, () => {
 });
 
 async function createPlain(server: ClusterServer, name: string, address: string): Promise<void> {
-  const created = await server.api('POST', '/api/channels/wsx', { name, service: 'zato.helpers.echo', protocol: 'plain', address });
+  const created = await server.api('POST', '/api/channels/wsx', {
+    name,
+    service: 'zato.helpers.echo',
+    protocol: 'plain',
+    address,
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
 }
 

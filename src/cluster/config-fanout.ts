@@ -161,7 +161,11 @@ export class ConfigFanout {
     const after = await this.#repo.configObject(kind, to);
     if (after === undefined) return;
     this.#seen.delete(key(kind, from));
-    this.#emit({ kind, op: 'update', name: from, previous: JSON.parse(before), current: JSON.parse(after), remote: true }, to, after);
+    this.#emit(
+      { kind, op: 'update', name: from, previous: JSON.parse(before), current: JSON.parse(after), remote: true },
+      to,
+      after,
+    );
   }
 
   async #sync(kind: string, name: string): Promise<void> {

@@ -1,12 +1,6 @@
 // The cluster part: membership, config fan-out, the LISTEN connection every clustered server keeps, and the view
 // the admin API reads (standalone on SQLite).
-export {
-  ClusterListener,
-  channelName,
-  type ClusterListenerEvents,
-  type ClusterListenerOptions,
-} from './listener.js';
+export { ClusterListener, channelName, type ClusterListenerEvents, type ClusterListenerOptions } from './listener.js';
 export type { ClusterDescription, ClusterMember, ClusterView } from './view.js';
 export { Cluster, type ClusterOptions, type ClusterTimings } from './cluster.js';
-export { Membership } from './membership.js';
 export { standaloneCluster } from './standalone.js';

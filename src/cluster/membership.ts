@@ -155,7 +155,10 @@ export class Membership extends EventEmitter implements ClusterView {
 
   async #fenced(): Promise<void> {
     this.#fencings++;
-    this.#log.warn({ server: this.#name }, 'This server was reaped by the housekeeper (heartbeats missed): fenced, registering again');
+    this.#log.warn(
+      { server: this.#name },
+      'This server was reaped by the housekeeper (heartbeats missed): fenced, registering again',
+    );
     this.emit('fenced');
     await this.#register();
   }

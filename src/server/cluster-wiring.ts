@@ -11,7 +11,12 @@ import { VERSION } from './version.js';
  * The cluster part of a server on PostgreSQL (undefined on SQLite, where one server owns its file). A fenced server
  * closes every client with 1012 (service restart): they reconnect, to it or through the load balancer to another.
  */
-export function clusterFor(settings: Settings, store: Store, channelManager: ChannelManager, logger: Logger): Cluster | undefined {
+export function clusterFor(
+  settings: Settings,
+  store: Store,
+  channelManager: ChannelManager,
+  logger: Logger,
+): Cluster | undefined {
   if (store.dialect !== 'postgres') return undefined;
   return new Cluster({
     store,

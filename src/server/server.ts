@@ -111,7 +111,15 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     let serverName = settings.serverName ?? '';
     const view = cluster ?? standaloneView(settings, () => serverName, channelManager);
     const admin = createAdminServer(
-      { version: VERSION, serverName: () => serverName, ...parts, topics: new TopicDefinitions(pubsub), security, metrics, cluster: view },
+      {
+        version: VERSION,
+        serverName: () => serverName,
+        ...parts,
+        topics: new TopicDefinitions(pubsub),
+        security,
+        metrics,
+        cluster: view,
+      },
       {
         token,
         user: settings.adminUser,

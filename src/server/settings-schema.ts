@@ -122,7 +122,7 @@ export const SettingsSchema = Type.Object(
       0,
     ),
     // Cluster timings (PostgreSQL only; docs/cluster.md). The defaults are cluster-notes §3.4's; tests run faster.
-    clusterHeartbeatMs: ms('milliseconds between a clustered server\'s heartbeats (PostgreSQL only)', 5_000, 50, 60_000),
+    clusterHeartbeatMs: ms("milliseconds between a clustered server's heartbeats (PostgreSQL only)", 5_000, 50, 60_000),
     clusterExpiryMs: ms(
       'milliseconds without a heartbeat after which the housekeeping server reaps a server (PostgreSQL only); keep it at 3 heartbeats or more',
       15_000,
@@ -135,12 +135,7 @@ export const SettingsSchema = Type.Object(
       20,
       60_000,
     ),
-    clusterProbeMs: ms(
-      'milliseconds between liveness probes of the LISTEN connection (PostgreSQL only)',
-      10_000,
-      100,
-      300_000,
-    ),
+    clusterProbeMs: ms('milliseconds between liveness probes of the LISTEN connection (PostgreSQL only)', 10_000, 100, 300_000),
     // Above 0 so that a slow-header client is always dropped; 300 s is Node's own request timeout.
     channelHeadersTimeoutMs: ms(
       'milliseconds a client may take to send a channel port its complete HTTP headers before a 408 and a close',

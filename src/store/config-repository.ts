@@ -65,7 +65,14 @@ export class ConfigRepository<T extends Named> {
       await this.#write({ op: 'create', name: value.name, new_name: null }, (db) =>
         db
           .insertInto('config_object')
-          .values({ kind: this.kind, name: value.name, body: JSON.stringify(value), version: 1, created_at: now, updated_at: now })
+          .values({
+            kind: this.kind,
+            name: value.name,
+            body: JSON.stringify(value),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+          })
           .execute(),
       );
     } catch (err) {

@@ -135,7 +135,10 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
         .execute();
       await db.schema.createIndex('config_change_created').on('config_change').column('created_at').execute();
-      await db.schema.createTable('cluster_lock').addColumn('k', 'varchar(32)', (c) => c.primaryKey()).execute();
+      await db.schema
+        .createTable('cluster_lock')
+        .addColumn('k', 'varchar(32)', (c) => c.primaryKey())
+        .execute();
       await sql`insert into cluster_lock (k) values ('config')`.execute(db);
     },
   },

@@ -167,7 +167,12 @@ export class Store extends EventEmitter {
 
 async function connect(options: StoreOptions): Promise<Opened> {
   if (!isPostgresUrl(options.path)) return { ...openSqlite(options.path), dialect: 'sqlite', location: options.path };
-  const { db, target, schema, options: serverOptions } = await openPostgres(options.path, {
+  const {
+    db,
+    target,
+    schema,
+    options: serverOptions,
+  } = await openPostgres(options.path, {
     poolMax: options.poolMax ?? 10,
     applicationName: options.applicationName ?? 'switchboard',
   });
