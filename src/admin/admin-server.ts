@@ -17,6 +17,7 @@ import { HostCheck } from './host-check.js';
 import { registerJsonParser } from './json-body.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
 import { channelRoutes } from './routes/channels.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { outgoingRoutes } from './routes/outgoing.js';
 import { pubsubRoutes } from './routes/pubsub.js';
 import { securityRoutes } from './routes/security.js';
@@ -146,6 +147,7 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
     openApiRoute(api);
     sessionRoutes(api, options, sessions, throttle);
     statsRoutes(api, ctx);
+    clusterRoutes(api, ctx);
     channelRoutes(api, ctx);
     outgoingRoutes(api, ctx);
     pubsubRoutes(api, ctx);

@@ -1,3 +1,4 @@
+import type { ClusterView } from '../cluster/index.js';
 import type { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.js';
 import type { OutgoingDefinitions, OutgoingManager } from '../outgoing/wsx/index.js';
 import type { PubSub, TopicDefinitions } from '../pubsub/index.js';
@@ -21,4 +22,6 @@ export interface AdminContext {
   readonly invoker: ServiceInvoker;
   readonly deployer: HotDeployer | undefined;
   readonly metrics: Metrics | undefined;
+  /** The servers sharing this one's database, for `GET /api/cluster`. */
+  readonly cluster: ClusterView;
 }

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAdminServer } from '../admin/index.js';
+import { standaloneCluster } from '../cluster/index.js';
 import { ChannelDefinitions, ChannelManager } from '../channels/wsx/index.js';
 import { EventLoopWatchdog, Metrics, createLogger } from '../observability/index.js';
 import { OutgoingDefinitions, OutgoingManager } from '../outgoing/wsx/index.js';
@@ -99,8 +101,18 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const { deployer, channelManager, pubsub, outgoingManager, memoryGuard } = parts;
     // The default name needs the admin port, which port 0 leaves unknown until the admin listens.
     let serverName = settings.serverName ?? '';
+    // Heartbeat and expiry as the PostgreSQL membership will use them (cluster-notes §3.4); alone, nothing beats.
+    const cluster = standaloneCluster({
+      name: () => serverName,
+      version: VERSION,
+      clients: () => channelManager.statistics().reduce((n, c) => n + c.connections, 0),
+      startedAt: new Date(),
+      serverId: `srv.${randomBytes(8).toString('hex')}`,
+      heartbeatMs: 5_000,
+      expiryMs: 15_000,
+    });
     const admin = createAdminServer(
-      { version: VERSION, serverName: () => serverName, ...parts, topics: new TopicDefinitions(pubsub), security, metrics },
+      { version: VERSION, serverName: () => serverName, ...parts, topics: new TopicDefinitions(pubsub), security, metrics, cluster },
       {
         token,
         user: settings.adminUser,
