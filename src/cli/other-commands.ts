@@ -97,6 +97,19 @@ export async function statsCommand(args: string[]): Promise<void> {
   show(values, stats, () => printObject(Object.fromEntries(Object.entries(stats).filter(([, v]) => !Array.isArray(v)))));
 }
 
+const SERVER_COLUMNS = [
+  'name',
+  'serverId',
+  'host',
+  'pid',
+  'version',
+  'startedAt',
+  'heartbeatAge',
+  'clients',
+  'housekeeping',
+  'self',
+];
+
 /** `switchboard cluster`: the servers sharing the database, as the web admin's Cluster page shows them. */
 export async function clusterCommand(args: string[]): Promise<void> {
   const { values } = parse(args, GLOBAL);
@@ -110,6 +123,6 @@ export async function clusterCommand(args: string[]): Promise<void> {
     const mode = cluster.clustered ? 'clustered' : 'standalone';
     console.log(`${cluster.database}, ${mode}; housekeeping: ${cluster.housekeeper ?? '(none)'}`);
     const rows = cluster.servers.map((s) => ({ ...s, heartbeatAge: `${((s.heartbeatAgeMs as number) / 1000).toFixed(1)}s` }));
-    printTable(rows, ['name', 'serverId', 'host', 'pid', 'version', 'startedAt', 'heartbeatAge', 'clients', 'housekeeping', 'self']);
+    printTable(rows, SERVER_COLUMNS);
   });
 }

@@ -111,8 +111,9 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       heartbeatMs: 5_000,
       expiryMs: 15_000,
     });
+    const topics = new TopicDefinitions(pubsub);
     const admin = createAdminServer(
-      { version: VERSION, serverName: () => serverName, ...parts, topics: new TopicDefinitions(pubsub), security, metrics, cluster },
+      { version: VERSION, serverName: () => serverName, ...parts, topics, security, metrics, cluster },
       {
         token,
         user: settings.adminUser,
