@@ -112,6 +112,19 @@ describe('the switchboard CLI', () => {
     assert.ok(Array.isArray(json.channels));
   });
 
+  test('cluster: this server, as the housekeeper, in a table (and the API answer with --json)', async () => {
+    const table = await cli(['cluster']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^(sqlite|postgres), (standalone|clustered); housekeeping: /);
+    assert.match(table.stdout, /NAME\s+SERVERID\s+HOST\s+PID\s+VERSION\s+STARTEDAT\s+HEARTBEATAGE\s+CLIENTS/);
+    const line = table.stdout.split('\n').find((l) => l.startsWith(`${server.serverName} `));
+    assert.ok(line, table.stdout);
+    assert.match(line, /\bsrv\.[0-9a-f]{16}\b.*\b\d+\.\ds\b.*\btrue\s+true$/);
+    const json = JSON.parse((await cli(['cluster', '--json'])).stdout);
+    assert.equal(json.self, server.serverName);
+    assert.equal(json.servers.length, 1);
+  });
+
   test('outgoing and topic commands', async () => {
     assert.equal((await cli(['topic', 'create', '--name', '/cli/t'])).code, 0);
     const published = await cli(['topic', 'publish', '/cli/t', '--data', '{"n":1}', '--priority', '8']);

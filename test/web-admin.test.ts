@@ -258,6 +258,20 @@ describe('web admin in Chromium', { skip }, () => {
     await screenshot('services-deploy-error');
   });
 
+  test('the Cluster page shows this server as the housekeeper, with its heartbeat age', async () => {
+    await page.goto(server.adminUrl);
+    await page.getByRole('navigation').getByRole('link', { name: 'Cluster' }).click();
+    await page.getByRole('heading', { name: 'Cluster' }).waitFor();
+    const { serverId } = (await server.api('GET', '/api/cluster')).body.servers[0];
+    const me = row(serverId);
+    await me.getByText(server.serverName, { exact: true }).waitFor();
+    await me.locator('.badge', { hasText: 'housekeeping' }).waitFor();
+    await me.locator('.badge', { hasText: 'this server' }).waitFor();
+    await me.getByText(/^\d+(\.\d)? s ago$/).waitFor();
+    await page.getByTestId('cluster-housekeeper').getByText(server.serverName).waitFor();
+    await screenshot('cluster');
+  });
+
   test('the dashboard shows connections and rates, and logging out ends the session', async () => {
     const client = await TestClient.connect((await server.api('GET', '/api/channels/wsx/web-chan')).body.address);
     await page.goto(`${server.adminUrl}/#/dashboard`);

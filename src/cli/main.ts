@@ -1,7 +1,7 @@
 import { ConfigFileError } from './apply.js';
 import { AdminApiError } from './admin-api-client.js';
 import { connectionOf, GLOBAL, parse } from './command-line.js';
-import { configCommand, serviceCommand, statsCommand, subscriptionCommand } from './other-commands.js';
+import { clusterCommand, configCommand, serviceCommand, statsCommand, subscriptionCommand } from './other-commands.js';
 import { EXTRA_OPTIONS, resourceCommand } from './resource-command.js';
 import { resourceHelp, resourceOptions, type Options } from './resource-flags.js';
 import { RESOURCES } from './resources.js';
@@ -35,6 +35,10 @@ async function run(noun: string, verb: string | undefined, rest: string[], args:
   }
   if (noun === 'stats') {
     await statsCommand(args);
+    return 0;
+  }
+  if (noun === 'cluster') {
+    await clusterCommand(args);
     return 0;
   }
   const resource = RESOURCES.find((r) => r.noun === noun);

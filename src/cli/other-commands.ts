@@ -1,4 +1,4 @@
-// The commands that are not one resource: service, subscription, stats, and apply/export.
+// The commands that are not one resource: service, subscription, stats, cluster, and apply/export.
 import { runApply, runExport } from './apply.js';
 import { callAdminApi, type AdminApiConnection } from './admin-api-client.js';
 import { connectionOf, enc, GLOBAL, one, parse, requestFrom, show } from './command-line.js';
@@ -95,4 +95,34 @@ export async function statsCommand(args: string[]): Promise<void> {
   const { values } = parse(args, GLOBAL);
   const stats = (await callAdminApi(connectionOf(values), 'GET', '/api/stats')) as Record<string, unknown>;
   show(values, stats, () => printObject(Object.fromEntries(Object.entries(stats).filter(([, v]) => !Array.isArray(v)))));
+}
+
+const SERVER_COLUMNS = [
+  'name',
+  'serverId',
+  'host',
+  'pid',
+  'version',
+  'startedAt',
+  'heartbeatAge',
+  'clients',
+  'housekeeping',
+  'self',
+];
+
+/** `switchboard cluster`: the servers sharing the database, as the web admin's Cluster page shows them. */
+export async function clusterCommand(args: string[]): Promise<void> {
+  const { values } = parse(args, GLOBAL);
+  const cluster = (await callAdminApi(connectionOf(values), 'GET', '/api/cluster')) as {
+    clustered: boolean;
+    database: string;
+    housekeeper: string | null;
+    servers: Array<Record<string, unknown>>;
+  };
+  show(values, cluster, () => {
+    const mode = cluster.clustered ? 'clustered' : 'standalone';
+    console.log(`${cluster.database}, ${mode}; housekeeping: ${cluster.housekeeper ?? '(none)'}`);
+    const rows = cluster.servers.map((s) => ({ ...s, heartbeatAge: `${((s.heartbeatAgeMs as number) / 1000).toFixed(1)}s` }));
+    printTable(rows, SERVER_COLUMNS);
+  });
 }

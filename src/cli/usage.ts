@@ -9,6 +9,7 @@ export const USAGE = `Usage: switchboard <noun> <verb> [arguments] [--json] [--u
   security   list | get NAME | create --name N --type basic_auth|apikey [--username U] (--password P | --password-stdin) | delete NAME
   service    list | get NAME | deployments | invoke NAME [--request JSON | --request-file FILE | --request -]
   stats      live totals: connections, messages in/out, service calls, errors, pub/sub depth
+  cluster    the servers sharing the database: heartbeat age, clients, which one does housekeeping
   topic      list | get NAME | create --name /t [...] | update NAME [...] | delete NAME
              publish NAME --data JSON [--priority 1-9] [--expiration MS] [--gd | --no-gd] | messages NAME [--after SEQ] [--limit N]
   subscription  list | get SUB_KEY | delete SUB_KEY

@@ -110,16 +110,9 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     // The default name needs the admin port, which port 0 leaves unknown until the admin listens.
     let serverName = settings.serverName ?? '';
     const view = cluster ?? standaloneView(settings, () => serverName, channelManager);
+    const topics = new TopicDefinitions(pubsub);
     const admin = createAdminServer(
-      {
-        version: VERSION,
-        serverName: () => serverName,
-        ...parts,
-        topics: new TopicDefinitions(pubsub),
-        security,
-        metrics,
-        cluster: view,
-      },
+      { version: VERSION, serverName: () => serverName, ...parts, topics, security, metrics, cluster: view },
       {
         token,
         user: settings.adminUser,

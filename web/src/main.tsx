@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, setCsrfToken, setUnauthorizedHandler } from './api.js';
 import { ChannelsPage } from './pages/channels.js';
+import { ClusterPage } from './pages/cluster.js';
 import { DashboardPage } from './pages/dashboard.js';
 import { LoginPage } from './pages/login.js';
 import { OutgoingPage } from './pages/outgoing.js';
@@ -17,6 +18,7 @@ const PAGES = [
   { key: 'security', title: 'Security', Page: SecurityPage },
   { key: 'pubsub', title: 'Pub/sub', Page: PubSubPage },
   { key: 'services', title: 'Services', Page: ServicesPage },
+  { key: 'cluster', title: 'Cluster', Page: ClusterPage },
 ] as const;
 
 type Session = { user: string } | null | undefined;

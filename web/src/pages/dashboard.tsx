@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { LineChart } from '../components/chart.js';
+import { Card } from '../components/card.js';
 import { ErrorLine, Table } from '../components/table.js';
 
 interface Stats {
@@ -137,24 +138,5 @@ export function DashboardPage() {
         </>
       )}
     </section>
-  );
-}
-
-function Card({
-  label,
-  value,
-  className = '',
-  testId,
-}: {
-  label: string;
-  value: number | string;
-  className?: string;
-  testId?: string;
-}) {
-  return (
-    <div class={`card ${className}`} data-testid={testId}>
-      <div class="value">{value}</div>
-      <div class="label">{label}</div>
-    </div>
   );
 }
