@@ -170,6 +170,32 @@ describe('config fan-out', { skip: unavailable }, () => {
     for (const s of servers) await waitFor(async () => !(await accepts(s.wsUrl(port, '/two'))), 10_000, `deleted on ${s.name}`);
   });
 
+  test("a rename, and a topic deactivated on one server, are applied by every other server's live objects", async () => {
+    const c = await cluster();
+    const a = await (await c.server('ra', noPoll)).start();
+    const b = await (await c.server('rb', noPoll)).start();
+    const port = await freePort();
+    await createPlain(a, 'old', `ws://127.0.0.1:${port}/old`);
+    await waitFor(() => accepts(b.wsUrl(port, '/old')), 10_000, 'the channel on b');
+    const renamed = await a.api('PUT', '/api/channels/wsx/old', {
+      name: 'new',
+      service: 'zato.helpers.echo',
+      protocol: 'plain',
+      address: `ws://127.0.0.1:${port}/new`,
+    });
+    assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+    await waitFor(() => accepts(b.wsUrl(port, '/new')), 10_000, 'the renamed channel on b');
+    assert.equal(await accepts(b.wsUrl(port, '/old')), false, 'b still serves the old path');
+    assert.equal((await b.api('GET', '/api/channels/wsx/new')).body.runtime?.state, 'listening');
+
+    // b caches a topic once it publishes to it: the deactivation made on a must reach that cache.
+    assert.equal((await a.api('POST', '/api/pubsub/topics', { name: '/t' })).status, 201);
+    const publish = () => b.api('POST', '/api/pubsub/topics/%2Ft/publish', { data: 'x' });
+    await waitFor(async () => (await publish()).status === 200 || (await publish()).status === 201, 10_000, 'publish on b');
+    assert.equal((await a.api('PUT', '/api/pubsub/topics/%2Ft', { name: '/t', isActive: false })).status, 200);
+    await waitFor(async () => (await publish()).body?.error?.code === 'topic_inactive', 10_000, 'topic inactive on b');
+  });
+
   test("a change made while a server's LISTEN connection is down reaches it: the re-LISTEN compares everything", async () => {
     const c = await cluster();
     const a = await (await c.server('la', noPoll)).start();
