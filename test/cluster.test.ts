@@ -211,6 +211,9 @@ describe('config fan-out', { skip: unavailable }, () => {
     ]);
     assert.equal(killed.length, 1, "b's LISTEN connection was not found");
     await waitFor(() => accepts(b.wsUrl(port, '/s')), 15_000, 'the channel on b after its listener came back');
+    const metrics = await (await fetch(`${b.adminUrl}/metrics`)).text();
+    assert.match(metrics, /^switchboard_cluster_listen_reconnects_total 1$/m);
+    assert.match(metrics, /^switchboard_cluster_config_changes_applied_total 2$/m);
   });
 
   test('a change whose NOTIFY never came (a crash between COMMIT and NOTIFY) is applied by the poll', async () => {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Metrics } from '../observability/index.js';
 import type { ChannelManager } from '../channels/wsx/index.js';
 import { randomBytes } from 'node:crypto';
 import { Cluster, standaloneCluster, type ClusterView } from '../cluster/index.js';
@@ -48,4 +49,20 @@ export function standaloneView(settings: Settings, name: () => string, channelMa
 
 function clientCount(channelManager: ChannelManager): number {
   return channelManager.statistics().reduce((n, c) => n + c.connections, 0);
+}
+
+/** The cluster's series on /metrics (docs/admin-api.md lists them). */
+export function registerClusterMetrics(metrics: Metrics, cluster: Cluster): void {
+  metrics.gauge('switchboard_cluster_housekeeper', '1 while this server does the cluster housekeeping', [], () => [
+    [{}, cluster.membership.housekeeper ? 1 : 0],
+  ]);
+  metrics.counter('switchboard_cluster_fencings_total', 'Times this server found itself reaped and registered again', [], () => [
+    [{}, cluster.membership.fencings],
+  ]);
+  metrics.counter('switchboard_cluster_listen_reconnects_total', 'Re-LISTENs of the LISTEN connection after a loss', [], () => [
+    [{}, cluster.listener.reconnects],
+  ]);
+  metrics.counter('switchboard_cluster_config_changes_applied_total', 'Config changes made on other servers applied here', [], () => [
+    [{}, cluster.fanout.applied],
+  ]);
 }

@@ -19,7 +19,7 @@ import {
 } from '../services/index.js';
 import { Store } from '../store/index.js';
 import { resolveAdminToken } from './admin-token.js';
-import { clusterFor, standaloneView } from './cluster-wiring.js';
+import { clusterFor, registerClusterMetrics, standaloneView } from './cluster-wiring.js';
 import { MemoryGuard } from './memory-guard.js';
 import { seedOnce } from './seed.js';
 import { lateBoundEnvironment } from './service-environment.js';
@@ -103,6 +103,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const knownName = settings.serverName ?? (settings.adminPort ? `${hostname()}:${settings.adminPort}` : undefined);
     const cluster = clusterFor(settings, store, channelManager, logger);
     if (cluster) {
+      registerClusterMetrics(metrics, cluster);
       closers.push(() => cluster.close());
       if (knownName) await cluster.join(knownName);
       await cluster.prepare();
