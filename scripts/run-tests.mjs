@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { ensureChromium } from './ensure-chromium.mjs';
+import { HAPROXY, ensureChromium, ensureDebianPackage } from './ensure-debian-package.mjs';
 import { lint } from './lint.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,6 +33,7 @@ const ONE_PASS = {
   'store-sqlite-lock.test.js': 'SQLite only: one server per SQLite file, the lock and a second main.js on one data dir',
   'store-postgres.test.js': 'opens its own PostgreSQL schemas (test/helpers/postgres.ts)',
   'cluster.test.js': 'runs server processes on a PostgreSQL schema of its own (test/helpers/cluster.ts)',
+  'cluster-lb.test.js': 'runs server processes on a PostgreSQL schema of its own, behind HAProxy',
 };
 
 function collect(dir) {
@@ -137,6 +138,8 @@ if (!files.length) {
   process.exit(1);
 }
 if (files.some((f) => f.includes('web-admin'))) ensureChromium();
+if (files.some((f) => f.includes('cluster-lb')))
+  ensureDebianPackage(HAPROXY, 'haproxy', 'the load-balancer test of docs/cluster.md');
 
 const baseEnv = { ...process.env, SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_LOG_LEVEL ?? 'silent' };
 delete baseEnv.SWITCHBOARD_TEST_DB;

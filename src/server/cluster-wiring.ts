@@ -62,7 +62,10 @@ export function registerClusterMetrics(metrics: Metrics, cluster: Cluster): void
   metrics.counter('switchboard_cluster_listen_reconnects_total', 'Re-LISTENs of the LISTEN connection after a loss', [], () => [
     [{}, cluster.listener.reconnects],
   ]);
-  metrics.counter('switchboard_cluster_config_changes_applied_total', 'Config changes made on other servers applied here', [], () => [
-    [{}, cluster.fanout.applied],
-  ]);
+  metrics.counter(
+    'switchboard_cluster_config_changes_applied_total',
+    'Config changes made on other servers applied here',
+    [],
+    () => [[{}, cluster.fanout.applied]],
+  );
 }
