@@ -65,7 +65,7 @@ export function baselineCheckout(path) {
  * Starts a Switchboard server in its own process on a fresh data dir; resolves when its API answers.
  * `checkout` runs another build (a baseline) instead of this one.
  */
-export async function startSwitchboard(name, { servicesDir, checkout = root } = {}) {
+export async function startSwitchboard(name, { servicesDir, checkout = root, env: extra = {} } = {}) {
   const main = serverMain(checkout);
   const dir = mkdtempSync(join(tmpdir(), `sb-bench-${name}-`));
   const [adminPort, demoPort] = [await freePort(), await freePort()];
@@ -77,6 +77,7 @@ export async function startSwitchboard(name, { servicesDir, checkout = root } = 
     SWITCHBOARD_DEMO_PORT: String(demoPort),
     SWITCHBOARD_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     SWITCHBOARD_LOG_LEVEL: 'warn',
+    ...extra,
   };
   const child = spawnTracked(process.execPath, [main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const admin = `http://127.0.0.1:${adminPort}`;
@@ -102,7 +103,10 @@ export async function startSwitchboard(name, { servicesDir, checkout = root } = 
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
-  return { admin, api, demoUrl: `ws://127.0.0.1:${demoPort}/demo`, dir, child };
+  const offset = Number(extra.SWITCHBOARD_PORT_OFFSET ?? 0);
+  // Servers of one cluster share the demo channel the first one seeded: pass the same SWITCHBOARD_DEMO_PORT to each.
+  const demo = Number(env.SWITCHBOARD_DEMO_PORT) + offset;
+  return { admin, api, demoUrl: `ws://127.0.0.1:${demo}/demo`, dir, child };
 }
 
 /**

@@ -1,0 +1,173 @@
+// `npm run bench -- cluster [--rounds 3] [--changes 100] [--only a|e]`: the cluster on PostgreSQL (docs/cluster.md), with the
+// single server on SQLite as the reference, in the same run (cluster-notes §6):
+//   (a) GD publishes committed per second, 8 publishers (one publish in flight each, then 16 each): SQLite, one
+//       server on PostgreSQL, and two servers on PostgreSQL with the publishers split 4/4 (both measured at once);
+//   (e) config propagation: a channel deactivated through server A's admin API, until server B has applied it (B
+//       closes its clients of the channel), p50/p99 over `--changes` changes.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { freePort, killAll, startSwitchboard } from '../lib/processes.mjs';
+import { measureGd } from '../pubsub/gd-publishers.mjs';
+
+const PG = process.env.SWITCHBOARD_TEST_DB ?? 'postgres://postgres@127.0.0.1:5432/test';
+const TOPIC = '/bench/gd';
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+
+async function onDatabase(sql) {
+  const client = new pg.Client({ connectionString: PG });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** `count` servers on one fresh PostgreSQL schema (or one SQLite server when `count` is 0). */
+async function servers(label, count) {
+  if (count === 0) return [await startSwitchboard(`${label}-sqlite`)];
+  const schema = `sb_bench_${randomBytes(4).toString('hex')}`;
+  const demoPort = await freePort();
+  const started = [];
+  for (let i = 0; i < count; i++) {
+    started.push(
+      await startSwitchboard(`${label}-${i}`, {
+        env: {
+          SWITCHBOARD_DB: `${PG}?schema=${schema}`,
+          SWITCHBOARD_SERVER_NAME: `${label}-${i}`,
+          SWITCHBOARD_PORT_OFFSET: String(i * 10),
+          SWITCHBOARD_DEMO_PORT: String(demoPort),
+        },
+      }),
+    );
+  }
+  started.schema = schema;
+  return started;
+}
+
+async function stop(group) {
+  for (const s of group) s.child.kill('SIGKILL');
+  if (group.schema) await onDatabase(`drop schema if exists "${group.schema}" cascade`);
+}
+
+async function gdRound(group, window) {
+  // Publications pile up for no subscriber: room for them past the default 64 MiB per topic.
+  await group[0].api('POST', '/api/pubsub/topics', { name: TOPIC, maxDepthGd: 100_000_000, maxBytesGd: 16 * 1024 ** 3 });
+  const per = 8 / group.length;
+  // Wait until every server has the topic (config fan-out) before measuring.
+  await new Promise((r) => setTimeout(r, 1500));
+  const results = await Promise.all(
+    group.map((s) => measureGd({ url: s.demoUrl, topic: TOPIC, publishers: per, window, durationMs: 5000 })),
+  );
+  return {
+    committedPerSec: results.reduce((n, r) => n + r.committedPerSec, 0),
+    p50: Math.max(...results.map((r) => r.p50)),
+    p99: Math.max(...results.map((r) => r.p99)),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
+/** Opens a plain WebSocket; resolves once open. */
+function open(url) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+// What B applies is observed by what it does, not by polling it: B closes its clients of a channel deactivated on
+// A (a push the bench's socket sees), so each sample is PUT on A → close on B.
+async function propagation(changes) {
+  const [a, b] = await servers('cfg', 2);
+  const port = await freePort();
+  const channel = { name: 'cfg', service: 'zato.helpers.echo', protocol: 'plain', address: `ws://127.0.0.1:${port}/cfg` };
+  await a.api('POST', '/api/channels/wsx', channel);
+  const remote = await deactivations(a, channel, `ws://127.0.0.1:${port + 10}/cfg`, changes);
+  // The same change seen by a client of A itself: what applying costs without the fan-out, for the ratio.
+  const local = await deactivations(a, channel, `ws://127.0.0.1:${port}/cfg`, changes);
+  await stop([a, b]);
+  return {
+    remote: summary(remote),
+    local: summary(local),
+    ratio_p50: +(quantile(remote, 0.5) / quantile(local, 0.5)).toFixed(2),
+  };
+}
+
+function summary(ms) {
+  return { p50: +quantile(ms, 0.5).toFixed(2), p99: +quantile(ms, 0.99).toFixed(2), max: +Math.max(...ms).toFixed(2) };
+}
+
+/** Milliseconds from each PUT that deactivates `channel` on server `a` until a client connected at `url` is closed. */
+async function deactivations(a, channel, url, changes) {
+  const ms = [];
+  for (let i = 0; i < changes; i++) {
+    let ws;
+    for (const deadline = performance.now() + 5000; !ws;) {
+      ws = await open(url).catch(() => undefined);
+      if (!ws && performance.now() > deadline) throw new Error(`the channel did not come back at ${url} within 5 s`);
+    }
+    const closed = new Promise((resolve) => ws.once('close', () => resolve(performance.now())));
+    const t0 = performance.now();
+    await a.api('PUT', '/api/channels/wsx/cfg', { ...channel, isActive: false });
+    ms.push((await closed) - t0);
+    await a.api('PUT', '/api/channels/wsx/cfg', { ...channel, isActive: true });
+  }
+  return ms;
+}
+
+export async function run(opts) {
+  const rounds = Number(opts.rounds ?? 3);
+  const changes = Number(opts.changes ?? 100);
+  const only = opts.only ? String(opts.only) : undefined;
+  try {
+    const table = only === 'e' ? undefined : await publishing(rounds);
+    if (only === 'a') return;
+    console.log(
+      `\n(e) config propagation: channel deactivated on A → its client on B closed, ${changes} times (NOTIFY; clusterPollMs = 1 s bounds it)`,
+    );
+    const e = await propagation(changes);
+    console.log(`on B (fan-out): p50 ${e.remote.p50} ms, p99 ${e.remote.p99} ms, max ${e.remote.max} ms`);
+    console.log(
+      `on A (local):   p50 ${e.local.p50} ms, p99 ${e.local.p99} ms, max ${e.local.max} ms; ratio B/A at p50 ${e.ratio_p50}`,
+    );
+    console.log(JSON.stringify({ bench: 'cluster', ...(table && { gd: table }), propagation: e }));
+  } finally {
+    killAll();
+  }
+}
+
+async function publishing(rounds) {
+  console.log(`(a) GD publishes committed per second, 8 publishers; median of ${rounds} runs of 5 s per setup`);
+  const table = {};
+  for (const [label, count] of [
+    ['sqlite, 1 server', 0],
+    ['postgres, 1 server', 1],
+    ['postgres, 2 servers (4+4 publishers)', 2],
+  ]) {
+    for (const window of [1, 16]) {
+      const runs = [];
+      for (let i = 0; i < rounds; i++) {
+        const group = await servers('gd', count);
+        runs.push(await gdRound(group, window));
+        await stop(group);
+      }
+      const m = median(runs.map((r) => r.committedPerSec));
+      const r = runs.find((x) => x.committedPerSec === m);
+      table[`${label}, window ${window}`] = { ...r, runs: runs.map((x) => x.committedPerSec) };
+      console.log(
+        `${label.padEnd(38)} window ${String(window).padStart(2)}: ${String(m).padStart(6)} committed/s (runs: ${r && runs.map((x) => x.committedPerSec).join(', ')}), p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${runs.reduce((n, x) => n + x.errors, 0)}`,
+      );
+    }
+  }
+  const ratio = (a, b) => +(table[a].committedPerSec / table[b].committedPerSec).toFixed(2);
+  for (const w of [1, 16]) {
+    console.log(
+      `window ${w}: postgres/sqlite ${ratio(`postgres, 1 server, window ${w}`, `sqlite, 1 server, window ${w}`)}, ` +
+        `2 servers/1 server ${ratio(`postgres, 2 servers (4+4 publishers), window ${w}`, `postgres, 1 server, window ${w}`)}`,
+    );
+  }
+  return table;
+}
