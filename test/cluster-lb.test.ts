@@ -76,7 +76,7 @@ describe("docs/cluster.md's load balancer example", { skip }, () => {
   before(async () => {
     servers = await Promise.all(['web-1', 'web-2', 'web-3'].map((n) => cluster.server(n)));
     for (const s of servers) await s.start();
-    const channelPort = await freePort();
+    const channelPort = await cluster.channelPort();
     const created = await servers[0]!.api('POST', '/api/channels/wsx', {
       name: 'orders',
       service: 'zato.helpers.echo',

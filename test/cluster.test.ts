@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import type { ClusterDescription } from '../src/cluster/index.js';
 import { TestCluster, type ClusterServer } from './helpers/cluster.js';
 import { pgQuery, postgresUnavailable } from './helpers/postgres.js';
-import { freePort, waitFor } from './helpers/server.js';
+import { waitFor } from './helpers/server.js';
 
 const unavailable = await postgresUnavailable();
 const clusters: TestCluster[] = [];
@@ -117,7 +117,7 @@ describe('a cluster of servers on one PostgreSQL schema', { skip: unavailable },
     const c = await cluster();
     const a = await (await c.server('fa')).start();
     const b = await (await c.server('fb')).start();
-    const port = await freePort();
+    const port = await c.channelPort();
     const created = await a.api('POST', '/api/channels/wsx', {
       name: 'plain',
       service: 'zato.helpers.echo',
@@ -154,7 +154,7 @@ describe('config fan-out', { skip: unavailable }, () => {
     const servers = await Promise.all(['ca', 'cb', 'cc'].map((n) => c.server(n, noPoll)));
     for (const s of servers) await s.start();
     const [a, b, cc] = servers as [ClusterServer, ClusterServer, ClusterServer];
-    const port = await freePort();
+    const port = await c.channelPort();
     const channel = { name: 'fan', service: 'zato.helpers.echo', protocol: 'plain', address: `ws://127.0.0.1:${port}/one` };
     assert.equal((await a.api('POST', '/api/channels/wsx', channel)).status, 201);
     for (const s of servers) await waitFor(() => accepts(s.wsUrl(port, '/one')), 10_000, `the new channel on ${s.name}`);
@@ -174,7 +174,7 @@ describe('config fan-out', { skip: unavailable }, () => {
     const c = await cluster();
     const a = await (await c.server('ra', noPoll)).start();
     const b = await (await c.server('rb', noPoll)).start();
-    const port = await freePort();
+    const port = await c.channelPort();
     await createPlain(a, 'old', `ws://127.0.0.1:${port}/old`);
     await waitFor(() => accepts(b.wsUrl(port, '/old')), 10_000, 'the channel on b');
     const renamed = await a.api('PUT', '/api/channels/wsx/old', {
@@ -200,7 +200,7 @@ describe('config fan-out', { skip: unavailable }, () => {
     const c = await cluster();
     const a = await (await c.server('la', noPoll)).start();
     const b = await (await c.server('lb', noPoll)).start();
-    const port = await freePort();
+    const port = await c.channelPort();
     await createPlain(a, 'first', `ws://127.0.0.1:${port}/f`);
     await waitFor(() => accepts(b.wsUrl(port, '/f')), 10_000, 'the first channel on b');
     // A change whose NOTIFY b cannot hear (it was sent while b's listener was down, or never), then b's listener
@@ -216,11 +216,28 @@ describe('config fan-out', { skip: unavailable }, () => {
     assert.match(metrics, /^switchboard_cluster_config_changes_applied_total 2$/m);
   });
 
+  test('a stored body that is not JSON is reported and skipped: the changes after it still apply', async () => {
+    const c = await cluster();
+    const a = await (await c.server('ja')).start();
+    const b = await (await c.server('jb')).start();
+    await pgQuery(
+      `insert into "${c.schema}".config_object (kind, name, body, version, created_at, updated_at)
+       values ('outgoing', 'broken', '{not json', 1, '2026-12-02T00:00:00Z', '2026-12-02T00:00:00Z')`,
+    );
+    await pgQuery(`insert into "${c.schema}".config_change (kind, name, op) values ('outgoing', 'broken', 'create')`);
+    const port = await c.channelPort();
+    await createPlain(a, 'after', `ws://127.0.0.1:${port}/a`);
+    await waitFor(() => accepts(b.wsUrl(port, '/a')), 10_000, 'the change after the broken one on b').catch((err: unknown) => {
+      throw new Error(`${String(err)}; b said: ${b.output}`);
+    });
+    assert.match(b.output, /not JSON/);
+  });
+
   test('a change whose NOTIFY never came (a crash between COMMIT and NOTIFY) is applied by the poll', async () => {
     const c = await cluster();
     const a = await (await c.server('pa')).start();
     const b = await (await c.server('pb')).start();
-    const port = await freePort();
+    const port = await c.channelPort();
     await createPlain(a, 'first', `ws://127.0.0.1:${port}/f`);
     await writeWithoutNotify(c, 'first', 'second', `ws://127.0.0.1:${port}/s`);
     for (const s of [a, b]) await waitFor(() => accepts(s.wsUrl(port, '/s')), 10_000, `the polled channel on ${s.name}`);

@@ -8,6 +8,7 @@ type Seen = Map<string, string>;
 export const CHANGE_RETENTION_MS = 60 * 60 * 1000;
 
 const PAGE = 500;
+const UNREADABLE = Symbol('unreadable');
 
 /**
  * Applies config written through other servers (cluster-notes §3.5). Every server reads `config_change` from its
@@ -172,10 +173,25 @@ export class ConfigFanout {
     const before = this.#seen.get(key(kind, name));
     const after = await this.#repo.configObject(kind, name);
     if (before === after) return;
-    const previous: unknown = before === undefined ? undefined : JSON.parse(before);
-    const current: unknown = after === undefined ? undefined : JSON.parse(after);
+    const current = after === undefined ? undefined : this.#parse(kind, name, after);
+    if (current === UNREADABLE) {
+      // Remembered, so that it is reported once and the changes after it still apply.
+      this.#seen.set(key(kind, name), after!);
+      return;
+    }
+    const previous = before === undefined ? undefined : this.#parse(kind, name, before);
     const op = before === undefined ? 'create' : after === undefined ? 'delete' : 'update';
-    this.#emit({ kind, op, name, previous, current, remote: true }, name, after);
+    this.#emit({ kind, op, name, previous: previous === UNREADABLE ? undefined : previous, current, remote: true }, name, after);
+  }
+
+  // A body no server wrote (edited by hand, or by a newer version) must not stop the changes behind it.
+  #parse(kind: string, name: string, body: string): unknown {
+    try {
+      return JSON.parse(body);
+    } catch (err) {
+      this.#log.error({ err, kind, name }, 'A stored config object is not JSON; it is ignored until it changes');
+      return UNREADABLE;
+    }
   }
 
   // What was seen becomes the stored body itself, byte for byte, so that the next comparison is exact.
@@ -183,7 +199,12 @@ export class ConfigFanout {
     if (body === undefined) this.#seen.delete(key(change.kind, name));
     else this.#seen.set(key(change.kind, name), body);
     this.#applied++;
-    this.#store.notify(change);
+    try {
+      this.#store.notify(change);
+    } catch (err) {
+      // A part that throws while told must not make the change be read (and told) again and again.
+      this.#log.error({ err, kind: change.kind, name: change.name }, 'Applying a config change from another server failed');
+    }
   }
 
   #remember(change: ConfigChange): void {

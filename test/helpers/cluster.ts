@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
 import { freePort } from './server.js';
 import { dropSchema, pgUrl, schemaName } from './postgres.js';
 
@@ -121,9 +122,31 @@ export class TestCluster {
     return server;
   }
 
+  /**
+   * A port for a channel stored once and served by every server of the cluster at the port plus its offset: free at
+   * each of those ports (checked by binding them), so that no server's listener lands on a port another process holds.
+   */
+  async channelPort(): Promise<number> {
+    const offsets = [...new Set([0, ...this.servers.map((s) => s.portOffset)])];
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = await freePort();
+      if (port + Math.max(...offsets) > 65_535) continue;
+      if ((await Promise.all(offsets.slice(1).map((o) => portIsFree(port + o)))).every(Boolean)) return port;
+    }
+    throw new Error('no port found that is free at every offset of the cluster');
+  }
+
   async close(): Promise<void> {
     for (const child of this.children) child.kill('SIGKILL');
     for (const d of this.#dirs) await rm(d, { recursive: true, force: true });
     await dropSchema(this.schema);
   }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 }
