@@ -114,6 +114,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       {
         version: VERSION,
         serverName: () => serverName,
+        storeReachable: () => store.reachable,
         ...parts,
         topics: new TopicDefinitions(pubsub),
         security,

@@ -33,6 +33,11 @@ export class TcpProxy {
     return this.#pairs.size;
   }
 
+  /** The local ports of the open connections to the real server (what PostgreSQL's `pg_stat_activity.client_port` shows). */
+  get upstreamPorts(): number[] {
+    return [...this.#pairs].map(([, upstream]) => upstream.localPort).filter((p): p is number => p !== undefined);
+  }
+
   /** The open connections stop forwarding in both directions; new ones still work. */
   stall(): void {
     for (const [client, upstream] of this.#pairs) {
