@@ -6,19 +6,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { WebSocket } from 'ws';
+import { Store, createPubSubRepository, type PubSubMessage } from '../src/store/index.js';
 import { TestClient, type Frame } from './helpers/wsx-client.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
-import { dropSchema, pgQuery } from './helpers/postgres.js';
+import { adminUrl, dropSchema, pgQuery, pgUrl } from './helpers/postgres.js';
 import { testSchema } from './helpers/test-db.js';
-import {
-  createChannel,
-  postgresOnly,
-  startTestServer,
-  testPostgresUrl,
-  waitFor,
-  type TestServer,
-} from './helpers/server.js';
+import { createChannel, postgresOnly, startTestServer, testPostgresUrl, waitFor, type TestServer } from './helpers/server.js';
 
 const SKIP = postgresOnly('PostgreSQL reached through a TCP proxy that drops its connections');
 const TOPIC = '/outage';
@@ -170,13 +165,46 @@ describe('the store when PostgreSQL goes away under load', SKIP, () => {
     await waitFor(async () => (await beat()) > first, 10_000, 'the heartbeat to advance');
     await waitFor(
       async () =>
-        (await pgQuery(`select 1 from pg_stat_activity where application_name = $1 and client_port = any($2::int[])`, [
-          `switchboard-listen-${process.pid}`,
-          proxy.upstreamPorts,
-        ])).length === 1,
+        (
+          await pgQuery(`select 1 from pg_stat_activity where application_name = $1 and client_port = any($2::int[])`, [
+            `switchboard-listen-${process.pid}`,
+            proxy.upstreamPorts,
+          ])
+        ).length === 1,
       15_000,
       'the LISTEN connection to reconnect',
     );
+  });
+
+  test('a round whose connection is lost before COMMIT runs again on a fresh one: the publisher is acknowledged', async () => {
+    const locker = new pg.Client({ connectionString: adminUrl() });
+    await locker.connect();
+    try {
+      // The round's insert waits behind this lock, so its connection can be terminated before it commits.
+      await locker.query('begin');
+      await locker.query(`lock table "${schema}".pubsub_message in share mode`);
+      const reply = publishers[0]!.gateway('zato.pubsub.pubapi.publish-message', {
+        topic_name: TOPIC,
+        data: { id: 'lost-before-commit' },
+        has_gd: true,
+      });
+      const waiting = async () =>
+        (
+          await pgQuery<{ pid: number }>(
+            `select pid from pg_stat_activity where wait_event_type = 'Lock' and client_port = any($1::int[])`,
+            [proxy.upstreamPorts],
+          )
+        ).map((r) => r.pid);
+      const [first] = await waitFor(async () => ((await waiting()).length ? waiting() : undefined), 2000, 'the round to wait');
+      await pgQuery('select pg_terminate_backend($1)', [first]);
+      await waitFor(async () => (await waiting()).some((pid) => pid !== first), 2000, 'the round on another connection');
+      await locker.query('rollback');
+      const frame = await reply;
+      assert.equal(frame.meta.status, 200, JSON.stringify(frame.meta));
+      await waitFor(() => delivered.has('lost-before-commit'), 10_000, 'its delivery');
+    } finally {
+      await locker.end();
+    }
   });
 
   test('pg_terminate_backend of every connection of the server mid-load: the same guarantees', async () => {
@@ -193,5 +221,71 @@ describe('the store when PostgreSQL goes away under load', SKIP, () => {
     running = false;
     await assertGuarantees(await load);
     await assertPublishesAgain('terminated');
+  });
+});
+
+let seq = 0;
+
+function message(topicName: string): PubSubMessage {
+  const dataJson = JSON.stringify({ n: ++seq });
+  const now = Date.now();
+  return {
+    msgId: `zpsm${String(seq).padStart(24, '0')}`,
+    seq,
+    topicName,
+    dataJson,
+    mimeType: 'application/json',
+    priority: 5,
+    pubTime: now,
+    expirationTime: now + 60_000,
+    correlId: null,
+    inReplyTo: null,
+    extClientId: null,
+    size: Buffer.byteLength(dataJson),
+    hasGd: true,
+  };
+}
+
+describe('a group-commit round that PostgreSQL picks as a deadlock victim', SKIP, () => {
+  test('runs again: the delivery-state write commits, its rows counted once', async () => {
+    const schema = testSchema(`deadlock-${randomUUID()}`);
+    const applicationName = `sb-deadlock-${process.pid}`;
+    const store = await Store.open({ path: pgUrl(schema), applicationName });
+    const locker = new pg.Client({ connectionString: adminUrl() });
+    try {
+      const repo = createPubSubRepository(store);
+      const [done, sent] = [message('/deadlock'), message('/deadlock')];
+      await repo.publish([done, sent], ['k.deadlock']);
+      const rowOf = (m: PubSubMessage) =>
+        `select 1 from "${schema}".pubsub_queue where sub_key = 'k.deadlock' and msg_id = '${m.msgId}' for update`;
+      await locker.connect();
+      await locker.query('begin');
+      await locker.query(rowOf(sent));
+      // The round removes `done` (its queue row and its message), then waits for this row lock to mark `sent`.
+      const marked = repo.markDelivered('k.deadlock', [sent.msgId], [done.msgId]);
+      await waitFor(
+        async () =>
+          (
+            await pgQuery(`select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [
+              applicationName,
+            ])
+          ).length > 0,
+        5000,
+        'the round to wait for the row lock',
+      );
+      // Now each waits for the other. The round waited first, so its backend finds the deadlock and aborts it (40P01);
+      // run again, it waits for this transaction's locks, then commits.
+      await locker.query(rowOf(done));
+      await locker.query('commit');
+      assert.deepEqual(await marked, { rows: 1, messages: 1, bytes: done.size }, 'counted once, not once per attempt');
+      const rows = await pgQuery(
+        `select msg_id, delivered, delivery_count from "${schema}".pubsub_queue where sub_key = 'k.deadlock'`,
+      );
+      assert.deepEqual(rows, [{ msg_id: sent.msgId, delivered: 1, delivery_count: 1 }]);
+    } finally {
+      await locker.end().catch(() => undefined);
+      await store.close();
+      await dropSchema(schema);
+    }
   });
 });

@@ -44,8 +44,7 @@ function unreachable(err: unknown): string | undefined {
   if (err instanceof AggregateError && err.errors.length > 0) return unreachable(err.errors[0]);
   if (!(err instanceof Error)) return undefined;
   const code = codeOf(err);
-  if (code && (SOCKET_CODES.has(code) || SERVER_CODES.has(code) || code.startsWith('08')))
-    return err.message || code;
+  if (code && (SOCKET_CODES.has(code) || SERVER_CODES.has(code) || code.startsWith('08'))) return err.message || code;
   // SQLite: another process holds the file's write lock beyond the busy timeout (a backup, the sqlite3 shell).
   if (code?.startsWith('SQLITE_BUSY')) return `the database file is locked by another process (${err.message})`;
   if (PG_MESSAGES.some((m) => m.test(err.message))) return err.message;
@@ -71,11 +70,7 @@ export function toStoreError(err: unknown): unknown {
   if (err instanceof SwitchboardError) return err;
   const why = unreachable(err);
   if (why === undefined) return err;
-  return new ConnectionClosedError(
-    'store_unavailable',
-    `The database is unavailable (${why}); nothing was changed by this request, try again later`,
-    { cause: err },
-  );
+  return new ConnectionClosedError('store_unavailable', `The database is unavailable (${why}); try again later`, { cause: err });
 }
 
 /**
