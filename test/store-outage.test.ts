@@ -2,10 +2,14 @@
 // test can make the database go away (every connection dropped, new ones refused) and come back without touching the
 // machine's PostgreSQL, which other test files use at the same time. While it is away, each GD publish is either
 // acknowledged or answered 503 `store_unavailable`; after it returns every acknowledged message is delivered and
-// everything resumes by itself. PostgreSQL only: on SQLite there is no connection to lose.
+// everything resumes by itself. These run on the PostgreSQL pass only (on SQLite there is no connection to lose; the
+// pass's URL tells where PostgreSQL is): a deadlock victim round too. The SQLite pass has its own case, a file that
+// another process keeps locked.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { Store, createPubSubRepository, type PubSubMessage } from '../src/store/index.js';
@@ -13,7 +17,15 @@ import { TestClient, type Frame } from './helpers/wsx-client.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { adminUrl, dropSchema, pgQuery, pgUrl } from './helpers/postgres.js';
 import { testSchema } from './helpers/test-db.js';
-import { createChannel, postgresOnly, startTestServer, testPostgresUrl, waitFor, type TestServer } from './helpers/server.js';
+import {
+  createChannel,
+  postgresOnly,
+  sqliteOnly,
+  startTestServer,
+  testPostgresUrl,
+  waitFor,
+  type TestServer,
+} from './helpers/server.js';
 
 const SKIP = postgresOnly('PostgreSQL reached through a TCP proxy that drops its connections');
 const TOPIC = '/outage';
@@ -295,3 +307,26 @@ describe(
     });
   },
 );
+
+describe('a SQLite file another process keeps locked', sqliteOnly('the SQLite busy timeout'), () => {
+  test('past the busy timeout a GD publish is a 503 store_unavailable, and works once the lock is gone', async () => {
+    const server = await startTestServer();
+    const locker = new SQLite(join(server.dir, 'switchboard.db'));
+    try {
+      assert.equal((await server.api('POST', '/api/pubsub/topics', { name: '/locked' })).status, 201);
+      const publish = () =>
+        server.api('POST', `/api/pubsub/topics/${encodeURIComponent('/locked')}/publish`, { data: 1, hasGd: true });
+      // The write lock, as a backup or the sqlite3 shell would take it.
+      locker.exec('begin immediate');
+      const refused = await publish();
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      assert.equal(refused.body.error.code, 'store_unavailable');
+      assert.match(refused.body.error.message, /locked by another process/);
+      locker.exec('rollback');
+      assert.equal((await publish()).status, 201);
+    } finally {
+      locker.close();
+      await server.stop();
+    }
+  });
+});
