@@ -10,29 +10,7 @@ import type {
   QueryResult,
   TransactionSettings,
 } from 'kysely';
-import { isStoreUnavailable, toStoreError } from './store-errors.js';
-
-/** The database's reachability as the last query found it: what `/api/health` reports, at no cost of its own. */
-export class StoreHealth {
-  #reachable = true;
-
-  /** False since a query found the database out of reach, until one succeeds again. */
-  get reachable(): boolean {
-    return this.#reachable;
-  }
-
-  /** A query answered. */
-  succeeded(): void {
-    this.#reachable = true;
-  }
-
-  /** `err` as callers should see it (see `toStoreError`); notes an unreachable database. */
-  failed(err: unknown): unknown {
-    const mapped = toStoreError(err);
-    if (isStoreUnavailable(mapped)) this.#reachable = false;
-    return mapped;
-  }
-}
+import type { StoreHealth } from './store-health.js';
 
 type Compile = QueryCompiler['compileQuery'];
 
@@ -96,16 +74,17 @@ class GuardedDriver implements Driver {
     return this.#guard(() => this.#inner.rollbackTransaction(unwrap(c)));
   }
 
-  async savepoint(c: DatabaseConnection, name: string, compile: Compile): Promise<void> {
-    await this.#guard(async () => this.#inner.savepoint?.(unwrap(c), name, compile));
+  // Both dialects' drivers have savepoints; one without would otherwise seem to take them and do nothing.
+  savepoint(c: DatabaseConnection, name: string, compile: Compile): Promise<void> {
+    return this.#guard(() => savepointCall(this.#inner.savepoint).call(this.#inner, unwrap(c), name, compile));
   }
 
-  async rollbackToSavepoint(c: DatabaseConnection, name: string, compile: Compile): Promise<void> {
-    await this.#guard(async () => this.#inner.rollbackToSavepoint?.(unwrap(c), name, compile));
+  rollbackToSavepoint(c: DatabaseConnection, name: string, compile: Compile): Promise<void> {
+    return this.#guard(() => savepointCall(this.#inner.rollbackToSavepoint).call(this.#inner, unwrap(c), name, compile));
   }
 
-  async releaseSavepoint(c: DatabaseConnection, name: string, compile: Compile): Promise<void> {
-    await this.#guard(async () => this.#inner.releaseSavepoint?.(unwrap(c), name, compile));
+  releaseSavepoint(c: DatabaseConnection, name: string, compile: Compile): Promise<void> {
+    return this.#guard(() => savepointCall(this.#inner.releaseSavepoint).call(this.#inner, unwrap(c), name, compile));
   }
 
   releaseConnection(c: DatabaseConnection): Promise<void> {
@@ -123,6 +102,13 @@ class GuardedDriver implements Driver {
       throw this.#health.failed(err);
     }
   }
+}
+
+type SavepointCall = (c: DatabaseConnection, name: string, compile: Compile) => Promise<void>;
+
+function savepointCall(call: SavepointCall | undefined): SavepointCall {
+  if (!call) throw new Error("This database's driver has no savepoints");
+  return call;
 }
 
 function unwrap(c: DatabaseConnection): DatabaseConnection {

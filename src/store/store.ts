@@ -6,7 +6,7 @@ import { migrationProvider } from './migrations.js';
 import { openPostgres } from './postgres/open.js';
 import { isPostgresUrl } from './postgres/target.js';
 import { openSqlite } from './sqlite/open.js';
-import type { StoreHealth } from './guarded-driver.js';
+import type { StoreHealth } from './store-health.js';
 
 /** A change to a configuration object, emitted after it is committed. */
 export interface ConfigChange<T = unknown> {

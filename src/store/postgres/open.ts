@@ -2,7 +2,8 @@ import { Kysely, sql } from 'kysely';
 import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 import pg from 'pg';
 import type { Database } from '../schema.js';
-import { guardedDialect, StoreHealth } from '../guarded-driver.js';
+import { guardedDialect } from '../guarded-driver.js';
+import { StoreHealth } from '../store-health.js';
 import { isStoreUnavailable } from '../store-errors.js';
 import { parsePostgresUrl, type PostgresTarget } from './target.js';
 

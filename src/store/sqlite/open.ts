@@ -4,14 +4,15 @@ import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../schema.js';
 import { lockDatabaseFile, type ReleaseLock } from './server-lock.js';
-import { guardedDialect, StoreHealth } from '../guarded-driver.js';
+import { guardedDialect } from '../guarded-driver.js';
+import { StoreHealth } from '../store-health.js';
 
 /** An open SQLite database, locked to this process. */
 export interface OpenedSqlite {
   readonly db: Kysely<Database>;
   readonly sqlite: SQLite.Database;
   readonly release: ReleaseLock;
-  /** Whether the last query reached the database (SQLite: whether the file was not locked by another process). */
+  /** Whether the last query through Kysely reached the database. */
   readonly health: StoreHealth;
 }
 
