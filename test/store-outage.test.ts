@@ -221,6 +221,21 @@ describe('the store when PostgreSQL goes away under load', SKIP, () => {
     }
   });
 
+  test('a connection lost during COMMIT: 503 saying the outcome is unknown, and the committed message is delivered', async () => {
+    proxy.dropCommitAfter('lost-during-commit');
+    const reply = await publishers[0]!.gateway('zato.pubsub.pubapi.publish-message', {
+      topic_name: TOPIC,
+      data: { id: 'lost-during-commit' },
+      has_gd: true,
+    });
+    assert.equal(reply.meta.status, 503, JSON.stringify(reply.meta));
+    assert.equal(reply.meta.code, 'store_unavailable');
+    assert.match(reply.meta.error_message!, /may or may not have been stored/);
+    // PostgreSQL committed it: it is never lost, and goes out with the next delivery from the store.
+    await assertPublishesAgain('during-commit');
+    await waitFor(() => delivered.has('lost-during-commit'), 10_000, 'the committed message to be delivered');
+  });
+
   test('pg_terminate_backend of every connection of the server mid-load: the same guarantees', async () => {
     let running = true;
     const before = delivered.size;
