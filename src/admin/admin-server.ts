@@ -138,7 +138,14 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
   // The OpenAPI plugin must see every route, so routes are declared in a plugin registered after it.
   registerOpenApi(app, ctx.version);
   void app.register(async (api) => {
-    api.get('/api/health', PUBLIC_ROUTE, async () => ({ status: 'ok', version: ctx.version, server: ctx.serverName() }));
+    // `store` is the last query's outcome, not a probe: health costs no query, and stays 200 while the database is
+    // away, as the server still holds its clients and runs what needs no database.
+    api.get('/api/health', PUBLIC_ROUTE, async () => ({
+      status: 'ok',
+      version: ctx.version,
+      server: ctx.serverName(),
+      store: ctx.storeReachable() ? 'ok' : 'unavailable',
+    }));
     // Prometheus scrapes without the admin token, like /api/health; the admin port listens on loopback by default.
     api.get('/metrics', PUBLIC_ROUTE, async (_req, reply) => {
       if (!ctx.metrics) return reply.status(statusOf('not_found')).send(notFoundBody('GET', '/metrics'));

@@ -11,6 +11,8 @@ export interface AdminContext {
   readonly version: string;
   /** This server's name (`serverName`); a function, as the default is known only once the admin listens. */
   readonly serverName: () => string;
+  /** Whether the last database query reached the database (`/api/health`'s `store`). */
+  readonly storeReachable: () => boolean;
   readonly channels: ChannelDefinitions;
   readonly channelManager: ChannelManager;
   readonly outgoing: OutgoingDefinitions;

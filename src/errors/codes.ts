@@ -97,6 +97,7 @@ export const CODES = {
   channel_stopping: { status: 503 },
   client_not_reading: { status: 503 },
   deploy_skipped: { status: 503 },
+  store_unavailable: { status: 503 },
   timeout: { status: 504 },
   client_timeout: { status: 504 },
   response_timeout: { status: 504 },

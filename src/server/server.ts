@@ -113,7 +113,16 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const view = cluster ?? standaloneView(settings, () => serverName, channelManager);
     const topics = new TopicDefinitions(pubsub);
     const admin = createAdminServer(
-      { version: VERSION, serverName: () => serverName, ...parts, topics, security, metrics, cluster: view },
+      {
+        version: VERSION,
+        serverName: () => serverName,
+        storeReachable: () => store.reachable,
+        ...parts,
+        topics,
+        security,
+        metrics,
+        cluster: view,
+      },
       {
         token,
         user: settings.adminUser,

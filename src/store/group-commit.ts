@@ -1,5 +1,9 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
+import { commitOutcomeUnknown, isConflict, isStoreUnavailable, toStoreError } from './store-errors.js';
+
+/** Attempts after the first that a round gets when its transaction was rolled back for a transient cause. */
+const ROUND_RETRIES = 3;
 
 /** A write that runs inside the round's transaction. */
 export type WriteOp = (trx: Transaction<Database>) => Promise<void>;
@@ -71,14 +75,7 @@ export class GroupCommit<T> {
       this.#items = [];
       const waiters: Waiter[] = [...items, ...ops];
       try {
-        await this.#db.transaction().execute(async (trx) => {
-          if (items.length)
-            await this.#writeItems(
-              items.map((p) => p.item),
-              trx,
-            );
-          for (const op of ops) await op.run(trx);
-        });
+        await this.#commitRound(items, ops);
         for (const w of waiters) w.resolve();
       } catch (err) {
         for (const w of waiters) w.reject(err);
@@ -86,4 +83,44 @@ export class GroupCommit<T> {
     }
     this.#flushing = undefined;
   }
+
+  /**
+   * Runs a round's transaction, again up to `ROUND_RETRIES` times when it was rolled back for a transient cause —
+   * a deadlock (40P01), a serialization failure (40001), or a connection lost before COMMIT (the server rolls back a
+   * session's open transaction when the session ends) — as nobody has been answered yet. Each attempt runs every
+   * write from the start, on a connection the pool hands out fresh. A connection lost DURING COMMIT is different:
+   * PostgreSQL may have committed before the answer was lost, so running the round again could store it twice.
+   * The round fails with `store_unavailable` saying the outcome is unknown: the publisher retries if it wants to,
+   * which may duplicate a message but never loses an acknowledged one (acknowledged = committed, unchanged); a
+   * message that did commit is in its subscriptions' stored queues like any other and is delivered from there.
+   */
+  async #commitRound(items: ReadonlyArray<PendingItem<T>>, ops: readonly PendingOp[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const round = { committing: false };
+      try {
+        await this.#db.transaction().execute(async (trx) => {
+          if (items.length)
+            await this.#writeItems(
+              items.map((p) => p.item),
+              trx,
+            );
+          for (const op of ops) await op.run(trx);
+          round.committing = true;
+        });
+        return;
+      } catch (err) {
+        const mapped = toStoreError(err);
+        if (round.committing && isStoreUnavailable(mapped)) throw commitOutcomeUnknown(mapped);
+        if (attempt >= ROUND_RETRIES || !retryable(mapped)) throw mapped;
+      }
+    }
+  }
+}
+
+// A locked SQLite file already waited out its busy timeout (blocking): another attempt would only block again.
+function retryable(err: unknown): boolean {
+  if (isConflict(err)) return true;
+  if (!isStoreUnavailable(err)) return false;
+  const code = (err.cause as { code?: unknown } | undefined)?.code;
+  return !(typeof code === 'string' && code.startsWith('SQLITE_BUSY'));
 }

@@ -6,6 +6,7 @@ import { migrationProvider } from './migrations.js';
 import { openPostgres } from './postgres/open.js';
 import { isPostgresUrl } from './postgres/target.js';
 import { openSqlite } from './sqlite/open.js';
+import type { StoreHealth } from './store-health.js';
 
 /** A change to a configuration object, emitted after it is committed. */
 export interface ConfigChange<T = unknown> {
@@ -43,6 +44,7 @@ interface Opened {
   /** PostgreSQL: where Kysely's migration tables are (its check for them would otherwise see every schema's). */
   readonly migrationSchema?: string;
   readonly postgres?: PostgresLocation;
+  readonly health: StoreHealth;
 }
 
 /** Where a PostgreSQL store's tables are: what the cluster's own connections (LISTEN, locks) need. */
@@ -70,6 +72,7 @@ export class Store extends EventEmitter {
   /** PostgreSQL only: where its tables are, for connections of the cluster's own. */
   readonly postgres: PostgresLocation | undefined;
   readonly #statements = new Map<string, SQLite.Statement>();
+  readonly #health: StoreHealth;
 
   private constructor(opened: Opened) {
     super();
@@ -80,6 +83,15 @@ export class Store extends EventEmitter {
     this.#release = opened.release ?? (() => undefined);
     this.#migrationSchema = opened.migrationSchema;
     this.postgres = opened.postgres;
+    this.#health = opened.health;
+  }
+
+  /**
+   * False since a query found the database out of reach (503 `store_unavailable`), until one succeeds again: the
+   * last known state, which costs no query of its own.
+   */
+  get reachable(): boolean {
+    return this.#health.reachable;
   }
 
   /**
@@ -172,6 +184,7 @@ async function connect(options: StoreOptions): Promise<Opened> {
     target,
     schema,
     options: serverOptions,
+    health,
   } = await openPostgres(options.path, {
     poolMax: options.poolMax ?? 10,
     applicationName: options.applicationName ?? 'switchboard',
@@ -181,6 +194,7 @@ async function connect(options: StoreOptions): Promise<Opened> {
     dialect: 'postgres',
     location: target.masked,
     migrationSchema: schema,
+    health,
     postgres: { connectionString: target.connectionString, schema, options: serverOptions },
   };
 }

@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/observability/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import { dropTestDb, testDb } from './test-db.js';
 
-export { dropTestDb, queryStored, sqliteOnly, testDb, testDbEnv } from './test-db.js';
+export { dropTestDb, postgresOnly, queryStored, sqliteOnly, testDb, testDbEnv, testPostgresUrl } from './test-db.js';
 
 /** The admin token of every test server (long enough for the server's minimum of 24 characters). */
 export const TEST_TOKEN = 'test-token-for-the-admin-api';

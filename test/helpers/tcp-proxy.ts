@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 export class TcpProxy {
   readonly #server: Server;
   readonly #pairs = new Set<[Socket, Socket]>();
+  // Server sides kept open after their client side was dropped (see `dropCommitAfter`).
+  readonly #held = new Set<Socket>();
   #refusing = false;
+  #trap: { readonly marker: string; readonly armed: Set<Socket> } | undefined;
 
   private constructor(server: Server) {
     this.#server = server;
@@ -33,6 +36,11 @@ export class TcpProxy {
     return this.#pairs.size;
   }
 
+  /** The local ports of the open connections to the real server (what PostgreSQL's `pg_stat_activity.client_port` shows). */
+  get upstreamPorts(): number[] {
+    return [...this.#pairs].map(([, upstream]) => upstream.localPort).filter((p): p is number => p !== undefined);
+  }
+
   /** The open connections stop forwarding in both directions; new ones still work. */
   stall(): void {
     for (const [client, upstream] of this.#pairs) {
@@ -48,10 +56,20 @@ export class TcpProxy {
     this.#refusing = on;
   }
 
+  /**
+   * The connection whose client next sends `marker` (in a query or its parameters) loses its client side right after
+   * it forwards that client's next `commit`: the server gets the COMMIT and acts on it, the client never hears back —
+   * a connection lost during COMMIT. Once.
+   */
+  dropCommitAfter(marker: string): void {
+    this.#trap = { marker, armed: new Set() };
+  }
+
   /** Drops every open connection; resolves once their sockets are closed. */
   async cut(): Promise<void> {
-    const sockets = [...this.#pairs].flat();
+    const sockets = [...this.#pairs].flat().concat([...this.#held]);
     this.#pairs.clear();
+    this.#held.clear();
     await Promise.all(
       sockets.map((s) => {
         s.destroy();
@@ -76,11 +94,29 @@ export class TcpProxy {
     const drop = (): void => {
       this.#pairs.delete(pair);
       client.destroy();
-      upstream.destroy();
+      if (!this.#held.has(upstream)) upstream.destroy();
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
     upstream.pipe(client);
+    client.on('data', (chunk: Buffer) => this.#watch(pair, chunk));
+  }
+
+  // After pipe's own listener: the chunk is already on its way to the server.
+  #watch(pair: [Socket, Socket], chunk: Buffer): void {
+    const trap = this.#trap;
+    const [client, upstream] = pair;
+    if (!trap) return;
+    if (!trap.armed.has(client)) {
+      if (chunk.includes(trap.marker)) trap.armed.add(client);
+      return;
+    }
+    if (!chunk.includes('commit')) return;
+    this.#trap = undefined;
+    this.#held.add(upstream);
+    upstream.unpipe(client);
+    upstream.resume();
+    client.destroy();
   }
 }

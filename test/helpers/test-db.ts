@@ -23,6 +23,16 @@ export function sqliteOnly(reason: string): { skip: string | false } {
   return { skip: onPostgres ? `SQLite only: ${reason}` : false };
 }
 
+/** Options for `test()` / `describe()` that skip a test on the SQLite pass: for tests about PostgreSQL itself. */
+export function postgresOnly(reason: string): { skip: string | false } {
+  return { skip: onPostgres ? false : `PostgreSQL only: ${reason}` };
+}
+
+/** The PostgreSQL database of this pass, or undefined on the SQLite pass. */
+export function testPostgresUrl(): string | undefined {
+  return TEST_PG_URL;
+}
+
 // Names of this run's schemas start with the run's id (set by run-tests.mjs), so the run can drop what a crashed
 // test left behind without touching another run's schemas in the same database.
 const RUN = (process.env.SWITCHBOARD_TEST_RUN ?? 'local')

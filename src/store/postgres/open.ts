@@ -2,6 +2,9 @@ import { Kysely, sql } from 'kysely';
 import { SchemaScopedPostgresDialect } from './schema-introspector.js';
 import pg from 'pg';
 import type { Database } from '../schema.js';
+import { guardedDialect } from '../guarded-driver.js';
+import { StoreHealth } from '../store-health.js';
+import { isStoreUnavailable } from '../store-errors.js';
 import { parsePostgresUrl, type PostgresTarget } from './target.js';
 
 /** How a server's pool to PostgreSQL is set up. */
@@ -20,6 +23,8 @@ export interface OpenedPostgres {
   readonly schema: string;
   /** The `-c name=value …` server options of every pooled connection. */
   readonly options: string;
+  /** Whether the last query reached the database. */
+  readonly health: StoreHealth;
 }
 
 // Every connection's server-side keepalives (cluster-notes §3.1): a partitioned client's session (with its locks
@@ -78,9 +83,14 @@ export async function openPostgres(location: string, options: PostgresPoolOption
   // An idle client's error (the server restarted, the connection was terminated) is emitted on the pool; without
   // a listener it would end the process. The pool drops that client and the next query gets a fresh one.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
+  // pg-pool takes its listener off a client it hands out: a checked-out client whose connection dies (PostgreSQL
+  // restarted, the backend terminated) would emit `error` with no listener and end the process. The query in flight
+  // fails on its own (store_unavailable), and the pool discards the client when it comes back.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  const health = new StoreHealth();
+  const db = new Kysely<Database>({ dialect: guardedDialect(new SchemaScopedPostgresDialect({ pool }), health) });
   try {
-    return { db, target, schema: await prepareSchema(db, target.schema), options: serverOptions };
+    return { db, target, schema: await prepareSchema(db, target.schema), options: serverOptions, health };
   } catch (err) {
     await db.destroy().catch(() => undefined);
     throw new Error(`Cannot use PostgreSQL at ${describe(target)}: ${errorReason(err)}`, { cause: err });
@@ -117,6 +127,8 @@ function isDuplicate(err: unknown): boolean {
 
 /** The error's own words; a refused connection can be an AggregateError (IPv4 and IPv6) with an empty message. */
 export function errorReason(err: unknown): string {
+  // At start-up the driver's own words say more than `store_unavailable`'s advice to try again.
+  if (isStoreUnavailable(err) && err.cause !== undefined) return errorReason(err.cause);
   if (err instanceof AggregateError && err.errors.length > 0) return errorReason(err.errors[0]);
   if (!(err instanceof Error)) return String(err);
   const code = (err as { code?: unknown }).code;

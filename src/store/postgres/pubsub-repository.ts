@@ -56,8 +56,9 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
 
   // Marked before the frame is written (see the SQLite repository); the previous frame's removal shares the commit.
   async markDelivered(subKey: string, msgIds: readonly string[], done: readonly string[]): Promise<Deleted> {
-    const deleted = none();
+    let deleted = none();
     await this.writes.run(async (trx) => {
+      deleted = none(); // a round retried (group-commit.ts) runs this again from the start
       for (const part of chunks(done)) add(deleted, await deleteQueued(trx, subKey, part));
       for (const part of chunks(msgIds)) await markSent(trx, subKey, part);
     });
@@ -65,8 +66,9 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
   }
 
   async acknowledge(subKey: string, msgIds: readonly string[]): Promise<Deleted> {
-    const deleted = none();
+    let deleted = none();
     await this.writes.run(async (trx) => {
+      deleted = none(); // a round retried (group-commit.ts) runs this again from the start
       for (const part of chunks(msgIds)) add(deleted, await deleteQueued(trx, subKey, part));
     });
     return deleted;
@@ -84,8 +86,9 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
   }
 
   async dropQueue(subKey: string): Promise<Deleted> {
-    const deleted = none();
+    let deleted = none();
     await this.writes.run(async (trx) => {
+      deleted = none(); // a round retried (group-commit.ts) runs this again from the start
       add(deleted, await deleteQueue(trx, subKey));
       await trx.deleteFrom('pubsub_subscription').where('sub_key', '=', subKey).execute();
     });

@@ -4,12 +4,16 @@ import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from '../schema.js';
 import { lockDatabaseFile, type ReleaseLock } from './server-lock.js';
+import { guardedDialect } from '../guarded-driver.js';
+import { StoreHealth } from '../store-health.js';
 
 /** An open SQLite database, locked to this process. */
 export interface OpenedSqlite {
   readonly db: Kysely<Database>;
   readonly sqlite: SQLite.Database;
   readonly release: ReleaseLock;
+  /** Whether the last query through Kysely reached the database. */
+  readonly health: StoreHealth;
 }
 
 /** Opens (creating it and its directory if needed) a SQLite file, or `:memory:`; refuses a file another server uses. */
@@ -24,7 +28,9 @@ export function openSqlite(path: string): OpenedSqlite {
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), sqlite, release };
+    const health = new StoreHealth();
+    const dialect = guardedDialect(new SqliteDialect({ database: sqlite }), health);
+    return { db: new Kysely<Database>({ dialect }), sqlite, release, health };
   } catch (err) {
     release();
     throw err;
