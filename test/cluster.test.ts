@@ -1,7 +1,7 @@
 // Several servers on one PostgreSQL schema act as one (issue 12 items 2 and 3): membership, housekeeping, fencing,
 // config fan-out. Real server processes, the machine's PostgreSQL; cluster-notes.md §5 tests 1, 6, 10 and 11.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import type { ClusterDescription } from '../src/cluster/index.js';
 import { TestCluster, type ClusterServer } from './helpers/cluster.js';
@@ -10,8 +10,9 @@ import { waitFor } from './helpers/server.js';
 
 const unavailable = await postgresUnavailable();
 const clusters: TestCluster[] = [];
-after(async () => {
-  for (const c of clusters) await c.close();
+// Each test's servers go when it ends: a dozen live servers hold about as many PostgreSQL connections each.
+afterEach(async () => {
+  while (clusters.length) await clusters.pop()!.close();
 });
 
 async function cluster(): Promise<TestCluster> {
