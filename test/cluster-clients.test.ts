@@ -248,8 +248,16 @@ describe('clients on any server of a cluster', { skip: unavailable }, () => {
 
   test('kill -9 of b: its clients leave a’s list within the expiry and are client_not_found; its rows go', async () => {
     const onB = await peer(b, 'killed-b');
-    await waitFor(async () => (await listedBy(a)).some((x) => x.pubClientId === onB.pubClientId), 5000);
+    const silent = await peer(b, 'killed-silent-b', true);
+    for (const p of [onB, silent])
+      await waitFor(async () => (await listedBy(a)).some((x) => x.pubClientId === p.pubClientId), 5000);
+    // Waiting for an answer when b dies: the housekeeper's notice ends it long before its 60 s.
+    const pending = invokeFrom(a, silent, 'are you there?', 60);
+    await waitFor(() => silent.client.received.length > 0 || silent.client.ws.readyState !== silent.client.ws.OPEN, 5000);
     await b.kill('SIGKILL');
+    const cut = await pending;
+    assert.equal(cut.status, 503, JSON.stringify(cut.body));
+    assert.equal(cut.body.error.code, 'connection_closed');
     await waitFor(async () => !(await listedBy(a)).some((x) => x.server === 'b'), 10_000, "b's clients gone from a's list");
     const res = await invokeFrom(a, onB, 'hello?');
     assert.equal(res.status, 404, JSON.stringify(res.body));
