@@ -206,7 +206,12 @@ describe('clients on any server of a cluster', { skip: unavailable }, () => {
       const res = await invokeFrom(a, onB, value);
       assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
       assert.equal(res.body.response.echo, value);
-      const viaService = await callService(a, { op: 'invoke', channel: 'any', pubClientId: onB.pubClientId, request: { ask: value } });
+      const viaService = await callService(a, {
+        op: 'invoke',
+        channel: 'any',
+        pubClientId: onB.pubClientId,
+        request: { ask: value },
+      });
       assert.equal(viaService.body.response.response.echo, value);
     }
     const left = await pgQuery<{ n: number }>(`select count(*)::int as n from "${cluster.schema}".cluster_blob`);

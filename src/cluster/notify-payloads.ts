@@ -30,7 +30,8 @@ export class NotifyPayloads {
   async data(message: Carried, take: boolean): Promise<unknown> {
     if (message.blob === undefined) return message.data;
     const text = take ? await this.#blobs.takeBlob(message.blob) : await this.#blobs.readBlob(message.blob);
-    if (text === undefined) throw new InternalError('internal_error', `The payload of a cluster message is gone (blob ${message.blob})`);
+    if (text === undefined)
+      throw new InternalError('internal_error', `The payload of a cluster message is gone (blob ${message.blob})`);
     return JSON.parse(text) as unknown;
   }
 

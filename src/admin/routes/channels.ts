@@ -59,7 +59,12 @@ export function channelRoutes(app: FastifyInstance, ctx: AdminContext): void {
     // This server's clients as they are now, the other servers' as the cluster's registry has them.
     const server = ctx.serverName();
     const running = ctx.channelManager.state(name).state === 'listening';
-    const own = running ? ctx.channelManager.localChannel(name).clients().map((c) => ({ ...c, server })) : [];
+    const own = running
+      ? ctx.channelManager
+          .localChannel(name)
+          .clients()
+          .map((c) => ({ ...c, server }))
+      : [];
     return [...own, ...(await ctx.channelManager.otherServersClients(name))];
   });
 

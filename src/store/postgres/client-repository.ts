@@ -103,13 +103,21 @@ export class ClientRepository {
 
   /** Reads and deletes a payload meant for one receiver; undefined when it is gone. */
   async takeBlob(id: string): Promise<string | undefined> {
-    const row = await this.#db.deleteFrom('cluster_blob').where('id', '=', id as never).returning('data').executeTakeFirst();
+    const row = await this.#db
+      .deleteFrom('cluster_blob')
+      .where('id', '=', id as never)
+      .returning('data')
+      .executeTakeFirst();
     return row?.data;
   }
 
   /** Reads a payload every server reads (a broadcast); the housekeeper trims it. */
   async readBlob(id: string): Promise<string | undefined> {
-    const row = await this.#db.selectFrom('cluster_blob').select('data').where('id', '=', id as never).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('cluster_blob')
+      .select('data')
+      .where('id', '=', id as never)
+      .executeTakeFirst();
     return row?.data;
   }
 
