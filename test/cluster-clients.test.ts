@@ -4,8 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { channelName } from '../src/cluster/index.js';
+import { ClientRegistry } from '../src/cluster/client-registry.js';
+import { silentLogger } from '../src/observability/index.js';
+import { ClientRepository, ClusterRepository, Store } from '../src/store/index.js';
 import { TestCluster, type ClusterServer } from './helpers/cluster.js';
-import { pgQuery, postgresUnavailable } from './helpers/postgres.js';
+import { dropSchema, pgQuery, pgUrl, postgresUnavailable, schemaName } from './helpers/postgres.js';
 import { freePort, waitFor } from './helpers/server.js';
 import { TestClient, type Frame } from './helpers/wsx-client.js';
 
@@ -297,5 +300,62 @@ describe('clients on any server of a cluster', { skip: unavailable }, () => {
     );
     assert.equal(rows[0]!.n, 0);
     assert.ok(!(await listedBy(a)).some((x) => x.server === 'c'));
+  });
+});
+
+describe('the client registry writes behind, in batches', { skip: unavailable }, () => {
+  const schema = schemaName('sb_registry');
+  let store: Store;
+  const serverId = `srv.${'ab'.repeat(8)}`;
+
+  /** The real repository, counting its transactions. */
+  class CountingRepository extends ClientRepository {
+    writes = 0;
+    override async write(...args: Parameters<ClientRepository['write']>): Promise<void> {
+      this.writes++;
+      return super.write(...args);
+    }
+  }
+
+  const client = (id: string) => ({
+    pubClientId: id,
+    channelName: 'ch',
+    extClientId: undefined,
+    extClientName: undefined,
+    peerAddress: '127.0.0.1:1',
+    protocol: 'zato' as const,
+    connectedAt: new Date().toISOString(),
+  });
+  const rows = async () =>
+    (await pgQuery<{ id: string }>(`select pub_client_id as id from "${schema}".wsx_client order by 1`)).map((r) => r.id);
+
+  before(async () => {
+    store = await Store.open({ path: pgUrl(schema) });
+  });
+  after(async () => {
+    await store.close();
+    await dropSchema(schema);
+  });
+
+  test('what is recorded before open() waits; a burst is one transaction; a client gone within it is never written; a failed batch is retried', async () => {
+    const repository = new CountingRepository(store);
+    const registry = new ClientRegistry({ repository, serverId, expiryMs: 60_000, logger: silentLogger() });
+    for (let i = 0; i < 100; i++) registry.record(client(`ws.burst${String(i).padStart(3, '0')}`));
+    registry.record(client('ws.brief'));
+    registry.forget('ws.brief');
+    // No cluster_server row yet: the first batch fails on the foreign key and is kept.
+    registry.open();
+    await waitFor(() => repository.writes === 1, 3000, 'the first attempt');
+    assert.deepEqual(await rows(), []);
+    await new ClusterRepository(store).register({ serverId, name: 'reg', host: 'h', pid: 1, version: 'v', sessionPid: 0 });
+    await waitFor(async () => (await rows()).length === 100, 5000, 'the retried batch');
+    assert.equal(repository.writes, 2, 'the burst and its retry: one transaction each');
+    assert.ok(!(await rows()).includes('ws.brief'));
+    registry.forget('ws.burst000');
+    await waitFor(async () => !(await rows()).includes('ws.burst000'), 3000, 'a forgotten client deleted');
+    await registry.close();
+    registry.record(client('ws.after-close'));
+    await new ClusterRepository(store).deregister(serverId);
+    assert.deepEqual(await rows(), [], "a server's rows go with its cluster_server row");
   });
 });
