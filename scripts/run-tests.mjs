@@ -34,6 +34,7 @@ const ONE_PASS = {
   'store-postgres.test.js': 'opens its own PostgreSQL schemas (test/helpers/postgres.ts)',
   'cluster.test.js': 'runs server processes on a PostgreSQL schema of its own (test/helpers/cluster.ts)',
   'cluster-lb.test.js': 'runs server processes on a PostgreSQL schema of its own, behind HAProxy',
+  'cluster-clients.test.js': 'runs server processes on a PostgreSQL schema of its own (test/helpers/cluster.ts)',
 };
 
 function collect(dir) {

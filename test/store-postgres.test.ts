@@ -35,7 +35,14 @@ async function migrationsIn(schema: string): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-const MIGRATIONS = ['0001_config_objects', '0002_pubsub', '0003_pubsub_backlog', '0004_cluster', '0005_pubsub_seq'];
+const MIGRATIONS = [
+  '0001_config_objects',
+  '0002_pubsub',
+  '0003_pubsub_backlog',
+  '0004_cluster',
+  '0005_pubsub_seq',
+  '0006_wsx_client',
+];
 
 describe('the PostgreSQL store', { skip: unavailable }, () => {
   after(async () => {

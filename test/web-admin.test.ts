@@ -75,9 +75,13 @@ describe('web admin in Chromium', { skip }, () => {
     const client = await TestClient.connect(`ws://127.0.0.1:${port}/web`);
     await client.createSession({ client_id: 'browser-client', client_name: 'Label printer' });
     await page.click('a:has-text("web-chan")');
-    const listed = row((await server.api('GET', '/api/channels/wsx/web-chan/clients')).body[0].pubClientId);
+    const [first] = (await server.api('GET', '/api/channels/wsx/web-chan/clients')).body;
+    const listed = row(first.pubClientId);
     await listed.getByText('browser-client').waitFor();
     await listed.getByText('Label printer').waitFor();
+    // The server holding the socket (every server's clients are listed in a cluster).
+    assert.equal(first.server, (await server.api('GET', '/api/health')).body.server);
+    await listed.getByRole('cell', { name: first.server, exact: true }).waitFor();
 
     await listed.getByRole('button', { name: 'Invoke' }).click();
     await page.fill('#invoke-request', '{"print": "label-42"}');

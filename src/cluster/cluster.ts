@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import { ClusterRepository, type Store } from '../store/index.js';
+import { ClusterClients } from './cluster-clients.js';
 import { ConfigFanout } from './config-fanout.js';
 import { ClusterListener, channelName } from './listener.js';
 import { Membership } from './membership.js';
+import type { LocalClients } from './remote-calls.js';
 import type { ClusterDescription, ClusterView } from './view.js';
 
 /** The timings of a clustered server (settings `cluster*Ms`; cluster-notes §3.4 for the defaults). */
@@ -23,6 +25,8 @@ export interface ClusterOptions {
   readonly clients: () => number;
   /** Called when this server finds itself reaped (fenced): close every client; they reconnect elsewhere or here. */
   readonly onFenced: () => void;
+  /** This server's own clients, which calls from the other servers reach. */
+  readonly local: LocalClients;
   readonly logger: Logger;
 }
 
@@ -34,6 +38,8 @@ export class Cluster implements ClusterView {
   readonly membership: Membership;
   readonly fanout: ConfigFanout;
   readonly listener: ClusterListener;
+  /** Clients on any server: what the channels use to reach the other servers' clients. */
+  readonly clients: ClusterClients;
   readonly #repo: ClusterRepository;
   readonly #log: Logger;
   readonly #configChannel: string;
@@ -45,6 +51,7 @@ export class Cluster implements ClusterView {
     this.#repo = new ClusterRepository(options.store);
     this.#configChannel = channelName(location.schema, 'config');
     const { heartbeatMs, expiryMs, pollMs, probeMs } = options.timings;
+    let clients: ClusterClients | undefined;
     this.membership = new Membership({
       repository: this.#repo,
       location,
@@ -52,9 +59,20 @@ export class Cluster implements ClusterView {
       heartbeatMs,
       expiryMs,
       clients: options.clients,
+      chores: () => clients?.trim() ?? Promise.resolve(),
       logger: options.logger,
     });
     this.membership.on('fenced', options.onFenced);
+    this.clients = clients = new ClusterClients({
+      store: options.store,
+      repository: this.#repo,
+      schema: location.schema,
+      serverId: this.membership.serverId,
+      expiryMs,
+      local: options.local,
+      logger: this.#log,
+    });
+    this.membership.on('reaped', (_names: string[], ids: string[]) => this.#announceReaped(ids));
     this.fanout = new ConfigFanout({
       store: options.store,
       repository: this.#repo,
@@ -65,12 +83,13 @@ export class Cluster implements ClusterView {
     this.listener = new ClusterListener({
       connectionString: location.connectionString,
       applicationName: `switchboard-listen-${process.pid}`,
-      channels: [this.#configChannel],
+      channels: [this.#configChannel, ...this.clients.channels],
       probeIntervalMs: probeMs,
       logger: this.#log,
     });
-    this.listener.on('notification', (channel: string) => {
+    this.listener.on('notification', (channel: string, payload: string) => {
       if (channel === this.#configChannel) this.fanout.wake();
+      else this.clients.notification(channel, payload);
     });
     // Whatever was sent while the connection was down is never replayed (cluster-notes §2): compare everything.
     this.listener.on('listening', (reconnected: boolean) => {
@@ -87,6 +106,7 @@ export class Cluster implements ClusterView {
   /** Registers under `name`, refusing a name a live server has (`server_name_taken`). */
   async join(name: string): Promise<void> {
     await this.membership.start(name);
+    this.clients.open();
   }
 
   /** Starts applying other servers' config changes: once the parts have loaded theirs. */
@@ -102,7 +122,15 @@ export class Cluster implements ClusterView {
   async close(): Promise<void> {
     await this.fanout.close();
     await this.listener.close();
+    await this.clients.close();
     await this.membership.close();
+  }
+
+  #announceReaped(ids: readonly string[]): void {
+    this.clients.reaped(ids).catch((err: unknown) => {
+      // Calls waiting for those servers then end at their timeout instead.
+      this.#log.warn({ err }, 'NOTIFY of reaped servers failed');
+    });
   }
 
   #announceConfig(): void {

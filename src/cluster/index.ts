@@ -4,3 +4,5 @@ export { ClusterListener, channelName, type ClusterListenerEvents, type ClusterL
 export type { ClusterDescription, ClusterMember, ClusterView } from './view.js';
 export { Cluster, type ClusterOptions, type ClusterTimings } from './cluster.js';
 export { standaloneCluster } from './standalone.js';
+export type { ClusterClients, ClusterClientInfo } from './cluster-clients.js';
+export type { LocalClients } from './remote-calls.js';

@@ -17,6 +17,8 @@ export interface MembershipOptions {
   readonly expiryMs: number;
   /** WebSocket clients connected now, written with each heartbeat. */
   readonly clients: () => number;
+  /** More housekeeping, run by the housekeeper every heartbeat (idempotent, like the rest). */
+  readonly chores?: () => Promise<void>;
   readonly logger: Logger;
 }
 
@@ -25,7 +27,7 @@ export interface MembershipOptions {
  * its own (held: another live process has the name, refuse; free: any earlier holder is dead, so replace its row),
  * then register. Every `heartbeatMs`: heartbeat — a row found gone means the housekeeper reaped this server while it
  * could not reach the database, so it is *fenced*: emits `fenced` (the server closes its clients) and registers
- * again; and try the housekeeping lock, whose holder reaps expired servers (emitting `reaped` with their names).
+ * again; and try the housekeeping lock, whose holder reaps expired servers (emitting `reaped` with their names and ids).
  * Everything it does twice by accident (two housekeepers for a moment) is idempotent.
  */
 export class Membership extends EventEmitter implements ClusterView {
@@ -171,9 +173,15 @@ export class Membership extends EventEmitter implements ClusterView {
   }
 
   async #housekeep(): Promise<void> {
+    await this.#o.chores?.();
     const reaped = await this.#o.repository.reapExpired(this.#o.expiryMs);
     if (!reaped.length) return;
-    this.#log.warn({ servers: reaped }, 'Reaped servers whose heartbeat expired');
-    this.emit('reaped', reaped);
+    const names = reaped.map((r) => r.name);
+    this.#log.warn({ servers: names }, 'Reaped servers whose heartbeat expired');
+    this.emit(
+      'reaped',
+      names,
+      reaped.map((r) => r.serverId),
+    );
   }
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../observability/index.js';
 import type { ChannelManager } from '../channels/wsx/index.js';
 import { randomBytes } from 'node:crypto';
-import { Cluster, standaloneCluster, type ClusterView } from '../cluster/index.js';
+import { Cluster, standaloneCluster, type ClusterView, type LocalClients } from '../cluster/index.js';
 import { CLOSE_CODE } from '../protocol/index.js';
 import type { Store } from '../store/index.js';
 import type { Settings } from './settings.js';
@@ -11,6 +11,7 @@ import { VERSION } from './version.js';
 /**
  * The cluster part of a server on PostgreSQL (undefined on SQLite, where one server owns its file). A fenced server
  * closes every client with 1012 (service restart): they reconnect, to it or through the load balancer to another.
+ * The channels then reach the clients of every server, and calls from the others reach this server's own.
  */
 export function clusterFor(
   settings: Settings,
@@ -19,7 +20,7 @@ export function clusterFor(
   logger: Logger,
 ): Cluster | undefined {
   if (store.dialect !== 'postgres') return undefined;
-  return new Cluster({
+  const cluster = new Cluster({
     store,
     version: VERSION,
     timings: {
@@ -30,8 +31,23 @@ export function clusterFor(
     },
     clients: () => clientCount(channelManager),
     onFenced: () => channelManager.disconnectEveryone(CLOSE_CODE.SERVICE_RESTART, 'This server rejoins the cluster'),
+    local: localClients(channelManager),
     logger,
   });
+  channelManager.useRemote(cluster.clients);
+  return cluster;
+}
+
+/** This server's clients only, as a call from another server reaches them. */
+function localClients(channelManager: ChannelManager): LocalClients {
+  const channel = (name: string) => channelManager.localChannel(name);
+  return {
+    invoke: (name, pubClientId, data, timeout) => channel(name).invoke(pubClientId, data, { timeout }),
+    send: (name, pubClientId, data) => channel(name).send(pubClientId, data),
+    disconnect: (name, pubClientId, code, reason) => channel(name).disconnect(pubClientId, code, reason),
+    // A channel not running here has no clients here.
+    broadcast: async (name, data) => (channelManager.state(name).state === 'listening' ? channel(name).broadcast(data) : 0),
+  };
 }
 
 /** The one-server view `GET /api/cluster` shows on SQLite, with the timings a cluster would use. */

@@ -23,5 +23,6 @@ export {
   type MemberRow,
   type NewMember,
 } from './postgres/cluster-repository.js';
+export { ClientRepository, type ClientRow, type ServerClientRow } from './postgres/client-repository.js';
 export { SessionConnection } from './postgres/session.js';
 export { ListenConnection, type ListenConnectionOptions, type ListenEvents } from './postgres/listen-connection.js';

@@ -156,6 +156,36 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0006_wsx_client': {
+    async up(db: Kysely<unknown>) {
+      // The cluster-wide registry of connected clients (cluster-notes §3.2, §3.6). No heartbeat of its own: a client
+      // is live while its server is, and a reaped or replaced server's row takes its clients with it (the cascade).
+      if (!isPostgres(db)) return;
+      await db.schema
+        .createTable('wsx_client')
+        .addColumn('pub_client_id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('channel_name', 'varchar(512)', (c) => c.notNull())
+        .addColumn('server_id', 'varchar(32)', (c) => c.notNull().references('cluster_server.server_id').onDelete('cascade'))
+        .addColumn('ext_client_id', 'text')
+        .addColumn('ext_client_name', 'text')
+        .addColumn('peer_address', 'varchar(128)', (c) => c.notNull())
+        .addColumn('protocol', 'varchar(16)', (c) => c.notNull())
+        .addColumn('connected_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('wsx_client_channel').on('wsx_client').column('channel_name').execute();
+      await db.schema.createIndex('wsx_client_server').on('wsx_client').column('server_id').execute();
+      await db.schema.createIndex('wsx_client_ext').on('wsx_client').column('ext_client_id').execute();
+      // NOTIFY payloads over the limit: the notification carries the id. Targeted reads delete their row; broadcast
+      // rows are read by every server, so the housekeeper trims them by age.
+      await db.schema
+        .createTable('cluster_blob')
+        .addColumn('id', 'bigserial', (c) => c.primaryKey())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema.createIndex('cluster_blob_created').on('cluster_blob').column('created_at').execute();
+    },
+  },
 };
 
 /** The schema migrations, for Kysely's Migrator. */

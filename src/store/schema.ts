@@ -92,6 +92,25 @@ export interface ClusterLockTable {
   k: string;
 }
 
+/** PostgreSQL only: one client connected to one server of the cluster (cluster-notes §3.6). */
+export interface WsxClientTable {
+  pub_client_id: string;
+  channel_name: string;
+  server_id: string;
+  ext_client_id: string | null;
+  ext_client_name: string | null;
+  peer_address: string;
+  protocol: 'zato' | 'plain';
+  connected_at: ColumnType<Date, Date, never>;
+}
+
+/** PostgreSQL only: a NOTIFY payload too big for a notification, as JSON. */
+export interface ClusterBlobTable {
+  id: ColumnType<string, never, never>;
+  data: string;
+  created_at: ColumnType<Date, never, never>;
+}
+
 export interface Database {
   config_object: ConfigObjectTable;
   meta: MetaTable;
@@ -101,4 +120,6 @@ export interface Database {
   cluster_server: ClusterServerTable;
   config_change: ConfigChangeTable;
   cluster_lock: ClusterLockTable;
+  wsx_client: WsxClientTable;
+  cluster_blob: ClusterBlobTable;
 }

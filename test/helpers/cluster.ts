@@ -2,7 +2,7 @@
 // test/cluster*.test.ts. Each server gets its own admin port, name, data dir and SWITCHBOARD_PORT_OFFSET; timings
 // are fast so that a test on 2 cores stays short.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,13 @@ export class ClusterServer {
     });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  /** Writes a service file into its services directory (before `start`, so that it is deployed when it starts). */
+  async addService(file: string, source: string): Promise<void> {
+    const dir = join(this.dir, 'services');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, file), source);
   }
 
   /** Sends a signal and resolves once the process has exited. */

@@ -56,7 +56,16 @@ export function channelRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.get('/api/channels/wsx/:name/clients', { schema: { params: NameParams } }, async (req) => {
     const { name } = req.params as { name: string };
     await ctx.channels.get(name);
-    return ctx.channelManager.state(name).state === 'listening' ? ctx.channelManager.channel(name).clients() : [];
+    // This server's clients as they are now, the other servers' as the cluster's registry has them.
+    const server = ctx.serverName();
+    const running = ctx.channelManager.state(name).state === 'listening';
+    const own = running
+      ? ctx.channelManager
+          .localChannel(name)
+          .clients()
+          .map((c) => ({ ...c, server }))
+      : [];
+    return [...own, ...(await ctx.channelManager.otherServersClients(name))];
   });
 
   app.delete('/api/channels/wsx/:name/clients/:pubClientId', { schema: { params: ClientParams } }, async (req) => {

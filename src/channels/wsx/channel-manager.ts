@@ -9,6 +9,8 @@ import { ChannelRuntime, type ChannelDeps, type ChannelEvents } from './channel-
 import type { ChannelDefinitions } from './definitions.js';
 import { PortListener, type ListenerOptions } from './port-listener.js';
 import type { MessageStats, PushTarget } from './connection.js';
+import { ClusterChannel } from './cluster-channel.js';
+import type { RemoteClients, ServerClientInfo } from './remote-clients.js';
 
 /** A channel's live state, as the admin API shows it. */
 export interface ChannelState {
@@ -57,10 +59,14 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
   readonly #follower: ChangeFollower<ChannelConfig>;
   readonly #listenerOptions: ListenerOptions | undefined;
   readonly #portOffset: number;
+  #remote: RemoteClients | undefined;
 
   readonly #events: ChannelEvents = {
-    clientClosed: (channelName, pubClientId) =>
-      this.emit('client-closed', { channelName, pubClientId } satisfies ClientClosedEvent),
+    clientReady: (client) => this.#remote?.record(client),
+    clientClosed: (channelName, pubClientId, hadSession) => {
+      if (hadSession) this.#remote?.forget(pubClientId);
+      this.emit('client-closed', { channelName, pubClientId } satisfies ClientClosedEvent);
+    },
     unclaimedResponse: (channelName, pubClientId, inReplyTo, response) =>
       this.emit('client-response', { channelName, pubClientId, inReplyTo, response } satisfies ClientResponseEvent),
   };
@@ -142,11 +148,30 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     return stats;
   }
 
-  /** A running channel's clients and calls; 404 when the channel is not running. */
+  /**
+   * Makes the clients of the other servers of a cluster reachable (before `start`): `channel(name)` then reaches a
+   * client on any server, and this server's clients are recorded where the others can find them.
+   */
+  useRemote(remote: RemoteClients): void {
+    this.#remote = remote;
+  }
+
+  /** A running channel's clients and calls, on any server of a cluster; 404 when the channel is not running here. */
   channel(name: string): WsxChannelHandle & { clients(): WsxClientInfo[]; pushTarget(pubClientId: string): PushTarget } {
+    const runtime = this.localChannel(name);
+    return this.#remote ? new ClusterChannel(runtime, this.#remote) : runtime;
+  }
+
+  /** A running channel's clients on this server only (what a call from another server of the cluster runs). */
+  localChannel(name: string): ChannelRuntime {
     const running = this.#running.get(name);
     if (!running) throw new NotFoundError('channel_not_running', `Channel ${name} is not running`);
     return running.runtime;
+  }
+
+  /** The channel's clients on the other servers of the cluster ([] without one). */
+  async otherServersClients(name: string): Promise<ServerClientInfo[]> {
+    return this.#remote ? this.#remote.list(name) : [];
   }
 
   async #apply(change: ConfigChange<ChannelConfig>): Promise<void> {

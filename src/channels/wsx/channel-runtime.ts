@@ -17,7 +17,10 @@ import { PushPayload } from './push-payload.js';
 
 /** Client events a channel reports to its manager. */
 export interface ChannelEvents {
-  clientClosed(channelName: string, pubClientId: string): void;
+  /** A client got its session (plain: connected). */
+  clientReady(client: WsxClientInfo): void;
+  /** `hadSession`: it had got one (so `clientReady` was reported). */
+  clientClosed(channelName: string, pubClientId: string, hadSession: boolean): void;
   unclaimedResponse(channelName: string, pubClientId: string, inReplyTo: string, response: unknown): void;
 }
 
@@ -185,13 +188,14 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
   }
 
   clientReady(client: ChannelConnection): void {
+    this.#events.clientReady(client.info());
     this.#runHook('wsx_on_connected', client);
   }
 
   clientClosed(client: ChannelConnection): void {
     if (!this.#clients.delete(client.pubClientId)) return;
     if (client.hasSession) this.#runHook('wsx_on_disconnected', client);
-    this.#events.clientClosed(this.name, client.pubClientId);
+    this.#events.clientClosed(this.name, client.pubClientId, client.hasSession);
   }
 
   protocolError(code: string): void {
@@ -227,6 +231,11 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
   /** Closes every client (e.g. after a security change) but keeps accepting new ones. */
   disconnectAll(code: number, reason: string): void {
     for (const client of this.#clients.values()) client.close(code, reason);
+  }
+
+  /** True when the client is connected to this server. */
+  hasClient(pubClientId: string): boolean {
+    return this.#clients.has(pubClientId);
   }
 
   clients(): WsxClientInfo[] {

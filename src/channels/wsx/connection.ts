@@ -15,7 +15,8 @@ import { invokeService } from './service-calls.js';
 
 export type { ConnectionHost, MessageStats, PushTarget } from './connection-host.js';
 
-const DEFAULT_INVOKE_TIMEOUT_MS = 5000;
+/** How long a server → client request waits for the response unless the caller says. */
+export const DEFAULT_INVOKE_TIMEOUT_MS = 5000;
 /** Bytes queued for one client before we stop reading its requests until the socket drains. */
 const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 /**

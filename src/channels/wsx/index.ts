@@ -9,3 +9,4 @@ export {
   type ChannelInput,
   type ListenAddress,
 } from './config.js';
+export type { RemoteClients, ServerClientInfo } from './remote-clients.js';

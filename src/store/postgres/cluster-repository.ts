@@ -101,11 +101,13 @@ export class ClusterRepository {
     await this.#db.deleteFrom('cluster_server').where('server_id', '=', serverId).execute();
   }
 
-  /** Deletes the servers whose last heartbeat is older than `expiryMs` (database time); resolves with their names. */
-  async reapExpired(expiryMs: number): Promise<string[]> {
-    const { rows } = await sql<{ name: string }>`delete from cluster_server
-      where heartbeat_at < now() - make_interval(secs => ${expiryMs / 1000}) returning name`.execute(this.#db);
-    return rows.map((r) => r.name).sort();
+  /** Deletes the servers whose last heartbeat is older than `expiryMs` (database time); resolves with them, by name. */
+  async reapExpired(expiryMs: number): Promise<Array<{ serverId: string; name: string }>> {
+    const { rows } = await sql<{ serverId: string; name: string }>`delete from cluster_server
+      where heartbeat_at < now() - make_interval(secs => ${expiryMs / 1000}) returning server_id as "serverId", name`.execute(
+      this.#db,
+    );
+    return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** Every registered server, by name, with which one holds the housekeeping lock `housekeeping`. */

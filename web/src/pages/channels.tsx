@@ -20,6 +20,8 @@ interface Client {
   protocol: string;
   connectedAt: string;
   lastSeen: string;
+  /** The server holding its socket (in a cluster, any server's clients are listed). */
+  server: string;
 }
 
 /** WebSocket channels, and per channel its connected clients. */
@@ -87,6 +89,7 @@ function ChannelClients({ name }: { name: string }) {
           columns={[
             { title: 'Client id', cell: (c) => c.extClientId ?? <span class="muted">{c.pubClientId}</span> },
             { title: 'Name', cell: (c) => c.extClientName ?? '—' },
+            { title: 'Server', cell: (c) => c.server },
             { title: 'Peer', cell: (c) => <code>{c.peerAddress}</code> },
             { title: 'Connected since', cell: (c) => <Time iso={c.connectedAt} /> },
             { title: 'Last seen', cell: (c) => <Time iso={c.lastSeen} /> },
