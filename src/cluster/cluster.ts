@@ -3,6 +3,7 @@ import { ClusterRepository, type Store } from '../store/index.js';
 import { ConfigFanout } from './config-fanout.js';
 import { ClusterListener, channelName } from './listener.js';
 import { Membership } from './membership.js';
+import { PubSubLink } from './pubsub-link.js';
 import type { ClusterDescription, ClusterView } from './view.js';
 
 /** The timings of a clustered server (settings `cluster*Ms`; cluster-notes §3.4 for the defaults). */
@@ -34,6 +35,8 @@ export class Cluster implements ClusterView {
   readonly membership: Membership;
   readonly fanout: ConfigFanout;
   readonly listener: ClusterListener;
+  /** Pub/sub's side of the cluster (its `PubSubCluster` port). */
+  readonly pubsub: PubSubLink;
   readonly #repo: ClusterRepository;
   readonly #log: Logger;
   readonly #configChannel: string;
@@ -62,19 +65,33 @@ export class Cluster implements ClusterView {
       pollMs,
       announce: () => this.#announceConfig(),
     });
+    this.pubsub = new PubSubLink({
+      serverId: this.membership.serverId,
+      repository: this.#repo,
+      gdChannel: channelName(location.schema, 'gd'),
+      ngdChannel: channelName(location.schema, 'ngd'),
+      isHousekeeper: () => this.membership.housekeeper,
+      // The floor under NOTIFY for GD: about 2 s with the default poll of 1 s (cluster-notes §3.7).
+      sweepMs: 2 * pollMs,
+      orphanTtlMs: expiryMs,
+      logger: this.#log,
+    });
     this.listener = new ClusterListener({
       connectionString: location.connectionString,
       applicationName: `switchboard-listen-${process.pid}`,
-      channels: [this.#configChannel],
+      channels: [this.#configChannel, channelName(location.schema, 'gd'), channelName(location.schema, 'ngd')],
       probeIntervalMs: probeMs,
       logger: this.#log,
     });
-    this.listener.on('notification', (channel: string) => {
+    this.listener.on('notification', (channel: string, payload: string) => {
       if (channel === this.#configChannel) this.fanout.wake();
+      else this.pubsub.received(channel, payload);
     });
     // Whatever was sent while the connection was down is never replayed (cluster-notes §2): compare everything.
     this.listener.on('listening', (reconnected: boolean) => {
-      if (reconnected) this.fanout.reconcile();
+      if (!reconnected) return;
+      this.fanout.reconcile();
+      this.pubsub.resync();
     });
   }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ChannelManager } from '../channels/wsx/index.js';
 import { randomBytes } from 'node:crypto';
 import { Cluster, standaloneCluster, type ClusterView } from '../cluster/index.js';
+import type { Metrics } from '../observability/index.js';
 import { CLOSE_CODE } from '../protocol/index.js';
 import type { Store } from '../store/index.js';
 import type { Settings } from './settings.js';
@@ -44,6 +45,22 @@ export function standaloneView(settings: Settings, name: () => string, channelMa
     heartbeatMs: settings.clusterHeartbeatMs,
     expiryMs: settings.clusterExpiryMs,
   });
+}
+
+/** The cluster's pub/sub counters for `/metrics`. */
+export function registerClusterMetrics(metrics: Metrics, cluster: Cluster): void {
+  metrics.counter(
+    'switchboard_cluster_ngd_gaps_total',
+    'Non-GD messages from other servers known to be missed (gaps in their NOTIFY sequence)',
+    [],
+    () => [[{}, cluster.pubsub.ngdGaps]],
+  );
+  metrics.counter(
+    'switchboard_cluster_ngd_too_large_total',
+    'Non-GD messages not sent to the other servers: larger than one NOTIFY payload',
+    [],
+    () => [[{}, cluster.pubsub.ngdTooLarge]],
+  );
 }
 
 function clientCount(channelManager: ChannelManager): number {

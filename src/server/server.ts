@@ -19,7 +19,7 @@ import {
 } from '../services/index.js';
 import { Store } from '../store/index.js';
 import { resolveAdminToken } from './admin-token.js';
-import { clusterFor, standaloneView } from './cluster-wiring.js';
+import { clusterFor, registerClusterMetrics, standaloneView } from './cluster-wiring.js';
 import { MemoryGuard } from './memory-guard.js';
 import { seedOnce } from './seed.js';
 import { lateBoundEnvironment } from './service-environment.js';
@@ -104,6 +104,8 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const cluster = clusterFor(settings, store, channelManager, logger);
     if (cluster) {
       closers.push(() => cluster.close());
+      pubsub.useCluster(cluster.pubsub);
+      registerClusterMetrics(metrics, cluster);
       if (knownName) await cluster.join(knownName);
       await cluster.prepare();
     }
