@@ -33,6 +33,8 @@ const ONE_PASS = {
   'store-sqlite-lock.test.js': 'SQLite only: one server per SQLite file, the lock and a second main.js on one data dir',
   'store-postgres.test.js': 'opens its own PostgreSQL schemas (test/helpers/postgres.ts)',
   'cluster.test.js': 'runs server processes on a PostgreSQL schema of its own (test/helpers/cluster.ts)',
+  'cluster-pubsub.test.js': 'runs server processes on a PostgreSQL schema of its own (test/helpers/cluster.ts)',
+  'cluster-crash.test.js': 'runs server processes on a PostgreSQL schema of its own (test/helpers/cluster.ts)',
 };
 
 function collect(dir) {

@@ -74,8 +74,10 @@ export class PostgresPubSubCluster<S extends SubscriptionRecord> implements PubS
   }
 
   async depths(): Promise<Map<string, StoredTotals>> {
+    // A row first written by a deletion (its topic's row was missing) may be negative: read as 0.
     const rows = await this.#db.selectFrom('pubsub_topic_depth').select(['topic_name', 'gd', 'bytes']).execute();
-    return new Map(rows.map((r) => [r.topic_name, { count: Number(r.gd), bytes: Number(r.bytes) }]));
+    const atLeast0 = (v: number | string) => Math.max(0, Number(v));
+    return new Map(rows.map((r) => [r.topic_name, { count: atLeast0(r.gd), bytes: atLeast0(r.bytes) }]));
   }
 
   async cleanOwnerless(now: number, ttlMs: number): Promise<{ deleted: number }> {

@@ -31,7 +31,7 @@ export class DepthDeltas {
     if (!round?.size) return;
     const topics = [...round.keys()].sort();
     await sql`insert into pubsub_topic_depth (topic_name, gd, bytes)
-      select t, greatest(0, n), greatest(0, b) from unnest(${topics}::text[], ${topics.map((t) => round.get(t)!.count)}::bigint[],
+      select t, n, b from unnest(${topics}::text[], ${topics.map((t) => round.get(t)!.count)}::bigint[],
         ${topics.map((t) => round.get(t)!.bytes)}::bigint[]) as d(t, n, b) order by t
       on conflict (topic_name) do update set gd = greatest(0, pubsub_topic_depth.gd + excluded.gd),
         bytes = greatest(0, pubsub_topic_depth.bytes + excluded.bytes)`.execute(trx);
