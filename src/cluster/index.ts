@@ -4,4 +4,4 @@ export { ClusterListener, channelName, type ClusterListenerEvents, type ClusterL
 export type { ClusterDescription, ClusterMember, ClusterView } from './view.js';
 export { Cluster, type ClusterOptions, type ClusterTimings } from './cluster.js';
 export { standaloneCluster } from './standalone.js';
-export { PubSubLink, type PubSubLinkHandlers, type PubSubLinkOptions } from './pubsub-link.js';
+export type { PubSubLink, PubSubLinkHandlers, PubSubLinkOptions } from './pubsub-link.js';

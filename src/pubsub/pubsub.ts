@@ -20,7 +20,7 @@ import { DeliveryTask } from './delivery-task.js';
 import { publishGd } from './gd-admission.js';
 import { TopicDepths } from './depths.js';
 import { Housekeeping } from './housekeeping.js';
-import { buildMessage, messageView, type MessageView, type PubSubMessage, type PublishInput } from './message.js';
+import { buildMessage, messageView, type MessageView, type PublishInput } from './message.js';
 import { newSubscription, type SubscribeOptions, type Subscription } from './subscription.js';
 import { SeqAllocator } from './seq-allocator.js';
 import { SubscriptionRegistry } from './subscriptions.js';
