@@ -101,6 +101,7 @@ describe('kill -9 across servers', { skip: unavailable }, () => {
         `cycle ${cycle + 1}: ${run.acked.size} acknowledged, kill -9 of b after ${killAt}, first delivery on c ${resumeMs} ms after the kill, ` +
           `${missing.length} missing`,
       );
+      if (missing.length) t.diagnostic(`missing: ${JSON.stringify(await whereAre(c, subKey, missing.slice(0, 10)))}`);
       assert.deepEqual(missing.slice(0, 10), [], `cycle ${cycle + 1}: acknowledged messages lost`);
       // Back to b for the next cycle (a clean move, by resume).
       await b.start();
@@ -151,4 +152,21 @@ async function queueRows(c: TestCluster, subKey: string): Promise<number> {
     subKey,
   ]);
   return Number(rows[0]!.n);
+}
+
+/** Where missing messages are: stored or not, queued for the subscription or not, sent or not. */
+async function whereAre(c: TestCluster, subKey: string, ids: readonly string[]): Promise<unknown> {
+  return {
+    rows: await pgQuery(
+      `select m.data, m.seq, q.delivered, q.delivery_count from "${c.schema}".pubsub_message m
+         left join "${c.schema}".pubsub_queue q on q.msg_id = m.msg_id and q.sub_key = $1
+        where m.data = any($2::text[])`,
+      [subKey, ids.map((id) => JSON.stringify({ id }))],
+    ),
+    subscription: await pgQuery(
+      `select owner_server_id, owner_epoch, suspended, detached_at from "${c.schema}".pubsub_subscription where sub_key = $1`,
+      [subKey],
+    ),
+    servers: await pgQuery(`select server_id, name from "${c.schema}".cluster_server`),
+  };
 }

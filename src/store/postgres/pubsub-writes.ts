@@ -38,24 +38,32 @@ function queueColumns(publications: readonly Publication[]): QueueColumns {
   return columns;
 }
 
-/** The messages of a round also queued for other servers' subscriptions, and this server's own (excluded). */
-function others(publications: readonly Publication[]): { msgIds: string[]; exclude: string[] } {
-  const msgIds: string[] = [];
-  const exclude = new Set<string>();
+/**
+ * The messages of a round also queued for other servers' subscriptions, and per message the subscriptions this
+ * server decided for itself (excluded from the join): per message, not per round, since the server's own
+ * subscriptions may differ between the publications of one round (one was claimed in between).
+ */
+function others(publications: readonly Publication[]): { msgIds: string[]; xMsgIds: string[]; xSubKeys: string[] } {
+  const out = { msgIds: [] as string[], xMsgIds: [] as string[], xSubKeys: [] as string[] };
   for (const p of publications) {
     if (!p.others) continue;
-    for (const m of p.messages) msgIds.push(m.msgId);
-    for (const k of p.others.exclude) exclude.add(k);
     // A subscription queued explicitly must never be joined as well (the queue's primary key would refuse the round).
-    for (const k of p.subKeys) exclude.add(k);
+    const exclude = new Set([...p.others.exclude, ...p.subKeys]);
+    for (const m of p.messages) {
+      out.msgIds.push(m.msgId);
+      for (const k of exclude) {
+        out.xMsgIds.push(m.msgId);
+        out.xSubKeys.push(k);
+      }
+    }
   }
-  return { msgIds, exclude: [...exclude] };
+  return out;
 }
 
 /**
  * Writes a round's publications in one statement whatever their number: the messages by an
  * `insert … select from unnest(…)` in a data-modifying CTE, the queue rows by the main insert (cluster-notes §3.7
- * step 1). Each column is one array parameter, so a round binds at most 18 parameters, far below PostgreSQL's
+ * step 1). Each column is one array parameter, so a round binds at most 19 parameters, far below PostgreSQL's
  * 65,535; one statement is one round trip fewer per round than two. A cluster's publications are also queued, in
  * the same statement and snapshot, for every other server's subscription of the topic that is not suspended (step 2).
  */
@@ -74,7 +82,8 @@ export async function insertPublications(
     ? sql`union all select s.sub_key, m.msg_id, m.priority, m.seq, 0
         from m join unnest(${o.msgIds}::text[]) as r(id) on r.id = m.msg_id
         join pubsub_subscription s on s.topic_name = m.topic_name
-        where s.suspended = 0 and not exists (select 1 from unnest(${o.exclude}::text[]) as x(k) where x.k = s.sub_key)`
+        where s.suspended = 0 and not exists (select 1 from unnest(${o.xMsgIds}::text[], ${o.xSubKeys}::text[]) as x(id, k)
+          where x.id = m.msg_id and x.k = s.sub_key)`
     : sql``;
   await sql`with m as (
       insert into pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, correl_id, in_reply_to, ext_client_id, size)
