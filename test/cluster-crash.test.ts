@@ -20,6 +20,8 @@ after(async () => {
 });
 
 async function threeServers(): Promise<{ c: TestCluster; servers: ClusterServer[]; url: (s: ClusterServer) => string }> {
+  // One cluster at a time: each server holds several connections, and PostgreSQL's max_connections is shared.
+  for (const old of clusters.splice(0)) await old.close();
   const c = new TestCluster();
   clusters.push(c);
   const servers = [await c.server('ka'), await c.server('kb'), await c.server('kc')];

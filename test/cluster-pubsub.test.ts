@@ -17,20 +17,22 @@ after(async () => {
 });
 
 /** Three servers (a, b, c) sharing the demo WSX channel, each on its own port offset. */
-async function threeServers(): Promise<{
+async function threeServers(env: Record<string, string> = {}): Promise<{
   c: TestCluster;
   a: ClusterServer;
   b: ClusterServer;
   cc: ClusterServer;
   url: (s: ClusterServer) => string;
 }> {
+  // One cluster at a time: each server holds several connections, and PostgreSQL's max_connections is shared.
+  for (const old of clusters.splice(0)) await old.close();
   const c = new TestCluster();
   clusters.push(c);
   const servers = [await c.server('psa'), await c.server('psb'), await c.server('psc')];
   // Not one of the admin ports (each free when picked, so they may repeat).
   let port = await freePort();
   while (servers.some((s) => Math.abs(s.adminPort - port) < 20)) port = await freePort();
-  for (const s of servers) Object.assign(s.env, { SWITCHBOARD_DEMO: 'true', SWITCHBOARD_DEMO_PORT: String(port) });
+  for (const s of servers) Object.assign(s.env, { SWITCHBOARD_DEMO: 'true', SWITCHBOARD_DEMO_PORT: String(port), ...env });
   const [a, b, cc] = servers as [ClusterServer, ClusterServer, ClusterServer];
   for (const s of servers) await s.start();
   return { c, a, b, cc, url: (s) => s.wsUrl(port, '/demo') };
@@ -208,5 +210,48 @@ describe('pub/sub across servers', { skip: unavailable }, () => {
       'what was published meanwhile, on c',
     );
     back.client.close();
+  });
+
+  test("b's LISTEN connection killed while a publishes (no poll to help): nothing is lost, the listener comes back", async () => {
+    const { a, b, cc, url } = await threeServers({ SWITCHBOARD_CLUSTER_POLL_MS: '60000' });
+    await topic([a, b, cc], '/x/relisten');
+    const sub = await receiver(url(b), { clientId: 'x-relisten', topic: '/x/relisten' });
+    let killed = false;
+    const run = await publishGd({
+      urls: [url(a)],
+      topic: '/x/relisten',
+      prefix: 'r',
+      quota: 400,
+      window: 4,
+      onAck: (n) => {
+        if (n < 100 || killed) return;
+        killed = true;
+        void pgQuery(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`, [
+          `switchboard-listen-${b.child!.pid!}`,
+        ]);
+      },
+    });
+    await waitFor(() => new Set(sub.seen.map((m) => m.id)).size >= run.acked.size, 20_000, 'all on b');
+    const listeners = await pgQuery(`select pid from pg_stat_activity where application_name = $1`, [
+      `switchboard-listen-${b.child!.pid!}`,
+    ]);
+    assert.equal(listeners.length, 1, "b's listener is back");
+    sub.client.close();
+  });
+
+  test('rows committed without a NOTIFY (a crash between COMMIT and NOTIFY) are delivered by the sweep', async () => {
+    const { c, a, b, cc, url } = await threeServers();
+    await topic([a, b, cc], '/x/nonotify');
+    const sub = await receiver(url(b), { clientId: 'x-nonotify', topic: '/x/nonotify' });
+    await pgQuery(
+      `insert into "${c.schema}".pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, size)
+       values ('zpsm-no-notify', 1, '/x/nonotify', '{"id":"silent"}', 'application/json', 5, 0, 9999999999999, 15)`,
+    );
+    await pgQuery(
+      `insert into "${c.schema}".pubsub_queue (sub_key, msg_id, priority, seq, delivery_count) values ($1, 'zpsm-no-notify', 5, 1, 0)`,
+      [sub.subKey],
+    );
+    await waitFor(() => sub.seen.some((m) => m.id === 'silent'), 10_000, 'the silent message on b');
+    sub.client.close();
   });
 });

@@ -80,6 +80,11 @@ export class ClusterSync {
     return fence;
   }
 
+  /** The owner epoch of a local task, if it has one. */
+  epochOf(subKey: string): number | undefined {
+    return this.#fences.get(subKey)?.epoch;
+  }
+
   /** The task is gone from this server. */
   forget(subKey: string): void {
     this.#fences.delete(subKey);

@@ -72,7 +72,7 @@ export class PubSub {
       subscriptions: this.#subs,
       depths: this.#depths,
       topics: this.#topics,
-      remove: (task) => this.#deleteSubscription(task),
+      remove: (task) => this.#deleteSubscription(task, true),
       expiresHere: () => this.#sync?.housekeeper ?? true,
       log: this.#log,
     });
@@ -305,9 +305,11 @@ export class PubSub {
     this.#sync?.forget(task.sub.subKey);
   }
 
-  async #deleteSubscription(task: DeliveryTask): Promise<void> {
+  // `fenced`: deleted for this server's own reasons (its subscriber closed, detachedTtl), so only while still ours.
+  async #deleteSubscription(task: DeliveryTask, fenced = false): Promise<void> {
+    const epoch = fenced ? this.#sync?.epochOf(task.sub.subKey) : undefined;
     this.#forget(task);
-    const deleted = await this.#repo.dropQueue(task.sub.subKey);
+    const deleted = await this.#repo.dropQueue(task.sub.subKey, epoch);
     this.#depths.subtract(task.sub.topicName, deleted.messages, deleted.bytes);
   }
 
@@ -315,7 +317,7 @@ export class PubSub {
     for (const task of this.#subs.ofClient(e.pubClientId)) {
       if (task.target?.pubClientId !== e.pubClientId) continue;
       if (task.sub.unsubOnWsxClose) {
-        await this.#deleteSubscription(task);
+        await this.#deleteSubscription(task, true);
         continue;
       }
       this.#subs.detach(task);

@@ -164,8 +164,11 @@ export interface PubSubRepository<S extends SubscriptionRecord = SubscriptionRec
   acknowledge(subKey: string, msgIds: readonly string[], epoch?: number): Promise<Deleted>;
   /** Every message of the queue sent and not removed is queued again; false when `epoch` is no longer current. */
   requeue(subKey: string, epoch?: number): Promise<boolean>;
-  /** Drops a subscription's queue and the subscription, in one commit, freeing what no one needs. */
-  dropQueue(subKey: string): Promise<Deleted>;
+  /**
+   * Drops a subscription's queue and the subscription, in one commit, freeing what no one needs; with `epoch`, only
+   * while it is still the subscription's (a server deleting for its subscriber's close must not delete one that moved).
+   */
+  dropQueue(subKey: string, epoch?: number): Promise<Deleted>;
   /** Deletes messages expired at `now`, with their queue rows. */
   deleteExpired(now: number): Promise<Expired>;
   /** Deletes every stored message of a topic (the topic was deleted). */

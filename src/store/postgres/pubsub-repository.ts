@@ -109,9 +109,13 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
     return owned;
   }
 
-  async dropQueue(subKey: string): Promise<Deleted> {
+  async dropQueue(subKey: string, epoch?: number): Promise<Deleted> {
     const deleted = none();
     await this.writes.run(async (trx) => {
+      if (!(await stillOwned(trx, subKey, epoch))) {
+        deleted.moved = true;
+        return;
+      }
       add(deleted, await deleteQueue(trx, subKey, this.#depths.recorder(trx)));
       await trx.deleteFrom('pubsub_subscription').where('sub_key', '=', subKey).execute();
     });
