@@ -143,6 +143,7 @@ export class ClusterSync {
       const task = this.#p.subscriptions.get(subKey);
       if (!task) return await this.#p.create(claimed);
       this.fence(subKey, claimed.epoch);
+      // The count as the claim read it (other servers queued for it too); suspension is the sweep's to decide.
       task.overflow.resync(claimed.queued, task.overflow.version, Number.MAX_SAFE_INTEGER);
       return task;
     } finally {

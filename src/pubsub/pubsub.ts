@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ChannelManager, ClientClosedEvent, ClientResponseEvent } from '../channels/wsx/index.js';
-import { NotFoundError, PayloadTooLargeError } from '../errors/index.js';
+import { NotFoundError, PayloadTooLargeError, SwitchboardError } from '../errors/index.js';
 import { CLOSE_CODE } from '../protocol/index.js';
 import {
   ConfigRepository,
@@ -84,7 +84,7 @@ export class PubSub {
    */
   useCluster(cluster: PubSubCluster): void {
     const store = this.#repo.cluster;
-    if (!store) throw new Error('Pub/sub across servers needs the PostgreSQL store');
+    if (!store) throw new SwitchboardError('not_supported', 'Pub/sub across servers needs the PostgreSQL store');
     this.#sync = new ClusterSync({
       cluster,
       store,
