@@ -5,10 +5,10 @@
 // Then the publishers' server is killed: they go on through c, and every acknowledged publish is delivered.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { TestCluster, type ClusterServer } from './helpers/cluster.js';
+import { channelPort, TestCluster, type ClusterServer } from './helpers/cluster.js';
 import { pgQuery, postgresUnavailable } from './helpers/postgres.js';
 import { publishGd, receiver, unflaggedRedeliveries, type Receiver } from './helpers/pubsub-load.js';
-import { freePort, waitFor } from './helpers/server.js';
+import { waitFor } from './helpers/server.js';
 
 const unavailable = await postgresUnavailable();
 const CYCLES = 5;
@@ -25,8 +25,7 @@ async function threeServers(): Promise<{ c: TestCluster; servers: ClusterServer[
   const c = new TestCluster();
   clusters.push(c);
   const servers = [await c.server('ka'), await c.server('kb'), await c.server('kc')];
-  let port = await freePort();
-  while (servers.some((s) => Math.abs(s.adminPort - port) < 20)) port = await freePort();
+  const port = await channelPort(c);
   for (const s of servers) Object.assign(s.env, { SWITCHBOARD_DEMO: 'true', SWITCHBOARD_DEMO_PORT: String(port) });
   for (const s of servers) await s.start();
   const created = await servers[0]!.api('POST', '/api/pubsub/topics', {

@@ -4,10 +4,10 @@
 // depth limit holds cluster-wide; a dead server's subscriptions are cleaned up. Real server processes.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { TestCluster, type ClusterServer } from './helpers/cluster.js';
+import { channelPort, TestCluster, type ClusterServer } from './helpers/cluster.js';
 import { pgQuery, postgresUnavailable } from './helpers/postgres.js';
 import { acknowledge, publishGd, receiver } from './helpers/pubsub-load.js';
-import { freePort, waitFor } from './helpers/server.js';
+import { waitFor } from './helpers/server.js';
 import { TestClient } from './helpers/wsx-client.js';
 
 const unavailable = await postgresUnavailable();
@@ -30,8 +30,7 @@ async function threeServers(env: Record<string, string> = {}): Promise<{
   clusters.push(c);
   const servers = [await c.server('psa'), await c.server('psb'), await c.server('psc')];
   // Not one of the admin ports (each free when picked, so they may repeat).
-  let port = await freePort();
-  while (servers.some((s) => Math.abs(s.adminPort - port) < 20)) port = await freePort();
+  const port = await channelPort(c);
   for (const s of servers) Object.assign(s.env, { SWITCHBOARD_DEMO: 'true', SWITCHBOARD_DEMO_PORT: String(port), ...env });
   const [a, b, cc] = servers as [ClusterServer, ClusterServer, ClusterServer];
   for (const s of servers) await s.start();

@@ -2,6 +2,7 @@
 // test/cluster*.test.ts. Each server gets its own admin port, name, data dir and SWITCHBOARD_PORT_OFFSET; timings
 // are fast so that a test on 2 cores stays short.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,28 @@ export class ClusterServer {
   /** The ws:// URL of a channel stored with `port`, as this server listens on it (the port plus its offset). */
   wsUrl(port: number, path: string): string {
     return `ws://127.0.0.1:${port + this.portOffset}${path}`;
+  }
+}
+
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A channel port for every server of `cluster`: free at `port + portOffset` for each, and none of their admin ports
+ * (each was free when picked, so ports may repeat; other test files pick at the same time).
+ */
+export async function channelPort(cluster: TestCluster): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    const ports = cluster.servers.map((s) => port + s.portOffset);
+    if (ports.some((p) => cluster.servers.some((s) => s.adminPort === p))) continue;
+    if ((await Promise.all(ports.map(bindable))).every(Boolean)) return port;
   }
 }
 
