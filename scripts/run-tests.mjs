@@ -35,6 +35,8 @@ const ONE_PASS = {
   'cluster.test.js': 'runs server processes on a PostgreSQL schema of its own (test/helpers/cluster.ts)',
   'cluster-lb.test.js': 'runs server processes on a PostgreSQL schema of its own, behind HAProxy',
   'cluster-clients.test.js': 'runs server processes on a PostgreSQL schema of its own (test/helpers/cluster.ts)',
+  'cluster-pubsub.test.js': 'runs server processes on a PostgreSQL schema of its own (test/helpers/cluster.ts)',
+  'cluster-crash.test.js': 'runs server processes on a PostgreSQL schema of its own (test/helpers/cluster.ts)',
 };
 
 function collect(dir) {

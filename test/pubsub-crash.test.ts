@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestClient } from './helpers/wsx-client.js';
+import { receiver as receive, unflaggedRedeliveries, type Seen } from './helpers/pubsub-load.js';
 import { dropTestDb, freePort, testDbEnv } from './helpers/server.js';
 
 const MAIN = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'server', 'main.js');
@@ -44,23 +45,6 @@ async function freshServer(): Promise<void> {
   dir = await mkdtemp(join(tmpdir(), 'switchboard-crash-'));
   dirs.push(dir);
   [adminPort, channelPort] = [await freePort(), await freePort()];
-}
-
-/** A delivered message as a subscriber sees it. */
-interface Seen {
-  id: string;
-  count: number;
-}
-
-// Every id seen before must come again with a raised delivery_count: a redelivery is always recognisable.
-function unflaggedRedeliveries(earlier: ReadonlySet<string>, now: readonly Seen[]): string[] {
-  const bad: string[] = [];
-  const before = new Set(earlier);
-  for (const m of now) {
-    if (before.has(m.id) && m.count < 2) bad.push(`${m.id} (delivery_count ${m.count})`);
-    before.add(m.id);
-  }
-  return bad;
 }
 
 async function start(): Promise<Server> {
@@ -213,37 +197,8 @@ test(`kill -9 during ${PER_CYCLE} GD publishes, ${CYCLES} times: every acknowled
 const RECEIVE_MESSAGES = 4000;
 
 /** Subscribes `clientId` (kept across disconnects) and records every delivered message as it arrives. */
-async function receiver(
-  clientId: string,
-  ackMode: 'write' | 'client',
-  subKey?: string,
-): Promise<{ subKey: string; seen: Seen[]; client: TestClient }> {
-  const c = await TestClient.connect(channelUrl());
-  await c.createSession({ client_id: clientId });
-  const seen: Seen[] = [];
-  c.ws.on('message', (raw: Buffer) => {
-    const frame = JSON.parse(raw.toString()) as {
-      meta: { id: string; msg_type: string };
-      data: { data: { id: string }; delivery_count: number } | Array<{ data: { id: string }; delivery_count: number }>;
-    };
-    if (frame.meta.msg_type !== 'zwsx.psrq') return;
-    for (const m of Array.isArray(frame.data) ? frame.data : [frame.data]) seen.push({ id: m.data.id, count: m.delivery_count });
-    if (ackMode === 'client')
-      c.send({
-        meta: { action: 'client-response', id: `ack-${seen.length}`, token: c.token, in_reply_to: frame.meta.id },
-        data: {},
-      });
-  });
-  const reply = subKey
-    ? await c.gateway('zato.pubsub.resume-wsx-subscription', { sub_key: subKey })
-    : await c.gateway('zato.pubsub.pubapi.subscribe-wsx', {
-        topic_name: TOPIC,
-        unsub_on_wsx_close: false,
-        ack_mode: ackMode,
-        delivery_batch_size: 1,
-      });
-  assert.equal(reply.meta.status, 200, JSON.stringify(reply));
-  return { subKey: reply.data.sub_key as string, seen, client: c };
+function receiver(clientId: string, ackMode: 'write' | 'client', subKey?: string) {
+  return receive(channelUrl(), { clientId, ackMode, subKey, topic: TOPIC, batchSize: 1 });
 }
 
 test('kill -9 while subscribers receive, 3 times: every message delivered again comes with delivery_count ≥ 2 (ack_mode write and client)', async (t) => {

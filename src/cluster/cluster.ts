@@ -4,6 +4,7 @@ import { ClusterClients } from './cluster-clients.js';
 import { ConfigFanout } from './config-fanout.js';
 import { ClusterListener, channelName } from './listener.js';
 import { Membership } from './membership.js';
+import { PubSubLink } from './pubsub-link.js';
 import type { LocalClients } from './remote-calls.js';
 import type { ClusterDescription, ClusterView } from './view.js';
 
@@ -40,6 +41,8 @@ export class Cluster implements ClusterView {
   readonly listener: ClusterListener;
   /** Clients on any server: what the channels use to reach the other servers' clients. */
   readonly clients: ClusterClients;
+  /** Pub/sub's side of the cluster (its `PubSubCluster` port). */
+  readonly pubsub: PubSubLink;
   readonly #repo: ClusterRepository;
   readonly #log: Logger;
   readonly #configChannel: string;
@@ -80,20 +83,38 @@ export class Cluster implements ClusterView {
       pollMs,
       announce: () => this.#announceConfig(),
     });
+    this.pubsub = new PubSubLink({
+      serverId: this.membership.serverId,
+      repository: this.#repo,
+      gdChannel: channelName(location.schema, 'gd'),
+      ngdChannel: channelName(location.schema, 'ngd'),
+      isHousekeeper: () => this.membership.housekeeper,
+      // The floor under NOTIFY for GD: about 2 s with the default poll of 1 s (cluster-notes §3.7).
+      sweepMs: 2 * pollMs,
+      orphanTtlMs: expiryMs,
+      logger: this.#log,
+    });
     this.listener = new ClusterListener({
       connectionString: location.connectionString,
       applicationName: `switchboard-listen-${process.pid}`,
-      channels: [this.#configChannel, ...this.clients.channels],
+      channels: [
+        this.#configChannel,
+        ...this.clients.channels,
+        channelName(location.schema, 'gd'),
+        channelName(location.schema, 'ngd'),
+      ],
       probeIntervalMs: probeMs,
       logger: this.#log,
     });
     this.listener.on('notification', (channel: string, payload: string) => {
       if (channel === this.#configChannel) this.fanout.wake();
-      else this.clients.notification(channel, payload);
+      else if (!this.clients.notification(channel, payload)) this.pubsub.received(channel, payload);
     });
     // Whatever was sent while the connection was down is never replayed (cluster-notes §2): compare everything.
     this.listener.on('listening', (reconnected: boolean) => {
-      if (reconnected) this.fanout.reconcile();
+      if (!reconnected) return;
+      this.fanout.reconcile();
+      this.pubsub.resync();
     });
   }
 

@@ -6,3 +6,4 @@ export { Cluster, type ClusterOptions, type ClusterTimings } from './cluster.js'
 export { standaloneCluster } from './standalone.js';
 export type { ClusterClients, ClusterClientInfo } from './cluster-clients.js';
 export type { LocalClients } from './remote-calls.js';
+export type { PubSubLink, PubSubLinkHandlers, PubSubLinkOptions } from './pubsub-link.js';

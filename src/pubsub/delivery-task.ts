@@ -212,6 +212,8 @@ export class DeliveryTask {
         await this.#deliverAll();
       } while (this.#again && !this.#closed);
     } catch (err) {
+      // Closed meanwhile (unsubscribed, or claimed by another server): nothing left to retry.
+      if (this.#closed) return;
       this.#log.error({ err }, 'Delivery failed; retrying in 1 s');
       setTimeout(() => this.wake(), 1000).unref();
     } finally {

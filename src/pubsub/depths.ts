@@ -8,6 +8,10 @@ import type { StoredTotals } from '../store/index.js';
 export class TopicDepths {
   readonly #gd = new Map<string, number>();
   readonly #bytes = new Map<string, number>();
+  // Admitted and not yet committed: counted in the depth, but not in what a read of the store returns.
+  readonly #pending = new Map<string, StoredTotals>();
+  // Raised by every local change, so that a store read that a change overtook is not applied over it.
+  readonly #versions = new Map<string, number>();
   readonly #dropped = new Map<string, number>();
   readonly #expired = new Map<string, number>();
   readonly #lastPublished = new Map<string, number>();
@@ -20,32 +24,80 @@ export class TopicDepths {
     }
   }
 
-  /** GD messages stored for a topic. */
+  /** GD messages stored for a topic (and being committed). */
   gd(topic: string): number {
-    return this.#gd.get(topic) ?? 0;
+    return (this.#gd.get(topic) ?? 0) + (this.#pending.get(topic)?.count ?? 0);
   }
 
-  /** Data bytes of a topic's stored GD messages. */
+  /** Data bytes of a topic's stored GD messages (and of those being committed). */
   gdBytes(topic: string): number {
-    return this.#bytes.get(topic) ?? 0;
+    return (this.#bytes.get(topic) ?? 0) + (this.#pending.get(topic)?.bytes ?? 0);
   }
 
-  /** Counts a GD message of `bytes` as stored (before its commit, so that concurrent publishers see it). */
+  /** Counts a GD message of `bytes` before its commit, so that concurrent publishers see it. */
   add(topic: string, bytes: number): void {
-    this.#gd.set(topic, this.gd(topic) + 1);
-    this.#bytes.set(topic, this.gdBytes(topic) + bytes);
+    this.#movePending(topic, 1, bytes);
   }
 
-  /** Stored GD messages of a topic were deleted (or not committed after all); never below zero. */
+  /** A message counted by `add` committed. */
+  committed(topic: string, bytes: number): void {
+    this.#movePending(topic, -1, -bytes);
+    this.#gd.set(topic, (this.#gd.get(topic) ?? 0) + 1);
+    this.#bytes.set(topic, (this.#bytes.get(topic) ?? 0) + bytes);
+  }
+
+  /** A message counted by `add` was not committed after all. */
+  cancelled(topic: string, bytes: number): void {
+    this.#movePending(topic, -1, -bytes);
+  }
+
+  /** Stored GD messages of a topic were deleted (those being committed last); never below zero. */
   subtract(topic: string, count: number, bytes: number): void {
-    if (count) this.#gd.set(topic, Math.max(0, this.gd(topic) - count));
-    if (bytes) this.#bytes.set(topic, Math.max(0, this.gdBytes(topic) - bytes));
+    this.#bump(topic);
+    const stored = { count: this.#gd.get(topic) ?? 0, bytes: this.#bytes.get(topic) ?? 0 };
+    this.#gd.set(topic, Math.max(0, stored.count - count));
+    this.#bytes.set(topic, Math.max(0, stored.bytes - bytes));
+    const rest = { count: Math.max(0, count - stored.count), bytes: Math.max(0, bytes - stored.bytes) };
+    if (rest.count || rest.bytes) this.#movePending(topic, -rest.count, -rest.bytes);
   }
 
   /** The topic and its messages are gone. */
   forget(topic: string): void {
+    this.#bump(topic);
     this.#gd.delete(topic);
     this.#bytes.delete(topic);
+    this.#pending.delete(topic);
+  }
+
+  /** What `sync` compares with: the local changes so far. */
+  versions(): ReadonlyMap<string, number> {
+    return new Map(this.#versions);
+  }
+
+  /**
+   * Sets the stored totals read from the store (in a cluster, what every server stored), except for topics changed
+   * here since `before` was taken: the read may predate that change, and the next read brings it.
+   */
+  sync(totals: ReadonlyMap<string, StoredTotals>, before: ReadonlyMap<string, number>): void {
+    const topics = new Set([...totals.keys(), ...this.#gd.keys()]);
+    for (const topic of topics) {
+      if ((this.#versions.get(topic) ?? 0) !== (before.get(topic) ?? 0)) continue;
+      const t = totals.get(topic) ?? { count: 0, bytes: 0 };
+      this.#gd.set(topic, t.count);
+      this.#bytes.set(topic, t.bytes);
+    }
+  }
+
+  #movePending(topic: string, count: number, bytes: number): void {
+    this.#bump(topic);
+    const p = this.#pending.get(topic) ?? { count: 0, bytes: 0 };
+    const next = { count: Math.max(0, p.count + count), bytes: Math.max(0, p.bytes + bytes) };
+    if (next.count === 0) this.#pending.delete(topic);
+    else this.#pending.set(topic, next);
+  }
+
+  #bump(topic: string): void {
+    this.#versions.set(topic, (this.#versions.get(topic) ?? 0) + 1);
   }
 
   /** Counts messages dropped for a subscriber of the topic. */

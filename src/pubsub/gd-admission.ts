@@ -3,6 +3,41 @@ import type { TopicConfig } from './config.js';
 import type { DeliveryTask } from './delivery-task.js';
 import type { TopicDepths } from './depths.js';
 import type { PubSubMessage } from './message.js';
+import type { PubSubRepository } from '../store/index.js';
+
+/**
+ * Stores a GD publication for the subscriptions `admitGd` lets it go to, and in a cluster (`cluster`) for the
+ * other servers' subscriptions too (the store decides those: this server decides only its own). When the topic has
+ * subscriptions elsewhere, it is stored even if no local one takes it. Resolves once committed; a failed commit
+ * takes back what admission counted.
+ */
+export async function publishGd(
+  parts: {
+    readonly repository: PubSubRepository;
+    readonly depths: TopicDepths;
+    /** In a cluster: whether the topic has subscriptions elsewhere, and whether the store should look for them. */
+    readonly cluster: { readonly elsewhere: boolean; readonly others: boolean } | undefined;
+  },
+  topic: TopicConfig,
+  message: PubSubMessage,
+  tasks: readonly DeliveryTask[],
+): Promise<void> {
+  const open = admitGd(topic, message, tasks, parts.depths, parts.cluster?.elsewhere ?? false);
+  if (!open) return;
+  const others = parts.cluster?.others ? { exclude: tasks.map((t) => t.sub.subKey) } : undefined;
+  try {
+    await parts.repository.publish(
+      [message],
+      open.map((t) => t.sub.subKey),
+      others,
+    );
+  } catch (err) {
+    cancelGd(message, open, parts.depths);
+    throw err;
+  }
+  parts.depths.committed(topic.name, message.size);
+  for (const t of open) t.gdQueued();
+}
 
 /**
  * Which subscriptions a GD publication goes to: those below their own limit (`subMaxDepthGd`); the others are
@@ -17,11 +52,13 @@ export function admitGd(
   message: PubSubMessage,
   tasks: readonly DeliveryTask[],
   depths: TopicDepths,
+  others = false,
 ): DeliveryTask[] | undefined {
   const open: DeliveryTask[] = [];
   const refused: DeliveryTask[] = [];
   for (const t of tasks) (t.overflow.canTake(subLimit(t, topic)) ? open : refused).push(t);
-  if (tasks.length && !open.length) {
+  // In a cluster, other servers' subscriptions may still take it (`others`): it is stored unless the topic is full.
+  if (tasks.length && !open.length && !others) {
     refuse(refused, topic);
     return undefined;
   }
@@ -43,14 +80,16 @@ export function admitGd(
 }
 
 /** The commit of an admitted message failed: what `admitGd` counted is taken back. */
-export function cancelGd(message: PubSubMessage, open: readonly DeliveryTask[], depths: TopicDepths): void {
+function cancelGd(message: PubSubMessage, open: readonly DeliveryTask[], depths: TopicDepths): void {
   for (const t of open) t.overflow.release();
-  depths.subtract(message.topicName, 1, message.size);
+  depths.cancelled(message.topicName, message.size);
 }
 
-// A subscriber may lower its own queue limit, never raise it above the topic's: the topic's limit is what keeps
-// one subscription from filling the topic.
-function subLimit(task: DeliveryTask, topic: TopicConfig): number {
+/**
+ * A subscription's GD queue limit. A subscriber may lower its own, never raise it above the topic's: the topic's
+ * limit is what keeps one subscription from filling the topic.
+ */
+export function subLimit(task: DeliveryTask, topic: TopicConfig): number {
   const own = task.sub.subMaxDepthGd;
   return own ? Math.min(own, topic.subMaxDepthGd) : topic.subMaxDepthGd;
 }

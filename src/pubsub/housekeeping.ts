@@ -15,6 +15,8 @@ export interface HousekeepingParts {
   readonly topics: TopicCache;
   /** Deletes a subscription and its queue. */
   remove(task: DeliveryTask): Promise<void>;
+  /** Whether this server deletes expired messages (in a cluster, only the housekeeper does). */
+  expiresHere(): boolean;
   readonly log: Logger;
 }
 
@@ -79,6 +81,7 @@ export class Housekeeping {
   }
 
   async #deleteExpired(now: number): Promise<void> {
+    if (!this.#parts.expiresHere()) return;
     const { topics, rows } = await this.#parts.repository.deleteExpired(now);
     for (const [topic, t] of topics) {
       this.#parts.depths.subtract(topic, t.count, t.bytes);

@@ -31,6 +31,7 @@ export class Overflow {
   #gdDepth: number;
   #suspended: boolean;
   #resumeBelow = 0;
+  #version = 0;
   readonly #drops: DropCounters;
 
   constructor(
@@ -91,18 +92,41 @@ export class Overflow {
     this.#events.stateChanged(this.#sub);
   }
 
+  /** Raised by every local change of the count (see `resync`). */
+  get version(): number {
+    return this.#version;
+  }
+
   /** A GD message is being committed for the subscription: counted now, so concurrent publishers cannot overshoot. */
   reserve(): void {
+    this.#version++;
     this.#gdDepth += 1;
   }
 
   /** A reserved GD message was not committed after all. */
   release(): void {
+    this.#version++;
     this.#gdDepth = Math.max(0, this.#gdDepth - 1);
+  }
+
+  /**
+   * Sets the count to the queue rows read from the store (in a cluster, other servers queue rows for us too), unless
+   * the count changed here since `version` was read; at `limit` or over, the subscription is suspended, which the
+   * other servers' publications see once the state is saved.
+   */
+  resync(rows: number, version: number, limit: number): void {
+    if (version !== this.#version) return;
+    this.#gdDepth = rows;
+    if (this.#suspended || rows < limit) return;
+    this.#suspended = true;
+    this.#resumeBelow = Math.floor(limit / 2);
+    this.#log.warn({ topic: this.#sub.topicName, queued: rows, limit }, 'Subscription at its queue limit; suspended');
+    this.#events.stateChanged(this.#sub);
   }
 
   /** Rows left the queue: below the low-water mark a suspended subscription takes new messages again. */
   rowsRemoved(deleted: Deleted): void {
+    this.#version++;
     this.#gdDepth = Math.max(0, this.#gdDepth - deleted.rows);
     if (deleted.messages) this.#events.gdDeleted(this.#sub.topicName, deleted.messages, deleted.bytes);
     if (this.#suspended && this.#gdDepth <= this.#resumeBelow) {

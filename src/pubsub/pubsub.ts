@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ChannelManager, ClientClosedEvent, ClientResponseEvent } from '../channels/wsx/index.js';
-import { ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/index.js';
+import { NotFoundError, PayloadTooLargeError, SwitchboardError } from '../errors/index.js';
 import { CLOSE_CODE } from '../protocol/index.js';
 import {
   ConfigRepository,
@@ -8,14 +8,19 @@ import {
   type ConfigChange,
   type PubSubRepository,
   type Store,
+  type StoredSubscription,
   type SubscriptionState,
 } from '../store/index.js';
+import type { PubSubCluster } from './cluster-port.js';
+import { ClusterSync } from './cluster-sync.js';
+import { FencedStore } from './fenced-store.js';
+import { checkOwner } from './ownership.js';
 import { withTopicDefaults, type TopicConfig } from './config.js';
 import { DeliveryTask } from './delivery-task.js';
-import { admitGd, cancelGd } from './gd-admission.js';
+import { publishGd } from './gd-admission.js';
 import { TopicDepths } from './depths.js';
 import { Housekeeping } from './housekeeping.js';
-import { buildMessage, messageView, type MessageView, type PubSubMessage, type PublishInput } from './message.js';
+import { buildMessage, messageView, type MessageView, type PublishInput } from './message.js';
 import { newSubscription, type SubscribeOptions, type Subscription } from './subscription.js';
 import { SeqAllocator } from './seq-allocator.js';
 import { SubscriptionRegistry } from './subscriptions.js';
@@ -39,6 +44,7 @@ export class PubSub {
   readonly #topics: TopicCache;
   readonly #housekeeping: Housekeeping;
   readonly #seqs: SeqAllocator;
+  #sync: ClusterSync | undefined;
 
   readonly #onClosed = (e: ClientClosedEvent) =>
     void this.#clientClosed(e).catch((err: unknown) => this.#log.error({ err }, 'Unsubscribing a closed client failed'));
@@ -66,32 +72,69 @@ export class PubSub {
       subscriptions: this.#subs,
       depths: this.#depths,
       topics: this.#topics,
-      remove: (task) => this.#deleteSubscription(task),
+      remove: (task) => this.#deleteSubscription(task, true),
+      expiresHere: () => this.#sync?.housekeeper ?? true,
       log: this.#log,
     });
   }
 
-  /** Loads subscriptions and depths, and follows client and topic events. */
+  /**
+   * Takes part in a cluster (PostgreSQL; before `start`): GD fan-out in SQL to every server's subscriptions, delivery
+   * by the server holding the subscriber's socket, non-GD sent once to the others (docs/cluster.md).
+   */
+  useCluster(cluster: PubSubCluster): void {
+    const store = this.#repo.cluster;
+    if (!store) throw new SwitchboardError('not_supported', 'Pub/sub across servers needs the PostgreSQL store');
+    this.#sync = new ClusterSync({
+      cluster,
+      store,
+      subscriptions: this.#subs,
+      depths: this.#depths,
+      topics: this.#topics,
+      repository: this.#repo,
+      create: async (c) =>
+        this.#addTask(c.subscription, await this.#maxRam(c.subscription.topicName), { ...c.state, gdDepth: c.queued }, c.epoch),
+      drop: (task, why) => this.#stopTask(task, why),
+      log: this.#log,
+    });
+  }
+
+  /** Loads subscriptions (in a cluster: adopts the ownerless ones) and depths, and follows client and topic events. */
   async start(): Promise<void> {
     await this.#seqs.start();
     this.#depths.load(await this.#repo.topicTotals());
-    const queued = await this.#repo.queueDepths();
-    const now = Date.now();
-    for (const { subscription: sub, state } of await this.#repo.listSubscriptions()) {
-      // Nothing is attached after a start; a subscription detached before keeps its time, the others start now.
-      const detachedAt = state.detachedAt ?? now;
-      const maxRam =
-        (await this.#topics.get(sub.topicName))?.maxDepthNonGd ?? withTopicDefaults({ name: sub.topicName }).maxDepthNonGd;
-      this.#addTask(sub, maxRam, { ...state, detachedAt, gdDepth: queued.get(sub.subKey) ?? 0 });
-      if (state.detachedAt === null) this.#housekeeping.changed(sub.subKey);
+    if (this.#sync) {
+      for (const c of (await this.#repo.cluster?.adoptOwnerless(this.#sync.serverId)) ?? [])
+        await this.#restore(c, c.queued, c.epoch);
+    } else {
+      const queued = await this.#repo.queueDepths();
+      for (const stored of await this.#repo.listSubscriptions())
+        await this.#restore(stored, queued.get(stored.subscription.subKey) ?? 0);
     }
     this.#channels.on('client-closed', this.#onClosed);
     this.#channels.on('client-response', this.#onResponse);
     this.#store.on('change', this.#onChange);
     this.#housekeeping.start();
+    this.#sync?.start();
+  }
+
+  // Nothing is attached after a start; a subscription detached before keeps its time, the others start now.
+  async #restore({ subscription: sub, state }: StoredSubscription<Subscription>, gdDepth: number, epoch?: number): Promise<void> {
+    this.#addTask(
+      sub,
+      await this.#maxRam(sub.topicName),
+      { ...state, detachedAt: state.detachedAt ?? Date.now(), gdDepth },
+      epoch,
+    );
+    if (state.detachedAt === null) this.#housekeeping.changed(sub.subKey);
+  }
+
+  async #maxRam(topicName: string): Promise<number> {
+    return (await this.#topics.get(topicName))?.maxDepthNonGd ?? withTopicDefaults({ name: topicName }).maxDepthNonGd;
   }
 
   async close(): Promise<void> {
+    this.#sync?.stop();
     this.#housekeeping.stop();
     await this.#housekeeping.saveStates().catch((err: unknown) => this.#log.error({ err }, 'Saving subscription states failed'));
     this.#channels.off('client-closed', this.#onClosed);
@@ -118,30 +161,20 @@ export class PubSub {
     }
     const tasks = this.#subs.ofTopic(topicName);
     this.#depths.published(topicName, message.pubTime);
-    if (tasks.length === 0 && topic.onNoSubsPub === 'drop') return message.msgId;
+    const elsewhere = this.#sync?.subscribedElsewhere(topicName) ?? false;
+    if (tasks.length === 0 && !elsewhere && topic.onNoSubsPub === 'drop') return message.msgId;
     if (!message.hasGd) {
       // Non-GD: a subscriber over `maxDepthNonGd` loses the message (counted; a connected one is cut off as a slow
-      // consumer), the publisher is never refused because of it.
+      // consumer), the publisher is never refused because of it. Other servers get it once, at most.
       for (const task of tasks) task.pushRam(message);
+      if (elsewhere) this.#sync?.announceNonGd(message);
       return message.msgId;
     }
-    await this.#publishGd(topic, message, tasks);
+    const cluster = this.#sync && { elsewhere, others: elsewhere || this.#sync.peers };
+    await publishGd({ repository: this.#repo, depths: this.#depths, cluster }, topic, message, tasks);
+    // Only servers with subscriptions to the topic have anything to wake.
+    if (elsewhere) this.#sync?.announceGd(topic.name);
     return message.msgId;
-  }
-
-  async #publishGd(topic: TopicConfig, message: PubSubMessage, tasks: DeliveryTask[]): Promise<void> {
-    const open = admitGd(topic, message, tasks, this.#depths);
-    if (!open) return;
-    try {
-      await this.#repo.publish(
-        [message],
-        open.map((t) => t.sub.subKey),
-      );
-    } catch (err) {
-      cancelGd(message, open, this.#depths);
-      throw err;
-    }
-    for (const t of open) t.gdQueued();
   }
 
   /** Subscribes the calling client; subscribing again to the same topic returns the existing subscription. */
@@ -155,8 +188,10 @@ export class PubSub {
     if (existing) return { subKey: existing.sub.subKey, currentDepth: queueDepth(existing) };
     const target = this.#target(caller);
     const sub = newSubscription(topicName, { ...caller, securityName: target.securityName }, options);
-    await this.#repo.createSubscription(sub);
-    const task = this.#addTask(sub, topic.maxDepthNonGd);
+    if (this.#sync) await this.#repo.cluster?.createOwned(sub, this.#sync.serverId);
+    else await this.#repo.createSubscription(sub);
+    const task = this.#addTask(sub, topic.maxDepthNonGd, {}, this.#sync ? 1 : undefined);
+    this.#sync?.announceSubscribed(topicName);
     this.#subs.attach(task, target.pubClientId);
     await task.attach(target);
     return { subKey: sub.subKey, currentDepth: 0 };
@@ -164,8 +199,10 @@ export class PubSub {
 
   /** Reattaches a subscription to the calling client; everything not yet acknowledged is delivered. */
   async resume(subKey: string, caller: Caller): Promise<{ subKey: string; currentDepth: number }> {
-    const task = this.#requireTask(subKey);
-    this.#checkOwner(task, caller);
+    const task = this.#sync
+      ? await this.#sync.claim(subKey, (sub, attached) => this.#checkOwner(sub, attached, caller))
+      : this.#requireTask(subKey);
+    if (!this.#sync) this.#checkOwner(task.sub, task.target?.pubClientId, caller);
     const target = this.#target(caller);
     this.#subs.attach(task, target.pubClientId);
     await task.attach(target);
@@ -174,8 +211,10 @@ export class PubSub {
 
   /** Deletes a subscription; only its owner (the attached client, or the same client_id) may. */
   async unsubscribe(subKey: string, caller: Caller | undefined): Promise<void> {
-    const task = this.#requireTask(subKey);
-    if (caller) this.#checkOwner(task, caller);
+    const task = this.#subs.get(subKey);
+    if (!task && this.#sync) return this.#sync.unsubscribe(subKey, caller && ((sub) => this.#checkOwner(sub, undefined, caller)));
+    if (!task) throw new NotFoundError('subscription_not_found', `No subscription ${subKey}`);
+    if (caller) this.#checkOwner(task.sub, task.target?.pubClientId, caller);
     await this.#deleteSubscription(task);
   }
 
@@ -211,9 +250,19 @@ export class PubSub {
     return this.#repo.drain();
   }
 
-  #addTask(sub: Subscription, maxRam: number, state: Partial<SubscriptionState> & { gdDepth?: number } = {}): DeliveryTask {
-    const task = new DeliveryTask(sub, {
-      repository: this.#repo,
+  #addTask(
+    sub: Subscription,
+    maxRam: number,
+    state: Partial<SubscriptionState> & { gdDepth?: number } = {},
+    epoch?: number,
+  ): DeliveryTask {
+    const fence = epoch === undefined ? undefined : this.#sync?.fence(sub.subKey, epoch);
+    // In a cluster every delivery-state write carries the owner epoch; a refused one stops the task.
+    const repository = fence
+      ? new FencedStore(this.#repo, fence, () => this.#stopTask(task, 'Subscription claimed by another server; stopped here'))
+      : this.#repo;
+    const task: DeliveryTask = new DeliveryTask(sub, {
+      repository,
       logger: this.#log,
       maxRam,
       ...state,
@@ -235,28 +284,32 @@ export class PubSub {
     return task;
   }
 
-  // Zato's rule (the attached connection, or the same client_id), and on top of it: a subscription created through
-  // a security definition is only ever its own clients', however they name themselves.
-  #checkOwner(task: DeliveryTask, caller: Caller): void {
-    const sub = task.sub;
-    const securityName = sub.securityName ?? null;
-    if (securityName !== null && this.#target(caller).securityName !== securityName) {
-      throw new ForbiddenError('forbidden', `Subscription ${sub.subKey} belongs to another security definition`);
-    }
-    if (task.target?.pubClientId === caller.pubClientId) return;
-    if (sub.extClientId !== null && sub.extClientId === caller.extClientId) return;
-    throw new ForbiddenError('not_subscription_owner', `Subscription ${sub.subKey} belongs to another client`);
-  }
+  #checkOwner = (sub: Subscription, attached: string | undefined, caller: Caller) =>
+    checkOwner(sub, attached, caller, this.#target(caller).securityName);
 
   #target(caller: Caller) {
     return this.#channels.channel(caller.channelName).pushTarget(caller.pubClientId);
   }
 
-  async #deleteSubscription(task: DeliveryTask): Promise<void> {
+  // Stops a local task and forgets it, touching nothing stored (the subscription lives on elsewhere, or is gone).
+  #stopTask(task: DeliveryTask, why: string): void {
+    if (this.#subs.get(task.sub.subKey) !== task) return;
+    this.#log.info({ subKey: task.sub.subKey }, why);
+    this.#forget(task);
+  }
+
+  #forget(task: DeliveryTask): void {
     task.close();
     this.#subs.remove(task);
     this.#housekeeping.forget(task.sub.subKey);
-    const deleted = await this.#repo.dropQueue(task.sub.subKey);
+    this.#sync?.forget(task.sub.subKey);
+  }
+
+  // `fenced`: deleted for this server's own reasons (its subscriber closed, detachedTtl), so only while still ours.
+  async #deleteSubscription(task: DeliveryTask, fenced = false): Promise<void> {
+    const epoch = fenced ? this.#sync?.epochOf(task.sub.subKey) : undefined;
+    this.#forget(task);
+    const deleted = await this.#repo.dropQueue(task.sub.subKey, epoch);
     this.#depths.subtract(task.sub.topicName, deleted.messages, deleted.bytes);
   }
 
@@ -264,7 +317,7 @@ export class PubSub {
     for (const task of this.#subs.ofClient(e.pubClientId)) {
       if (task.target?.pubClientId !== e.pubClientId) continue;
       if (task.sub.unsubOnWsxClose) {
-        await this.#deleteSubscription(task);
+        await this.#deleteSubscription(task, true);
         continue;
       }
       this.#subs.detach(task);

@@ -84,4 +84,16 @@ export function registerClusterMetrics(metrics: Metrics, cluster: Cluster): void
     [],
     () => [[{}, cluster.fanout.applied]],
   );
+  metrics.counter(
+    'switchboard_cluster_ngd_gaps_total',
+    'Non-GD messages from other servers known to be missed (gaps in their NOTIFY sequence)',
+    [],
+    () => [[{}, cluster.pubsub.ngdGaps]],
+  );
+  metrics.counter(
+    'switchboard_cluster_ngd_too_large_total',
+    'Non-GD messages not sent to the other servers: larger than one NOTIFY payload',
+    [],
+    () => [[{}, cluster.pubsub.ngdTooLarge]],
+  );
 }

@@ -103,8 +103,9 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
     const knownName = settings.serverName ?? (settings.adminPort ? `${hostname()}:${settings.adminPort}` : undefined);
     const cluster = clusterFor(settings, store, channelManager, logger);
     if (cluster) {
-      registerClusterMetrics(metrics, cluster);
       closers.push(() => cluster.close());
+      pubsub.useCluster(cluster.pubsub);
+      registerClusterMetrics(metrics, cluster);
       if (knownName) await cluster.join(knownName);
       await cluster.prepare();
     }

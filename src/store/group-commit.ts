@@ -36,13 +36,16 @@ interface PendingItem<T> extends Waiter {
 export class GroupCommit<T> {
   readonly #db: Kysely<Database>;
   readonly #writeItems: WriteItems<T>;
+  readonly #endRound: WriteOp | undefined;
   #ops: PendingOp[] = [];
   #items: Array<PendingItem<T>> = [];
   #flushing: Promise<void> | undefined;
 
-  constructor(db: Kysely<Database>, writeItems: WriteItems<T>) {
+  /** `endRound`, when given, runs last in every round's transaction (e.g. counters the round's writes changed). */
+  constructor(db: Kysely<Database>, writeItems: WriteItems<T>, endRound?: WriteOp) {
     this.#db = db;
     this.#writeItems = writeItems;
+    this.#endRound = endRound;
   }
 
   /** Queues an item of the hot write; resolves once committed. */
@@ -105,6 +108,7 @@ export class GroupCommit<T> {
               trx,
             );
           for (const op of ops) await op.run(trx);
+          if (this.#endRound) await this.#endRound(trx);
           round.committing = true;
         });
         return;

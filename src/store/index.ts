@@ -13,6 +13,9 @@ export type {
   SubscriptionRecord,
   StoredSubscription,
   SeqBlock,
+  PubSubClusterStore,
+  ClaimedSubscription,
+  OwnedState,
 } from './pubsub-repository.js';
 export { createPubSubRepository } from './pubsub-repositories.js';
 export {

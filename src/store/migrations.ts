@@ -186,6 +186,36 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('cluster_blob_created').on('cluster_blob').column('created_at').execute();
     },
   },
+  '0007_pubsub_cluster': {
+    async up(db: Kysely<unknown>) {
+      // Pub/sub across servers (cluster-notes §3.2, §3.7). PostgreSQL only, as 0004. A subscription's owner is the
+      // server holding its subscriber's socket; a dead server's subscriptions become ownerless, resumable anywhere.
+      if (!isPostgres(db)) return;
+      // Idempotent (`if not exists`), so that a database whose migration record lost an earlier entry (a test
+      // re-applying 0005) can apply it again.
+      await sql`alter table pubsub_subscription
+        add column if not exists owner_server_id varchar(32) references cluster_server (server_id) on delete set null,
+        add column if not exists owner_epoch bigint not null default 0`.execute(db);
+      // The fan-out of a GD publication joins the topic's subscriptions in SQL.
+      await db.schema
+        .createIndex('pubsub_subscription_topic')
+        .ifNotExists()
+        .on('pubsub_subscription')
+        .column('topic_name')
+        .execute();
+      // Depth per topic for every server to read (maxDepthGd, maxBytesGd), instead of each server's own count.
+      await db.schema
+        .createTable('pubsub_topic_depth')
+        .ifNotExists()
+        .addColumn('topic_name', 'varchar(512)', (c) => c.primaryKey())
+        .addColumn('gd', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('bytes', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`insert into pubsub_topic_depth (topic_name, gd, bytes)
+        select topic_name, count(*), coalesce(sum(size), 0) from pubsub_message group by topic_name
+        on conflict (topic_name) do nothing`.execute(db);
+    },
+  },
 };
 
 /** The schema migrations, for Kysely's Migrator. */

@@ -14,6 +14,8 @@ import { fromRow, toStored } from './pubsub-rows.js';
 export interface Publication {
   readonly messages: readonly PubSubMessage[];
   readonly subKeys: readonly string[];
+  /** A cluster's publication: also queued for the topic's other servers' subscriptions (see `publish`). */
+  readonly others?: { readonly exclude: readonly string[] } | undefined;
 }
 
 /**
@@ -27,11 +29,18 @@ export abstract class KyselyPubSubRepository<S extends SubscriptionRecord> {
 
   constructor(db: Kysely<Database>) {
     this.db = db;
-    this.writes = new GroupCommit<Publication>(db, (publications, trx) => this.writePublications(publications, trx));
+    this.writes = new GroupCommit<Publication>(
+      db,
+      (publications, trx) => this.writePublications(publications, trx),
+      this.roundEnded?.bind(this),
+    );
   }
 
   /** Writes a round's publications inside its transaction. */
   protected abstract writePublications(publications: readonly Publication[], trx: Transaction<Database>): void | Promise<void>;
+
+  /** Runs last in every round's transaction, when a database needs it (PostgreSQL: the round's topic depths). */
+  protected roundEnded?(trx: Transaction<Database>): Promise<void>;
 
   async topicTotals(): Promise<Map<string, StoredTotals>> {
     const rows = await this.db
@@ -55,8 +64,12 @@ export abstract class KyselyPubSubRepository<S extends SubscriptionRecord> {
     return new Map(rows.map((r) => [r.sub_key, Number(r.n)]));
   }
 
-  publish(messages: readonly PubSubMessage[], subKeys: readonly string[]): Promise<void> {
-    return this.writes.add({ messages, subKeys });
+  publish(
+    messages: readonly PubSubMessage[],
+    subKeys: readonly string[],
+    others?: { readonly exclude: readonly string[] },
+  ): Promise<void> {
+    return this.writes.add({ messages, subKeys, others });
   }
 
   deleteTopic(topicName: string): Promise<void> {

@@ -39,6 +39,8 @@ export interface Deleted {
   messages: number;
   /** Their data bytes (`size`), for the topic's `maxBytesGd`. */
   bytes: number;
+  /** True when nothing was written: the write's `epoch` is no longer the subscription's (another server owns it). */
+  moved?: boolean;
 }
 
 /** A topic's stored GD messages: how many, and their data bytes. */
@@ -80,6 +82,48 @@ export interface StoredSubscription<S extends SubscriptionRecord> {
   readonly state: SubscriptionState;
 }
 
+/** A subscription as a server claimed it (cluster mode): its stored row, new owner epoch and queue rows. */
+export interface ClaimedSubscription<S extends SubscriptionRecord> extends StoredSubscription<S> {
+  readonly epoch: number;
+  /** Queue rows (sent and unacknowledged included) at the claim. */
+  readonly queued: number;
+}
+
+/** What a sweep reads of a subscription this server delivers. */
+export interface OwnedState {
+  readonly subKey: string;
+  readonly epoch: number;
+  readonly queued: number;
+  /** Rows not yet sent. */
+  readonly pending: boolean;
+}
+
+/**
+ * The pub/sub writes and reads of a cluster on PostgreSQL (cluster-notes §3.7): ownership of delivery by compare-and-
+ * set on `owner_epoch`, the sweep's reads, the cluster-wide depths and the housekeeper's clean-up.
+ */
+export interface PubSubClusterStore<S extends SubscriptionRecord = SubscriptionRecord> {
+  /** Stores a new subscription owned by `serverId` (null until that server is registered) at epoch 1. */
+  createOwned(subscription: S, serverId: string): Promise<void>;
+  /**
+   * Makes `serverId` the owner (epoch + 1, attached) and requeues what was sent and not removed, in one transaction
+   * that waits for any delivery round of the previous owner; undefined when there is no such subscription.
+   */
+  claim(subKey: string, serverId: string): Promise<ClaimedSubscription<S> | undefined>;
+  /** Claims every ownerless subscription (a starting server adopts what dead ones left). */
+  adoptOwnerless(serverId: string): Promise<Array<ClaimedSubscription<S>>>;
+  /** The epoch, queue rows and pending flag of the given subscriptions; missing ones were deleted. */
+  owned(subKeys: readonly string[]): Promise<OwnedState[]>;
+  /** Depth per topic as stored in `pubsub_topic_depth`. */
+  depths(): Promise<Map<string, StoredTotals>>;
+  /** Ownerless subscriptions: marks when they became so; deletes `unsub_on_wsx_close` ones ownerless over `ttlMs`. */
+  cleanOwnerless(now: number, ttlMs: number): Promise<{ deleted: number }>;
+  /** Topics with a subscription that `serverId` does not own (another server's, or ownerless). */
+  subscribedElsewhere(serverId: string): Promise<Set<string>>;
+  /** Whether any server other than `serverId` is registered. */
+  peers(serverId: string): Promise<boolean>;
+}
+
 /**
  * Pub/sub persistence: GD messages, subscription queues and subscriptions. Writes are queued and committed in
  * rounds ("group commit"): everything that arrives while one commit runs shares the next transaction, and each
@@ -97,21 +141,34 @@ export interface PubSubRepository<S extends SubscriptionRecord = SubscriptionRec
   /** Queue rows per subscription (read once, at start). */
   queueDepths(): Promise<Map<string, number>>;
 
-  /** Stores messages and queues them for the given subscriptions; resolves once committed. */
-  publish(messages: readonly PubSubMessage[], subKeys: readonly string[]): Promise<void>;
+  /**
+   * Stores messages and queues them for the given subscriptions; resolves once committed. With `others` (a cluster),
+   * also for every subscription of the topic not in `others.exclude` (this server's own) that is not suspended.
+   */
+  publish(
+    messages: readonly PubSubMessage[],
+    subKeys: readonly string[],
+    others?: { readonly exclude: readonly string[] },
+  ): Promise<void>;
   /** The next undelivered messages of a subscription, by priority (highest first), then `seq`. */
   nextBatch(subKey: string, limit: number): Promise<QueuedGdMessage[]>;
   /**
    * Records a delivery attempt before its frame is written: `msgIds` are marked as sent and their delivery count
    * raised, and `done` (the previous frame's messages) removed, in one commit.
    */
-  markDelivered(subKey: string, msgIds: readonly string[], done: readonly string[]): Promise<Deleted>;
-  /** Removes delivered or acknowledged messages from a queue, and the messages no subscription needs any more. */
-  acknowledge(subKey: string, msgIds: readonly string[]): Promise<Deleted>;
-  /** Every message of the queue sent and not removed is queued again. */
-  requeue(subKey: string): Promise<void>;
-  /** Drops a subscription's queue and the subscription, in one commit, freeing what no one needs. */
-  dropQueue(subKey: string): Promise<Deleted>;
+  markDelivered(subKey: string, msgIds: readonly string[], done: readonly string[], epoch?: number): Promise<Deleted>;
+  /**
+   * Removes delivered or acknowledged messages from a queue, and the messages no subscription needs any more. With
+   * `epoch` (a cluster), nothing is written unless it is still the subscription's (`moved` says so).
+   */
+  acknowledge(subKey: string, msgIds: readonly string[], epoch?: number): Promise<Deleted>;
+  /** Every message of the queue sent and not removed is queued again; false when `epoch` is no longer current. */
+  requeue(subKey: string, epoch?: number): Promise<boolean>;
+  /**
+   * Drops a subscription's queue and the subscription, in one commit, freeing what no one needs; with `epoch`, only
+   * while it is still the subscription's (a server deleting for its subscriber's close must not delete one that moved).
+   */
+  dropQueue(subKey: string, epoch?: number): Promise<Deleted>;
   /** Deletes messages expired at `now`, with their queue rows. */
   deleteExpired(now: number): Promise<Expired>;
   /** Deletes every stored message of a topic (the topic was deleted). */
@@ -134,4 +191,7 @@ export interface PubSubRepository<S extends SubscriptionRecord = SubscriptionRec
 
   /** Resolves once every write queued so far has committed. */
   drain(): Promise<void>;
+
+  /** The cluster's writes and reads; PostgreSQL only. */
+  readonly cluster?: PubSubClusterStore<S>;
 }

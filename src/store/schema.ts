@@ -48,6 +48,10 @@ export interface PubSubSubscriptionTable {
   dropped: ColumnType<number, number | undefined, number>;
   /** Epoch ms since when no connection is attached; null while attached. */
   detached_at: ColumnType<number | null, number | null | undefined, number | null>;
+  /** PostgreSQL only: the server holding the subscriber's socket, which delivers; null while none (cluster-notes §3.7). */
+  owner_server_id?: ColumnType<string | null, string | null | undefined, string | null>;
+  /** PostgreSQL only: raised by every change of owner; a delivery-state write under an older epoch writes nothing. */
+  owner_epoch?: ColumnType<number, number | undefined, number>;
 }
 
 /** One message a subscription has yet to receive (or to acknowledge). */
@@ -111,12 +115,20 @@ export interface ClusterBlobTable {
   created_at: ColumnType<Date, never, never>;
 }
 
+/** PostgreSQL only: a topic's stored GD messages and their bytes, cluster-wide (kept by every write round). */
+export interface PubSubTopicDepthTable {
+  topic_name: string;
+  gd: number;
+  bytes: number;
+}
+
 export interface Database {
   config_object: ConfigObjectTable;
   meta: MetaTable;
   pubsub_message: PubSubMessageTable;
   pubsub_subscription: PubSubSubscriptionTable;
   pubsub_queue: PubSubQueueTable;
+  pubsub_topic_depth: PubSubTopicDepthTable;
   cluster_server: ClusterServerTable;
   config_change: ConfigChangeTable;
   cluster_lock: ClusterLockTable;

@@ -113,6 +113,15 @@ export class ClusterServer {
   }
 }
 
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
 /** A schema of its own and the servers on it; `close()` kills them and drops the schema. */
 export class TestCluster {
   readonly schema = schemaName('sb_cluster');
@@ -131,14 +140,15 @@ export class TestCluster {
 
   /**
    * A port for a channel stored once and served by every server of the cluster at the port plus its offset: free at
-   * each of those ports (checked by binding them), so that no server's listener lands on a port another process holds.
+   * each of those ports (checked by binding them) and none of the servers' admin ports, so that no server's listener
+   * lands on a port another process holds (other test files pick ports at the same time).
    */
   async channelPort(): Promise<number> {
-    const offsets = [...new Set([0, ...this.servers.map((s) => s.portOffset)])];
     for (let attempt = 0; attempt < 50; attempt++) {
       const port = await freePort();
-      if (port + Math.max(...offsets) > 65_535) continue;
-      if ((await Promise.all(offsets.slice(1).map((o) => portIsFree(port + o)))).every(Boolean)) return port;
+      const ports = [port, ...this.servers.map((s) => port + s.portOffset)];
+      if (ports.some((p) => p > 65_535 || this.servers.some((s) => s.adminPort === p))) continue;
+      if ((await Promise.all(ports.map(bindable))).every(Boolean)) return port;
     }
     throw new Error('no port found that is free at every offset of the cluster');
   }
@@ -148,12 +158,4 @@ export class TestCluster {
     for (const d of this.#dirs) await rm(d, { recursive: true, force: true });
     await dropSchema(this.schema);
   }
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
 }

@@ -11,7 +11,17 @@ import {
 } from '../pubsub-repository.js';
 import { KyselyPubSubRepository, type Publication } from '../pubsub-repository-base.js';
 import { add, fromRow, none } from '../pubsub-rows.js';
-import { chunks, deleteExpiredRows, deleteQueue, deleteQueued, insertPublications, markSent } from './pubsub-writes.js';
+import { PostgresPubSubCluster } from './pubsub-cluster.js';
+import { DepthDeltas } from './pubsub-depths.js';
+import {
+  chunks,
+  deleteExpiredRows,
+  deleteQueue,
+  deleteQueued,
+  insertPublications,
+  markSent,
+  stillOwned,
+} from './pubsub-writes.js';
 
 /**
  * Pub/sub persistence in PostgreSQL. Every write goes through one group-commit queue (one pooled connection per
@@ -22,8 +32,16 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
   extends KyselyPubSubRepository<S>
   implements PubSubRepository<S>
 {
+  readonly cluster: PostgresPubSubCluster<S>;
+  readonly #depths = new DepthDeltas();
+
   constructor(store: { readonly db: Kysely<Database> }) {
     super(store.db);
+    this.cluster = new PostgresPubSubCluster<S>(store.db, this.writes, this.#depths);
+  }
+
+  protected override roundEnded(trx: Transaction<Database>): Promise<void> {
+    return this.#depths.write(trx);
   }
 
   // One `nextval` is a whole block (the sequence counts in steps of SEQ_BLOCK): servers sharing the database never get
@@ -36,7 +54,7 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
   }
 
   protected writePublications(publications: readonly Publication[], trx: Transaction<Database>): Promise<void> {
-    return insertPublications(trx, publications);
+    return insertPublications(trx, publications, this.#depths.recorder(trx));
   }
 
   async nextBatch(subKey: string, limit: number): Promise<QueuedGdMessage[]> {
@@ -55,27 +73,34 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
   }
 
   // Marked before the frame is written (see the SQLite repository); the previous frame's removal shares the commit.
-  async markDelivered(subKey: string, msgIds: readonly string[], done: readonly string[]): Promise<Deleted> {
+  async markDelivered(subKey: string, msgIds: readonly string[], done: readonly string[], epoch?: number): Promise<Deleted> {
     let deleted = none();
     await this.writes.run(async (trx) => {
       deleted = none(); // a round retried (group-commit.ts) runs this again from the start
-      for (const part of chunks(done)) add(deleted, await deleteQueued(trx, subKey, part));
+      if (!(await stillOwned(trx, subKey, epoch))) return void (deleted.moved = true);
+      const depth = this.#depths.recorder(trx);
+      for (const part of chunks(done)) add(deleted, await deleteQueued(trx, subKey, part, depth));
       for (const part of chunks(msgIds)) await markSent(trx, subKey, part);
     });
     return deleted;
   }
 
-  async acknowledge(subKey: string, msgIds: readonly string[]): Promise<Deleted> {
+  async acknowledge(subKey: string, msgIds: readonly string[], epoch?: number): Promise<Deleted> {
     let deleted = none();
     await this.writes.run(async (trx) => {
       deleted = none(); // a round retried (group-commit.ts) runs this again from the start
-      for (const part of chunks(msgIds)) add(deleted, await deleteQueued(trx, subKey, part));
+      if (!(await stillOwned(trx, subKey, epoch))) return void (deleted.moved = true);
+      const depth = this.#depths.recorder(trx);
+      for (const part of chunks(msgIds)) add(deleted, await deleteQueued(trx, subKey, part, depth));
     });
     return deleted;
   }
 
-  requeue(subKey: string): Promise<void> {
-    return this.writes.run(async (trx) => {
+  async requeue(subKey: string, epoch?: number): Promise<boolean> {
+    let owned = true;
+    await this.writes.run(async (trx) => {
+      owned = await stillOwned(trx, subKey, epoch);
+      if (!owned) return;
       await trx
         .updateTable('pubsub_queue')
         .set({ delivered: 0 })
@@ -83,13 +108,18 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
         .where('delivered', '=', 1)
         .execute();
     });
+    return owned;
   }
 
-  async dropQueue(subKey: string): Promise<Deleted> {
+  async dropQueue(subKey: string, epoch?: number): Promise<Deleted> {
     let deleted = none();
     await this.writes.run(async (trx) => {
       deleted = none(); // a round retried (group-commit.ts) runs this again from the start
-      add(deleted, await deleteQueue(trx, subKey));
+      if (!(await stillOwned(trx, subKey, epoch))) {
+        deleted.moved = true;
+        return;
+      }
+      add(deleted, await deleteQueue(trx, subKey, this.#depths.recorder(trx)));
       await trx.deleteFrom('pubsub_subscription').where('sub_key', '=', subKey).execute();
     });
     return deleted;
@@ -98,8 +128,15 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
   async deleteExpired(now: number): Promise<Expired> {
     let expired: Expired = { topics: new Map(), rows: new Map() };
     await this.writes.run(async (trx) => {
-      expired = await deleteExpiredRows(trx, now);
+      expired = await deleteExpiredRows(trx, now, this.#depths.recorder(trx));
     });
     return expired;
+  }
+
+  override deleteTopic(topicName: string): Promise<void> {
+    return this.writes.run(async (trx) => {
+      await trx.deleteFrom('pubsub_message').where('topic_name', '=', topicName).execute();
+      await trx.deleteFrom('pubsub_topic_depth').where('topic_name', '=', topicName).execute();
+    });
   }
 }

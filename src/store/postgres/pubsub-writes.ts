@@ -3,6 +3,7 @@ import type { Database } from '../schema.js';
 import type { Deleted, Expired, StoredTotals } from '../pubsub-repository.js';
 import { none } from '../pubsub-rows.js';
 import type { Publication } from '../pubsub-repository-base.js';
+import type { DepthRecorder } from './pubsub-depths.js';
 
 // Ids per `= any($1)` array: one bind parameter whatever the length, so the limit only bounds a statement's work.
 const CHUNK = 10_000;
@@ -38,15 +39,52 @@ function queueColumns(publications: readonly Publication[]): QueueColumns {
 }
 
 /**
+ * The messages of a round also queued for other servers' subscriptions, and per message the subscriptions this
+ * server decided for itself (excluded from the join): per message, not per round, since the server's own
+ * subscriptions may differ between the publications of one round (one was claimed in between).
+ */
+function others(publications: readonly Publication[]): { msgIds: string[]; xMsgIds: string[]; xSubKeys: string[] } {
+  const out = { msgIds: [] as string[], xMsgIds: [] as string[], xSubKeys: [] as string[] };
+  for (const p of publications) {
+    if (!p.others) continue;
+    // A subscription queued explicitly must never be joined as well (the queue's primary key would refuse the round).
+    const exclude = new Set([...p.others.exclude, ...p.subKeys]);
+    for (const m of p.messages) {
+      out.msgIds.push(m.msgId);
+      for (const k of exclude) {
+        out.xMsgIds.push(m.msgId);
+        out.xSubKeys.push(k);
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Writes a round's publications in one statement whatever their number: the messages by an
  * `insert … select from unnest(…)` in a data-modifying CTE, the queue rows by the main insert (cluster-notes §3.7
- * step 1). Each column is one array parameter, so a round binds 16 parameters, far below PostgreSQL's 65,535; one
- * statement is one round trip fewer per round than two.
+ * step 1). Each column is one array parameter, so a round binds at most 19 parameters, far below PostgreSQL's
+ * 65,535; one statement is one round trip fewer per round than two. A cluster's publications are also queued, in
+ * the same statement and snapshot, for every other server's subscription of the topic that is not suspended (step 2).
  */
-export async function insertPublications(trx: Transaction<Database>, publications: readonly Publication[]): Promise<void> {
+export async function insertPublications(
+  trx: Transaction<Database>,
+  publications: readonly Publication[],
+  depth: DepthRecorder,
+): Promise<void> {
   const messages = publications.flatMap((p) => p.messages);
   if (!messages.length) return;
+  for (const m of messages) depth(m.topicName, 1, m.size);
   const q = queueColumns(publications);
+  const o = others(publications);
+  const explicit = sql`select k, id, p, s, 0 from unnest(${q.subKeys}::text[], ${q.msgIds}::text[], ${q.priorities}::integer[], ${q.seqs}::bigint[]) as t(k, id, p, s)`;
+  const joined = o.msgIds.length
+    ? sql`union all select s.sub_key, m.msg_id, m.priority, m.seq, 0
+        from m join unnest(${o.msgIds}::text[]) as r(id) on r.id = m.msg_id
+        join pubsub_subscription s on s.topic_name = m.topic_name
+        where s.suspended = 0 and not exists (select 1 from unnest(${o.xMsgIds}::text[], ${o.xSubKeys}::text[]) as x(id, k)
+          where x.id = m.msg_id and x.k = s.sub_key)`
+    : sql``;
   await sql`with m as (
       insert into pubsub_message (msg_id, seq, topic_name, data, mime_type, priority, pub_time, expiration_time, correl_id, in_reply_to, ext_client_id, size)
       select * from unnest(${messages.map((m) => m.msgId)}::text[], ${messages.map((m) => m.seq)}::bigint[],
@@ -54,11 +92,22 @@ export async function insertPublications(trx: Transaction<Database>, publication
         ${messages.map((m) => m.mimeType)}::text[], ${messages.map((m) => m.priority)}::integer[],
         ${messages.map((m) => m.pubTime)}::bigint[], ${messages.map((m) => m.expirationTime)}::bigint[],
         ${messages.map((m) => m.correlId)}::text[], ${messages.map((m) => m.inReplyTo)}::text[],
-        ${messages.map((m) => m.extClientId)}::text[], ${messages.map((m) => m.size)}::integer[]))
+        ${messages.map((m) => m.extClientId)}::text[], ${messages.map((m) => m.size)}::integer[])
+      returning msg_id, topic_name, priority, seq)
     insert into pubsub_queue (sub_key, msg_id, priority, seq, delivery_count)
-    select k, id, p, s, 0 from unnest(${q.subKeys}::text[], ${q.msgIds}::text[], ${q.priorities}::integer[], ${q.seqs}::bigint[]) as t(k, id, p, s)`.execute(
-    trx,
-  );
+    ${explicit} ${joined}`.execute(trx);
+}
+
+/**
+ * Whether `epoch` is still the subscription's owner epoch, read `for share`: a claim by another server (which takes
+ * the row `for update`) waits for this round to commit, and a round that starts after the claim sees the new epoch
+ * and writes nothing (cluster-notes §3.7, the stale owner's write that stranded a row).
+ */
+export async function stillOwned(trx: Transaction<Database>, subKey: string, epoch: number | undefined): Promise<boolean> {
+  if (epoch === undefined) return true;
+  const { rows } = await sql<{ e: string }>`select owner_epoch as e from pubsub_subscription
+    where sub_key = ${subKey} for share`.execute(trx);
+  return rows.length === 1 && Number(rows[0]!.e) === epoch;
 }
 
 /** Marks queue rows as sent and raises their delivery count. */
@@ -72,37 +121,53 @@ export async function markSent(trx: Transaction<Database>, subKey: string, msgId
  * Deletes one subscription's queue rows, then those of the messages no subscription still needs. Two statements:
  * in one, the message delete would see the queue rows the same statement deletes.
  */
-export async function deleteQueued(trx: Transaction<Database>, subKey: string, msgIds: readonly string[]): Promise<Deleted> {
+export async function deleteQueued(
+  trx: Transaction<Database>,
+  subKey: string,
+  msgIds: readonly string[],
+  depth: DepthRecorder,
+): Promise<Deleted> {
   if (!msgIds.length) return none();
   const rows = await sql`delete from pubsub_queue where sub_key = ${subKey} and msg_id = any(${msgIds}::text[])`.execute(trx);
-  return { rows: Number(rows.numAffectedRows ?? 0), ...(await deleteUnneeded(trx, msgIds)) };
+  return { rows: Number(rows.numAffectedRows ?? 0), ...(await deleteUnneeded(trx, msgIds, depth)) };
 }
 
 /** Deletes every queue row of a subscription, then the messages no subscription still needs. */
-export async function deleteQueue(trx: Transaction<Database>, subKey: string): Promise<Deleted> {
+export async function deleteQueue(trx: Transaction<Database>, subKey: string, depth: DepthRecorder): Promise<Deleted> {
   const rows = await sql<{ msg_id: string }>`delete from pubsub_queue where sub_key = ${subKey} returning msg_id`.execute(trx);
   const deleted = { rows: rows.rows.length, messages: 0, bytes: 0 };
   for (const part of chunks(rows.rows.map((r) => r.msg_id))) {
-    const gone = await deleteUnneeded(trx, part);
+    const gone = await deleteUnneeded(trx, part, depth);
     deleted.messages += gone.messages;
     deleted.bytes += gone.bytes;
   }
   return deleted;
 }
 
-async function deleteUnneeded(trx: Transaction<Database>, msgIds: readonly string[]): Promise<Omit<Deleted, 'rows'>> {
+async function deleteUnneeded(
+  trx: Transaction<Database>,
+  msgIds: readonly string[],
+  depth: DepthRecorder,
+): Promise<Omit<Deleted, 'rows'>> {
   // `count`/`sum` come back from pg as strings.
-  const gone = await sql<{ n: string; bytes: string | null }>`with gone as (
+  const gone = await sql<{ topic: string; n: string; bytes: string | null }>`with gone as (
       delete from pubsub_message m where m.msg_id = any(${msgIds}::text[])
         and not exists (select 1 from pubsub_queue q where q.msg_id = m.msg_id)
-      returning m.size)
-    select count(*) as n, sum(size) as bytes from gone`.execute(trx);
-  const row = gone.rows[0];
-  return { messages: Number(row?.n ?? 0), bytes: Number(row?.bytes ?? 0) };
+      returning m.topic_name, m.size)
+    select topic_name as topic, count(*) as n, sum(size) as bytes from gone group by topic_name`.execute(trx);
+  const deleted = { messages: 0, bytes: 0 };
+  for (const r of gone.rows) {
+    const n = Number(r.n);
+    const bytes = Number(r.bytes ?? 0);
+    deleted.messages += n;
+    deleted.bytes += bytes;
+    depth(r.topic, -n, -bytes);
+  }
+  return deleted;
 }
 
 /** Deletes the messages expired at `now` and their queue rows in one statement; counts per topic and subscription. */
-export async function deleteExpiredRows(trx: Transaction<Database>, now: number): Promise<Expired> {
+export async function deleteExpiredRows(trx: Transaction<Database>, now: number, depth: DepthRecorder): Promise<Expired> {
   const result = await sql<{ kind: 't' | 'q'; key: string; n: string; bytes: string }>`with
       m as (delete from pubsub_message where expiration_time <= ${now} returning msg_id, topic_name, size),
       q as (delete from pubsub_queue where msg_id in (select msg_id from m) returning sub_key)
@@ -112,8 +177,10 @@ export async function deleteExpiredRows(trx: Transaction<Database>, now: number)
   const topics = new Map<string, StoredTotals>();
   const rows = new Map<string, number>();
   for (const r of result.rows) {
-    if (r.kind === 't') topics.set(r.key, { count: Number(r.n), bytes: Number(r.bytes) });
-    else rows.set(r.key, Number(r.n));
+    if (r.kind === 't') {
+      topics.set(r.key, { count: Number(r.n), bytes: Number(r.bytes) });
+      depth(r.key, -Number(r.n), -Number(r.bytes));
+    } else rows.set(r.key, Number(r.n));
   }
   return { topics, rows };
 }

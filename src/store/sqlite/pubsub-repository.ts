@@ -127,8 +127,8 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
     return deleted;
   }
 
-  requeue(subKey: string): Promise<void> {
-    return this.writes.run(async (trx) => {
+  async requeue(subKey: string): Promise<boolean> {
+    await this.writes.run(async (trx) => {
       await trx
         .updateTable('pubsub_queue')
         .set({ delivered: 0 })
@@ -136,6 +136,7 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
         .where('delivered', '=', 1)
         .execute();
     });
+    return true;
   }
 
   async dropQueue(subKey: string): Promise<Deleted> {

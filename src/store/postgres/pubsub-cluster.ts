@@ -1,0 +1,127 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../schema.js';
+import type { GroupCommit } from '../group-commit.js';
+import type {
+  ClaimedSubscription,
+  OwnedState,
+  PubSubClusterStore,
+  StoredTotals,
+  SubscriptionRecord,
+} from '../pubsub-repository.js';
+import type { Publication } from '../pubsub-repository-base.js';
+import { toStored, type SubscriptionRow } from '../pubsub-rows.js';
+import type { DepthDeltas } from './pubsub-depths.js';
+import { deleteQueue } from './pubsub-writes.js';
+
+type ClaimRow = SubscriptionRow & { sub_key: string; owner_epoch: string; queued: string };
+
+// The owner column names the server only once it is registered (a server may take subscriptions a moment before it
+// joins); until then the subscription is ownerless, which the epoch still fences.
+const ME = (serverId: string) => sql`(select server_id from cluster_server where server_id = ${serverId})`;
+
+/** The cluster's pub/sub SQL on PostgreSQL (cluster-notes §3.7); the logic is in src/pubsub/. */
+export class PostgresPubSubCluster<S extends SubscriptionRecord> implements PubSubClusterStore<S> {
+  readonly #db: Kysely<Database>;
+  readonly #writes: GroupCommit<Publication>;
+  readonly #depths: DepthDeltas;
+
+  constructor(db: Kysely<Database>, writes: GroupCommit<Publication>, depths: DepthDeltas) {
+    this.#db = db;
+    this.#writes = writes;
+    this.#depths = depths;
+  }
+
+  async createOwned(subscription: S, serverId: string): Promise<void> {
+    await sql`insert into pubsub_subscription (sub_key, topic_name, body, created_at, owner_server_id, owner_epoch)
+      values (${subscription.subKey}, ${subscription.topicName}, ${JSON.stringify(subscription)}, ${subscription.createdAt},
+        ${ME(serverId)}, 1)`.execute(this.#db);
+  }
+
+  // Its own transaction, outside the write queue: it may wait for the previous owner's round (the row lock), and
+  // this server's publications must not wait with it.
+  async claim(subKey: string, serverId: string): Promise<ClaimedSubscription<S> | undefined> {
+    return this.#db.transaction().execute(async (trx) => {
+      const { rows } = await sql<ClaimRow>`update pubsub_subscription
+        set owner_server_id = ${ME(serverId)}, owner_epoch = owner_epoch + 1, detached_at = null
+        where sub_key = ${subKey}
+        returning sub_key, body, suspended, dropped, detached_at, owner_epoch, 0 as queued`.execute(trx);
+      const row = rows[0];
+      if (!row) return undefined;
+      // Sent and not removed: the previous owner's frames may not have reached the subscriber. They go again, their
+      // count raised, as after a reconnect to the same server.
+      await sql`update pubsub_queue set delivered = 0 where sub_key = ${subKey} and delivered = 1`.execute(trx);
+      return { ...claimed<S>(row), queued: await queued(trx, subKey) };
+    });
+  }
+
+  async adoptOwnerless(serverId: string): Promise<Array<ClaimedSubscription<S>>> {
+    const { rows } = await sql<ClaimRow>`update pubsub_subscription s
+      set owner_server_id = ${ME(serverId)}, owner_epoch = owner_epoch + 1
+      where owner_server_id is null
+      returning sub_key, body, suspended, dropped, detached_at, owner_epoch,
+        (select count(*) from pubsub_queue q where q.sub_key = s.sub_key) as queued`.execute(this.#db);
+    return rows.map((r) => claimed<S>(r));
+  }
+
+  async owned(subKeys: readonly string[]): Promise<OwnedState[]> {
+    if (!subKeys.length) return [];
+    const { rows } = await sql<{ sub_key: string; owner_epoch: string; queued: string; pending: boolean }>`
+      select s.sub_key, s.owner_epoch,
+        (select count(*) from pubsub_queue q where q.sub_key = s.sub_key) as queued,
+        exists (select 1 from pubsub_queue q where q.sub_key = s.sub_key and q.delivered = 0) as pending
+      from pubsub_subscription s where s.sub_key = any(${subKeys}::text[])`.execute(this.#db);
+    return rows.map((r) => ({ subKey: r.sub_key, epoch: Number(r.owner_epoch), queued: Number(r.queued), pending: r.pending }));
+  }
+
+  async depths(): Promise<Map<string, StoredTotals>> {
+    // A row first written by a deletion (its topic's row was missing) may be negative: read as 0.
+    const rows = await this.#db.selectFrom('pubsub_topic_depth').select(['topic_name', 'gd', 'bytes']).execute();
+    const atLeast0 = (v: number | string) => Math.max(0, Number(v));
+    return new Map(rows.map((r) => [r.topic_name, { count: atLeast0(r.gd), bytes: atLeast0(r.bytes) }]));
+  }
+
+  async cleanOwnerless(now: number, ttlMs: number): Promise<{ deleted: number }> {
+    // A server's death is not its subscriber's close: an `unsub_on_wsx_close` subscription left ownerless waits
+    // `ttlMs` (the subscriber may resume it elsewhere) before the housekeeper deletes it.
+    await sql`update pubsub_subscription set detached_at = ${now}
+      where owner_server_id is null and detached_at is null`.execute(this.#db);
+    const { rows } = await sql<{ sub_key: string }>`select sub_key from pubsub_subscription
+      where owner_server_id is null and detached_at <= ${now - ttlMs}
+        and (body::jsonb ->> 'unsubOnWsxClose') = 'true'`.execute(this.#db);
+    let deleted = 0;
+    for (const { sub_key: subKey } of rows) if (await this.#deleteIfOwnerless(subKey)) deleted++;
+    return { deleted };
+  }
+
+  async subscribedElsewhere(serverId: string): Promise<Set<string>> {
+    const { rows } = await sql<{ topic_name: string }>`select distinct topic_name from pubsub_subscription
+      where owner_server_id is distinct from ${serverId}`.execute(this.#db);
+    return new Set(rows.map((r) => r.topic_name));
+  }
+
+  async peers(serverId: string): Promise<boolean> {
+    const { rows } = await sql<{ any: boolean }>`select exists (select 1 from cluster_server
+      where server_id <> ${serverId}) as any`.execute(this.#db);
+    return rows[0]?.any === true;
+  }
+
+  async #deleteIfOwnerless(subKey: string): Promise<boolean> {
+    let gone = false;
+    await this.#writes.run(async (trx) => {
+      const { rows } = await sql`delete from pubsub_subscription
+        where sub_key = ${subKey} and owner_server_id is null returning sub_key`.execute(trx);
+      gone = rows.length === 1;
+      if (gone) await deleteQueue(trx, subKey, this.#depths.recorder(trx));
+    });
+    return gone;
+  }
+}
+
+function claimed<S extends SubscriptionRecord>(row: ClaimRow): ClaimedSubscription<S> {
+  return { ...toStored<S>(row), epoch: Number(row.owner_epoch), queued: Number(row.queued) };
+}
+
+async function queued(trx: Transaction<Database>, subKey: string): Promise<number> {
+  const { rows } = await sql<{ n: string }>`select count(*) as n from pubsub_queue where sub_key = ${subKey}`.execute(trx);
+  return Number(rows[0]?.n ?? 0);
+}
