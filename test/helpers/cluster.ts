@@ -146,7 +146,7 @@ export class TestCluster {
   async channelPort(): Promise<number> {
     for (let attempt = 0; attempt < 50; attempt++) {
       const port = await freePort();
-      const ports = [port, ...this.servers.map((s) => port + s.portOffset)];
+      const ports = [...new Set([port, ...this.servers.map((s) => port + s.portOffset)])];
       if (ports.some((p) => p > 65_535 || this.servers.some((s) => s.adminPort === p))) continue;
       if ((await Promise.all(ports.map(bindable))).every(Boolean)) return port;
     }
