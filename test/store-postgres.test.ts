@@ -42,6 +42,7 @@ const MIGRATIONS = [
   '0004_cluster',
   '0005_pubsub_seq',
   '0006_wsx_client',
+  '0007_pubsub_cluster',
 ];
 
 describe('the PostgreSQL store', { skip: unavailable }, () => {
