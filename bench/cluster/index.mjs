@@ -4,53 +4,15 @@
 //       server on PostgreSQL, and two servers on PostgreSQL with the publishers split 4/4 (both measured at once);
 //   (e) config propagation: a channel deactivated through server A's admin API, until server B has applied it (B
 //       closes its clients of the channel), p50/p99 over `--changes` changes.
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import WebSocket from 'ws';
-import { freePort, killAll, startSwitchboard } from '../lib/processes.mjs';
+import { freePort, killAll } from '../lib/processes.mjs';
 import { measureGd } from '../pubsub/gd-publishers.mjs';
+import { failoverCase } from './failover.mjs';
+import { fanoutCase } from './fanout.mjs';
+import { invokeCase } from './invoke.mjs';
+import { median, quantile, servers, stop } from './servers.mjs';
 
-const PG = process.env.SWITCHBOARD_TEST_DB ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TOPIC = '/bench/gd';
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
-
-async function onDatabase(sql) {
-  const client = new pg.Client({ connectionString: PG });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** `count` servers on one fresh PostgreSQL schema (or one SQLite server when `count` is 0). */
-async function servers(label, count) {
-  if (count === 0) return [await startSwitchboard(`${label}-sqlite`)];
-  const schema = `sb_bench_${randomBytes(4).toString('hex')}`;
-  const demoPort = await freePort();
-  const started = [];
-  for (let i = 0; i < count; i++) {
-    started.push(
-      await startSwitchboard(`${label}-${i}`, {
-        env: {
-          SWITCHBOARD_DB: `${PG}?schema=${schema}`,
-          SWITCHBOARD_SERVER_NAME: `${label}-${i}`,
-          SWITCHBOARD_PORT_OFFSET: String(i * 10),
-          SWITCHBOARD_DEMO_PORT: String(demoPort),
-        },
-      }),
-    );
-  }
-  started.schema = schema;
-  return started;
-}
-
-async function stop(group) {
-  for (const s of group) s.child.kill('SIGKILL');
-  if (group.schema) await onDatabase(`drop schema if exists "${group.schema}" cascade`);
-}
 
 async function gdRound(group, window) {
   // Publications pile up for no subscriber: room for them past the default 64 MiB per topic.
@@ -121,19 +83,33 @@ async function deactivations(a, channel, url, changes) {
 export async function run(opts) {
   const rounds = Number(opts.rounds ?? 3);
   const changes = Number(opts.changes ?? 100);
-  const only = opts.only ? String(opts.only) : undefined;
+  const subscribers = Number(opts.subscribers ?? 1000);
+  const only = opts.only ? String(opts.only).split(',') : ['a', 'b', 'c', 'd', 'e'];
   try {
-    const table = only === 'e' ? undefined : await publishing(rounds);
-    if (only === 'a') return;
-    console.log(
-      `\n(e) config propagation: channel deactivated on A → its client on B closed, ${changes} times (NOTIFY; clusterPollMs = 1 s bounds it)`,
-    );
-    const e = await propagation(changes);
-    console.log(`on B (fan-out): p50 ${e.remote.p50} ms, p99 ${e.remote.p99} ms, max ${e.remote.max} ms`);
-    console.log(
-      `on A (local):   p50 ${e.local.p50} ms, p99 ${e.local.p99} ms, max ${e.local.max} ms; ratio B/A at p50 ${e.ratio_p50}`,
-    );
-    console.log(JSON.stringify({ bench: 'cluster', ...(table && { gd: table }), propagation: e }));
+    if (only.includes('a')) {
+      const gd = await publishing(rounds);
+      console.log(JSON.stringify({ bench: 'cluster-gd', cases: gd }));
+    }
+    if (only.includes('b')) {
+      await fanoutCase({ subscribers, messages: Number(opts.messages ?? 2000), window: Number(opts.window ?? 32), rounds });
+    }
+    if (only.includes('c')) {
+      await invokeCase({ clients: Number(opts.clients ?? 64), durationMs: Number(opts.duration ?? 5) * 1000, rounds });
+    }
+    if (only.includes('d')) {
+      await failoverCase({ subscribers, topics: Number(opts.topics ?? 100), rate: Number(opts.rate ?? 1000) });
+    }
+    if (only.includes('e')) {
+      console.log(
+        `\n(e) config propagation: channel deactivated on A → its client on B closed, ${changes} times (NOTIFY; clusterPollMs = 1 s bounds it)`,
+      );
+      const e = await propagation(changes);
+      console.log(`on B (fan-out): p50 ${e.remote.p50} ms, p99 ${e.remote.p99} ms, max ${e.remote.max} ms`);
+      console.log(
+        `on A (local):   p50 ${e.local.p50} ms, p99 ${e.local.p99} ms, max ${e.local.max} ms; ratio B/A at p50 ${e.ratio_p50}`,
+      );
+      console.log(JSON.stringify({ bench: 'cluster-propagation', ...e }));
+    }
   } finally {
     killAll();
   }
