@@ -47,7 +47,7 @@ export async function servers(label, count, { servicesDir } = {}) {
 /** Kills the group's servers and drops their schema. */
 export async function stop(group) {
   for (const s of group) s.child.kill('SIGKILL');
-  await Promise.all(group.map((s) => (s.child.exitCode === null ? new Promise((r) => s.child.once('exit', r)) : undefined)));
+  await Promise.all(group.map((s) => (s.child.exitCode === null && s.child.signalCode === null ? new Promise((r) => s.child.once('exit', r)) : undefined)));
   if (group.schema) await onDatabase(`drop schema if exists "${group.schema}" cascade`);
 }
 
