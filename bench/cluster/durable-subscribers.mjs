@@ -23,16 +23,25 @@ function session(target, clientId, service, request, onDelivery) {
       const frame = JSON.parse(raw);
       if (frame.meta.msg_type === 'zwsx.psrq') {
         onDelivery(Array.isArray(frame.data) ? frame.data : [frame.data]);
-        ws.send(JSON.stringify({ meta: { action: 'client-response', id: `a${frame.meta.id}`, token, in_reply_to: frame.meta.id }, data: {} }));
+        ws.send(
+          JSON.stringify({
+            meta: { action: 'client-response', id: `a${frame.meta.id}`, token, in_reply_to: frame.meta.id },
+            data: {},
+          }),
+        );
       } else if (frame.meta.in_reply_to === 'c') {
         token = frame.data.token;
-        ws.send(JSON.stringify({ meta: { action: 'invoke-service', id: 's', timestamp: '', token }, data: { service, request } }));
+        ws.send(
+          JSON.stringify({ meta: { action: 'invoke-service', id: 's', timestamp: '', token }, data: { service, request } }),
+        );
       } else if (frame.meta.in_reply_to === 's') {
         if (frame.meta.status === 200) resolve({ ws, reply: frame.data });
         else reject(new Error(`${service}: ${frame.meta.status} ${frame.meta.error_message ?? ''}`));
       }
     });
-    ws.once('open', () => ws.send(JSON.stringify({ meta: { action: 'create-session', id: 'c', timestamp: '', client_id: clientId } })));
+    ws.once('open', () =>
+      ws.send(JSON.stringify({ meta: { action: 'create-session', id: 'c', timestamp: '', client_id: clientId } })),
+    );
   });
 }
 
@@ -75,13 +84,19 @@ async function subscriber(i) {
       }
     }
   };
-  const request = { topic_name: topics[i % topics.length], unsub_on_wsx_close: false, ack_mode: 'client', delivery_batch_size: 200 };
+  const request = {
+    topic_name: topics[i % topics.length],
+    unsub_on_wsx_close: false,
+    ack_mode: 'client',
+    delivery_batch_size: 200,
+  };
   const { ws, reply } = await session(url, clientId, 'zato.pubsub.pubapi.subscribe-wsx', request, onDelivery);
   watch(ws, reply.sub_key);
 }
 
 let closing = false;
-for (let i = 0; i < count; i += 50) await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => subscriber(i + j)));
+for (let i = 0; i < count; i += 50)
+  await Promise.all(Array.from({ length: Math.min(50, count - i) }, (_, j) => subscriber(i + j)));
 process.stdout.write('ready\n');
 let told = 0;
 setInterval(() => {

@@ -39,7 +39,9 @@ function startDurable(options) {
       /** Resolves once `n` subscribers receive again, or after `timeoutMs`. */
       async receiving(n, timeoutMs) {
         const deadline = performance.now() + timeoutMs;
-        while (receiving < n && performance.now() < deadline) {
+        // `receiving` is raised by the stdout handler above while this waits.
+        for (;;) {
+          if (receiving >= n || performance.now() >= deadline) break;
           await new Promise((r) => {
             waiters.push(r);
             setTimeout(r, 200);
@@ -90,12 +92,14 @@ async function pacedPublisher(url, topics, rate) {
   const publish = (c, n) => {
     c.inFlight++;
     const request = { topic_name: topics[n % topics.length], data: { id: `m${n}`, t: now() }, has_gd: true };
-    void c.send({ action: 'invoke-service', token: c.token }, { service: 'zato.pubsub.pubapi.publish-message', request }).then((f) => {
-      c.inFlight--;
-      if (f.meta.status === 200) return void stats.acked++;
-      stats.errors++;
-      stats.firstError ??= `${f.meta.status} ${f.meta.code ?? ''} ${f.meta.error_message ?? ''}`.trim();
-    });
+    void c
+      .send({ action: 'invoke-service', token: c.token }, { service: 'zato.pubsub.pubapi.publish-message', request })
+      .then((f) => {
+        c.inFlight--;
+        if (f.meta.status === 200) return void stats.acked++;
+        stats.errors++;
+        stats.firstError ??= `${f.meta.status} ${f.meta.code ?? ''} ${f.meta.error_message ?? ''}`.trim();
+      });
   };
   // Every 10 ms, as many as the rate allows by now, on connections with room.
   const timer = setInterval(() => {
@@ -131,7 +135,7 @@ export async function failoverCase({ subscribers, topics: topicCount, rate }) {
     b.child.kill('SIGKILL');
     const target = Math.ceil(subscribers * 0.99);
     const { cpu } = await cpuSplit(
-      { 'server A': [a.child.pid], 'all postgres': postgresPids(), subscribers: [subs.pid], publisher: [process.pid] },
+      { 'server A': [a.child.pid], 'all postgres': postgresPids, subscribers: [subs.pid], publisher: [process.pid] },
       () => subs.receiving(target, 60_000),
     );
     // A little longer, so that redeliveries and the backlog of the outage arrive before the count.

@@ -17,14 +17,11 @@ async function fanoutRun(count, { subscribers, messages, window }) {
     const per = subscribers / count;
     const sides = [];
     for (const s of group) sides.push(await startSubscribers('switchboard', s.demoUrl, per, per * messages));
-    const backends = await backendsOf(
-      group.map((s) => s.child.pid),
-      onDatabase,
-    );
+    const serverPids = group.map((s) => s.child.pid);
     const groups = {
       ...Object.fromEntries(group.map((s, i) => [`server ${'AB'[i]}`, [s.child.pid]])),
-      'their pg backends': backends,
-      'all postgres': postgresPids(),
+      'their pg backends': () => backendsOf(serverPids, onDatabase),
+      'all postgres': postgresPids,
       subscribers: sides.map((x) => x.child.pid),
       publisher: [process.pid],
     };
@@ -59,7 +56,9 @@ export async function fanoutCase({ subscribers, messages, window, rounds }) {
   for (let i = 0; i < rounds; i++) {
     const order = i % 2 ? ['two', 'one'] : ['one', 'two'];
     for (const k of order) runs[k].push(await fanoutRun(k === 'one' ? 1 : 2, { subscribers, messages, window }));
-    console.error(`[bench] (b) round ${i + 1}/${rounds}: one server ${runs.one[i].deliveredPerSec}/s, two ${runs.two[i].deliveredPerSec}/s`);
+    console.error(
+      `[bench] (b) round ${i + 1}/${rounds}: one server ${runs.one[i].deliveredPerSec}/s, two ${runs.two[i].deliveredPerSec}/s`,
+    );
   }
   const ratios = runs.two.map((r, i) => +(r.deliveredPerSec / runs.one[i].deliveredPerSec).toFixed(2));
   const pick = (list) => list.find((r) => r.deliveredPerSec === median(list.map((x) => x.deliveredPerSec)));
@@ -69,7 +68,9 @@ export async function fanoutCase({ subscribers, messages, window, rounds }) {
     ['two servers', two],
   ]) {
     const sides = r.sides.map((s) => `${s.server}: p50 ${s.p50} ms, p99 ${s.p99} ms`).join('; ');
-    console.log(`${label.padEnd(12)} ${String(r.deliveredPerSec).padStart(9)} deliveries/s (${r.received}/${r.expected}); ${sides}`);
+    console.log(
+      `${label.padEnd(12)} ${String(r.deliveredPerSec).padStart(9)} deliveries/s (${r.received}/${r.expected}); ${sides}`,
+    );
     console.log(`${''.padEnd(12)} CPU (% of one core): ${formatCpu(r.cpu)}`);
   }
   console.log(`ratio two/one: ${median(ratios)} (rounds: ${ratios.join(', ')}; target >= 0.8)`);

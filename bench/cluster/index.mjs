@@ -1,16 +1,22 @@
-// `npm run bench -- cluster [--rounds 3] [--changes 100] [--only a|e]`: the cluster on PostgreSQL (docs/cluster.md), with the
-// single server on SQLite as the reference, in the same run (cluster-notes §6):
+// `npm run bench -- cluster [--only a,b,c,d,e] [--rounds 3] [--subscribers 1000] [--messages 2000] [--window 32]
+// [--clients 64] [--duration 5] [--topics 100] [--rate 1000] [--changes 100]`: the cluster on PostgreSQL
+// (docs/cluster.md), against one server in the same run (cluster-notes §6):
 //   (a) GD publishes committed per second, 8 publishers (one publish in flight each, then 16 each): SQLite, one
 //       server on PostgreSQL, and two servers on PostgreSQL with the publishers split 4/4 (both measured at once);
+//   (b) fan-out, 1 publisher on A → subscribers split over A and B, against all on one server (fanout.mjs);
+//   (c) a service on A invoking clients on B over NOTIFY RPC, against clients on A (invoke.mjs);
+//   (d) failover: durable GD subscribers on B resume on A after kill -9 of B (failover.mjs);
 //   (e) config propagation: a channel deactivated through server A's admin API, until server B has applied it (B
 //       closes its clients of the channel), p50/p99 over `--changes` changes.
+// Each case ends with one JSON line.
 import WebSocket from 'ws';
+import { backendsOf, cpuSplit, formatCpu, postgresPids } from '../lib/cpu.mjs';
 import { freePort, killAll } from '../lib/processes.mjs';
 import { measureGd } from '../pubsub/gd-publishers.mjs';
 import { failoverCase } from './failover.mjs';
 import { fanoutCase } from './fanout.mjs';
 import { invokeCase } from './invoke.mjs';
-import { median, quantile, servers, stop } from './servers.mjs';
+import { median, onDatabase, quantile, servers, stop } from './servers.mjs';
 
 const TOPIC = '/bench/gd';
 
@@ -20,10 +26,18 @@ async function gdRound(group, window) {
   const per = 8 / group.length;
   // Wait until every server has the topic (config fan-out) before measuring.
   await new Promise((r) => setTimeout(r, 1500));
-  const results = await Promise.all(
-    group.map((s) => measureGd({ url: s.demoUrl, topic: TOPIC, publishers: per, window, durationMs: 5000 })),
+  const pids = group.map((s) => s.child.pid);
+  // The CPU split (servers, their PostgreSQL backends, all of PostgreSQL): on 2 shared cores, what limits whom.
+  const { result: results, cpu } = await cpuSplit(
+    {
+      ...Object.fromEntries(pids.map((pid, i) => [`server ${'AB'[i]}`, [pid]])),
+      'their pg backends': () => backendsOf(pids, onDatabase),
+      'all postgres': postgresPids,
+    },
+    () => Promise.all(group.map((s) => measureGd({ url: s.demoUrl, topic: TOPIC, publishers: per, window, durationMs: 5000 }))),
   );
   return {
+    cpu,
     committedPerSec: results.reduce((n, r) => n + r.committedPerSec, 0),
     p50: Math.max(...results.map((r) => r.p50)),
     p99: Math.max(...results.map((r) => r.p99)),
@@ -136,6 +150,7 @@ async function publishing(rounds) {
       console.log(
         `${label.padEnd(38)} window ${String(window).padStart(2)}: ${String(m).padStart(6)} committed/s (runs: ${r && runs.map((x) => x.committedPerSec).join(', ')}), p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${runs.reduce((n, x) => n + x.errors, 0)}`,
       );
+      console.log(`${''.padEnd(38)} CPU (% of one core, warm-up included): ${formatCpu(r.cpu)}`);
     }
   }
   const ratio = (a, b) => +(table[a].committedPerSec / table[b].committedPerSec).toFixed(2);

@@ -41,10 +41,7 @@ async function placement(group, where, { clients, durationMs, round }) {
   const answerers = await startAnswerers(group[where].demoUrl, clients, prefix);
   try {
     const ids = await clientIds(group[0], prefix, clients);
-    const backends = await backendsOf(
-      group.map((s) => s.child.pid),
-      onDatabase,
-    );
+    const serverPids = group.map((s) => s.child.pid);
     const out = {};
     for (const [shape, list] of [
       ['1 in flight', ids.slice(0, 1)],
@@ -54,8 +51,8 @@ async function placement(group, where, { clients, durationMs, round }) {
         {
           'server A': [group[0].child.pid],
           'server B': [group[1].child.pid],
-          'their pg backends': backends,
-          'all postgres': postgresPids(),
+          'their pg backends': () => backendsOf(serverPids, onDatabase),
+          'all postgres': postgresPids,
           clients: [answerers.pid],
         },
         () =>

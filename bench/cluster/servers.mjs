@@ -47,7 +47,11 @@ export async function servers(label, count, { servicesDir } = {}) {
 /** Kills the group's servers and drops their schema. */
 export async function stop(group) {
   for (const s of group) s.child.kill('SIGKILL');
-  await Promise.all(group.map((s) => (s.child.exitCode === null && s.child.signalCode === null ? new Promise((r) => s.child.once('exit', r)) : undefined)));
+  await Promise.all(
+    group.map((s) =>
+      s.child.exitCode === null && s.child.signalCode === null ? new Promise((r) => s.child.once('exit', r)) : undefined,
+    ),
+  );
   if (group.schema) await onDatabase(`drop schema if exists "${group.schema}" cascade`);
 }
 
@@ -74,8 +78,11 @@ export async function liftDemoLimits(group) {
   const { runtime, ...config } = await group[0].api('GET', '/api/channels/wsx/demo');
   await group[0].api('PUT', '/api/channels/wsx/demo', { ...config, maxConnections: null, maxConnectionsPerIp: null });
   for (const s of group)
-    await until(async () => {
-      const { runtime: r, ...c } = await s.api('GET', '/api/channels/wsx/demo');
-      return c.maxConnectionsPerIp === null && r?.state === 'listening';
-    }, `the demo channel's limits lifted on ${s.name ?? 'the server'}`);
+    await until(
+      async () => {
+        const { runtime: r, ...c } = await s.api('GET', '/api/channels/wsx/demo');
+        return c.maxConnectionsPerIp === null && r?.state === 'listening';
+      },
+      `the demo channel's limits lifted on ${s.name ?? 'the server'}`,
+    );
 }

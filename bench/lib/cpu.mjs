@@ -50,7 +50,7 @@ function postgresClientPorts(pid) {
   }
   const ports = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text;
     try {
       text = readFileSync(table, 'utf8');
     } catch {
@@ -77,10 +77,16 @@ export async function backendsOf(pids, query) {
 /**
  * Samples the CPU of named groups of pids around `fn`: resolves with `fn`'s result and, per group, the CPU used
  * meanwhile as % of one core. Each pid is read every 100 ms too, so a process that exits before `fn` resolves (a
- * helper that reports and quits) counts up to its last reading.
+ * helper that reports and quits) counts up to its last reading. A group given as a function is asked for its pids
+ * before and after: a pid only there after (a pool connection's backend opened meanwhile) counts all its CPU.
  */
 export async function cpuSplit(groups, fn) {
-  const pids = [...new Set(Object.values(groups).flat())];
+  const ask = async () =>
+    Object.fromEntries(
+      await Promise.all(Object.entries(groups).map(async ([k, g]) => [k, typeof g === 'function' ? await g() : g])),
+    );
+  const start = await ask();
+  const pids = [...new Set(Object.values(start).flat())];
   const first = new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
   const last = new Map(first);
   const sample = () => {
@@ -95,9 +101,13 @@ export async function cpuSplit(groups, fn) {
     const result = await fn();
     sample();
     const seconds = (performance.now() - t0) / 1000;
+    const end = await ask();
     const cpu = {};
-    for (const [k, list] of Object.entries(groups)) {
-      const used = list.reduce((n, pid) => n + ((last.get(pid) ?? 0) - (first.get(pid) ?? last.get(pid) ?? 0)), 0);
+    for (const [k, list] of Object.entries(start)) {
+      const late = end[k].filter((pid) => !first.has(pid));
+      const used =
+        list.reduce((n, pid) => n + ((last.get(pid) ?? 0) - (first.get(pid) ?? last.get(pid) ?? 0)), 0) +
+        late.reduce((n, pid) => n + (cpuSeconds(pid) ?? 0), 0);
       cpu[k] = Math.round((used / seconds) * 100);
     }
     return { result, cpu, seconds };
