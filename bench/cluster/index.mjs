@@ -1,56 +1,24 @@
-// `npm run bench -- cluster [--rounds 3] [--changes 100] [--only a|e]`: the cluster on PostgreSQL (docs/cluster.md), with the
-// single server on SQLite as the reference, in the same run (cluster-notes §6):
+// `npm run bench -- cluster [--only a,b,c,d,e] [--rounds 3] [--subscribers 1000] [--messages 2000] [--window 32]
+// [--clients 64] [--duration 5] [--topics 100] [--rate 1000] [--changes 100]`: the cluster on PostgreSQL
+// (docs/cluster.md), against one server in the same run (cluster-notes §6):
 //   (a) GD publishes committed per second, 8 publishers (one publish in flight each, then 16 each): SQLite, one
 //       server on PostgreSQL, and two servers on PostgreSQL with the publishers split 4/4 (both measured at once);
+//   (b) fan-out, 1 publisher on A → subscribers split over A and B, against all on one server (fanout.mjs);
+//   (c) a service on A invoking clients on B over NOTIFY RPC, against clients on A (invoke.mjs);
+//   (d) failover: durable GD subscribers on B resume on A after kill -9 of B (failover.mjs);
 //   (e) config propagation: a channel deactivated through server A's admin API, until server B has applied it (B
 //       closes its clients of the channel), p50/p99 over `--changes` changes.
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+// Each case ends with one JSON line.
 import WebSocket from 'ws';
-import { freePort, killAll, startSwitchboard } from '../lib/processes.mjs';
+import { backendsOf, cpuSplit, formatCpu, postgresPids } from '../lib/cpu.mjs';
+import { freePort, killAll } from '../lib/processes.mjs';
 import { measureGd } from '../pubsub/gd-publishers.mjs';
+import { failoverCase } from './failover.mjs';
+import { fanoutCase } from './fanout.mjs';
+import { invokeCase } from './invoke.mjs';
+import { median, onDatabase, quantile, servers, stop } from './servers.mjs';
 
-const PG = process.env.SWITCHBOARD_TEST_DB ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TOPIC = '/bench/gd';
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
-
-async function onDatabase(sql) {
-  const client = new pg.Client({ connectionString: PG });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** `count` servers on one fresh PostgreSQL schema (or one SQLite server when `count` is 0). */
-async function servers(label, count) {
-  if (count === 0) return [await startSwitchboard(`${label}-sqlite`)];
-  const schema = `sb_bench_${randomBytes(4).toString('hex')}`;
-  const demoPort = await freePort();
-  const started = [];
-  for (let i = 0; i < count; i++) {
-    started.push(
-      await startSwitchboard(`${label}-${i}`, {
-        env: {
-          SWITCHBOARD_DB: `${PG}?schema=${schema}`,
-          SWITCHBOARD_SERVER_NAME: `${label}-${i}`,
-          SWITCHBOARD_PORT_OFFSET: String(i * 10),
-          SWITCHBOARD_DEMO_PORT: String(demoPort),
-        },
-      }),
-    );
-  }
-  started.schema = schema;
-  return started;
-}
-
-async function stop(group) {
-  for (const s of group) s.child.kill('SIGKILL');
-  if (group.schema) await onDatabase(`drop schema if exists "${group.schema}" cascade`);
-}
 
 async function gdRound(group, window) {
   // Publications pile up for no subscriber: room for them past the default 64 MiB per topic.
@@ -58,10 +26,18 @@ async function gdRound(group, window) {
   const per = 8 / group.length;
   // Wait until every server has the topic (config fan-out) before measuring.
   await new Promise((r) => setTimeout(r, 1500));
-  const results = await Promise.all(
-    group.map((s) => measureGd({ url: s.demoUrl, topic: TOPIC, publishers: per, window, durationMs: 5000 })),
+  const pids = group.map((s) => s.child.pid);
+  // The CPU split (servers, their PostgreSQL backends, all of PostgreSQL): on 2 shared cores, what limits whom.
+  const { result: results, cpu } = await cpuSplit(
+    {
+      ...Object.fromEntries(pids.map((pid, i) => [`server ${'AB'[i]}`, [pid]])),
+      'their pg backends': () => backendsOf(pids, onDatabase),
+      'all postgres': postgresPids,
+    },
+    () => Promise.all(group.map((s) => measureGd({ url: s.demoUrl, topic: TOPIC, publishers: per, window, durationMs: 5000 }))),
   );
   return {
+    cpu,
     committedPerSec: results.reduce((n, r) => n + r.committedPerSec, 0),
     p50: Math.max(...results.map((r) => r.p50)),
     p99: Math.max(...results.map((r) => r.p99)),
@@ -121,19 +97,33 @@ async function deactivations(a, channel, url, changes) {
 export async function run(opts) {
   const rounds = Number(opts.rounds ?? 3);
   const changes = Number(opts.changes ?? 100);
-  const only = opts.only ? String(opts.only) : undefined;
+  const subscribers = Number(opts.subscribers ?? 1000);
+  const only = opts.only ? String(opts.only).split(',') : ['a', 'b', 'c', 'd', 'e'];
   try {
-    const table = only === 'e' ? undefined : await publishing(rounds);
-    if (only === 'a') return;
-    console.log(
-      `\n(e) config propagation: channel deactivated on A → its client on B closed, ${changes} times (NOTIFY; clusterPollMs = 1 s bounds it)`,
-    );
-    const e = await propagation(changes);
-    console.log(`on B (fan-out): p50 ${e.remote.p50} ms, p99 ${e.remote.p99} ms, max ${e.remote.max} ms`);
-    console.log(
-      `on A (local):   p50 ${e.local.p50} ms, p99 ${e.local.p99} ms, max ${e.local.max} ms; ratio B/A at p50 ${e.ratio_p50}`,
-    );
-    console.log(JSON.stringify({ bench: 'cluster', ...(table && { gd: table }), propagation: e }));
+    if (only.includes('a')) {
+      const gd = await publishing(rounds);
+      console.log(JSON.stringify({ bench: 'cluster-gd', cases: gd }));
+    }
+    if (only.includes('b')) {
+      await fanoutCase({ subscribers, messages: Number(opts.messages ?? 2000), window: Number(opts.window ?? 32), rounds });
+    }
+    if (only.includes('c')) {
+      await invokeCase({ clients: Number(opts.clients ?? 64), durationMs: Number(opts.duration ?? 5) * 1000, rounds });
+    }
+    if (only.includes('d')) {
+      await failoverCase({ subscribers, topics: Number(opts.topics ?? 100), rate: Number(opts.rate ?? 1000) });
+    }
+    if (only.includes('e')) {
+      console.log(
+        `\n(e) config propagation: channel deactivated on A → its client on B closed, ${changes} times (NOTIFY; clusterPollMs = 1 s bounds it)`,
+      );
+      const e = await propagation(changes);
+      console.log(`on B (fan-out): p50 ${e.remote.p50} ms, p99 ${e.remote.p99} ms, max ${e.remote.max} ms`);
+      console.log(
+        `on A (local):   p50 ${e.local.p50} ms, p99 ${e.local.p99} ms, max ${e.local.max} ms; ratio B/A at p50 ${e.ratio_p50}`,
+      );
+      console.log(JSON.stringify({ bench: 'cluster-propagation', ...e }));
+    }
   } finally {
     killAll();
   }
@@ -160,6 +150,7 @@ async function publishing(rounds) {
       console.log(
         `${label.padEnd(38)} window ${String(window).padStart(2)}: ${String(m).padStart(6)} committed/s (runs: ${r && runs.map((x) => x.committedPerSec).join(', ')}), p50 ${r.p50} ms, p99 ${r.p99} ms, errors ${runs.reduce((n, x) => n + x.errors, 0)}`,
       );
+      console.log(`${''.padEnd(38)} CPU (% of one core, warm-up included): ${formatCpu(r.cpu)}`);
     }
   }
   const ratio = (a, b) => +(table[a].committedPerSec / table[b].committedPerSec).toFixed(2);

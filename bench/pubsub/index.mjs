@@ -45,7 +45,7 @@ async function startNats() {
   throw new Error('nats-server did not open its websocket listener');
 }
 
-function startSubscribers(kind, url, count, expected, batch = 'default') {
+export function startSubscribers(kind, url, count, expected, batch = 'default') {
   return new Promise((resolve, reject) => {
     const child = spawnTracked(
       process.execPath,
@@ -81,7 +81,7 @@ function startSubscribers(kind, url, count, expected, batch = 'default') {
 }
 
 /** Publishes `count` messages over WSX, `window` at a time. */
-async function publishSwitchboard(url, count, window) {
+export async function publishSwitchboard(url, count, window) {
   const ws = new WebSocket(url, { perMessageDeflate: false });
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   const waiting = new Map();
