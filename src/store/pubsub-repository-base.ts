@@ -31,13 +31,17 @@ export abstract class KyselyPubSubRepository<S extends SubscriptionRecord> {
     this.db = db;
     this.writes = new GroupCommit<Publication>(
       db,
-      (publications, trx) => this.writePublications(publications, trx),
+      (publications, trx, last) => this.writePublications(publications, trx, last),
       this.roundEnded?.bind(this),
     );
   }
 
-  /** Writes a round's publications inside its transaction. */
-  protected abstract writePublications(publications: readonly Publication[], trx: Transaction<Database>): void | Promise<void>;
+  /** Writes a round's publications inside its transaction; `last` as in `WriteItems`. */
+  protected abstract writePublications(
+    publications: readonly Publication[],
+    trx: Transaction<Database>,
+    last: boolean,
+  ): void | Promise<void>;
 
   /** Runs last in every round's transaction, when a database needs it (PostgreSQL: the round's topic depths). */
   protected roundEnded?(trx: Transaction<Database>): Promise<void>;

@@ -53,8 +53,9 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
     return { first: Number(first), size: SEQ_BLOCK };
   }
 
-  protected writePublications(publications: readonly Publication[], trx: Transaction<Database>): Promise<void> {
-    return insertPublications(trx, publications, this.#depths.recorder(trx));
+  // A round of publications alone bumps its depths in the insert's own statement: `roundEnded` then finds nothing.
+  protected writePublications(publications: readonly Publication[], trx: Transaction<Database>, last: boolean): Promise<void> {
+    return insertPublications(trx, publications, this.#depths.recorder(trx), last ? () => this.#depths.take(trx) : undefined);
   }
 
   async nextBatch(subKey: string, limit: number): Promise<QueuedGdMessage[]> {
