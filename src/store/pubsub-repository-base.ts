@@ -27,13 +27,13 @@ export abstract class KyselyPubSubRepository<S extends SubscriptionRecord> {
   protected readonly db: Kysely<Database>;
   protected readonly writes: GroupCommit<Publication>;
 
-  constructor(db: Kysely<Database>) {
+  /** `overlap`: see `GroupCommitOptions` (PostgreSQL's pool; never SQLite's one connection). */
+  constructor(db: Kysely<Database>, overlap = false) {
     this.db = db;
-    this.writes = new GroupCommit<Publication>(
-      db,
-      (publications, trx, last) => this.writePublications(publications, trx, last),
-      this.roundEnded?.bind(this),
-    );
+    this.writes = new GroupCommit<Publication>(db, (publications, trx, last) => this.writePublications(publications, trx, last), {
+      endRound: this.roundEnded?.bind(this),
+      overlap,
+    });
   }
 
   /** Writes a round's publications inside its transaction; `last` as in `WriteItems`. */

@@ -36,7 +36,8 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
   readonly #depths = new DepthDeltas();
 
   constructor(store: { readonly db: Kysely<Database> }) {
-    super(store.db);
+    // Rounds of publications overlap: each upserts its topics' depth rows, so one topic's rounds commit in order.
+    super(store.db, true);
     this.cluster = new PostgresPubSubCluster<S>(store.db, this.writes, this.#depths);
   }
 
