@@ -59,8 +59,7 @@ describe('PostgreSQL group commit with two rounds in flight', { skip: unavailabl
     await dropSchema(schema);
   });
 
-  const stored = async () =>
-    Number((await pgQuery<{ n: string }>(`select count(*) as n from "${schema}".pubsub_message`))[0]!.n);
+  const stored = async () => Number((await pgQuery<{ n: string }>(`select count(*) as n from "${schema}".pubsub_message`))[0]!.n);
   const waiting = (event: string) =>
     pgQuery(`select pid from pg_stat_activity where application_name = $1 and wait_event = $2`, [APP, event]);
 

@@ -127,7 +127,11 @@ export class GroupCommit<T> {
   }
 
   // Writers learn their round's outcome only after every earlier round's writers learnt theirs: replies keep order.
-  async #answer(waiters: readonly Waiter[], outcome: Promise<{ err: unknown } | undefined>, earlier: Promise<void>): Promise<void> {
+  async #answer(
+    waiters: readonly Waiter[],
+    outcome: Promise<{ err: unknown } | undefined>,
+    earlier: Promise<void>,
+  ): Promise<void> {
     const failed = await outcome;
     await earlier;
     for (const w of waiters) {
