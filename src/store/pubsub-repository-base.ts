@@ -27,17 +27,21 @@ export abstract class KyselyPubSubRepository<S extends SubscriptionRecord> {
   protected readonly db: Kysely<Database>;
   protected readonly writes: GroupCommit<Publication>;
 
-  constructor(db: Kysely<Database>) {
+  /** `overlap`: see `GroupCommitOptions` (PostgreSQL's pool; never SQLite's one connection). */
+  constructor(db: Kysely<Database>, overlap = false) {
     this.db = db;
-    this.writes = new GroupCommit<Publication>(
-      db,
-      (publications, trx) => this.writePublications(publications, trx),
-      this.roundEnded?.bind(this),
-    );
+    this.writes = new GroupCommit<Publication>(db, (publications, trx, last) => this.writePublications(publications, trx, last), {
+      endRound: this.roundEnded?.bind(this),
+      overlap,
+    });
   }
 
-  /** Writes a round's publications inside its transaction. */
-  protected abstract writePublications(publications: readonly Publication[], trx: Transaction<Database>): void | Promise<void>;
+  /** Writes a round's publications inside its transaction; `last` as in `WriteItems`. */
+  protected abstract writePublications(
+    publications: readonly Publication[],
+    trx: Transaction<Database>,
+    last: boolean,
+  ): void | Promise<void>;
 
   /** Runs last in every round's transaction, when a database needs it (PostgreSQL: the round's topic depths). */
   protected roundEnded?(trx: Transaction<Database>): Promise<void>;

@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
 import type { StoredTotals } from '../pubsub-repository.js';
 
@@ -26,14 +26,23 @@ export class DepthDeltas {
 
   /** Writes the round's changes, in topic-name order; nothing when the round changed no depth. */
   async write(trx: Transaction<Database>): Promise<void> {
+    await this.take(trx)?.execute(trx);
+  }
+
+  /**
+   * The round's changes as one upsert, in topic-name order, and forgets them: what `write` runs, for a caller that
+   * puts it in a statement of its own (a data-modifying CTE) to save the round a round trip. Undefined when the
+   * round changed no depth.
+   */
+  take(trx: Transaction<Database>): RawBuilder<unknown> | undefined {
     const round = this.#rounds.get(trx);
     this.#rounds.delete(trx);
-    if (!round?.size) return;
+    if (!round?.size) return undefined;
     const topics = [...round.keys()].sort();
-    await sql`insert into pubsub_topic_depth (topic_name, gd, bytes)
+    return sql`insert into pubsub_topic_depth (topic_name, gd, bytes)
       select t, n, b from unnest(${topics}::text[], ${topics.map((t) => round.get(t)!.count)}::bigint[],
         ${topics.map((t) => round.get(t)!.bytes)}::bigint[]) as d(t, n, b) order by t
       on conflict (topic_name) do update set gd = greatest(0, pubsub_topic_depth.gd + excluded.gd),
-        bytes = greatest(0, pubsub_topic_depth.bytes + excluded.bytes)`.execute(trx);
+        bytes = greatest(0, pubsub_topic_depth.bytes + excluded.bytes)`;
   }
 }

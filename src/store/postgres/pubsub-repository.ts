@@ -36,7 +36,8 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
   readonly #depths = new DepthDeltas();
 
   constructor(store: { readonly db: Kysely<Database> }) {
-    super(store.db);
+    // Rounds of publications overlap: each upserts its topics' depth rows, so one topic's rounds commit in order.
+    super(store.db, true);
     this.cluster = new PostgresPubSubCluster<S>(store.db, this.writes, this.#depths);
   }
 
@@ -53,8 +54,9 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
     return { first: Number(first), size: SEQ_BLOCK };
   }
 
-  protected writePublications(publications: readonly Publication[], trx: Transaction<Database>): Promise<void> {
-    return insertPublications(trx, publications, this.#depths.recorder(trx));
+  // A round of publications alone bumps its depths in the insert's own statement: `roundEnded` then finds nothing.
+  protected writePublications(publications: readonly Publication[], trx: Transaction<Database>, last: boolean): Promise<void> {
+    return insertPublications(trx, publications, this.#depths.recorder(trx), last ? () => this.#depths.take(trx) : undefined);
   }
 
   async nextBatch(subKey: string, limit: number): Promise<QueuedGdMessage[]> {

@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
 import type { Deleted, Expired, StoredTotals } from '../pubsub-repository.js';
 import { none } from '../pubsub-rows.js';
@@ -63,18 +63,22 @@ function others(publications: readonly Publication[]): { msgIds: string[]; xMsgI
 /**
  * Writes a round's publications in one statement whatever their number: the messages by an
  * `insert … select from unnest(…)` in a data-modifying CTE, the queue rows by the main insert (cluster-notes §3.7
- * step 1). Each column is one array parameter, so a round binds at most 19 parameters, far below PostgreSQL's
+ * step 1). Each column is one array parameter, so a round binds at most 22 parameters, far below PostgreSQL's
  * 65,535; one statement is one round trip fewer per round than two. A cluster's publications are also queued, in
  * the same statement and snapshot, for every other server's subscription of the topic that is not suspended (step 2).
+ * `depths`, when given, hands over the round's depth upsert (step 3), which then runs in this statement too: only
+ * for a round with no other write, whose depth rows are then all locked by this one statement, in name order.
  */
 export async function insertPublications(
   trx: Transaction<Database>,
   publications: readonly Publication[],
   depth: DepthRecorder,
+  depths?: () => RawBuilder<unknown> | undefined,
 ): Promise<void> {
   const messages = publications.flatMap((p) => p.messages);
   if (!messages.length) return;
   for (const m of messages) depth(m.topicName, 1, m.size);
+  const upsert = depths?.();
   const q = queueColumns(publications);
   const o = others(publications);
   const explicit = sql`select k, id, p, s, 0 from unnest(${q.subKeys}::text[], ${q.msgIds}::text[], ${q.priorities}::integer[], ${q.seqs}::bigint[]) as t(k, id, p, s)`;
@@ -93,7 +97,7 @@ export async function insertPublications(
         ${messages.map((m) => m.pubTime)}::bigint[], ${messages.map((m) => m.expirationTime)}::bigint[],
         ${messages.map((m) => m.correlId)}::text[], ${messages.map((m) => m.inReplyTo)}::text[],
         ${messages.map((m) => m.extClientId)}::text[], ${messages.map((m) => m.size)}::integer[])
-      returning msg_id, topic_name, priority, seq)
+      returning msg_id, topic_name, priority, seq)${upsert ? sql`, d as (${upsert})` : sql``}
     insert into pubsub_queue (sub_key, msg_id, priority, seq, delivery_count)
     ${explicit} ${joined}`.execute(trx);
 }
