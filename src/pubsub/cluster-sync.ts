@@ -191,6 +191,9 @@ export class ClusterSync {
 
   async #check(task: DeliveryTask, state: OwnedState, version: number | undefined): Promise<void> {
     const fence = this.#fences.get(task.sub.subKey);
+    // A claim by this server is in flight: the state read may already carry its epoch, which the fence gets only
+    // when the claim returns. Dropping the task then would drop this server's own resumed subscriber (and its RAM queue).
+    if (fence?.claiming) return;
     if (fence && state.epoch !== fence.epoch) {
       if (state.epoch > fence.epoch) this.#p.drop(task, 'Subscription claimed by another server; stopped here');
       return;
@@ -217,6 +220,7 @@ export class ClusterSync {
   #claimedElsewhere(subKey: string, epoch: number): void {
     const task = this.#p.subscriptions.get(subKey);
     const fence = this.#fences.get(subKey);
-    if (task && fence && fence.epoch < epoch) this.#p.drop(task, 'Subscription claimed by another server; stopped here');
+    if (task && fence && !fence.claiming && fence.epoch < epoch)
+      this.#p.drop(task, 'Subscription claimed by another server; stopped here');
   }
 }
