@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type {
   PubSubMessage,
+  QueuedGdMessage,
   StoredSubscription,
   StoredTotals,
   SubscriptionRecord,
@@ -80,6 +81,22 @@ export abstract class KyselyPubSubRepository<S extends SubscriptionRecord> {
     return this.writes.run(async (trx) => {
       await trx.deleteFrom('pubsub_message').where('topic_name', '=', topicName).execute();
     });
+  }
+
+  /** The next undelivered messages of a subscription, by priority (highest first), then `seq`. */
+  async nextBatch(subKey: string, limit: number): Promise<QueuedGdMessage[]> {
+    const rows = await this.db
+      .selectFrom('pubsub_queue as q')
+      .innerJoin('pubsub_message as m', 'm.msg_id', 'q.msg_id')
+      .selectAll('m')
+      .select('q.delivery_count')
+      .where('q.sub_key', '=', subKey)
+      .where('q.delivered', '=', 0)
+      .orderBy('q.priority', 'desc')
+      .orderBy('q.seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ message: fromRow(r), deliveryCount: Number(r.delivery_count) }));
   }
 
   async browse(topicName: string, afterSeq: number, limit: number): Promise<PubSubMessage[]> {

@@ -5,12 +5,11 @@ import {
   type Deleted,
   type Expired,
   type PubSubRepository,
-  type QueuedGdMessage,
   type SeqBlock,
   type SubscriptionRecord,
 } from '../pubsub-repository.js';
 import { KyselyPubSubRepository, type Publication } from '../pubsub-repository-base.js';
-import { add, fromRow, none } from '../pubsub-rows.js';
+import { add, none } from '../pubsub-rows.js';
 import { PostgresPubSubCluster } from './pubsub-cluster.js';
 import { DepthDeltas } from './pubsub-depths.js';
 import {
@@ -57,21 +56,6 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
   // A round of publications alone bumps its depths in the insert's own statement: `roundEnded` then finds nothing.
   protected writePublications(publications: readonly Publication[], trx: Transaction<Database>, last: boolean): Promise<void> {
     return insertPublications(trx, publications, this.#depths.recorder(trx), last ? () => this.#depths.take(trx) : undefined);
-  }
-
-  async nextBatch(subKey: string, limit: number): Promise<QueuedGdMessage[]> {
-    const rows = await this.db
-      .selectFrom('pubsub_queue as q')
-      .innerJoin('pubsub_message as m', 'm.msg_id', 'q.msg_id')
-      .selectAll('m')
-      .select('q.delivery_count')
-      .where('q.sub_key', '=', subKey)
-      .where('q.delivered', '=', 0)
-      .orderBy('q.priority', 'desc')
-      .orderBy('q.seq', 'asc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ message: fromRow(r), deliveryCount: Number(r.delivery_count) }));
   }
 
   // Marked before the frame is written (see the SQLite repository); the previous frame's removal shares the commit.

@@ -4,13 +4,12 @@ import {
   type Deleted,
   type Expired,
   type PubSubRepository,
-  type QueuedGdMessage,
   type SeqBlock,
   type StoredTotals,
   type SubscriptionRecord,
 } from '../pubsub-repository.js';
 import { KyselyPubSubRepository, type Publication } from '../pubsub-repository-base.js';
-import { add, fromRow, none } from '../pubsub-rows.js';
+import { add, none } from '../pubsub-rows.js';
 import { chunks, deleteQueued } from './pubsub-rows.js';
 
 const INSERT_MESSAGE =
@@ -84,21 +83,6 @@ export class SqlitePubSubRepository<S extends SubscriptionRecord = SubscriptionR
         for (const subKey of p.subKeys) insertQueued.run(subKey, m.msgId, m.priority, m.seq);
       }
     }
-  }
-
-  async nextBatch(subKey: string, limit: number): Promise<QueuedGdMessage[]> {
-    const rows = await this.db
-      .selectFrom('pubsub_queue as q')
-      .innerJoin('pubsub_message as m', 'm.msg_id', 'q.msg_id')
-      .selectAll('m')
-      .select('q.delivery_count')
-      .where('q.sub_key', '=', subKey)
-      .where('q.delivered', '=', 0)
-      .orderBy('q.priority', 'desc')
-      .orderBy('q.seq', 'asc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ message: fromRow(r), deliveryCount: r.delivery_count }));
   }
 
   // Marked before the frame is written, so a message whose frame went out just before a crash comes again with a
