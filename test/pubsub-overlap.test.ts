@@ -6,34 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { Store, createPubSubRepository, type PubSubMessage, type PubSubRepository } from '../src/store/index.js';
+import { storedMessage } from './helpers/stored-message.js';
 import { adminUrl, dropSchema, pgQuery, pgUrl, postgresUnavailable, schemaName } from './helpers/postgres.js';
 import { waitFor } from './helpers/server.js';
 
 const unavailable = await postgresUnavailable();
 const HOLD_LOCK = 7_231_001;
 const APP = `sb-overlap-${process.pid}`;
-let seq = 0;
-
-function msg(topicName: string, data: unknown): PubSubMessage {
-  seq += 1;
-  const dataJson = JSON.stringify(data);
-  const now = Date.now();
-  return {
-    msgId: `zpsmoverlap${String(seq).padStart(16, '0')}`,
-    seq,
-    topicName,
-    dataJson,
-    mimeType: 'application/json',
-    priority: 5,
-    pubTime: now,
-    expirationTime: now + 60_000,
-    correlId: null,
-    inReplyTo: null,
-    extClientId: null,
-    size: Buffer.byteLength(dataJson),
-    hasGd: true,
-  };
-}
+const msg = (topicName: string, data: unknown): PubSubMessage => storedMessage(topicName, { data });
 
 describe('PostgreSQL group commit with two rounds in flight', { skip: unavailable ?? false }, () => {
   const schema = schemaName('sb_overlap');

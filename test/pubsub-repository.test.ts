@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Store, createPubSubRepository, type PubSubMessage, type PubSubRepository } from '../src/store/index.js';
+import { storedMessage } from './helpers/stored-message.js';
 
 interface Sub {
   readonly subKey: string;
@@ -25,7 +26,6 @@ interface Database {
 let store: Store;
 let repo: PubSubRepository<Sub>;
 let reopen: () => Promise<Store>;
-let seq = 0;
 
 function sqliteDatabase(): Database {
   let dir = '';
@@ -112,30 +112,12 @@ describe('PostgreSQL pub/sub repository', { skip: pgSkip }, () => {
   cases();
 });
 
-function msg(topicName: string, priority = 5, options: { expiresIn?: number; data?: unknown } = {}): PubSubMessage {
-  seq += 1;
-  const now = Date.now();
-  const dataJson = JSON.stringify(options.data ?? { seq });
-  return {
-    msgId: `zpsm${String(seq).padStart(24, '0')}`,
-    seq,
-    topicName,
-    dataJson,
-    mimeType: 'application/json',
-    priority,
-    pubTime: now,
-    expirationTime: now + (options.expiresIn ?? 60_000),
-    correlId: null,
-    inReplyTo: null,
-    extClientId: null,
-    size: Buffer.byteLength(dataJson),
-    hasGd: true,
-  };
-}
-
 async function subscribe(subKey: string, topicName: string): Promise<void> {
   await repo.createSubscription({ subKey, topicName, createdAt: new Date().toISOString(), note: `of ${topicName}` });
 }
+
+const msg = (topicName: string, priority = 5, options: { expiresIn?: number; data?: unknown } = {}): PubSubMessage =>
+  storedMessage(topicName, { priority, ...options });
 
 function cases(): void {
   test('publishes made together share one transaction (group commit), and each resolves after its COMMIT', async () => {

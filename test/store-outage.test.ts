@@ -13,6 +13,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { Store, createPubSubRepository, type PubSubMessage } from '../src/store/index.js';
+import { storedMessage } from './helpers/stored-message.js';
 import { TestClient, type Frame } from './helpers/wsx-client.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { adminUrl, dropSchema, pgQuery, pgUrl } from './helpers/postgres.js';
@@ -253,27 +254,7 @@ describe('the store when PostgreSQL goes away under load', SKIP, () => {
   });
 });
 
-let seq = 0;
-
-function message(topicName: string): PubSubMessage {
-  const dataJson = JSON.stringify({ n: ++seq });
-  const now = Date.now();
-  return {
-    msgId: `zpsm${String(seq).padStart(24, '0')}`,
-    seq,
-    topicName,
-    dataJson,
-    mimeType: 'application/json',
-    priority: 5,
-    pubTime: now,
-    expirationTime: now + 60_000,
-    correlId: null,
-    inReplyTo: null,
-    extClientId: null,
-    size: Buffer.byteLength(dataJson),
-    hasGd: true,
-  };
-}
+const message = (topicName: string): PubSubMessage => storedMessage(topicName);
 
 describe(
   'a group-commit round that PostgreSQL picks as a deadlock victim',
