@@ -29,6 +29,7 @@ const ONE_PASS = {
   'cluster-listener.test.js': 'opens its own PostgreSQL connections (test/helpers/postgres.ts), no store',
   'delivery-task.test.js': 'SQLite only: unit tests of delivery on a SQLite store opened by path',
   'pubsub-repository.test.js': 'opens its own stores by path or URL',
+  'pubsub-marks.test.js': 'opens its own PostgreSQL stores (test/helpers/postgres.ts)',
   'pubsub-queries.test.js': "SQLite only: checks SQLite's query plans through better-sqlite3",
   'store-sqlite-lock.test.js': 'SQLite only: one server per SQLite file, the lock and a second main.js on one data dir',
   'store-postgres.test.js': 'opens its own PostgreSQL schemas (test/helpers/postgres.ts)',

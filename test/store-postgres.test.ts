@@ -43,6 +43,7 @@ const MIGRATIONS = [
   '0005_pubsub_seq',
   '0006_wsx_client',
   '0007_pubsub_cluster',
+  '0008_pubsub_depth_shards',
 ];
 
 describe('the PostgreSQL store', { skip: unavailable }, () => {

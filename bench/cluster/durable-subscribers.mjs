@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 
 const { url, fallback, count, topics, prefix } = JSON.parse(process.argv[2]);
 const now = () => performance.timeOrigin + performance.now();
-const stats = { received: 0, flagged: 0, duplicates: 0, resumeErrors: 0, firstError: undefined };
+const stats = { received: 0, flagged: 0, duplicates: 0, unflagged: 0, resumeErrors: 0, firstError: undefined };
 const resumedAt = [];
 const receivingAt = [];
 const sockets = new Set();
@@ -55,6 +55,8 @@ async function subscriber(i) {
       stats.received++;
       if (m.delivery_count > 1) stats.flagged++;
       if (seen.has(m.data.id)) stats.duplicates++;
+      // A duplicate must come with its count raised (issue 12): one that does not is a bug.
+      if (seen.has(m.data.id) && !(m.delivery_count > 1)) stats.unflagged++;
       seen.add(m.data.id);
     }
     if (resumed && !receiving) {

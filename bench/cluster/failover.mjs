@@ -155,6 +155,8 @@ export async function failoverCase({ subscribers, topics: topicCount, rate }) {
       ...(published.firstError ? { first_publish_error: published.firstError } : {}),
       resumed: report.resumedAt.length,
       receiving: report.receivingAt.length,
+      resumed_first_ms: after(report.resumedAt, 0),
+      resumed_50_ms: after(report.resumedAt, 0.5),
       resumed_99_ms: enough(report.resumedAt) ? after(report.resumedAt, 0.99) : undefined,
       receiving_50_ms: after(report.receivingAt, 0.5),
       receiving_99_ms: enough(report.receivingAt) ? after(report.receivingAt, 0.99) : undefined,
@@ -162,18 +164,19 @@ export async function failoverCase({ subscribers, topics: topicCount, rate }) {
       received: report.received,
       redelivered_flagged: report.flagged,
       duplicates: report.duplicates,
+      duplicates_unflagged: report.unflagged,
       resume_errors: report.resumeErrors,
       ...(report.firstError ? { first_resume_error: report.firstError } : {}),
       cpu_after_kill: cpu,
       target_ms: 5000,
     };
     console.log(
-      `resumed on A: ${result.resumed}/${subscribers} (99 % after ${result.resumed_99_ms ?? '—'} ms); receiving again: ${result.receiving}/${subscribers} ` +
+      `resumed on A: ${result.resumed}/${subscribers} (first after ${result.resumed_first_ms ?? '—'} ms, 50 % after ${result.resumed_50_ms ?? '—'} ms, 99 % after ${result.resumed_99_ms ?? '—'} ms); receiving again: ${result.receiving}/${subscribers} ` +
         `(50 % after ${result.receiving_50_ms ?? '—'} ms, 99 % after ${result.receiving_99_ms ?? '—'} ms, all after ${result.receiving_all_ms ?? '—'} ms; target 99 % <= 5,000 ms)`,
     );
     console.log(
       `publisher: ${published.perSec} acknowledged/s, ${published.errors} errors${published.firstError ? ` (${published.firstError})` : ''}; deliveries: ${report.received}, of them ${report.flagged} redelivered ` +
-        `(delivery_count >= 2), ${report.duplicates} seen twice; resume attempts refused: ${report.resumeErrors}${report.firstError ? ` (${report.firstError})` : ''}`,
+        `(delivery_count >= 2), ${report.duplicates} seen twice (${report.unflagged} of them without a raised count); resume attempts refused: ${report.resumeErrors}${report.firstError ? ` (${report.firstError})` : ''}`,
     );
     console.log(`CPU from the kill to 99 % receiving (% of one core): ${formatCpu(cpu)}`);
     console.log(JSON.stringify(result));

@@ -9,8 +9,8 @@ import { createTopic, liftDemoLimits, median, onDatabase, servers, stop } from '
 const TOPIC = '/bench/fanout';
 
 /** One run on a fresh cluster of `count` servers, the subscribers split evenly over them. */
-async function fanoutRun(count, { subscribers, messages, window }) {
-  const group = await servers(`fan${count}`, count);
+async function fanoutRun(count, { subscribers, messages, window, cpus }) {
+  const group = await servers(`fan${count}`, count, { cpus });
   try {
     await liftDemoLimits(group);
     await createTopic(group, { name: TOPIC, hasGd: false, maxDepthNonGd: 1_000_000 });
@@ -46,23 +46,20 @@ async function fanoutRun(count, { subscribers, messages, window }) {
   }
 }
 
-/** Runs case (b) for `rounds` rounds, one and two servers taking turns; prints a table, the ratio and a JSON line. */
-export async function fanoutCase({ subscribers, messages, window, rounds }) {
-  console.log(
-    `\n(b) fan-out: 1 publisher on A (${window} in flight) → ${subscribers} subscribers, ${messages} non-GD messages; ` +
-      `${subscribers} on one server vs ${subscribers / 2} on A + ${subscribers / 2} on B; ${rounds} rounds`,
-  );
+/** One server against two, `rounds` rounds taking turns, each server held to `cpus` cores when given. */
+async function compare(options, cpus) {
   const runs = { one: [], two: [] };
-  for (let i = 0; i < rounds; i++) {
+  for (let i = 0; i < options.rounds; i++) {
     const order = i % 2 ? ['two', 'one'] : ['one', 'two'];
-    for (const k of order) runs[k].push(await fanoutRun(k === 'one' ? 1 : 2, { subscribers, messages, window }));
+    for (const k of order) runs[k].push(await fanoutRun(k === 'one' ? 1 : 2, { ...options, cpus }));
     console.error(
-      `[bench] (b) round ${i + 1}/${rounds}: one server ${runs.one[i].deliveredPerSec}/s, two ${runs.two[i].deliveredPerSec}/s`,
+      `[bench] (b)${cpus ? ` at ${cpus} core per server` : ''} round ${i + 1}/${options.rounds}: one server ${runs.one[i].deliveredPerSec}/s, two ${runs.two[i].deliveredPerSec}/s`,
     );
   }
   const ratios = runs.two.map((r, i) => +(r.deliveredPerSec / runs.one[i].deliveredPerSec).toFixed(2));
   const pick = (list) => list.find((r) => r.deliveredPerSec === median(list.map((x) => x.deliveredPerSec)));
   const [one, two] = [pick(runs.one), pick(runs.two)];
+  console.log(cpus ? `each server held to ${cpus} core of CPU:` : 'every process sharing the machine:');
   for (const [label, r] of [
     ['one server', one],
     ['two servers', two],
@@ -74,14 +71,30 @@ export async function fanoutCase({ subscribers, messages, window, rounds }) {
     console.log(`${''.padEnd(12)} CPU (% of one core): ${formatCpu(r.cpu)}`);
   }
   console.log(`ratio two/one: ${median(ratios)} (rounds: ${ratios.join(', ')}; target >= 0.8)`);
-  const result = {
-    bench: 'cluster-fanout',
+  return {
     one_server: one.deliveredPerSec,
     two_servers: two.deliveredPerSec,
     ratio_two_vs_one: median(ratios),
     ratio_rounds: ratios,
     p99_ms: { one: one.sides[0].p99, two_on_a: two.sides[0].p99, two_on_b: two.sides[1].p99 },
     cpu: { one: one.cpu, two: two.cpu },
+  };
+}
+
+/**
+ * Runs case (b): one server against two with every process sharing the machine, then (`cpus`) with each server held
+ * to that much CPU; prints tables, the ratios and a JSON line.
+ */
+export async function fanoutCase({ subscribers, messages, window, rounds, cpus }) {
+  console.log(
+    `\n(b) fan-out: 1 publisher on A (${window} in flight) → ${subscribers} subscribers, ${messages} non-GD messages; ` +
+      `${subscribers} on one server vs ${subscribers / 2} on A + ${subscribers / 2} on B; ${rounds} rounds`,
+  );
+  const options = { subscribers, messages, window, rounds };
+  const result = {
+    bench: 'cluster-fanout',
+    ...(await compare(options, undefined)),
+    ...(cpus ? { [`at_${cpus}_core_per_server`]: await compare(options, cpus) } : {}),
     subscribers,
     messages,
     window,

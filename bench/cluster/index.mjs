@@ -8,9 +8,13 @@
 //   (d) failover: durable GD subscribers on B resume on A after kill -9 of B (failover.mjs);
 //   (e) config propagation: a channel deactivated through server A's admin API, until server B has applied it (B
 //       closes its clients of the channel), p50/p99 over `--changes` changes.
+// `--cpus 0.5` (the default where cgroups allow it; `--cpus 0` skips): (a) and (b) also run with each server held to
+// that much CPU, one server against two (bench/lib/cpu-quota.mjs): what two servers give when each has CPU of its
+// own, which servers, PostgreSQL and the generator sharing this machine's 2 cores cannot show.
 // Each case ends with one JSON line.
 import WebSocket from 'ws';
 import { backendsOf, cpuSplit, formatCpu, postgresPids } from '../lib/cpu.mjs';
+import { cpuQuotaAvailable } from '../lib/cpu-quota.mjs';
 import { freePort, killAll } from '../lib/processes.mjs';
 import { measureGd } from '../pubsub/gd-publishers.mjs';
 import { failoverCase } from './failover.mjs';
@@ -94,18 +98,33 @@ async function deactivations(a, channel, url, changes) {
   return ms;
 }
 
+/**
+ * The CPU budget per server of the extra setups of (a) and (b) (`--cpus 0.5`, the default; `--cpus 0`: none), when
+ * this machine can set one (bench/lib/cpu-quota.mjs); undefined otherwise, said once.
+ */
+function cpuBudget(option) {
+  const cores = Number(option ?? 0.5);
+  if (!cores) return undefined;
+  if (cpuQuotaAvailable()) return cores;
+  console.log(
+    '(no cgroup CPU quota can be set here (root and a cgroup cpu controller are needed): the per-server budget setups are left out)',
+  );
+  return undefined;
+}
+
 export async function run(opts) {
   const rounds = Number(opts.rounds ?? 3);
   const changes = Number(opts.changes ?? 100);
   const subscribers = Number(opts.subscribers ?? 1000);
   const only = opts.only ? String(opts.only).split(',') : ['a', 'b', 'c', 'd', 'e'];
+  const cpus = cpuBudget(opts.cpus);
   try {
     if (only.includes('a')) {
-      const gd = await publishing(rounds);
+      const gd = await publishing(rounds, cpus);
       console.log(JSON.stringify({ bench: 'cluster-gd', cases: gd }));
     }
     if (only.includes('b')) {
-      await fanoutCase({ subscribers, messages: Number(opts.messages ?? 2000), window: Number(opts.window ?? 32), rounds });
+      await fanoutCase({ subscribers, messages: Number(opts.messages ?? 2000), window: Number(opts.window ?? 32), rounds, cpus });
     }
     if (only.includes('c')) {
       await invokeCase({ clients: Number(opts.clients ?? 64), durationMs: Number(opts.duration ?? 5) * 1000, rounds });
@@ -129,18 +148,25 @@ export async function run(opts) {
   }
 }
 
-async function publishing(rounds) {
-  console.log(`(a) GD publishes committed per second, 8 publishers; median of ${rounds} runs of 5 s per setup`);
-  const table = {};
-  for (const [label, count] of [
+/** The setups of case (a): label, servers, CPU budget per server (cores; none: all share the machine). */
+function gdSetups(cpus) {
+  const setups = [
     ['sqlite, 1 server', 0],
     ['postgres, 1 server', 1],
     ['postgres, 2 servers (4+4 publishers)', 2],
-  ]) {
+  ];
+  if (!cpus) return setups;
+  return [...setups, [`postgres, 1 server at ${cpus} core`, 1, cpus], [`postgres, 2 servers at ${cpus} core each`, 2, cpus]];
+}
+
+async function publishing(rounds, cpus) {
+  console.log(`(a) GD publishes committed per second, 8 publishers; median of ${rounds} runs of 5 s per setup`);
+  const table = {};
+  for (const [label, count, quota] of gdSetups(cpus)) {
     for (const window of [1, 16]) {
       const runs = [];
       for (let i = 0; i < rounds; i++) {
-        const group = await servers('gd', count);
+        const group = await servers('gd', count, { cpus: quota });
         runs.push(await gdRound(group, window));
         await stop(group);
       }
@@ -155,9 +181,12 @@ async function publishing(rounds) {
   }
   const ratio = (a, b) => +(table[a].committedPerSec / table[b].committedPerSec).toFixed(2);
   for (const w of [1, 16]) {
+    const budget = cpus
+      ? `; with ${cpus} core per server: 2 servers/1 server ${ratio(`postgres, 2 servers at ${cpus} core each, window ${w}`, `postgres, 1 server at ${cpus} core, window ${w}`)}`
+      : '';
     console.log(
       `window ${w}: postgres/sqlite ${ratio(`postgres, 1 server, window ${w}`, `sqlite, 1 server, window ${w}`)}, ` +
-        `2 servers/1 server ${ratio(`postgres, 2 servers (4+4 publishers), window ${w}`, `postgres, 1 server, window ${w}`)}`,
+        `2 servers/1 server ${ratio(`postgres, 2 servers (4+4 publishers), window ${w}`, `postgres, 1 server, window ${w}`)}${budget}`,
     );
   }
   return table;

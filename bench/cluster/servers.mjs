@@ -2,6 +2,7 @@
 // and the statistics every case prints.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { limitCpu } from '../lib/cpu-quota.mjs';
 import { freePort, startSwitchboard } from '../lib/processes.mjs';
 
 export const PG = process.env.SWITCHBOARD_TEST_DB ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -22,8 +23,15 @@ export async function onDatabase(sql, params) {
 /**
  * `count` servers on one fresh PostgreSQL schema (or one SQLite server when `count` is 0), named `<label>-<i>`, each
  * at port offset `10 × i` on the same demo channel; `servicesDir` is given to every one (each deploys the same files).
+ * `cpus`: each server is held to that many cores' worth of CPU once started (bench/lib/cpu-quota.mjs).
  */
-export async function servers(label, count, { servicesDir } = {}) {
+export async function servers(label, count, { servicesDir, cpus } = {}) {
+  const group = await startServers(label, count, servicesDir);
+  if (cpus) for (const s of group) s.releaseCpu = limitCpu(s.child.pid, cpus, s.name ?? label);
+  return group;
+}
+
+async function startServers(label, count, servicesDir) {
   if (count === 0) return [await startSwitchboard(`${label}-sqlite`, { servicesDir })];
   const schema = `sb_bench_${randomBytes(4).toString('hex')}`;
   const demoPort = await freePort();
@@ -52,6 +60,7 @@ export async function stop(group) {
       s.child.exitCode === null && s.child.signalCode === null ? new Promise((r) => s.child.once('exit', r)) : undefined,
     ),
   );
+  for (const s of group) s.releaseCpu?.();
   if (group.schema) await onDatabase(`drop schema if exists "${group.schema}" cascade`);
 }
 

@@ -186,6 +186,7 @@ export class ClusterSync {
     if (this.housekeeper) {
       const { deleted } = await this.#p.store.cleanOwnerless(Date.now(), this.#p.cluster.orphanTtlMs);
       if (deleted) this.#p.log.info({ deleted }, 'Deleted unsub_on_wsx_close subscriptions left ownerless by a dead server');
+      await this.#p.store.foldDepths();
     }
   }
 

@@ -45,6 +45,9 @@ export class DeliveryTask {
   readonly #overflow: Overflow;
   readonly #reader: BatchReader;
   #detachedAt: number | null;
+  // Whether rows may be marked as sent that an attach must requeue. A claim requeues in its own transaction, and a
+  // thousand subscribers resuming at once would otherwise queue a thousand more writes behind it (bench case (d)).
+  #sentSinceRequeue: boolean;
 
   constructor(
     sub: Subscription,
@@ -57,6 +60,8 @@ export class DeliveryTask {
       suspended?: boolean;
       dropped?: number;
       detachedAt?: number | null;
+      /** The stored rows were requeued just now (a claim did it in its transaction): the first attach need not. */
+      requeued?: boolean;
     },
   ) {
     this.sub = sub;
@@ -75,6 +80,7 @@ export class DeliveryTask {
       logger: this.#log,
     });
     this.#detachedAt = options.detachedAt ?? null;
+    this.#sentSinceRequeue = !options.requeued;
   }
 
   /** GD messages queued for this subscription (sent and unacknowledged included). */
@@ -128,7 +134,7 @@ export class DeliveryTask {
     }
     // Both ack modes: with `write`, rows marked as sent but not removed are frames that may have gone out just before
     // a crash; they go again, with their count raised.
-    await this.#gd.requeue(this.sub.subKey);
+    if (this.#sentSinceRequeue) await this.#gd.requeue(this.sub.subKey);
     if (this.sub.ackMode === 'client') {
       this.#ram.requeueInFlight();
       this.#batches.clear();
@@ -282,6 +288,7 @@ export class DeliveryTask {
   async #beforeSend(batch: Queued[], written: string[]): Promise<void> {
     const gdIds = batch.filter((q) => q.message.hasGd).map((q) => q.message.msgId);
     if (!gdIds.length && !written.length) return;
+    if (gdIds.length) this.#sentSinceRequeue = true;
     this.#overflow.rowsRemoved(await this.#gd.markDelivered(this.sub.subKey, gdIds, written));
   }
 

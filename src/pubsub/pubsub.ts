@@ -92,8 +92,10 @@ export class PubSub {
       depths: this.#depths,
       topics: this.#topics,
       repository: this.#repo,
-      create: async (c) =>
-        this.#addTask(c.subscription, await this.#maxRam(c.subscription.topicName), { ...c.state, gdDepth: c.queued }, c.epoch),
+      create: async (c) => {
+        const maxRam = await this.#maxRam(c.subscription.topicName);
+        return this.#addTask(c.subscription, maxRam, { ...c.state, gdDepth: c.queued, requeued: true }, c.epoch);
+      },
       drop: (task, why) => this.#stopTask(task, why),
       log: this.#log,
     });
@@ -253,7 +255,7 @@ export class PubSub {
   #addTask(
     sub: Subscription,
     maxRam: number,
-    state: Partial<SubscriptionState> & { gdDepth?: number } = {},
+    state: Partial<SubscriptionState> & { gdDepth?: number; requeued?: boolean } = {},
     epoch?: number,
   ): DeliveryTask {
     const fence = epoch === undefined ? undefined : this.#sync?.fence(sub.subKey, epoch);

@@ -216,6 +216,19 @@ const migrations: Record<string, Migration> = {
         on conflict (topic_name) do nothing`.execute(db);
     },
   },
+  '0008_pubsub_depth_shards': {
+    async up(db: Kysely<unknown>) {
+      // One depth row per topic and writing process, summed when read: one row for all would make every server's
+      // rounds of a topic wait for each other's commits on its lock (a server's own rounds still do, which keeps
+      // them in order). The housekeeper folds the rows no process wrote for a while into the shard ''.
+      if (!isPostgres(db)) return;
+      await sql`alter table pubsub_topic_depth
+        add column if not exists shard varchar(32) not null default '',
+        add column if not exists updated_at timestamptz not null default now()`.execute(db);
+      await sql`alter table pubsub_topic_depth drop constraint if exists pubsub_topic_depth_pkey`.execute(db);
+      await sql`alter table pubsub_topic_depth add primary key (topic_name, shard)`.execute(db);
+    },
+  },
 };
 
 /** The schema migrations, for Kysely's Migrator. */

@@ -116,6 +116,8 @@ export interface PubSubClusterStore<S extends SubscriptionRecord = SubscriptionR
   owned(subKeys: readonly string[]): Promise<OwnedState[]>;
   /** Depth per topic as stored in `pubsub_topic_depth`. */
   depths(): Promise<Map<string, StoredTotals>>;
+  /** Folds the depth rows of processes that stopped writing them (the housekeeper's); resolves with how many. */
+  foldDepths(): Promise<number>;
   /** Ownerless subscriptions: marks when they became so; deletes `unsub_on_wsx_close` ones ownerless over `ttlMs`. */
   cleanOwnerless(now: number, ttlMs: number): Promise<{ deleted: number }>;
   /** Topics with a subscription that `serverId` does not own (another server's, or ownerless). */

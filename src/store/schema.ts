@@ -118,8 +118,11 @@ export interface ClusterBlobTable {
 /** PostgreSQL only: a topic's stored GD messages and their bytes, cluster-wide (kept by every write round). */
 export interface PubSubTopicDepthTable {
   topic_name: string;
+  /** The writing process's shard ('' for the rows folded together); a topic's depth is the sum of its rows. */
+  shard: ColumnType<string, string | undefined, string>;
   gd: number;
   bytes: number;
+  updated_at: ColumnType<Date, never, never>;
 }
 
 export interface Database {

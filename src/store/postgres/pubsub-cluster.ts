@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
-import type { GroupCommit } from '../group-commit.js';
+import { GroupCommit } from '../group-commit.js';
 import type {
   ClaimedSubscription,
   OwnedState,
@@ -10,7 +10,7 @@ import type {
 } from '../pubsub-repository.js';
 import type { Publication } from '../pubsub-repository-base.js';
 import { toStored, type SubscriptionRow } from '../pubsub-rows.js';
-import type { DepthDeltas } from './pubsub-depths.js';
+import { foldDepths, readDepths, type DepthDeltas } from './pubsub-depths.js';
 import { deleteQueue } from './pubsub-writes.js';
 
 type ClaimRow = SubscriptionRow & { sub_key: string; owner_epoch: string; queued: string };
@@ -24,11 +24,13 @@ export class PostgresPubSubCluster<S extends SubscriptionRecord> implements PubS
   readonly #db: Kysely<Database>;
   readonly #writes: GroupCommit<Publication>;
   readonly #depths: DepthDeltas;
+  readonly #claims: GroupCommit<Claim<S>>;
 
   constructor(db: Kysely<Database>, writes: GroupCommit<Publication>, depths: DepthDeltas) {
     this.#db = db;
     this.#writes = writes;
     this.#depths = depths;
+    this.#claims = new GroupCommit<Claim<S>>(db, (claims, trx) => claimAll(claims, trx));
   }
 
   async createOwned(subscription: S, serverId: string): Promise<void> {
@@ -37,21 +39,13 @@ export class PostgresPubSubCluster<S extends SubscriptionRecord> implements PubS
         ${ME(serverId)}, 1)`.execute(this.#db);
   }
 
-  // Its own transaction, outside the write queue: it may wait for the previous owner's round (the row lock), and
-  // this server's publications must not wait with it.
+  // Claims commit in rounds of their own (a second GroupCommit), outside the write queue: a claim may wait for the
+  // previous owner's round (the row lock), and this server's publications must not wait with it. A thousand
+  // subscribers resuming at once are a few transactions, not a thousand (bench case (d)).
   async claim(subKey: string, serverId: string): Promise<ClaimedSubscription<S> | undefined> {
-    return this.#db.transaction().execute(async (trx) => {
-      const { rows } = await sql<ClaimRow>`update pubsub_subscription
-        set owner_server_id = ${ME(serverId)}, owner_epoch = owner_epoch + 1, detached_at = null
-        where sub_key = ${subKey}
-        returning sub_key, body, suspended, dropped, detached_at, owner_epoch, 0 as queued`.execute(trx);
-      const row = rows[0];
-      if (!row) return undefined;
-      // Sent and not removed: the previous owner's frames may not have reached the subscriber. They go again, their
-      // count raised, as after a reconnect to the same server.
-      await sql`update pubsub_queue set delivered = 0 where sub_key = ${subKey} and delivered = 1`.execute(trx);
-      return { ...claimed<S>(row), queued: await queued(trx, subKey) };
-    });
+    const claim: Claim<S> = { subKey, serverId, result: undefined };
+    await this.#claims.add(claim);
+    return claim.result;
   }
 
   async adoptOwnerless(serverId: string): Promise<Array<ClaimedSubscription<S>>> {
@@ -73,11 +67,12 @@ export class PostgresPubSubCluster<S extends SubscriptionRecord> implements PubS
     return rows.map((r) => ({ subKey: r.sub_key, epoch: Number(r.owner_epoch), queued: Number(r.queued), pending: r.pending }));
   }
 
-  async depths(): Promise<Map<string, StoredTotals>> {
-    // A row first written by a deletion (its topic's row was missing) may be negative: read as 0.
-    const rows = await this.#db.selectFrom('pubsub_topic_depth').select(['topic_name', 'gd', 'bytes']).execute();
-    const atLeast0 = (v: number | string) => Math.max(0, Number(v));
-    return new Map(rows.map((r) => [r.topic_name, { count: atLeast0(r.gd), bytes: atLeast0(r.bytes) }]));
+  depths(): Promise<Map<string, StoredTotals>> {
+    return readDepths(this.#db);
+  }
+
+  foldDepths(): Promise<number> {
+    return foldDepths(this.#db);
   }
 
   async cleanOwnerless(now: number, ttlMs: number): Promise<{ deleted: number }> {
@@ -121,7 +116,35 @@ function claimed<S extends SubscriptionRecord>(row: ClaimRow): ClaimedSubscripti
   return { ...toStored<S>(row), epoch: Number(row.owner_epoch), queued: Number(row.queued) };
 }
 
-async function queued(trx: Transaction<Database>, subKey: string): Promise<number> {
-  const { rows } = await sql<{ n: string }>`select count(*) as n from pubsub_queue where sub_key = ${subKey}`.execute(trx);
-  return Number(rows[0]?.n ?? 0);
+/** One claim of a round: who claims which subscription, and what the round found. */
+interface Claim<S extends SubscriptionRecord> {
+  readonly subKey: string;
+  readonly serverId: string;
+  result: ClaimedSubscription<S> | undefined;
+}
+
+/**
+ * A round's claims (cluster-notes §3.7): the rows locked in key order (two servers' rounds never deadlock on them),
+ * each made its claimer's (epoch + 1, attached), and what was sent and not removed requeued: the previous owner's
+ * frames may not have reached the subscriber, so they go again, their count raised, as after a reconnect to the
+ * same server. A subscription claimed twice in one round is raised once; both claimers get that epoch.
+ */
+async function claimAll<S extends SubscriptionRecord>(
+  claims: ReadonlyArray<Claim<S>>,
+  trx: Transaction<Database>,
+): Promise<void> {
+  const keys = [...new Set(claims.map((c) => c.subKey))].sort();
+  const by = new Map(claims.map((c) => [c.subKey, c.serverId]));
+  await sql`select 1 from pubsub_subscription where sub_key = any(${keys}::text[]) order by sub_key for update`.execute(trx);
+  const { rows } = await sql<ClaimRow>`update pubsub_subscription s
+    set owner_server_id = (select server_id from cluster_server where server_id = d.owner),
+      owner_epoch = s.owner_epoch + 1, detached_at = null
+    from unnest(${keys}::text[], ${keys.map((k) => by.get(k)!)}::text[]) as d(k, owner)
+    where s.sub_key = d.k
+    returning s.sub_key, s.body, s.suspended, s.dropped, s.detached_at, s.owner_epoch,
+      (select count(*) from pubsub_queue q where q.sub_key = s.sub_key) as queued`.execute(trx);
+  await sql`update pubsub_queue set delivered = 0 where sub_key = any(${keys}::text[]) and delivered = 1`.execute(trx);
+  const found = new Map(rows.map((r) => [r.sub_key, claimed<S>(r)]));
+  // A round retried (group-commit.ts) runs this again: every result is set afresh.
+  for (const c of claims) c.result = found.get(c.subKey);
 }

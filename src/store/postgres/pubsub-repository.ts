@@ -12,15 +12,8 @@ import { KyselyPubSubRepository, type Publication } from '../pubsub-repository-b
 import { add, none } from '../pubsub-rows.js';
 import { PostgresPubSubCluster } from './pubsub-cluster.js';
 import { DepthDeltas } from './pubsub-depths.js';
-import {
-  chunks,
-  deleteExpiredRows,
-  deleteQueue,
-  deleteQueued,
-  insertPublications,
-  markSent,
-  stillOwned,
-} from './pubsub-writes.js';
+import { DeliveryMarks } from './pubsub-marks.js';
+import { deleteExpiredRows, deleteQueue, insertPublications, stillOwned } from './pubsub-writes.js';
 
 /**
  * Pub/sub persistence in PostgreSQL. Every write goes through one group-commit queue (one pooled connection per
@@ -33,11 +26,13 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
 {
   readonly cluster: PostgresPubSubCluster<S>;
   readonly #depths = new DepthDeltas();
+  readonly #marks: DeliveryMarks;
 
   constructor(store: { readonly db: Kysely<Database> }) {
     // Rounds of publications overlap: each upserts its topics' depth rows, so one topic's rounds commit in order.
     super(store.db, true);
     this.cluster = new PostgresPubSubCluster<S>(store.db, this.writes, this.#depths);
+    this.#marks = new DeliveryMarks(this.writes, (trx) => this.#depths.recorder(trx));
   }
 
   protected override roundEnded(trx: Transaction<Database>): Promise<void> {
@@ -59,27 +54,13 @@ export class PostgresPubSubRepository<S extends SubscriptionRecord = Subscriptio
   }
 
   // Marked before the frame is written (see the SQLite repository); the previous frame's removal shares the commit.
-  async markDelivered(subKey: string, msgIds: readonly string[], done: readonly string[], epoch?: number): Promise<Deleted> {
-    let deleted = none();
-    await this.writes.run(async (trx) => {
-      deleted = none(); // a round retried (group-commit.ts) runs this again from the start
-      if (!(await stillOwned(trx, subKey, epoch))) return void (deleted.moved = true);
-      const depth = this.#depths.recorder(trx);
-      for (const part of chunks(done)) add(deleted, await deleteQueued(trx, subKey, part, depth));
-      for (const part of chunks(msgIds)) await markSent(trx, subKey, part);
-    });
-    return deleted;
+  // Every subscription's marks of a round are one op (pubsub-marks.ts).
+  markDelivered(subKey: string, msgIds: readonly string[], done: readonly string[], epoch?: number): Promise<Deleted> {
+    return this.#marks.write(subKey, msgIds, done, epoch);
   }
 
-  async acknowledge(subKey: string, msgIds: readonly string[], epoch?: number): Promise<Deleted> {
-    let deleted = none();
-    await this.writes.run(async (trx) => {
-      deleted = none(); // a round retried (group-commit.ts) runs this again from the start
-      if (!(await stillOwned(trx, subKey, epoch))) return void (deleted.moved = true);
-      const depth = this.#depths.recorder(trx);
-      for (const part of chunks(msgIds)) add(deleted, await deleteQueued(trx, subKey, part, depth));
-    });
-    return deleted;
+  acknowledge(subKey: string, msgIds: readonly string[], epoch?: number): Promise<Deleted> {
+    return this.#marks.write(subKey, [], msgIds, epoch);
   }
 
   async requeue(subKey: string, epoch?: number): Promise<boolean> {

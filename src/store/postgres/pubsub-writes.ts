@@ -1,7 +1,6 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from '../schema.js';
 import type { Deleted, Expired, StoredTotals } from '../pubsub-repository.js';
-import { none } from '../pubsub-rows.js';
 import type { Publication } from '../pubsub-repository-base.js';
 import type { DepthRecorder } from './pubsub-depths.js';
 
@@ -9,7 +8,7 @@ import type { DepthRecorder } from './pubsub-depths.js';
 const CHUNK = 10_000;
 
 /** `items` in slices of at most `CHUNK`. */
-export function chunks<T>(items: readonly T[]): T[][] {
+function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
   return out;
@@ -112,28 +111,6 @@ export async function stillOwned(trx: Transaction<Database>, subKey: string, epo
   const { rows } = await sql<{ e: string }>`select owner_epoch as e from pubsub_subscription
     where sub_key = ${subKey} for share`.execute(trx);
   return rows.length === 1 && Number(rows[0]!.e) === epoch;
-}
-
-/** Marks queue rows as sent and raises their delivery count. */
-export async function markSent(trx: Transaction<Database>, subKey: string, msgIds: readonly string[]): Promise<void> {
-  if (!msgIds.length) return;
-  await sql`update pubsub_queue set delivered = 1, delivery_count = delivery_count + 1
-    where sub_key = ${subKey} and msg_id = any(${msgIds}::text[])`.execute(trx);
-}
-
-/**
- * Deletes one subscription's queue rows, then those of the messages no subscription still needs. Two statements:
- * in one, the message delete would see the queue rows the same statement deletes.
- */
-export async function deleteQueued(
-  trx: Transaction<Database>,
-  subKey: string,
-  msgIds: readonly string[],
-  depth: DepthRecorder,
-): Promise<Deleted> {
-  if (!msgIds.length) return none();
-  const rows = await sql`delete from pubsub_queue where sub_key = ${subKey} and msg_id = any(${msgIds}::text[])`.execute(trx);
-  return { rows: Number(rows.numAffectedRows ?? 0), ...(await deleteUnneeded(trx, msgIds, depth)) };
 }
 
 /** Deletes every queue row of a subscription, then the messages no subscription still needs. */

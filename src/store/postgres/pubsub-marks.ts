@@ -1,0 +1,123 @@
+import { sql, type Transaction } from 'kysely';
+import type { Database } from '../schema.js';
+import type { GroupCommit } from '../group-commit.js';
+import type { Deleted } from '../pubsub-repository.js';
+import type { Publication } from '../pubsub-repository-base.js';
+import { none } from '../pubsub-rows.js';
+import type { DepthRecorder } from './pubsub-depths.js';
+
+/** One subscription's delivery-state write: `sent` marked as sent (count raised), `done` removed from its queue. */
+interface Mark {
+  readonly subKey: string;
+  readonly epoch: number | undefined;
+  readonly sent: readonly string[];
+  readonly done: readonly string[];
+  result: Deleted;
+}
+
+interface Batch {
+  readonly marks: Mark[];
+  committed?: Promise<void>;
+}
+
+const pair = (subKey: string, msgId: string) => `${subKey}\n${msgId}`;
+
+/**
+ * The delivery-state writes of every subscription (sent, acknowledged) that arrive while a round is being made,
+ * written as one op of the round in four statements whatever their number. One op each made a round of a thousand
+ * subscribers' writes three thousand round trips: a thousand subscribers resuming on one server waited seconds for
+ * their first frame (bench case (d)). Each write's `epoch` is checked as `stillOwned` does (cluster-notes §3.7).
+ */
+export class DeliveryMarks {
+  readonly #writes: GroupCommit<Publication>;
+  readonly #recorder: (trx: Transaction<Database>) => DepthRecorder;
+  #open: Batch | undefined;
+
+  constructor(writes: GroupCommit<Publication>, recorder: (trx: Transaction<Database>) => DepthRecorder) {
+    this.#writes = writes;
+    this.#recorder = recorder;
+  }
+
+  /** Queues one subscription's write; resolves once committed, with what it deleted (or `moved`). */
+  async write(subKey: string, sent: readonly string[], done: readonly string[], epoch: number | undefined): Promise<Deleted> {
+    const mark: Mark = { subKey, epoch, sent, done, result: none() };
+    let batch = this.#open;
+    if (!batch) {
+      const opened: Batch = (batch = this.#open = { marks: [] });
+      const close = () => {
+        if (this.#open === opened) this.#open = undefined;
+      };
+      // Closed once its round has begun (later writes go in the next round), or failed before it ran (a round that
+      // fails for good never runs its ops): a closed batch takes no more writes.
+      opened.committed = this.#writes
+        .run((trx) => {
+          close();
+          return this.#commit(opened.marks, trx);
+        })
+        .finally(close);
+    }
+    batch.marks.push(mark);
+    await batch.committed;
+    return mark.result;
+  }
+
+  // Runs again from the start when the round is retried (group-commit.ts): every result is computed afresh.
+  async #commit(marks: readonly Mark[], trx: Transaction<Database>): Promise<void> {
+    for (const m of marks) m.result = none();
+    const owned = await this.#owned(marks, trx);
+    const ours = marks.filter((m) => owned(m));
+    const doneBy = new Map<string, Mark>();
+    for (const m of ours) for (const id of m.done) if (!doneBy.has(pair(m.subKey, id))) doneBy.set(pair(m.subKey, id), m);
+    if (doneBy.size) await this.#remove(doneBy, trx);
+    const sentKeys = ours.flatMap((m) => m.sent.map(() => m.subKey));
+    if (!sentKeys.length) return;
+    await sql`update pubsub_queue q set delivered = 1, delivery_count = q.delivery_count + 1
+      from unnest(${sentKeys}::text[], ${ours.flatMap((m) => m.sent)}::text[]) as d(k, id)
+      where q.sub_key = d.k and q.msg_id = d.id`.execute(trx);
+  }
+
+  /**
+   * Which marks still come from their subscription's owner: the rows read `for share`, in key order, so that a
+   * claim by another server (which takes a row `for update`) waits for this round, and a round after the claim sees
+   * its epoch. A mark without an epoch (one server, no cluster) always counts.
+   */
+  async #owned(marks: readonly Mark[], trx: Transaction<Database>): Promise<(m: Mark) => boolean> {
+    const fenced = [...new Set(marks.filter((m) => m.epoch !== undefined).map((m) => m.subKey))].sort();
+    if (!fenced.length) return () => true;
+    const { rows } = await sql<{ sub_key: string; e: string }>`select sub_key, owner_epoch as e from pubsub_subscription
+      where sub_key = any(${fenced}::text[]) order by sub_key for share`.execute(trx);
+    const epochs = new Map(rows.map((r) => [r.sub_key, Number(r.e)]));
+    return (m) => {
+      if (m.epoch === undefined || epochs.get(m.subKey) === m.epoch) return true;
+      m.result.moved = true;
+      return false;
+    };
+  }
+
+  /**
+   * Deletes the queue rows done, then the messages no subscription still needs (two statements: in one, the message
+   * delete would see the queue rows the same statement deletes). Each deletion counts for the mark that named it.
+   */
+  async #remove(doneBy: ReadonlyMap<string, Mark>, trx: Transaction<Database>): Promise<void> {
+    const marks = [...doneBy.values()];
+    const keys = marks.map((m) => m.subKey);
+    const ids = [...doneBy.keys()].map((k) => k.slice(k.indexOf('\n') + 1));
+    const rows = await sql<{ sub_key: string; msg_id: string }>`delete from pubsub_queue q
+      using unnest(${keys}::text[], ${ids}::text[]) as d(k, id)
+      where q.sub_key = d.k and q.msg_id = d.id returning q.sub_key, q.msg_id`.execute(trx);
+    for (const r of rows.rows) doneBy.get(pair(r.sub_key, r.msg_id))!.result.rows++;
+    const byMessage = new Map<string, Mark>();
+    for (const [k, m] of doneBy) byMessage.set(k.slice(k.indexOf('\n') + 1), m);
+    const gone = await sql<{ msg_id: string; topic_name: string; size: number }>`delete from pubsub_message m
+      where m.msg_id = any(${[...byMessage.keys()]}::text[])
+        and not exists (select 1 from pubsub_queue q where q.msg_id = m.msg_id)
+      returning m.msg_id, m.topic_name, m.size`.execute(trx);
+    const depth = this.#recorder(trx);
+    for (const r of gone.rows) {
+      const m = byMessage.get(r.msg_id)!;
+      m.result.messages++;
+      m.result.bytes += Number(r.size);
+      depth(r.topic_name, -1, -Number(r.size));
+    }
+  }
+}
