@@ -63,7 +63,9 @@ describe('PostgreSQL group commit with two rounds in flight', { skip: unavailabl
     await Promise.all([second, drained]);
     assert.deepEqual(answered, ['first', 'second', 'drain'], 'answered in the order of their rounds');
     assert.equal(await stored(), 41);
-    const depth = await pgQuery<{ gd: string }>(`select coalesce(sum(gd), 0)::int as gd from "${schema}".pubsub_topic_depth where topic_name = '/o'`);
+    const depth = await pgQuery<{ gd: string }>(
+      `select coalesce(sum(gd), 0)::int as gd from "${schema}".pubsub_topic_depth where topic_name = '/o'`,
+    );
     assert.equal(Number(depth[0]!.gd), 41, 'each round counted once in the depth row');
   });
 
