@@ -211,6 +211,25 @@ describe('pub/sub across servers', { skip: unavailable }, () => {
     back.client.close();
   });
 
+  test("kill -9 of b: its durable subscription's detachedTtl still holds, the housekeeper deletes it", async () => {
+    const { c, a, b, cc, url } = await threeServers();
+    await topic([a, b, cc], '/x/ttl', { detachedTtl: 2 });
+    await topic([a, b, cc], '/x/kept');
+    const expiring = await receiver(url(b), { clientId: 'ttl-d', topic: '/x/ttl' });
+    const kept = await receiver(url(b), { clientId: 'ttl-k', topic: '/x/kept' });
+    await publishGd({ urls: [url(a)], topic: '/x/ttl', prefix: 't', quota: 10, window: 2 });
+    await waitFor(() => expiring.seen.length >= 10, 10_000, 'received on b');
+    const killedAt = Date.now();
+    await b.kill('SIGKILL');
+    const stored = async (k: string) =>
+      (await pgQuery(`select 1 from "${c.schema}".pubsub_subscription where sub_key = $1`, [k])).length === 1;
+    await waitFor(async () => !(await stored(expiring.subKey)) || undefined, 20_000, 'the expired subscription deleted');
+    assert.ok(Date.now() - killedAt >= 2000, 'not before its detachedTtl');
+    assert.equal(await stored(kept.subKey), true, "a subscription within its topic's detachedTtl (a day) is kept");
+    const rows = await pgQuery(`select 1 from "${c.schema}".pubsub_queue where sub_key = $1`, [expiring.subKey]);
+    assert.equal(rows.length, 0, 'with its queue');
+  });
+
   test("b's LISTEN connection killed while a publishes (no poll to help): nothing is lost, the listener comes back", async () => {
     const { a, b, cc, url } = await threeServers({ SWITCHBOARD_CLUSTER_POLL_MS: '60000' });
     await topic([a, b, cc], '/x/relisten');

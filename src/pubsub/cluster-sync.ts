@@ -184,9 +184,28 @@ export class ClusterSync {
     this.#elsewhere = await this.#p.store.subscribedElsewhere(this.serverId);
     this.#peers = await this.#p.store.peers(this.serverId);
     if (this.housekeeper) {
-      const { deleted } = await this.#p.store.cleanOwnerless(Date.now(), this.#p.cluster.orphanTtlMs);
-      if (deleted) this.#p.log.info({ deleted }, 'Deleted unsub_on_wsx_close subscriptions left ownerless by a dead server');
+      await this.#cleanOwnerless(Date.now());
       await this.#p.store.foldDepths();
+    }
+  }
+
+  /**
+   * The housekeeper's part of a dead server's subscriptions: an `unsub_on_wsx_close` one ownerless for `orphanTtlMs`
+   * (its subscriber may resume it elsewhere meanwhile) and any one detached for longer than its topic's
+   * `detachedTtl` are deleted, as their owner would have done.
+   */
+  async #cleanOwnerless(now: number): Promise<void> {
+    for (const sub of await this.#p.store.ownerless(now)) {
+      const ttlMs = sub.unsubOnWsxClose
+        ? this.#p.cluster.orphanTtlMs
+        : ((await this.#p.topics.get(sub.topicName))?.detachedTtl ?? Infinity) * 1000;
+      if (now - sub.detachedAt < ttlMs || !(await this.#p.store.deleteOwnerless(sub.subKey))) continue;
+      this.#p.log.info(
+        { subKey: sub.subKey, topic: sub.topicName, detachedAt: new Date(sub.detachedAt).toISOString() },
+        sub.unsubOnWsxClose
+          ? 'Deleted an unsub_on_wsx_close subscription left ownerless by a dead server'
+          : 'Deleted a subscription of a dead server detached for longer than detachedTtl',
+      );
     }
   }
 

@@ -102,6 +102,15 @@ export interface OwnedState {
  * The pub/sub writes and reads of a cluster on PostgreSQL (cluster-notes §3.7): ownership of delivery by compare-and-
  * set on `owner_epoch`, the sweep's reads, the cluster-wide depths and the housekeeper's clean-up.
  */
+/** A subscription no server owns (its server died), as the housekeeper judges it. */
+export interface OwnerlessSubscription {
+  readonly subKey: string;
+  readonly topicName: string;
+  /** Since when (epoch ms) no connection is attached. */
+  readonly detachedAt: number;
+  readonly unsubOnWsxClose: boolean;
+}
+
 export interface PubSubClusterStore<S extends SubscriptionRecord = SubscriptionRecord> {
   /** Stores a new subscription owned by `serverId` (null until that server is registered) at epoch 1. */
   createOwned(subscription: S, serverId: string): Promise<void>;
@@ -118,8 +127,10 @@ export interface PubSubClusterStore<S extends SubscriptionRecord = SubscriptionR
   depths(): Promise<Map<string, StoredTotals>>;
   /** Folds the depth rows of processes that stopped writing them (the housekeeper's); resolves with how many. */
   foldDepths(): Promise<number>;
-  /** Ownerless subscriptions: marks when they became so; deletes `unsub_on_wsx_close` ones ownerless over `ttlMs`. */
-  cleanOwnerless(now: number, ttlMs: number): Promise<{ deleted: number }>;
+  /** Every ownerless subscription (a dead server's), after marking those not yet detached as detached at `now`. */
+  ownerless(now: number): Promise<OwnerlessSubscription[]>;
+  /** Deletes a subscription and its queue if it is still ownerless; resolves with whether it did. */
+  deleteOwnerless(subKey: string): Promise<boolean>;
   /** Topics with a subscription that `serverId` does not own (another server's, or ownerless). */
   subscribedElsewhere(serverId: string): Promise<Set<string>>;
   /** Whether any server other than `serverId` is registered. */

@@ -4,6 +4,7 @@ import { GroupCommit } from '../group-commit.js';
 import type {
   ClaimedSubscription,
   OwnedState,
+  OwnerlessSubscription,
   PubSubClusterStore,
   StoredTotals,
   SubscriptionRecord,
@@ -75,17 +76,23 @@ export class PostgresPubSubCluster<S extends SubscriptionRecord> implements PubS
     return foldDepths(this.#db);
   }
 
-  async cleanOwnerless(now: number, ttlMs: number): Promise<{ deleted: number }> {
-    // A server's death is not its subscriber's close: an `unsub_on_wsx_close` subscription left ownerless waits
-    // `ttlMs` (the subscriber may resume it elsewhere) before the housekeeper deletes it.
+  async ownerless(now: number): Promise<OwnerlessSubscription[]> {
+    // Ownerless since `now` unless detached before: a subscriber gone before its server died keeps its own time.
     await sql`update pubsub_subscription set detached_at = ${now}
       where owner_server_id is null and detached_at is null`.execute(this.#db);
-    const { rows } = await sql<{ sub_key: string }>`select sub_key from pubsub_subscription
-      where owner_server_id is null and detached_at <= ${now - ttlMs}
-        and (body::jsonb ->> 'unsubOnWsxClose') = 'true'`.execute(this.#db);
-    let deleted = 0;
-    for (const { sub_key: subKey } of rows) if (await this.#deleteIfOwnerless(subKey)) deleted++;
-    return { deleted };
+    const { rows } = await sql<{ sub_key: string; topic_name: string; detached_at: string; unsub: boolean }>`
+      select sub_key, topic_name, detached_at, coalesce((body::jsonb ->> 'unsubOnWsxClose') = 'true', false) as unsub
+      from pubsub_subscription where owner_server_id is null`.execute(this.#db);
+    return rows.map((r) => ({
+      subKey: r.sub_key,
+      topicName: r.topic_name,
+      detachedAt: Number(r.detached_at),
+      unsubOnWsxClose: r.unsub,
+    }));
+  }
+
+  deleteOwnerless(subKey: string): Promise<boolean> {
+    return this.#deleteIfOwnerless(subKey);
   }
 
   async subscribedElsewhere(serverId: string): Promise<Set<string>> {
