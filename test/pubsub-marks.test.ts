@@ -111,6 +111,53 @@ describe('PostgreSQL delivery marks and depth shards', { skip: unavailable ?? fa
     assert.equal((await depthRows('/s')).length, 2, 'one row per process');
   });
 
+  test("two processes acknowledging a message's last two rows at once: the later one deletes the message", async () => {
+    // Process A's acknowledgement is held in its COMMIT (a deferred trigger on its queue row's delete) after its
+    // statements ran; process B acknowledges the other row meanwhile. Unlocked, each would still see the other's row
+    // and keep the message (an orphan); locked, B waits for A and then sees both rows gone.
+    const [first, second] = await subscribed('/o', 2);
+    const m = msg('/o');
+    await repo.publish([m], [first!, second!]);
+    await q(`create function S.hold_ack() returns trigger language plpgsql as $$
+      begin perform pg_advisory_xact_lock_shared(${HOLD_LOCK + 1}); return null; end $$`);
+    await q(`create constraint trigger hold_ack after delete on S.pubsub_queue deferrable initially deferred
+      for each row when (old.sub_key = '${first}') execute function S.hold_ack()`);
+    const locker = new pg.Client({ connectionString: adminUrl() });
+    await locker.connect();
+    try {
+      await locker.query('select pg_advisory_lock($1)', [HOLD_LOCK + 1]);
+      const a = repo.acknowledge(first!, [m.msgId]);
+      await waitFor(
+        async () =>
+          (await pgQuery(`select 1 from pg_stat_activity where application_name = $1 and wait_event = 'advisory'`, [APP]))
+            .length === 1 || undefined,
+        5000,
+        "A's acknowledgement to reach COMMIT",
+      );
+      let bDone = false;
+      const b = other.acknowledge(second!, [m.msgId]).then((d) => ((bDone = true), d));
+      await waitFor(
+        async () =>
+          (
+            await pgQuery(`select 1 from pg_stat_activity where application_name = $1 and wait_event = 'transactionid'`, [
+              `${APP}-b`,
+            ])
+          ).length === 1 || undefined,
+        5000,
+        "B's acknowledgement to wait for A's lock on the message",
+      );
+      assert.equal(bDone, false);
+      await locker.query('select pg_advisory_unlock($1)', [HOLD_LOCK + 1]);
+      assert.deepEqual(await a, { rows: 1, messages: 0, bytes: 0 });
+      assert.deepEqual(await b, { rows: 1, messages: 1, bytes: m.size });
+    } finally {
+      await locker.end();
+    }
+    const left = await q<{ n: string }>(`select count(*) as n from S.pubsub_message where msg_id = '${m.msgId}'`);
+    assert.equal(left[0]!.n, '0', 'no orphan');
+    assert.equal(await depthSum('/o'), 0);
+  });
+
   test("the housekeeper folds shards nobody wrote for a while into the topic's row ''; the sum stays", async () => {
     await q(`update S.pubsub_topic_depth set updated_at = now() - interval '1 minute' where topic_name = '/s'`);
     const folded = await repo.cluster!.foldDepths();

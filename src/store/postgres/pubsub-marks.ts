@@ -5,6 +5,7 @@ import type { Deleted } from '../pubsub-repository.js';
 import type { Publication } from '../pubsub-repository-base.js';
 import { none } from '../pubsub-rows.js';
 import type { DepthRecorder } from './pubsub-depths.js';
+import { deleteUnneededMessages } from './pubsub-writes.js';
 
 /** One subscription's delivery-state write: `sent` marked as sent (count raised), `done` removed from its queue. */
 interface Mark {
@@ -95,8 +96,9 @@ export class DeliveryMarks {
   }
 
   /**
-   * Deletes the queue rows done, then the messages no subscription still needs (two statements: in one, the message
-   * delete would see the queue rows the same statement deletes). Each deletion counts for the mark that named it.
+   * Deletes the queue rows done, then the messages no subscription still needs (in statements of their own: in one,
+   * the message delete would see the queue rows the same statement deletes). Each deletion counts for the mark that
+   * named it.
    */
   async #remove(doneBy: ReadonlyMap<string, Mark>, trx: Transaction<Database>): Promise<void> {
     const marks = [...doneBy.values()];
@@ -108,16 +110,12 @@ export class DeliveryMarks {
     for (const r of rows.rows) doneBy.get(pair(r.sub_key, r.msg_id))!.result.rows++;
     const byMessage = new Map<string, Mark>();
     for (const [k, m] of doneBy) byMessage.set(k.slice(k.indexOf('\n') + 1), m);
-    const gone = await sql<{ msg_id: string; topic_name: string; size: number }>`delete from pubsub_message m
-      where m.msg_id = any(${[...byMessage.keys()]}::text[])
-        and not exists (select 1 from pubsub_queue q where q.msg_id = m.msg_id)
-      returning m.msg_id, m.topic_name, m.size`.execute(trx);
     const depth = this.#recorder(trx);
-    for (const r of gone.rows) {
-      const m = byMessage.get(r.msg_id)!;
+    for (const gone of await deleteUnneededMessages(trx, [...byMessage.keys()])) {
+      const m = byMessage.get(gone.msgId)!;
       m.result.messages++;
-      m.result.bytes += Number(r.size);
-      depth(r.topic_name, -1, -Number(r.size));
+      m.result.bytes += gone.size;
+      depth(gone.topicName, -1, -gone.size);
     }
   }
 }

@@ -130,21 +130,33 @@ async function deleteUnneeded(
   msgIds: readonly string[],
   depth: DepthRecorder,
 ): Promise<Omit<Deleted, 'rows'>> {
-  // `count`/`sum` come back from pg as strings.
-  const gone = await sql<{ topic: string; n: string; bytes: string | null }>`with gone as (
-      delete from pubsub_message m where m.msg_id = any(${msgIds}::text[])
-        and not exists (select 1 from pubsub_queue q where q.msg_id = m.msg_id)
-      returning m.topic_name, m.size)
-    select topic_name as topic, count(*) as n, sum(size) as bytes from gone group by topic_name`.execute(trx);
   const deleted = { messages: 0, bytes: 0 };
-  for (const r of gone.rows) {
-    const n = Number(r.n);
-    const bytes = Number(r.bytes ?? 0);
-    deleted.messages += n;
-    deleted.bytes += bytes;
-    depth(r.topic, -n, -bytes);
+  for (const m of await deleteUnneededMessages(trx, msgIds)) {
+    deleted.messages++;
+    deleted.bytes += m.size;
+    depth(m.topicName, -1, -m.size);
   }
   return deleted;
+}
+
+/**
+ * Deletes those of `msgIds` that no queue row needs any more, after this transaction deleted some of their rows; one
+ * row per message deleted. The messages are locked first, in id order: two servers removing a message's last two
+ * rows at the same moment would each still see the other's row and keep it (an orphan, counted in the depth until
+ * it expired); locked, the later waits for the earlier's commit and then, in a statement of its own with a fresh
+ * snapshot (READ COMMITTED), sees both rows gone.
+ */
+export async function deleteUnneededMessages(
+  trx: Transaction<Database>,
+  msgIds: readonly string[],
+): Promise<Array<{ msgId: string; topicName: string; size: number }>> {
+  if (!msgIds.length) return [];
+  const ids = [...new Set(msgIds)].sort();
+  await sql`select 1 from pubsub_message where msg_id = any(${ids}::text[]) order by msg_id for update`.execute(trx);
+  const { rows } = await sql<{ msg_id: string; topic_name: string; size: number }>`delete from pubsub_message m
+    where m.msg_id = any(${ids}::text[]) and not exists (select 1 from pubsub_queue q where q.msg_id = m.msg_id)
+    returning m.msg_id, m.topic_name, m.size`.execute(trx);
+  return rows.map((r) => ({ msgId: r.msg_id, topicName: r.topic_name, size: Number(r.size) }));
 }
 
 /** Deletes the messages expired at `now` and their queue rows in one statement; counts per topic and subscription. */
