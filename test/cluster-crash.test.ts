@@ -119,7 +119,7 @@ describe('kill -9 across servers', { skip: unavailable }, () => {
   });
 
   test("kill -9 of the publishers' server: they go on through c; every acknowledged publish is delivered", async (t) => {
-    const { servers, url } = await threeServers();
+    const { c, servers, url } = await threeServers();
     const [a, b, cc] = servers as [ClusterServer, ClusterServer, ClusterServer];
     const sub = await receiver(url(b), { clientId: 'pub-crash-sub', topic: TOPIC, batchSize: 200 });
     let killing = false;
@@ -137,6 +137,10 @@ describe('kill -9 across servers', { skip: unavailable }, () => {
       reconnect: () => url(cc),
     });
     const missing = await seenAll([sub], run.acked);
+    if (missing.length)
+      t.diagnostic(
+        `missing ${missing.length}: ${JSON.stringify({ where: await whereAre(c, sub.subKey, missing.slice(0, 10)), subscriberSocket: sub.closed() ?? 'open' })}`,
+      );
     const seen = new Set(sub.seen.map((m) => m.id));
     const storedUnanswered = [...run.unanswered].filter((id) => seen.has(id)).length;
     t.diagnostic(

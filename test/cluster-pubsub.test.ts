@@ -88,7 +88,11 @@ describe('pub/sub across servers', { skip: unavailable }, () => {
     await topic([a, b, cc], '/x/order');
     const sub = await receiver(url(b), { clientId: 'x-order', topic: '/x/order', batchSize: 7 });
     await publishGd({ urls: [url(a)], topic: '/x/order', prefix: 'o', quota: 600, window: 1 });
-    await waitFor(() => sub.seen.length >= 600, 20_000, 'all 600 on b');
+    await waitFor(() => sub.seen.length >= 600, 20_000, 'all 600 on b').catch((err: Error) => {
+      throw new Error(
+        `${err.message}: ${sub.seen.length} seen, the subscriber's socket ${JSON.stringify(sub.closed() ?? 'open')}`,
+      );
+    });
     assert.deepEqual(
       sub.seen.map((m) => m.id),
       Array.from({ length: 600 }, (_, i) => `o-${i}`),

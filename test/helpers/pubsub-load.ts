@@ -38,6 +38,8 @@ export interface Receiver {
   readonly client: TestClient;
   /** When the first delivery arrived (performance.now()), or undefined. */
   readonly firstAt: () => number | undefined;
+  /** How its socket closed, if it did (for a failing test to say: a fenced server closes its clients with 1012). */
+  readonly closed: () => { code: number; reason: string } | undefined;
 }
 
 /**
@@ -61,6 +63,8 @@ export async function receiver(
   const seen: Seen[] = [];
   const ackMode = options.ackMode ?? 'client';
   let firstAt: number | undefined;
+  let closed: { code: number; reason: string } | undefined;
+  c.ws.once('close', (code: number, reason: Buffer) => (closed = { code, reason: reason.toString() }));
   c.ws.on('message', (raw: Buffer) => {
     const frame = JSON.parse(raw.toString()) as PsrqFrame;
     if (frame.meta.msg_type !== 'zwsx.psrq') return;
@@ -77,7 +81,7 @@ export async function receiver(
         delivery_batch_size: options.batchSize ?? 200,
       });
   assert.equal(reply.meta.status, 200, JSON.stringify(reply));
-  return { subKey: reply.data.sub_key as string, seen, client: c, firstAt: () => firstAt };
+  return { subKey: reply.data.sub_key as string, seen, client: c, firstAt: () => firstAt, closed: () => closed };
 }
 
 /** Acknowledges a delivery frame (ack_mode client). */
