@@ -1,168 +1,153 @@
-// `npm run bench -- echo`: Zato-protocol invoke of zato.helpers.echo through a Switchboard channel, against a
-// naive `ws` JSON echo server and Node-RED 4.1 (websocket-in → function → websocket-out), one at a time, with
-// the same raw-TCP pipelined load generator in its own process.
-import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// `npm run bench -- echo [--shapes pipelined,200x1,2000x1,1x1] [--only switchboard,direct,plain,ws,nodered]
+// [--rounds 3] [--connections 4 --window 64] [--duration 8] [--warmup 2] [--baseline PATH]`: echo through Switchboard
+// (the WSX gateway on the demo channel, a WSX channel with zato.helpers.echo mounted directly, a plain JSON channel)
+// against a naive `ws` JSON echo server and Node-RED 4.1, with the same raw-TCP load generator in its own process, in
+// the load shapes real clients make: many connections with one request in flight each (200 × 1, 2,000 × 1), one
+// connection with one (latency: p50/p99/p99.9), beside the pipelined case (4 × 64). Each round starts every server
+// fresh, in turn (the order rotates), and runs every shape on it; ratios are paired per round and shape, then the
+// median. Server CPU per message (user + sys from /proc over the measured window) holds where the generator is the
+// limit. Ends with one JSON line.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baselineCheckout, freePort, killAll, runJson, spawnTracked, startSwitchboard, withCpuOf } from '../lib/processes.mjs';
-import { NODE_RED_PATH, startNodeRed } from './nodered.mjs';
+import { barChart } from '../lib/bar-chart.mjs';
+import { baselineCheckout, root, runJson } from '../lib/processes.mjs';
+import { LABELS, processes, stopProcess } from './servers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const loadgen = join(here, '..', 'lib', 'loadgen.mjs');
 
-async function startWsEcho(port) {
-  const child = spawnTracked(process.execPath, [join(here, 'ws-echo-server.mjs'), String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise((resolve) => child.stdout.once('data', resolve));
-  return child;
+/** The shapes by name: connections × requests in flight on each. */
+function shapesOf(opts) {
+  return {
+    pipelined: { connections: Number(opts.connections ?? 4), window: Number(opts.window ?? 64) },
+    '200x1': { connections: 200, window: 1 },
+    '2000x1': { connections: 2000, window: 1 },
+    '1x1': { connections: 1, window: 1 },
+  };
 }
 
-/** Drives a server with the load generator; adds the server's CPU use (% of a core, warm-up included). */
-async function load(server, target, opts) {
-  const args = [
-    JSON.stringify({
-      ...target,
-      connections: opts.connections,
-      window: opts.window,
-      warmupMs: opts.warmupMs,
-      durationMs: opts.durationMs,
-    }),
-  ];
-  const { result, cpu } = await withCpuOf(server.pid, () => runJson(loadgen, args));
-  return { ...result, serverCpu: cpu };
+// Issue 13's targets: Switchboard key → peer → ratio it must reach, per shape.
+const TARGETS = {
+  pipelined: { switchboard: { ws: 1.5, nodered: 4 } },
+  '200x1': { switchboard: { ws: 1.0, nodered: 2 }, plain: { ws: 1.1 } },
+  '2000x1': { switchboard: { ws: 1.0, nodered: 2 }, plain: { ws: 1.1 } },
+};
+
+/** Drives one target with the load generator. */
+function load(child, target, shape, o) {
+  const args = { host: '127.0.0.1', ...target, ...shape, warmupMs: o.warmupMs, durationMs: o.durationMs };
+  return runJson(loadgen, [JSON.stringify({ ...args, serverPid: child.pid })]);
 }
 
-/** Runs the servers one after another (ours, the baseline with --baseline, ws, Node-RED) and prints the table, the ratios and one JSON line. */
+/** Runs the rounds and prints, per shape, the table and the paired ratios; then one JSON line. */
 export async function run(opts = {}) {
-  const o = {
-    connections: Number(opts.connections ?? 4),
-    window: Number(opts.window ?? 64),
-    warmupMs: Number(opts.warmup ?? 2) * 1000,
-    durationMs: Number(opts.duration ?? 8) * 1000,
-  };
-  // `--baseline PATH` adds the Switchboard built in another checkout to the rotation, as `switchboard@base`.
+  const o = { warmupMs: Number(opts.warmup ?? 2) * 1000, durationMs: Number(opts.duration ?? 8) * 1000 };
+  const shapes = shapesOf(opts);
+  const shapeNames = opts.shapes ? String(opts.shapes).split(',') : Object.keys(shapes);
+  for (const s of shapeNames) if (!shapes[s]) throw new Error(`--shapes: no shape ${s} (${Object.keys(shapes).join(', ')})`);
   const baseline = baselineCheckout(opts.baseline);
-  const only = opts.only ? String(opts.only).split(',') : ['switchboard', ...(baseline ? ['base'] : []), 'ws', 'nodered'];
-  if (only.includes('base') && !baseline) throw new Error('--only base needs --baseline PATH');
+  const wanted = opts.only
+    ? String(opts.only).split(',')
+    : ['switchboard', 'direct', 'plain', ...(baseline ? ['base'] : []), 'ws', 'nodered'];
+  if (wanted.includes('base') && !baseline) throw new Error('--only base needs --baseline PATH');
   const rounds = Number(opts.rounds ?? 3);
-  // This VM's throughput drifts by ±15 % from minute to minute: the servers take turns, round after round, and
-  // each is reported by its median round, so a drift hits all of them alike.
-  const all = { switchboard: [], base: [], ws: [], nodered: [] };
+  // all[shape][key]: one result per round.
+  const all = Object.fromEntries(shapeNames.map((s) => [s, Object.fromEntries(wanted.map((k) => [k, []]))]));
+  const list = processes(wanted, baseline);
   for (let round = 0; round < rounds; round++) {
-    const r = await runRound(only, o, baseline, round);
-    for (const [key, value] of Object.entries(r)) all[key].push(value);
-    console.log(
-      `[bench] round ${round + 1}/${rounds}: ${Object.entries(r)
-        .map(([k, v]) => `${k === 'base' ? 'switchboard@base' : k} ${v.msgsPerSec}`)
-        .join(', ')}`,
-    );
+    // The servers take turns, and the order rotates: a drift of this VM (±15 % from minute to minute) hits all alike.
+    const order = list.map((_, i) => list[(i + round) % list.length]);
+    for (const p of order) {
+      const started = await p.start();
+      try {
+        for (const key of p.keys)
+          for (const s of shapeNames) all[s][key].push(await load(started.child, started.targets[key], shapes[s], o));
+      } finally {
+        stopProcess(started);
+      }
+    }
+    console.error(`[bench] echo round ${round + 1}/${rounds} done`);
   }
-  const results = {};
-  for (const [key, list] of Object.entries(all)) {
-    if (list.length) results[key] = median(list, (r) => r.msgsPerSec);
-  }
-  // Ratios are paired: Switchboard against each peer in the same round (seconds apart), then the median of those.
-  const pairedRatio = (other) => {
-    if (!all.switchboard.length || !all[other].length) return { median: null, rounds: [] };
-    const ratios = all.switchboard.map((r, i) => +(r.msgsPerSec / all[other][i].msgsPerSec).toFixed(2));
-    return { median: median(ratios, (x) => x), rounds: ratios };
-  };
-  report(results, o, rounds, { base: pairedRatio('base'), ws: pairedRatio('ws'), nodered: pairedRatio('nodered') });
+  const summary = {};
+  for (const s of shapeNames) summary[s] = report(s, shapes[s], all[s], o, rounds);
+  console.log(JSON.stringify({ bench: 'echo', rounds, duration_s: o.durationMs / 1000, shapes: summary }));
+  const plot = resolve(root, String(opts.plot ?? join('bench', 'results', 'echo.svg')));
+  mkdirSync(dirname(plot), { recursive: true });
+  writeFileSync(plot, plotOf(summary));
+  console.log(`plot: ${plot}`);
 }
 
-function median(list, key) {
+/** msgs/s per server and shape, as an SVG (`--plot PATH`; default bench/results/echo.svg). */
+export function plotOf(summary) {
+  const groups = Object.entries(summary).map(([name, s]) => ({
+    name: `${s.connections} × ${s.window}${name === 'pipelined' ? ' (pipelined)' : ''}`,
+    bars: Object.entries(s.servers).map(([key, r]) => ({ key, value: r.msgsPerSec })),
+  }));
+  return barChart({
+    title: 'npm run bench -- echo: msgs/s per server and shape',
+    unit: 'echoes per second (median round)',
+    groups,
+    labels: LABELS,
+  });
+}
+
+function median(list, key = (x) => x) {
   return [...list].sort((a, b) => key(a) - key(b))[Math.floor(list.length / 2)];
 }
 
-/** One Switchboard (this checkout's, or the baseline's) on a fresh data dir, driven and stopped. */
-async function loadSwitchboard(name, o, checkout) {
-  const sb = await startSwitchboard(name, { checkout });
-  const url = new URL(sb.demoUrl);
-  const result = await load(sb.child, { host: '127.0.0.1', port: Number(url.port), path: url.pathname, mode: 'zato' }, o);
-  killAll();
-  rmSync(sb.dir, { recursive: true, force: true });
-  return result;
+/** Paired ratios of `key` against `peer` in one shape: per round, then their median. */
+function paired(results, key, peer) {
+  const ours = results[key];
+  const theirs = results[peer];
+  if (!ours?.length || !theirs?.length) return undefined;
+  const rounds = ours.map((r, i) => +(r.msgsPerSec / theirs[i].msgsPerSec).toFixed(2));
+  return { median: median(rounds), rounds };
 }
 
-async function runRound(only, o, baseline, round) {
-  const results = {};
-  try {
-    // Ours and the baseline swap places every round, so neither always runs on the warmer or the cooler machine.
-    const pair = [
-      ['switchboard', () => loadSwitchboard('echo', o)],
-      ['base', () => loadSwitchboard('echo-base', o, baseline)],
-    ];
-    for (const [key, start] of round % 2 ? pair.reverse() : pair) {
-      if (only.includes(key)) results[key] = await start();
-    }
-    if (only.includes('ws')) {
-      const port = await freePort();
-      const server = await startWsEcho(port);
-      results.ws = await load(server, { host: '127.0.0.1', port, path: '/', mode: 'json' }, o);
-      killAll();
-    }
-    if (only.includes('nodered')) {
-      const port = await freePort();
-      const { child, userDir } = await startNodeRed(port);
-      results.nodered = await load(child, { host: '127.0.0.1', port, path: NODE_RED_PATH, mode: 'json' }, o);
-      killAll();
-      rmSync(userDir, { recursive: true, force: true });
-    }
-  } finally {
-    killAll();
-  }
-  return results;
-}
-
-function report(results, o, rounds, ratios) {
+function report(name, shape, results, o, rounds) {
   console.log(
-    `\necho: ${o.connections} connections × ${o.window} in flight, ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up; median of ${rounds} rounds`,
+    `\necho ${name}: ${shape.connections} connection(s) × ${shape.window} in flight, ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up; median of ${rounds} rounds`,
   );
-  console.log('server                     msgs/s     p50 ms    p99 ms   errors   server CPU   load generator CPU');
-  const labels = {
-    switchboard: 'switchboard (WSX invoke)',
-    base: 'switchboard@base',
-    ws: 'naive ws echo',
-    nodered: 'node-red 4.1',
-  };
-  for (const [key, r] of Object.entries(results)) {
+  console.log('server                        msgs/s   p50 ms   p99 ms  p99.9 ms  errors  server CPU  µs/msg   generator CPU');
+  const out = { connections: shape.connections, window: shape.window, servers: {}, ratios: {} };
+  for (const [key, list] of Object.entries(results)) {
+    if (!list.length) continue;
+    const r = median(list, (x) => x.msgsPerSec);
+    out.servers[key] = {
+      msgsPerSec: r.msgsPerSec,
+      p50: r.p50,
+      p99: r.p99,
+      p999: r.p999,
+      errors: r.errors,
+      serverCpuPct: r.serverCpuPercent,
+      serverCpuUsPerMsg: median(list.map((x) => x.serverCpuUsPerMsg ?? Infinity)),
+      generatorCpuPct: r.cpuPercent,
+      rounds: list.map((x) => x.msgsPerSec),
+    };
+    const v = out.servers[key];
     console.log(
-      `${labels[key].padEnd(24)} ${String(r.msgsPerSec).padStart(8)} ${r.p50.toFixed(2).padStart(10)} ${r.p99.toFixed(2).padStart(9)} ${String(r.errors).padStart(8)}   ${String(r.serverCpu ?? '?').padStart(7)}%     ${r.cpuPercent}% of a core`,
+      `${LABELS[key].padEnd(27)} ${String(v.msgsPerSec).padStart(8)} ${v.p50.toFixed(2).padStart(8)} ${v.p99.toFixed(2).padStart(8)} ${v.p999.toFixed(2).padStart(9)} ${String(v.errors).padStart(7)} ${String(v.serverCpuPct ?? '?').padStart(9)} % ${String(v.serverCpuUsPerMsg).padStart(7)} ${String(v.generatorCpuPct).padStart(10)} %`,
     );
-    if (r.cpuPercent > 80 && (r.serverCpu ?? 100) < 90)
+    if (v.generatorCpuPct > 80 && (v.serverCpuPct ?? 100) < 90)
+      console.log(`  note: the generator (${v.generatorCpuPct} %) may be the limit here; compare µs/msg`);
+  }
+  for (const key of ['switchboard', 'direct', 'plain', 'base']) {
+    for (const peer of ['ws', 'nodered']) {
+      const ratio = paired(results, key, peer);
+      if (!ratio) continue;
+      out.ratios[`${key}/${peer}`] = ratio.median;
+      const target = TARGETS[name]?.[key]?.[peer];
+      // CPU per message, ours against the peer's (higher is better for us: the peer spends more per message).
+      const cpu = out.servers[peer].serverCpuUsPerMsg / out.servers[key].serverCpuUsPerMsg;
       console.log(
-        `  note: the load generator (${r.cpuPercent}%) may be the bottleneck for ${labels[key]} (server at ${r.serverCpu}%)`,
+        `${LABELS[key]} / ${LABELS[peer]}: ${ratio.median} (rounds ${ratio.rounds.join(', ')}${target ? `; target >= ${target}` : ''}); CPU per message ${cpu.toFixed(2)}× in our favour`,
       );
+    }
   }
-  const ratio = (other) => ratios[other].median;
-  if (results.base)
+  if (name === '1x1' && out.servers.switchboard && out.servers.ws)
     console.log(
-      `ratio new/base: ${ratio('base')} (rounds: ${ratios.base.rounds.join(', ')}; below 1 means this checkout is slower)`,
+      `latency: p99 gateway/ws ${(out.servers.switchboard.p99 / out.servers.ws.p99).toFixed(2)} (target <= 1.2), p99.9 ${(out.servers.switchboard.p999 / out.servers.ws.p999).toFixed(2)}`,
     );
-  console.log(
-    `ratio vs ws: ${ratio('ws')} (rounds: ${ratios.ws.rounds.join(', ')}; target >= 1.5); ` +
-      `ratio vs node-red: ${ratio('nodered')} (rounds: ${ratios.nodered.rounds.join(', ')}; target >= 4)`,
-  );
-  console.log(
-    JSON.stringify({
-      bench: 'echo',
-      switchboard: results.switchboard?.msgsPerSec ?? null,
-      base: results.base?.msgsPerSec ?? null,
-      ws: results.ws?.msgsPerSec ?? null,
-      nodered: results.nodered?.msgsPerSec ?? null,
-      ratio_vs_base: ratio('base'),
-      ratio_vs_ws: ratio('ws'),
-      ratio_vs_nodered: ratio('nodered'),
-      p50_ms: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.p50])),
-      p99_ms: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.p99])),
-      server_cpu_pct: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.serverCpu])),
-      loadgen_cpu_pct: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.cpuPercent])),
-      connections: o.connections,
-      window: o.window,
-      duration_s: o.durationMs / 1000,
-      rounds,
-      ratio_rounds: { base: ratios.base.rounds, ws: ratios.ws.rounds, nodered: ratios.nodered.rounds },
-    }),
-  );
+  return out;
 }

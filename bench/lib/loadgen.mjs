@@ -3,11 +3,15 @@
 // in advance, and unmasked server frames parsed by hand. Every server measured echoes in order, so latency
 // is matched FIFO per connection.
 //
-//   node loadgen.mjs '{"host","port","path","mode":"zato"|"json","connections","window","warmupMs","durationMs"}'
+//   node loadgen.mjs '{"host","port","path","mode":"zato"|"zato-direct"|"json","connections","window","warmupMs",
+//                      "durationMs","serverPid"}'
 //
-// In zato mode, "service" and "request" say what to invoke (default: zato.helpers.echo with a small request);
-// a reply other than zwsx.rspok counts as an error.
-// Prints one JSON line: { msgsPerSec, p50, p99, errors, cpuPercent }.
+// In zato mode, "service" and "request" say what to invoke through a gateway (default: zato.helpers.echo with a
+// small request); in zato-direct mode the request alone is `data` (a channel with the service mounted). A reply other
+// than zwsx.rspok counts as an error. With `serverPid`, the server's CPU (user + sys, /proc) over the measured
+// window is read too: the figure that holds even where this generator is the limit.
+// Prints one JSON line: { msgsPerSec, p50, p99, p999, errors, cpuPercent, serverCpuPercent, serverCpuUsPerMsg }.
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -74,12 +78,16 @@ async function openConnection(stats) {
       pending = parseFrames(pending, (payload) => onFrame(payload));
     });
     sock.once('error', reject);
+    sock.once('close', () =>
+      reject(new Error(`closed by the server before the upgrade (${opts.host}:${opts.port}${opts.path})`)),
+    );
   });
   await ready;
 
   let ring;
-  if (opts.mode === 'zato') {
-    const token = await new Promise((resolve) => {
+  if (opts.mode === 'zato' || opts.mode === 'zato-direct') {
+    const token = await new Promise((resolve, reject) => {
+      sock.once('close', () => reject(new Error('closed by the server before the session was created')));
       onFrame = (payload) => resolve(JSON.parse(payload).data.token);
       sock.write(
         maskedFrame(JSON.stringify({ meta: { action: 'create-session', id: 'c1', timestamp: new Date().toISOString() } })),
@@ -89,7 +97,10 @@ async function openConnection(stats) {
       maskedFrame(
         JSON.stringify({
           meta: { action: 'invoke-service', id: `i${String(i).padStart(6, '0')}`, timestamp: '2026-01-01T00:00:00.000Z', token },
-          data: { service: opts.service ?? 'zato.helpers.echo', request: opts.request ?? REQUEST },
+          data:
+            opts.mode === 'zato'
+              ? { service: opts.service ?? 'zato.helpers.echo', request: opts.request ?? REQUEST }
+              : (opts.request ?? REQUEST),
         }),
       ),
     );
@@ -119,7 +130,7 @@ async function openConnection(stats) {
     if (stats.measuring) {
       stats.count++;
       stats.latencies.push(now - t0);
-      if (opts.mode === 'zato' && payload.indexOf('"zwsx.rspok"') < 0) stats.errors++;
+      if (opts.mode !== 'json' && payload.indexOf('"zwsx.rspok"') < 0) stats.errors++;
     }
     if (!stats.stopped) send();
   };
@@ -134,10 +145,28 @@ async function openConnection(stats) {
   return sock;
 }
 
+/** CPU seconds (user + sys) of `pid` so far, or undefined (no /proc, or no pid given). */
+function cpuSecondsOf(pid) {
+  if (!pid) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 const stats = { count: 0, errors: 0, latencies: [], measuring: false, stopped: false };
-const sockets = await Promise.all(Array.from({ length: opts.connections }, () => openConnection(stats)));
+// Opened 100 at a time: thousands of SYNs at once overflow the server's accept backlog, and the retried ones wait
+// seconds (TCP's retransmission), which would only measure the kernel.
+const sockets = [];
+for (let i = 0; i < opts.connections; i += 100) {
+  const n = Math.min(100, opts.connections - i);
+  sockets.push(...(await Promise.all(Array.from({ length: n }, () => openConnection(stats)))));
+}
 await new Promise((r) => setTimeout(r, opts.warmupMs));
 const cpu0 = process.cpuUsage();
+const server0 = cpuSecondsOf(opts.serverPid);
 const t0 = performance.now();
 stats.measuring = true;
 await new Promise((r) => setTimeout(r, opts.durationMs));
@@ -145,6 +174,8 @@ stats.measuring = false;
 stats.stopped = true;
 const elapsed = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
+const server1 = cpuSecondsOf(opts.serverPid);
+const serverCpu = server0 === undefined || server1 === undefined ? undefined : server1 - server0;
 for (const s of sockets) s.destroy();
 stats.latencies.sort((a, b) => a - b);
 const pct = (p) =>
@@ -154,8 +185,11 @@ process.stdout.write(
     msgsPerSec: Math.round(stats.count / elapsed),
     p50: pct(50),
     p99: pct(99),
+    p999: pct(99.9),
     errors: stats.errors,
     cpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
+    serverCpuPercent: serverCpu === undefined ? undefined : Math.round((serverCpu / elapsed) * 100),
+    serverCpuUsPerMsg: serverCpu === undefined || !stats.count ? undefined : +((serverCpu / stats.count) * 1e6).toFixed(1),
   }) + '\n',
 );
 process.exit(0);
