@@ -39,6 +39,15 @@ describe('PostgreSQL delivery marks and depth shards', { skip: unavailable ?? fa
   const depthRows = (topic: string) =>
     q<{ shard: string; gd: string }>(`select shard, gd from S.pubsub_topic_depth where topic_name = '${topic}' order by shard`);
   const depthSum = async (topic: string) => (await depthRows(topic)).reduce((n, r) => n + Number(r.gd), 0);
+  /** Waits until one backend of `app` waits on `event` (a lock: 'advisory', 'transactionid'). */
+  const backendWaiting = (app: string, event: string, what: string) =>
+    waitFor(
+      async () =>
+        (await pgQuery(`select 1 from pg_stat_activity where application_name = $1 and wait_event = $2`, [app, event])).length ===
+          1 || undefined,
+      5000,
+      what,
+    );
 
   async function subscribed(topic: string, n: number): Promise<string[]> {
     const keys = Array.from({ length: n }, (_, i) => `zpsk.${topic.slice(1)}.${i}`);
@@ -93,13 +102,7 @@ describe('PostgreSQL delivery marks and depth shards', { skip: unavailable ?? fa
     try {
       await locker.query('select pg_advisory_lock($1)', [HOLD_LOCK]);
       const held = repo.publish([msg('/s', { hold: true })], []);
-      await waitFor(
-        async () =>
-          (await pgQuery(`select 1 from pg_stat_activity where application_name = $1 and wait_event = 'advisory'`, [APP]))
-            .length === 1 || undefined,
-        5000,
-        "process A's round to reach COMMIT",
-      );
+      await backendWaiting(APP, 'advisory', "process A's round to reach COMMIT");
       await other.publish([msg('/s'), msg('/s')], []);
       assert.equal(await depthSum('/s'), 2, "B's round committed while A's holds its own row");
       await locker.query('select pg_advisory_unlock($1)', [HOLD_LOCK]);
@@ -127,25 +130,10 @@ describe('PostgreSQL delivery marks and depth shards', { skip: unavailable ?? fa
     try {
       await locker.query('select pg_advisory_lock($1)', [HOLD_LOCK + 1]);
       const a = repo.acknowledge(first!, [m.msgId]);
-      await waitFor(
-        async () =>
-          (await pgQuery(`select 1 from pg_stat_activity where application_name = $1 and wait_event = 'advisory'`, [APP]))
-            .length === 1 || undefined,
-        5000,
-        "A's acknowledgement to reach COMMIT",
-      );
+      await backendWaiting(APP, 'advisory', "A's acknowledgement to reach COMMIT");
       let bDone = false;
       const b = other.acknowledge(second!, [m.msgId]).then((d) => ((bDone = true), d));
-      await waitFor(
-        async () =>
-          (
-            await pgQuery(`select 1 from pg_stat_activity where application_name = $1 and wait_event = 'transactionid'`, [
-              `${APP}-b`,
-            ])
-          ).length === 1 || undefined,
-        5000,
-        "B's acknowledgement to wait for A's lock on the message",
-      );
+      await backendWaiting(`${APP}-b`, 'transactionid', "B's acknowledgement to wait for A's lock on the message");
       assert.equal(bDone, false);
       await locker.query('select pg_advisory_unlock($1)', [HOLD_LOCK + 1]);
       assert.deepEqual(await a, { rows: 1, messages: 0, bytes: 0 });
