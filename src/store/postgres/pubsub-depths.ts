@@ -19,7 +19,7 @@ const FOLD_AFTER = '10 seconds';
 export class DepthDeltas {
   readonly #rounds = new WeakMap<Transaction<Database>, Map<string, StoredTotals>>();
   /** This process's shard: random, so a restarted or second process never shares one by accident. */
-  readonly shard = randomBytes(8).toString('hex');
+  readonly #shard = randomBytes(8).toString('hex');
 
   /** The recorder for one round's transaction. */
   recorder(trx: Transaction<Database>): DepthRecorder {
@@ -49,7 +49,7 @@ export class DepthDeltas {
     if (!round?.size) return undefined;
     const topics = [...round.keys()].sort();
     return sql`insert into pubsub_topic_depth (topic_name, shard, gd, bytes)
-      select t, ${this.shard}, n, b from unnest(${topics}::text[], ${topics.map((t) => round.get(t)!.count)}::bigint[],
+      select t, ${this.#shard}, n, b from unnest(${topics}::text[], ${topics.map((t) => round.get(t)!.count)}::bigint[],
         ${topics.map((t) => round.get(t)!.bytes)}::bigint[]) as d(t, n, b) order by t
       on conflict (topic_name, shard) do update set gd = pubsub_topic_depth.gd + excluded.gd,
         bytes = pubsub_topic_depth.bytes + excluded.bytes, updated_at = now()`;

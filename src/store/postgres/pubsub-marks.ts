@@ -5,7 +5,7 @@ import type { Deleted } from '../pubsub-repository.js';
 import type { Publication } from '../pubsub-repository-base.js';
 import { none } from '../pubsub-rows.js';
 import type { DepthRecorder } from './pubsub-depths.js';
-import { deleteUnneededMessages } from './pubsub-writes.js';
+import { deleteUnneededMessages, ownerEpochs } from './pubsub-writes.js';
 
 /** One subscription's delivery-state write: `sent` marked as sent (count raised), `done` removed from its queue. */
 interface Mark {
@@ -22,6 +22,12 @@ interface Batch {
 }
 
 const pair = (subKey: string, msgId: string) => `${subKey}\n${msgId}`;
+
+/** A queue row to remove, and the mark that named it first (its deletions count for that mark). */
+interface Done {
+  readonly mark: Mark;
+  readonly msgId: string;
+}
 
 /**
  * The delivery-state writes of every subscription (sent, acknowledged) that arrive while a round is being made,
@@ -67,9 +73,10 @@ export class DeliveryMarks {
     for (const m of marks) m.result = none();
     const owned = await this.#owned(marks, trx);
     const ours = marks.filter((m) => owned(m));
-    const doneBy = new Map<string, Mark>();
-    for (const m of ours) for (const id of m.done) if (!doneBy.has(pair(m.subKey, id))) doneBy.set(pair(m.subKey, id), m);
-    if (doneBy.size) await this.#remove(doneBy, trx);
+    const done = new Map<string, Done>();
+    for (const mark of ours)
+      for (const msgId of mark.done) if (!done.has(pair(mark.subKey, msgId))) done.set(pair(mark.subKey, msgId), { mark, msgId });
+    if (done.size) await this.#remove(done, trx);
     const sentKeys = ours.flatMap((m) => m.sent.map(() => m.subKey));
     if (!sentKeys.length) return;
     await sql`update pubsub_queue q set delivered = 1, delivery_count = q.delivery_count + 1
@@ -77,17 +84,12 @@ export class DeliveryMarks {
       where q.sub_key = d.k and q.msg_id = d.id`.execute(trx);
   }
 
-  /**
-   * Which marks still come from their subscription's owner: the rows read `for share`, in key order, so that a
-   * claim by another server (which takes a row `for update`) waits for this round, and a round after the claim sees
-   * its epoch. A mark without an epoch (one server, no cluster) always counts.
-   */
+  /** Which marks still come from their subscription's owner (`ownerEpochs`); one without an epoch always does. */
   async #owned(marks: readonly Mark[], trx: Transaction<Database>): Promise<(m: Mark) => boolean> {
-    const fenced = [...new Set(marks.filter((m) => m.epoch !== undefined).map((m) => m.subKey))].sort();
-    if (!fenced.length) return () => true;
-    const { rows } = await sql<{ sub_key: string; e: string }>`select sub_key, owner_epoch as e from pubsub_subscription
-      where sub_key = any(${fenced}::text[]) order by sub_key for share`.execute(trx);
-    const epochs = new Map(rows.map((r) => [r.sub_key, Number(r.e)]));
+    const epochs = await ownerEpochs(
+      trx,
+      marks.filter((m) => m.epoch !== undefined).map((m) => m.subKey),
+    );
     return (m) => {
       if (m.epoch === undefined || epochs.get(m.subKey) === m.epoch) return true;
       m.result.moved = true;
@@ -100,16 +102,14 @@ export class DeliveryMarks {
    * the message delete would see the queue rows the same statement deletes). Each deletion counts for the mark that
    * named it.
    */
-  async #remove(doneBy: ReadonlyMap<string, Mark>, trx: Transaction<Database>): Promise<void> {
-    const marks = [...doneBy.values()];
-    const keys = marks.map((m) => m.subKey);
-    const ids = [...doneBy.keys()].map((k) => k.slice(k.indexOf('\n') + 1));
-    const rows = await sql<{ sub_key: string; msg_id: string }>`delete from pubsub_queue q
-      using unnest(${keys}::text[], ${ids}::text[]) as d(k, id)
+  async #remove(done: ReadonlyMap<string, Done>, trx: Transaction<Database>): Promise<void> {
+    const rows = [...done.values()];
+    const deleted = await sql<{ sub_key: string; msg_id: string }>`delete from pubsub_queue q
+      using unnest(${rows.map((d) => d.mark.subKey)}::text[], ${rows.map((d) => d.msgId)}::text[]) as d(k, id)
       where q.sub_key = d.k and q.msg_id = d.id returning q.sub_key, q.msg_id`.execute(trx);
-    for (const r of rows.rows) doneBy.get(pair(r.sub_key, r.msg_id))!.result.rows++;
+    for (const r of deleted.rows) done.get(pair(r.sub_key, r.msg_id))!.mark.result.rows++;
     const byMessage = new Map<string, Mark>();
-    for (const [k, m] of doneBy) byMessage.set(k.slice(k.indexOf('\n') + 1), m);
+    for (const d of rows) if (!byMessage.has(d.msgId)) byMessage.set(d.msgId, d.mark);
     const depth = this.#recorder(trx);
     for (const gone of await deleteUnneededMessages(trx, [...byMessage.keys()])) {
       const m = byMessage.get(gone.msgId)!;

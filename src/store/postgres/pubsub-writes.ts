@@ -102,15 +102,22 @@ export async function insertPublications(
 }
 
 /**
- * Whether `epoch` is still the subscription's owner epoch, read `for share`: a claim by another server (which takes
+ * The owner epochs of the given subscriptions, read `for share` in key order: a claim by another server (which takes
  * the row `for update`) waits for this round to commit, and a round that starts after the claim sees the new epoch
- * and writes nothing (cluster-notes §3.7, the stale owner's write that stranded a row).
+ * and writes nothing (cluster-notes §3.7, the stale owner's write that stranded a row). A deleted one is missing.
  */
+export async function ownerEpochs(trx: Transaction<Database>, subKeys: readonly string[]): Promise<Map<string, number>> {
+  const keys = [...new Set(subKeys)].sort();
+  if (!keys.length) return new Map();
+  const { rows } = await sql<{ sub_key: string; e: string }>`select sub_key, owner_epoch as e from pubsub_subscription
+    where sub_key = any(${keys}::text[]) order by sub_key for share`.execute(trx);
+  return new Map(rows.map((r) => [r.sub_key, Number(r.e)]));
+}
+
+/** Whether `epoch` is still the subscription's owner epoch (see `ownerEpochs`); no epoch: one server, always. */
 export async function stillOwned(trx: Transaction<Database>, subKey: string, epoch: number | undefined): Promise<boolean> {
   if (epoch === undefined) return true;
-  const { rows } = await sql<{ e: string }>`select owner_epoch as e from pubsub_subscription
-    where sub_key = ${subKey} for share`.execute(trx);
-  return rows.length === 1 && Number(rows[0]!.e) === epoch;
+  return (await ownerEpochs(trx, [subKey])).get(subKey) === epoch;
 }
 
 /** Deletes every queue row of a subscription, then the messages no subscription still needs. */
