@@ -31,7 +31,7 @@ interface Done {
 
 /**
  * The delivery-state writes of every subscription (sent, acknowledged) that arrive while a round is being made,
- * written as one op of the round in four statements whatever their number. One op each made a round of a thousand
+ * written as one op of the round in at most five statements whatever their number. One op each made a round of a thousand
  * subscribers' writes three thousand round trips: a thousand subscribers resuming on one server waited seconds for
  * their first frame (bench case (d)). Each write's `epoch` is checked as `stillOwned` does (cluster-notes §3.7).
  */
