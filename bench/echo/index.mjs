@@ -9,13 +9,9 @@
 // limit. Ends with one JSON line.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { barChart } from '../lib/bar-chart.mjs';
-import { baselineCheckout, root, runJson } from '../lib/processes.mjs';
-import { LABELS, processes, stopProcess } from './servers.mjs';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const loadgen = join(here, '..', 'lib', 'loadgen.mjs');
+import { baselineCheckout, root } from '../lib/processes.mjs';
+import { LABELS, load, processes, stopProcess } from './servers.mjs';
 
 /** The shapes by name: connections × requests in flight on each. */
 function shapesOf(opts) {
@@ -34,12 +30,6 @@ const TARGETS = {
   '2000x1': { switchboard: { ws: 1.0, nodered: 2 }, plain: { ws: 1.1 } },
 };
 
-/** Drives one target with the load generator. */
-function load(child, target, shape, o) {
-  const args = { host: '127.0.0.1', ...target, ...shape, warmupMs: o.warmupMs, durationMs: o.durationMs };
-  return runJson(loadgen, [JSON.stringify({ ...args, serverPid: child.pid })]);
-}
-
 /** Runs the rounds and prints, per shape, the table and the paired ratios; then one JSON line. */
 export async function run(opts = {}) {
   const o = { warmupMs: Number(opts.warmup ?? 2) * 1000, durationMs: Number(opts.duration ?? 8) * 1000 };
@@ -49,8 +39,8 @@ export async function run(opts = {}) {
   const baseline = baselineCheckout(opts.baseline);
   const wanted = opts.only
     ? String(opts.only).split(',')
-    : ['switchboard', 'direct', 'plain', ...(baseline ? ['base'] : []), 'ws', 'nodered'];
-  if (wanted.includes('base') && !baseline) throw new Error('--only base needs --baseline PATH');
+    : ['switchboard', 'direct', 'plain', ...(baseline ? ['base', 'base-plain'] : []), 'ws', 'nodered'];
+  if (wanted.some((k) => k.startsWith('base')) && !baseline) throw new Error('--only base needs --baseline PATH');
   const rounds = Number(opts.rounds ?? 3);
   // all[shape][key]: one result per round.
   const all = Object.fromEntries(shapeNames.map((s) => [s, Object.fromEntries(wanted.map((k) => [k, []]))]));
@@ -109,7 +99,9 @@ function report(name, shape, results, o, rounds) {
   console.log(
     `\necho ${name}: ${shape.connections} connection(s) × ${shape.window} in flight, ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up; median of ${rounds} rounds`,
   );
-  console.log('server                        msgs/s   p50 ms   p99 ms  p99.9 ms  errors  server CPU  µs/msg   generator CPU');
+  console.log(
+    'server                        msgs/s   p50 ms   p99 ms  p99.9 ms  errors  server CPU  µs/msg  (sys)  generator CPU',
+  );
   const out = { connections: shape.connections, window: shape.window, servers: {}, ratios: {} };
   for (const [key, list] of Object.entries(results)) {
     if (!list.length) continue;
@@ -122,15 +114,28 @@ function report(name, shape, results, o, rounds) {
       errors: r.errors,
       serverCpuPct: r.serverCpuPercent,
       serverCpuUsPerMsg: median(list.map((x) => x.serverCpuUsPerMsg ?? Infinity)),
+      serverSysUsPerMsg: median(list.map((x) => x.serverSysUsPerMsg ?? Infinity)),
       generatorCpuPct: r.cpuPercent,
       rounds: list.map((x) => x.msgsPerSec),
     };
     const v = out.servers[key];
     console.log(
-      `${LABELS[key].padEnd(27)} ${String(v.msgsPerSec).padStart(8)} ${v.p50.toFixed(2).padStart(8)} ${v.p99.toFixed(2).padStart(8)} ${v.p999.toFixed(2).padStart(9)} ${String(v.errors).padStart(7)} ${String(v.serverCpuPct ?? '?').padStart(9)} % ${String(v.serverCpuUsPerMsg).padStart(7)} ${String(v.generatorCpuPct).padStart(10)} %`,
+      `${LABELS[key].padEnd(27)} ${String(v.msgsPerSec).padStart(8)} ${v.p50.toFixed(2).padStart(8)} ${v.p99.toFixed(2).padStart(8)} ${v.p999.toFixed(2).padStart(9)} ${String(v.errors).padStart(7)} ${String(v.serverCpuPct ?? '?').padStart(9)} % ${String(v.serverCpuUsPerMsg).padStart(7)} ${String(v.serverSysUsPerMsg).padStart(6)} ${String(v.generatorCpuPct).padStart(10)} %`,
     );
     if (v.generatorCpuPct > 80 && (v.serverCpuPct ?? 100) < 90)
       console.log(`  note: the generator (${v.generatorCpuPct} %) may be the limit here; compare µs/msg`);
+  }
+  for (const [key, base] of [
+    ['switchboard', 'base'],
+    ['plain', 'base-plain'],
+  ]) {
+    const ratio = paired(results, key, base);
+    if (!ratio) continue;
+    out.ratios[`${key}/${base}`] = ratio.median;
+    const cpu = out.servers[base].serverCpuUsPerMsg / out.servers[key].serverCpuUsPerMsg;
+    console.log(
+      `ratio new/base, ${LABELS[key]}: ${ratio.median} (rounds ${ratio.rounds.join(', ')}); CPU per message ${cpu.toFixed(2)}× in our favour`,
+    );
   }
   for (const key of ['switchboard', 'direct', 'plain', 'base']) {
     for (const peer of ['ws', 'nodered']) {

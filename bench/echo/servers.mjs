@@ -4,10 +4,17 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, killAll, spawnTracked, startSwitchboard } from '../lib/processes.mjs';
+import { freePort, killAll, runJson, spawnTracked, startSwitchboard } from '../lib/processes.mjs';
 import { NODE_RED_PATH, startNodeRed } from './nodered.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const loadgen = join(here, '..', 'lib', 'loadgen.mjs');
+
+/** Drives one target with the load generator (its own process); the server's CPU is read from /proc. */
+export function load(child, target, shape, o) {
+  const args = { host: '127.0.0.1', ...target, ...shape, warmupMs: o.warmupMs, durationMs: o.durationMs };
+  return runJson(loadgen, [JSON.stringify({ ...args, serverPid: child.pid })]);
+}
 
 /** What each server key measures, as the report labels it. */
 export const LABELS = {
@@ -15,6 +22,7 @@ export const LABELS = {
   direct: 'switchboard, WSX direct',
   plain: 'switchboard, plain',
   base: 'switchboard@base, gateway',
+  'base-plain': 'switchboard@base, plain',
   ws: 'naive ws echo',
   nodered: 'node-red 4.1',
 };
@@ -26,8 +34,8 @@ const UNLIMITED = { maxConnections: null, maxConnectionsPerIp: null };
  * A Switchboard with its three channels, their limits lifted; `targets` says where each key's load goes. Keys other
  * than `switchboard` (the demo channel) are only set up when asked for.
  */
-async function startSwitchboardChannels(name, keys, checkout) {
-  const sb = await startSwitchboard(name, { checkout });
+export async function startSwitchboardChannels(name, keys, checkout, nodeArgs) {
+  const sb = await startSwitchboard(name, { checkout, nodeArgs });
   const { runtime, ...demo } = await sb.api('GET', '/api/channels/wsx/demo');
   await sb.api('PUT', '/api/channels/wsx/demo', { ...demo, ...UNLIMITED });
   const demoUrl = new URL(sb.demoUrl);
@@ -91,12 +99,13 @@ export function processes(wanted, baseline) {
   const ours = wanted.filter((k) => ['switchboard', 'direct', 'plain'].includes(k));
   const list = [];
   if (ours.length) list.push({ keys: ours, start: () => startSwitchboardChannels('echo', ours) });
-  if (wanted.includes('base'))
+  const bases = wanted.filter((k) => k === 'base' || k === 'base-plain');
+  if (bases.length)
     list.push({
-      keys: ['base'],
+      keys: bases,
       start: async () => {
-        const s = await startSwitchboardChannels('echo-base', [], baseline);
-        return { ...s, targets: { base: s.targets.switchboard } };
+        const s = await startSwitchboardChannels('echo-base', bases.includes('base-plain') ? ['plain'] : [], baseline);
+        return { ...s, targets: { base: s.targets.switchboard, 'base-plain': s.targets.plain } };
       },
     });
   if (wanted.includes('ws')) list.push({ keys: ['ws'], start: startWsEcho });

@@ -10,8 +10,9 @@
 // small request); in zato-direct mode the request alone is `data` (a channel with the service mounted). A reply other
 // than zwsx.rspok counts as an error. With `serverPid`, the server's CPU (user + sys, /proc) over the measured
 // window is read too: the figure that holds even where this generator is the limit.
-// Prints one JSON line: { msgsPerSec, p50, p99, p999, errors, cpuPercent, serverCpuPercent, serverCpuUsPerMsg }.
-import { readFileSync } from 'node:fs';
+// Prints one JSON line: { msgsPerSec, p50, p99, p999, errors, cpuPercent, serverCpuPercent, serverCpuUsPerMsg,
+// serverSysUsPerMsg }.
+import { cpuTimes } from './cpu.mjs';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -146,16 +147,6 @@ async function openConnection(stats) {
 }
 
 /** CPU seconds (user + sys) of `pid` so far, or undefined (no /proc, or no pid given). */
-function cpuSecondsOf(pid) {
-  if (!pid) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
 const stats = { count: 0, errors: 0, latencies: [], measuring: false, stopped: false };
 // Opened 100 at a time: thousands of SYNs at once overflow the server's accept backlog, and the retried ones wait
 // seconds (TCP's retransmission), which would only measure the kernel.
@@ -166,7 +157,7 @@ for (let i = 0; i < opts.connections; i += 100) {
 }
 await new Promise((r) => setTimeout(r, opts.warmupMs));
 const cpu0 = process.cpuUsage();
-const server0 = cpuSecondsOf(opts.serverPid);
+const server0 = opts.serverPid ? cpuTimes(opts.serverPid) : undefined;
 const t0 = performance.now();
 stats.measuring = true;
 await new Promise((r) => setTimeout(r, opts.durationMs));
@@ -174,8 +165,9 @@ stats.measuring = false;
 stats.stopped = true;
 const elapsed = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
-const server1 = cpuSecondsOf(opts.serverPid);
-const serverCpu = server0 === undefined || server1 === undefined ? undefined : server1 - server0;
+const server1 = opts.serverPid ? cpuTimes(opts.serverPid) : undefined;
+const serverSys = server0 === undefined || server1 === undefined ? undefined : server1.sys - server0.sys;
+const serverCpu = serverSys === undefined ? undefined : server1.user - server0.user + serverSys;
 for (const s of sockets) s.destroy();
 stats.latencies.sort((a, b) => a - b);
 const pct = (p) =>
@@ -190,6 +182,8 @@ process.stdout.write(
     cpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
     serverCpuPercent: serverCpu === undefined ? undefined : Math.round((serverCpu / elapsed) * 100),
     serverCpuUsPerMsg: serverCpu === undefined || !stats.count ? undefined : +((serverCpu / stats.count) * 1e6).toFixed(1),
+    // The kernel's share (sends over loopback are charged to the sender): what user-space work cannot remove.
+    serverSysUsPerMsg: serverSys === undefined || !stats.count ? undefined : +((serverSys / stats.count) * 1e6).toFixed(1),
   }) + '\n',
 );
 process.exit(0);

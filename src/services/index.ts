@@ -26,7 +26,7 @@ export {
   type SimpleIO,
 } from './simple-io.js';
 export { ServiceRegistry, type DeployedService } from './registry.js';
-export { ServiceInvoker, type CallContext, type CallingClient, type ServiceInvokerOptions } from './invoker.js';
+export { ServiceInvoker, type CallContext, type CallingClient, type InvokeDone, type ServiceInvokerOptions } from './invoker.js';
 export { HotDeployer, type DeploymentStatus, type HotDeployerOptions } from './hot-deploy.js';
 export {
   ServiceFaults,

@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventLoopWatchdog, Metrics } from '../observability/index.js';
-import { ServiceNotFoundError, InternalError, toSwitchboardError } from '../errors/index.js';
+import { ServiceNotFoundError, InternalError, toSwitchboardError, type SwitchboardError } from '../errors/index.js';
 import { newCid } from '../protocol/index.js';
 import type { DeployedService, ServiceRegistry } from './registry.js';
 import { runInScope, type ServiceScope } from './scope.js';
@@ -26,6 +26,9 @@ export interface CallingClient {
   send(data: unknown): Promise<void>;
   invoke(data: unknown, options?: ClientInvokeOptions): Promise<unknown>;
 }
+
+/** How a call ends: with the service's payload, or with its error (always a `SwitchboardError`). */
+export type InvokeDone = (err: SwitchboardError | undefined, payload?: unknown) => void;
 
 /** Where a call comes from. */
 export interface CallContext {
@@ -76,8 +79,8 @@ export class ServiceInvoker {
   // One scope per deployed entry (a redeploy makes a new entry), so a call allocates none.
   readonly #scopes = new WeakMap<DeployedService, ServiceScope>();
   // Bound once, so that running a call inside its scope allocates no closure.
-  readonly #runCall = (entry: DeployedService, name: string, request: unknown, context: CallContext): Promise<unknown> =>
-    this.#run(entry, name, request, context);
+  readonly #runCall = (entry: DeployedService, name: string, request: unknown, context: CallContext, done: InvokeDone): void =>
+    this.#run(entry, name, request, context, done);
   // `this.out` looks connections up at call time, so it sees connections created after the server started.
   readonly #out: OutgoingConnections;
   readonly #pubsub: PubSubFacade;
@@ -99,10 +102,21 @@ export class ServiceInvoker {
    * 404 `service_not_found`, 400 for SimpleIO violations, the service's own typed errors, or 500 `internal_error`.
    */
   invoke(name: string, request: unknown, context: CallContext = {}): Promise<unknown> {
+    return new Promise((resolve, reject) =>
+      this.call(name, request, context, (err, payload) => (err ? reject(err) : resolve(payload))),
+    );
+  }
+
+  /**
+   * `invoke` with a callback, called once with the error or the payload. Called before `call` returns when
+   * `handle()` is synchronous, so that a channel's reply leaves in the turn its request arrived in, with no
+   * promise or microtask in between (bench/echo: the per-message path of every channel).
+   */
+  call(name: string, request: unknown, context: CallContext, done: InvokeDone): void {
     const entry = this.registry.get(name);
     if (!entry) {
       this.metrics?.error('service_not_found');
-      return Promise.reject(new ServiceNotFoundError('service_not_found', `Service not found: ${name}`));
+      return done(new ServiceNotFoundError('service_not_found', `Service not found: ${name}`));
     }
     const scope = this.#scopeOf(entry);
     const watchdog = this.watchdog;
@@ -110,16 +124,18 @@ export class ServiceInvoker {
     try {
       // With `serviceScopes` on, the timers, listeners and promises the service creates carry the scope, so that
       // what they throw later names the service (without it, the error's stack does; see faults.ts).
-      return runInScope(scope, this.#runCall, entry, name, request, context);
+      runInScope(scope, this.#runCall, entry, name, request, context, done);
     } finally {
       watchdog?.leave(previous);
     }
   }
 
-  #run(entry: DeployedService, name: string, request: unknown, context: CallContext): Promise<unknown> {
+  #run(entry: DeployedService, name: string, request: unknown, context: CallContext, done: InvokeDone): void {
     const started = this.metrics ? performance.now() : 0;
+    let service: Service;
+    let pending: Promise<void> | void;
     try {
-      const service = new entry.cls();
+      service = new entry.cls();
       const cid = context.cid ?? newCid();
       service.bindRuntime(
         new CallRuntime(this, name, cid, context.channel ?? INTERNAL, context.client, {
@@ -128,17 +144,16 @@ export class ServiceInvoker {
           rawRequest: request,
         }),
       );
-      // Most handlers finish synchronously: then the call settles without a single extra turn of the event loop.
-      const pending = service.handle();
-      if (pending)
-        return pending.then(
-          () => this.#finish(name, entry.cls.io, service, started),
-          (err: unknown) => this.#fail(name, err, started),
-        );
-      return Promise.resolve(this.#finish(name, entry.cls.io, service, started));
+      pending = service.handle();
     } catch (err) {
-      return this.#fail(name, err, started);
+      return this.#fail(name, err, started, done);
     }
+    // `done` runs outside the try: what the caller's callback throws is the caller's, not the service's.
+    if (!pending) return this.#finish(name, entry.cls.io, service, started, done);
+    pending.then(
+      () => this.#finish(name, entry.cls.io, service, started, done),
+      (err: unknown) => this.#fail(name, err, started, done),
+    );
   }
 
   #scopeOf(entry: DeployedService): ServiceScope {
@@ -152,22 +167,22 @@ export class ServiceInvoker {
     return scope;
   }
 
-  // The call's result: its payload, once SimpleIO has checked it (or the rejection when it fails the check).
-  #finish(name: string, io: SimpleIO | undefined, service: Service, started: number): unknown {
+  // The call's result: its payload, once SimpleIO has checked it (or the error when it fails the check).
+  #finish(name: string, io: SimpleIO | undefined, service: Service, started: number, done: InvokeDone): void {
     try {
       checkOutput(io, service.response.payload);
     } catch (err) {
-      return this.#fail(name, err, started);
+      return this.#fail(name, err, started, done);
     }
     this.metrics?.serviceCall(name, (performance.now() - started) / 1000, true);
-    return service.response.payload;
+    done(undefined, service.response.payload);
   }
 
-  #fail(name: string, err: unknown, started: number): Promise<never> {
+  #fail(name: string, err: unknown, started: number, done: InvokeDone): void {
     const error = toSwitchboardError(err);
     this.metrics?.serviceCall(name, (performance.now() - started) / 1000, false);
     this.metrics?.error(error.code);
-    return Promise.reject(error);
+    done(error);
   }
 
   /** @internal The logger of one call. */

@@ -2,13 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { ConnectionClosedError, SwitchboardError, TimeoutError, toSwitchboardError } from '../../errors/index.js';
+import { ConnectionClosedError, SwitchboardError, TimeoutError } from '../../errors/index.js';
 import { CLOSE_CODE, Heartbeat, PendingRequests, newCid, pingPayload } from '../../protocol/index.js';
-import type { ClientInvokeOptions, WsxClientInfo, CallingClient } from '../../services/index.js';
+import type { ClientInvokeOptions, WsxClientInfo, CallingClient, InvokeDone } from '../../services/index.js';
 import type { ConnectionHost, PushTarget } from './connection-host.js';
 import { closeReason } from './close-reason.js';
 import { CorkedWriter } from './corked-writer.js';
-import { InFlightCalls, type CallDone } from './in-flight-calls.js';
+import { InFlightCalls } from './in-flight-calls.js';
 import { PartialMessage } from './partial-message.js';
 import { PushPayload } from './push-payload.js';
 import { invokeService } from './service-calls.js';
@@ -65,7 +65,10 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.#writer = new CorkedWriter(socket);
     this.peerAddress = peerAddressOf(req);
     this.log = host.logger.child({ pubClientId: this.pubClientId });
-    this.#partial = new PartialMessage(ws, socket, this.log);
+    this.#partial = new PartialMessage(ws, this.log);
+    // Around ws's own 'data' listener (added at the upgrade): a read's replies are batched, its partial message seen.
+    socket.prependListener('data', this.#beforeRead);
+    socket.on('data', this.#afterRead);
     this.#pending = new PendingRequests<unknown>(MAX_PENDING_REQUESTS, {
       tooMany: () => new ConnectionClosedError('too_many_pending', `Too many requests pending on ${this.pubClientId}`),
       timeout: (ms) => new TimeoutError('client_timeout', `Client ${this.pubClientId} did not respond within ${ms} ms`),
@@ -95,6 +98,13 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     // `ws` closes the connection itself on protocol errors (1002, 1007, 1009); without a listener they would crash us.
     ws.on('error', (err) => this.log.debug({ err: err.message }, 'WebSocket error'));
   }
+
+  readonly #beforeRead = (): void => this.#writer.beginRead();
+
+  readonly #afterRead = (): void => {
+    this.#partial.afterRead();
+    this.#writer.endRead();
+  };
 
   /**
    * @internal Called by the channel's sweep timer: closes a connection whose message has not completed within
@@ -127,17 +137,21 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
   /**
    * Runs a service call under the channel's `invokeTimeout`; `done` is called once: with the payload, with the
    * service's error, or with 504 `timeout` if it has not settled by then (the service itself runs on; its late
-   * answer is dropped), and the call's slot is freed.
+   * answer is dropped), and the call's slot is freed. A synchronous service's `done` runs before this returns.
    */
-  // A callback, not a wrapping promise: the answer leaves in the same turn as it did without a timeout, which
-  // peers rely on (a pub/sub resume's reply goes out before the replay it starts).
-  protected callService(request: unknown, cid: string, done: CallDone): void {
+  protected callService(request: unknown, cid: string, done: InvokeDone): void {
     // The message's arrival time (set just before) is the call's start: no second clock read.
     const key = this.#calls.start(this.lastSeen, done);
-    invokeService(this.host, this, request, cid).then(
-      (payload) => this.#calls.finish(key)?.(undefined, payload),
-      (err: unknown) => this.#calls.finish(key)?.(toSwitchboardError(err)),
-    );
+    invokeService(this.host, this, request, cid, (err, payload) => {
+      const finish = this.#calls.finish(key);
+      if (!finish) return;
+      // An answer arriving from a service's promise: what writing it throws must not become a rejection.
+      try {
+        finish(err, payload);
+      } catch (error) {
+        this.failed(error);
+      }
+    });
   }
 
   abstract readonly protocol: 'zato' | 'plain';
@@ -299,7 +313,8 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#heartbeat.stop();
-    this.#partial.detach();
+    this.#socket.off('data', this.#beforeRead);
+    this.#socket.off('data', this.#afterRead);
     // Calls still running answer no one; they no longer count against any limit.
     this.#calls.clear();
     this.#pending.failAll(

@@ -1,7 +1,5 @@
 import type { SwitchboardError } from '../../errors/index.js';
-
-/** How a call ends: with the service's payload, or with its error (a timeout included). */
-export type CallDone = (err: SwitchboardError | undefined, payload?: unknown) => void;
+import type { InvokeDone } from '../../services/index.js';
 
 /**
  * The service calls of one connection still running, for `maxInFlight` and `invokeTimeout`. No timer per call
@@ -9,7 +7,7 @@ export type CallDone = (err: SwitchboardError | undefined, payload?: unknown) =>
  * and every call of a connection has the same timeout, so the oldest expire first.
  */
 export class InFlightCalls {
-  readonly #calls = new Map<number, { readonly startedAt: number; readonly done: CallDone }>();
+  readonly #calls = new Map<number, { readonly startedAt: number; readonly done: InvokeDone }>();
   #next = 0;
 
   /** Calls running now. */
@@ -18,14 +16,14 @@ export class InFlightCalls {
   }
 
   /** Registers a call started at `startedAt` (ms); the key ends it. */
-  start(startedAt: number, done: CallDone): number {
+  start(startedAt: number, done: InvokeDone): number {
     const key = this.#next++;
     this.#calls.set(key, { startedAt, done });
     return key;
   }
 
   /** Ends a call; its `done` if it was still running, else undefined (it timed out, or the connection closed). */
-  finish(key: number): CallDone | undefined {
+  finish(key: number): InvokeDone | undefined {
     const call = this.#calls.get(key);
     if (call) this.#calls.delete(key);
     return call?.done;

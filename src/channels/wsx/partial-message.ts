@@ -1,4 +1,3 @@
-import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 
@@ -27,14 +26,10 @@ function receiverOf(ws: WebSocket, log: Logger): ReceiverState | undefined {
 export class PartialMessage {
   /** When the first byte of a message still incomplete arrived; 0 when none is. */
   since = 0;
-  readonly #socket: Duplex;
   readonly #receiver: ReceiverState | undefined;
 
-  constructor(ws: WebSocket, socket: Duplex, log: Logger) {
-    this.#socket = socket;
+  constructor(ws: WebSocket, log: Logger) {
     this.#receiver = receiverOf(ws, log);
-    // After ws's own 'data' listener (added at the upgrade), so the receiver has parsed this chunk already.
-    socket.on('data', this.#onData);
   }
 
   /** A whole message arrived. */
@@ -47,16 +42,12 @@ export class PartialMessage {
     if (this.since !== 0) this.since = Date.now();
   }
 
-  /** The connection closed. */
-  detach(): void {
-    this.#socket.off('data', this.#onData);
-  }
-
-  readonly #onData = (): void => {
+  /** A TCP read was handled: called after ws's own 'data' listener, so the receiver has parsed the chunk already. */
+  afterRead(): void {
     const receiver = this.#receiver;
     if (!receiver) return;
     const partial = (receiver._bufferedBytes ?? 0) > 0 || (receiver._fragmented ?? 0) !== 0;
     if (!partial) this.since = 0;
     else if (this.since === 0) this.since = Date.now();
-  };
+  }
 }

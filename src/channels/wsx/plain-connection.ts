@@ -12,6 +12,12 @@ function plainError(error: Pick<SwitchboardError, 'code' | 'status' | 'message'>
   return JSON.stringify({ error: { code: error.code, status: error.status, message: error.message, ...(cid ? { cid } : {}) } });
 }
 
+/** A reply due to the client, in request order: written once it and every earlier one are ready. */
+interface DueReply {
+  ready: boolean;
+  frame: string | Buffer | undefined;
+}
+
 /**
  * A connection to a `plain` channel: each message goes to the service as is (a string, a Buffer for binary
  * frames, or parsed JSON with `dataFormat: json`), and what the service returns is sent back.
@@ -20,9 +26,8 @@ function plainError(error: Pick<SwitchboardError, 'code' | 'status' | 'message'>
 export class PlainConnection extends ChannelConnection {
   readonly protocol = 'plain' as const;
   readonly hasSession = true;
-  #replies: Promise<void> = Promise.resolve();
-  // Messages whose reply has not been written yet (running, or done and waiting for an earlier reply).
-  #unanswered = 0;
+  // Messages whose reply has not been written yet (running, or done and waiting for an earlier reply), oldest first.
+  readonly #due: DueReply[] = [];
 
   constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ConnectionHost) {
     super(ws, socket, req, host);
@@ -41,44 +46,34 @@ export class PlainConnection extends ChannelConnection {
 
   protected onMessage(data: Buffer, isBinary: boolean): void {
     // Over the limit the refusal leaves at once, ahead of replies still due: queueing it would make the
-    // reply chain grow without bound behind one slow call.
-    if (this.#unanswered >= this.host.config.maxInFlight) {
+    // replies due grow without bound behind one slow call.
+    if (this.#due.length >= this.host.config.maxInFlight) {
       this.write(plainError(tooManyRequests(this.host)));
       return;
     }
-    this.#unanswered++;
-    const cid = newCid();
-    const result = this.#run(this.#decode(data, isBinary), cid);
-    this.#replies = this.#replies
-      .then(async () => {
-        try {
-          const reply = await result;
-          if (reply !== undefined) this.write(reply);
-        } finally {
-          this.#unanswered--;
-        }
-      })
-      // A failed write must not break the chain (every later reply would be lost) or escape as a rejection.
-      .catch((err: unknown) => this.failed(err));
-  }
-
-  #decode(data: Buffer, isBinary: boolean): unknown {
+    const due: DueReply = { ready: false, frame: undefined };
+    this.#due.push(due);
     const decoded = decodePlain(data, isBinary, this.host.config.dataFormat);
-    return decoded.ok ? decoded.value : new SwitchboardError(decoded.code, decoded.message);
+    if (!decoded.ok) {
+      this.host.protocolError(decoded.code);
+      return this.#ready(due, plainError(new SwitchboardError(decoded.code, decoded.message)));
+    }
+    const cid = newCid();
+    // No promise in between: a synchronous service's reply is written before this returns.
+    this.callService(decoded.value, cid, (err, payload) => {
+      if (err) return this.#ready(due, plainError(logFailure(this.log, err, cid), cid));
+      this.#ready(due, payload === undefined || payload === null ? undefined : this.encodePush(new PushPayload(payload)));
+    });
   }
 
-  async #run(request: unknown, cid: string): Promise<string | Buffer | undefined> {
-    if (request instanceof SwitchboardError) {
-      this.host.protocolError(request.code);
-      return plainError(request);
-    }
-    try {
-      const payload = await new Promise((resolve, reject) =>
-        this.callService(request, cid, (err, value) => (err ? reject(err) : resolve(value))),
-      );
-      return payload === undefined || payload === null ? undefined : this.encodePush(new PushPayload(payload));
-    } catch (err) {
-      return plainError(logFailure(this.log, err, cid), cid);
+  // Writes every reply at the head that is ready; a reply behind one still running waits for it.
+  #ready(due: DueReply, frame: string | Buffer | undefined): void {
+    due.ready = true;
+    due.frame = frame;
+    const queue = this.#due;
+    while (queue.length && queue[0]!.ready) {
+      const head = queue.shift()!;
+      if (head.frame !== undefined) this.write(head.frame);
     }
   }
 }

@@ -1,29 +1,35 @@
 import type { Logger } from 'pino';
 import { TooManyRequestsError, toSwitchboardError } from '../../errors/index.js';
-import { GATEWAY_SERVICE, resolveGatewayCall, type CallingClient } from '../../services/index.js';
+import { GATEWAY_SERVICE, resolveGatewayCall, type CallingClient, type InvokeDone } from '../../services/index.js';
 import type { ConnectionHost } from './connection-host.js';
 
 // How a connection's messages reach the channel's service: the call itself (the gateway's included), the refusal
 // of a call over `maxInFlight`, and the log line of a call that failed. Shared by both protocols.
 
 /**
- * Runs the channel's service; resolves with its payload or rejects with a `SwitchboardError`. A channel that
+ * Runs the channel's service; `done` gets its payload or a `SwitchboardError`. A channel that
  * mounts the gateway resolves `{ service, request }` itself and invokes the target directly: the same checks
  * as the gateway service, one service call less per message.
  */
-// Not `async`: it hands back the invoker's own promise, which saves the extra turns a wrapping async
-// function costs on every message.
-export function invokeService(host: ConnectionHost, client: CallingClient, request: unknown, cid: string): Promise<unknown> {
+// A callback, not a promise: a synchronous service's answer is written in the turn its request arrived in.
+export function invokeService(
+  host: ConnectionHost,
+  client: CallingClient,
+  request: unknown,
+  cid: string,
+  done: InvokeDone,
+): void {
   const context = { channel: host.channelInfo, client, cid };
-  if (host.config.service !== GATEWAY_SERVICE) return host.invoker.invoke(host.config.service, request, context);
+  if (host.config.service !== GATEWAY_SERVICE) return host.invoker.call(host.config.service, request, context, done);
   let call: { service: string; request: unknown };
   try {
     call = resolveGatewayCall(request, host.channelInfo);
   } catch (err) {
-    host.protocolError(toSwitchboardError(err).code);
-    return Promise.reject(err);
+    const error = toSwitchboardError(err);
+    host.protocolError(error.code);
+    return done(error);
   }
-  return host.invoker.invoke(call.service, call.request, context);
+  host.invoker.call(call.service, call.request, context, done);
 }
 
 /** The refusal of a call over `maxInFlight` (counted in the metrics). */
