@@ -131,7 +131,7 @@ function recordingSocket(): { socket: Writable; batches: string[][] } {
 }
 
 describe('CorkedWriter', () => {
-  test("frames written during a read leave together when the read ends, with no timer or tick", () => {
+  test('frames written during a read leave together when the read ends, with no timer or tick', () => {
     const { socket, batches } = recordingSocket();
     const writer = new CorkedWriter(socket as never);
     writer.beginRead();
