@@ -4,8 +4,8 @@
 // open-files limit raised as far as this machine allows: memory after a forced GC before and after opening them all
 // (RSS, V8 heap, external), the time to open them, and, while they are held, the latency of a separate client's echo
 // (lib/loadgen.mjs, one connection, one request in flight). The connections come from holder processes
-// (holder.mjs, raw TCP), each from its own loopback source addresses (127.0.0.2, .3, …), so that no address runs out
-// of ephemeral ports. Memory is read inside the server by a preloaded probe (lib/memory-probe.cjs: SIGUSR2 → gc() →
+// (holder.mjs, raw TCP), each from its own loopback source addresses (127.0.0.2, .3, …) and ports it picks itself, so
+// that no address runs out of ports. Memory is read inside the server by a preloaded probe (lib/memory-probe.cjs: SIGUSR2 → gc() →
 // process.memoryUsage() to a file). A count over what the server's open-files limit can hold is lowered to that, and
 // said so. Ends with one JSON line.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -159,7 +159,8 @@ async function measure(key, count, o, limits, dir) {
 
     // Holders: at most --per-holder connections each, and each from its own source addresses.
     const perHolder = Math.min(o.perHolder, (limits.nofileHard ?? o.perHolder) - FD_MARGIN);
-    const perAddress = Math.max(1000, (limits.ephemeralPorts ?? 28_000) - 2000);
+    // Holders choose their source ports (1024–65535) themselves, not from the ephemeral range.
+    const perAddress = 60_000;
     const holders = [];
     let address = 2;
     for (let left = n; left > 0; left -= perHolder) {
