@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CASES = ['echo', 'outgoing', 'pubsub', 'backlog', 'cluster', 'micro'];
+const CASES = ['echo', 'outgoing', 'pubsub', 'backlog', 'cluster', 'micro', 'connections'];
 const [name, ...rest] = process.argv.slice(2);
 
 if (!name || !CASES.includes(name)) {

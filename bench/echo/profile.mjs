@@ -13,7 +13,7 @@ const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) opts[argv[i].slice(2)] = argv[i + 1];
 const key = opts.target ?? 'switchboard';
 const dir = mkdtempSync(join(tmpdir(), 'sb-cpu-prof-'));
-const sb = await startSwitchboardChannels('profile', [key], undefined, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+const sb = await startSwitchboardChannels('profile', [key], undefined, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
 const shape = { connections: Number(opts.connections ?? 200), window: Number(opts.window ?? 1) };
 const o = { warmupMs: 2000, durationMs: Number(opts.duration ?? 10) * 1000 };
 const result = await load(sb.child, sb.targets[key], shape, o);

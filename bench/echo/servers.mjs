@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, killAll, runJson, spawnTracked, startSwitchboard } from '../lib/processes.mjs';
+import { freePort, killAll, runJson, spawnNode, startSwitchboard } from '../lib/processes.mjs';
 import { NODE_RED_PATH, startNodeRed } from './nodered.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -32,10 +32,11 @@ const UNLIMITED = { maxConnections: null, maxConnectionsPerIp: null };
 
 /**
  * A Switchboard with its three channels, their limits lifted; `targets` says where each key's load goes. Keys other
- * than `switchboard` (the demo channel) are only set up when asked for.
+ * than `switchboard` (the demo channel) are only set up when asked for. `spawn` (`nodeArgs`, `fdLimit`, `env`) is passed
+ * to `startSwitchboard`.
  */
-export async function startSwitchboardChannels(name, keys, checkout, nodeArgs) {
-  const sb = await startSwitchboard(name, { checkout, nodeArgs });
+export async function startSwitchboardChannels(name, keys, checkout, spawn = {}) {
+  const sb = await startSwitchboard(name, { checkout, ...spawn });
   const { runtime, ...demo } = await sb.api('GET', '/api/channels/wsx/demo');
   await sb.api('PUT', '/api/channels/wsx/demo', { ...demo, ...UNLIMITED });
   const demoUrl = new URL(sb.demoUrl);
@@ -57,7 +58,7 @@ export async function startSwitchboardChannels(name, keys, checkout, nodeArgs) {
     targets[key] = { port, path: '/echo', mode };
   }
   await waitListening(sb, keys);
-  return { child: sb.child, targets, stop: () => rmSync(sb.dir, { recursive: true, force: true }) };
+  return { child: sb.child, api: sb.api, targets, stop: () => rmSync(sb.dir, { recursive: true, force: true }) };
 }
 
 async function waitListening(sb, keys) {
@@ -72,9 +73,12 @@ async function waitListening(sb, keys) {
   }
 }
 
-async function startWsEcho() {
+/** The naive ws echo server; `spawn` (`nodeArgs`, `fdLimit`, `env`) is `spawnNode`'s. */
+export async function startWsEcho({ env, ...spawn } = {}) {
   const port = await freePort();
-  const child = spawnTracked(process.execPath, [join(here, 'ws-echo-server.mjs'), String(port)], {
+  const child = spawnNode(join(here, 'ws-echo-server.mjs'), [String(port)], {
+    ...spawn,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve) => child.stdout.once('data', resolve));
@@ -108,7 +112,7 @@ export function processes(wanted, baseline) {
         return { ...s, targets: { base: s.targets.switchboard, 'base-plain': s.targets.plain } };
       },
     });
-  if (wanted.includes('ws')) list.push({ keys: ['ws'], start: startWsEcho });
+  if (wanted.includes('ws')) list.push({ keys: ['ws'], start: () => startWsEcho() });
   if (wanted.includes('nodered')) list.push({ keys: ['nodered'], start: startRed });
   return list;
 }

@@ -26,6 +26,30 @@ export function spawnTracked(command, args, options) {
   return child;
 }
 
+/**
+ * Spawns `node [nodeArgs] script [args]`, remembered like `spawnTracked`. With `fdLimit`, through a shell that raises
+ * the open-files limit first: the hard limit to `fdLimit` where that is allowed (root with CAP_SYS_RESOURCE), and the
+ * soft limit to `fdLimit` or, failing that, to the hard limit. Read what a child got from `/proc/<pid>/limits`.
+ */
+export function spawnNode(script, args = [], { nodeArgs = [], fdLimit, ...options } = {}) {
+  const argv = [...nodeArgs, script, ...args];
+  if (!fdLimit) return spawnTracked(process.execPath, argv, options);
+  const raise = `ulimit -Hn ${fdLimit} 2>/dev/null; ulimit -n ${fdLimit} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`;
+  return spawnTracked('bash', ['-c', raise, 'node', process.execPath, ...argv], options);
+}
+
+/** The soft open-files limit of a running process (Linux /proc), or undefined. */
+export function fdLimitOf(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    return Number(line.split(/\s{2,}/)[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -63,9 +87,9 @@ export function baselineCheckout(path) {
 
 /**
  * Starts a Switchboard server in its own process on a fresh data dir; resolves when its API answers.
- * `checkout` runs another build (a baseline) instead of this one.
+ * `checkout` runs another build (a baseline) instead of this one; `nodeArgs` and `fdLimit` are `spawnNode`'s.
  */
-export async function startSwitchboard(name, { servicesDir, checkout = root, env: extra = {}, nodeArgs = [] } = {}) {
+export async function startSwitchboard(name, { servicesDir, checkout = root, env: extra = {}, nodeArgs = [], fdLimit } = {}) {
   const main = serverMain(checkout);
   const dir = mkdtempSync(join(tmpdir(), `sb-bench-${name}-`));
   const [adminPort, demoPort] = [await freePort(), await freePort()];
@@ -79,7 +103,7 @@ export async function startSwitchboard(name, { servicesDir, checkout = root, env
     SWITCHBOARD_LOG_LEVEL: 'warn',
     ...extra,
   };
-  const child = spawnTracked(process.execPath, [...nodeArgs, main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawnNode(main, [], { nodeArgs, fdLimit, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const admin = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + 15_000;
   for (;;) {

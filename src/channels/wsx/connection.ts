@@ -47,10 +47,12 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
 
   protected readonly ws: WebSocket;
   protected readonly host: ConnectionHost;
-  protected readonly log: Logger;
+  // Made on first use (a child logger is ~760 bytes per connection, and most connections never log).
+  #log: Logger | undefined;
   readonly #socket: Duplex;
   readonly #writer: CorkedWriter;
-  readonly #pending: PendingRequests<unknown>;
+  // Made by the first server → client request (~390 bytes per connection that most connections never use).
+  #pending: PendingRequests<unknown> | undefined;
   readonly #heartbeat: Heartbeat;
   #readPaused = false;
   #ready = false;
@@ -64,15 +66,10 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.#socket = socket;
     this.#writer = new CorkedWriter(socket);
     this.peerAddress = peerAddressOf(req);
-    this.log = host.logger.child({ pubClientId: this.pubClientId });
-    this.#partial = new PartialMessage(ws, this.log);
+    this.#partial = new PartialMessage(ws, host.logger);
     // Around ws's own 'data' listener (added at the upgrade): a read's replies are batched, its partial message seen.
     socket.prependListener('data', this.#beforeRead);
     socket.on('data', this.#afterRead);
-    this.#pending = new PendingRequests<unknown>(MAX_PENDING_REQUESTS, {
-      tooMany: () => new ConnectionClosedError('too_many_pending', `Too many requests pending on ${this.pubClientId}`),
-      timeout: (ms) => new TimeoutError('client_timeout', `Client ${this.pubClientId} did not respond within ${ms} ms`),
-    });
     this.#heartbeat = new Heartbeat({
       intervalMs: host.config.pingInterval * 1000,
       missedThreshold: host.config.pingsMissedThreshold,
@@ -105,6 +102,18 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.#partial.afterRead();
     this.#writer.endRead();
   };
+
+  /** This connection's logger (the channel's, with its `pubClientId`). */
+  protected get log(): Logger {
+    return (this.#log ??= this.host.logger.child({ pubClientId: this.pubClientId }));
+  }
+
+  #pendingRequests(): PendingRequests<unknown> {
+    return (this.#pending ??= new PendingRequests<unknown>(MAX_PENDING_REQUESTS, {
+      tooMany: () => new ConnectionClosedError('too_many_pending', `Too many requests pending on ${this.pubClientId}`),
+      timeout: (ms) => new TimeoutError('client_timeout', `Client ${this.pubClientId} did not respond within ${ms} ms`),
+    }));
+  }
 
   /**
    * @internal Called by the channel's sweep timer: closes a connection whose message has not completed within
@@ -259,19 +268,16 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     if (frame === undefined) {
       return Promise.reject(new SwitchboardError('not_supported', 'Plain-protocol clients cannot answer requests; use send()'));
     }
-    const reply = this.#pending.add(id, { timeoutMs: options.timeout ?? DEFAULT_INVOKE_TIMEOUT_MS });
-    if (this.#pending.has(id) && !this.write(frame))
-      this.#pending.fail(
-        id,
-        new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} is not connected`),
-        false,
-      );
+    const pending = this.#pendingRequests();
+    const reply = pending.add(id, { timeoutMs: options.timeout ?? DEFAULT_INVOKE_TIMEOUT_MS });
+    if (pending.has(id) && !this.write(frame))
+      pending.fail(id, new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} is not connected`), false);
     return reply;
   }
 
   /** Settles a pending request; false when no request with this id is pending (late or unknown). */
   protected settleRequest(id: string, response: unknown): boolean {
-    return this.#pending.settle(id, response);
+    return this.#pending?.settle(id, response) ?? false;
   }
 
   /** Closes the connection with a close frame (the reason is cut to the 123 bytes a close frame can carry). */
@@ -317,11 +323,12 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.#socket.off('data', this.#afterRead);
     // Calls still running answer no one; they no longer count against any limit.
     this.#calls.clear();
-    this.#pending.failAll(
+    this.#pending?.failAll(
       new ConnectionClosedError('connection_closed', `Client ${this.pubClientId} disconnected (${code}) before responding`),
     );
     this.onClosed();
-    this.log.debug({ code, reason }, 'Client disconnected');
+    // Not a child logger made only to be dropped, for every connection that closes.
+    if (this.host.logger.isLevelEnabled('debug')) this.log.debug({ code, reason }, 'Client disconnected');
     this.host.clientClosed(this);
   }
 
