@@ -24,6 +24,30 @@ function probe(t: TestContext, options: Partial<HeartbeatOptions> = {}): Probe {
 }
 
 describe('Heartbeat', () => {
+  test('driven: no timer of its own; due(now) pings once the interval has passed, and dead works the same', (t) => {
+    const p = probe(t, { driven: true, missedThreshold: 2 });
+    p.heartbeat.start(0);
+    t.mock.timers.tick(10_000);
+    assert.equal(p.pings, 0, 'a driven heartbeat has no timer');
+    p.heartbeat.due(999);
+    assert.equal(p.pings, 0);
+    p.heartbeat.due(1000); // ping 1
+    p.heartbeat.due(1500);
+    assert.equal(p.pings, 1, 'one ping per interval however often due() is called');
+    p.heartbeat.onPong();
+    p.heartbeat.due(2000); // ping 2
+    p.heartbeat.due(3000); // missed 1, ping 3
+    p.heartbeat.due(4000); // missed 2: dead
+    assert.equal(p.pings, 3);
+    assert.deepEqual(p.dead, [2]);
+    p.heartbeat.due(9000);
+    assert.equal(p.pings, 3, 'stopped once dead');
+    p.heartbeat.start(10_000);
+    p.heartbeat.stop();
+    p.heartbeat.due(20_000);
+    assert.equal(p.pings, 3, 'stopped');
+  });
+
   test('pings once per interval; a peer that answers is never dead', (t) => {
     const p = probe(t);
     p.heartbeat.start();

@@ -2,7 +2,7 @@
  * Ping/pong liveness of one connection, the same rule on the channel side and the outgoing side: a ping every
  * `intervalMs`; a tick that finds the previous ping unanswered counts a missed pong, and `missedThreshold` missed
  * in a row make the peer dead (`dead()` is called once and the heartbeat stops). Any pong resets the count.
- * Timers but no sockets; browser-safe.
+ * Its own timer, or driven by its owner's (`driven`); no sockets; browser-safe.
  */
 
 /** What a heartbeat needs from its connection. */
@@ -20,12 +20,20 @@ export interface HeartbeatOptions {
    * dead peer, so the tick neither counts a miss nor pings.
    */
   readonly isPaused?: () => boolean;
+  /**
+   * No timer of its own: the owner calls `due(now)` often (a channel's sweep, for all its connections at once),
+   * and a ping goes out once `intervalMs` has passed. Saves a timer per connection (bench/connections).
+   */
+  readonly driven?: boolean;
 }
 
 /** Pings a peer and notices when it stops answering. */
 export class Heartbeat {
   readonly #options: HeartbeatOptions;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #running = false;
+  // When a driven heartbeat's next tick is due (ms).
+  #nextAt = 0;
   #awaitingPong = false;
   #missed = 0;
 
@@ -39,11 +47,14 @@ export class Heartbeat {
   }
 
   /** Starts pinging (again: the count starts from zero). */
-  start(): void {
+  start(now: number = Date.now()): void {
     this.stop();
     this.#awaitingPong = false;
     this.#missed = 0;
     if (this.#options.intervalMs <= 0) return;
+    this.#running = true;
+    this.#nextAt = now + this.#options.intervalMs;
+    if (this.#options.driven) return;
     this.#timer = setInterval(() => this.#tick(), this.#options.intervalMs);
     // A heartbeat alone must not keep a process (or a test) alive; browsers have no unref.
     (this.#timer as { unref?: () => void }).unref?.();
@@ -55,15 +66,23 @@ export class Heartbeat {
     this.#missed = 0;
   }
 
+  /** A driven heartbeat's clock: ticks when `intervalMs` has passed since the last tick (or the start). */
+  due(now: number): void {
+    if (!this.#running || now < this.#nextAt) return;
+    this.#nextAt = now + this.#options.intervalMs;
+    this.#tick();
+  }
+
   /** Stops pinging (closed, or about to be). */
   stop(): void {
+    this.#running = false;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
   }
 
   #tick(): void {
     // A tick already queued when stop() ran (fake clocks run them) does nothing.
-    if (this.#timer === undefined) return;
+    if (!this.#running) return;
     if (this.#options.isPaused?.()) {
       this.#awaitingPong = false;
       return;

@@ -35,8 +35,16 @@ export interface ChannelDeps {
   readonly admission?: { readonly overloaded: boolean } | undefined;
 }
 
-/** The sweep that enforces read deadlines and call timeouts runs this often at most (and at least every 20 ms). */
+/** The sweep that pings and enforces read deadlines and call timeouts runs this often at most (and at least every 20 ms). */
 const MAX_SWEEP_INTERVAL_MS = 1000;
+
+const kSlot = Symbol('slot');
+type SlotHolder = Duplex & { [kSlot]?: Slot };
+
+// One listener shared by every socket (`this` is the socket), not a closure each: it lives as long as the connection.
+function releaseSlot(this: SlotHolder): void {
+  this[kSlot]?.release();
+}
 
 function basicCredentials(req: IncomingMessage): { username: string; secret: string } | undefined {
   const header = req.headers.authorization;
@@ -98,17 +106,21 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
       this.#wss.close();
       this.#wss = this.#createServer(config);
     }
-    const resweep = config.frameTimeout !== this.config.frameTimeout || config.invokeTimeout !== this.config.invokeTimeout;
+    const resweep =
+      config.frameTimeout !== this.config.frameTimeout ||
+      config.invokeTimeout !== this.config.invokeTimeout ||
+      config.pingInterval !== this.config.pingInterval;
     this.config = config;
     this.channelInfo = this.#infoOf(config);
     if (resweep) this.#startSweep();
   }
 
-  // One timer per channel, not one per frame or call: each tick checks every client's deadlines (a few
-  // comparisons each), a quarter of the shortest deadline apart, so a deadline is enforced at most 25% late.
+  // One timer per channel, not one per frame, call or connection: each tick checks every client's deadlines and
+  // pings (a few comparisons each), a quarter of the shortest period apart, so one is at most 25% late.
   #startSweep(): void {
     clearInterval(this.#sweepTimer);
-    const shortest = Math.min(this.config.frameTimeout, this.config.invokeTimeout) * 1000;
+    const { frameTimeout, invokeTimeout, pingInterval } = this.config;
+    const shortest = Math.min(frameTimeout, invokeTimeout, pingInterval > 0 ? pingInterval : Infinity) * 1000;
     const interval = Math.max(20, Math.min(MAX_SWEEP_INTERVAL_MS, shortest / 4));
     this.#sweepTimer = setInterval(() => this.#sweep(), interval);
     this.#sweepTimer.unref();
@@ -167,7 +179,8 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
     const ip = clientIp(req.socket.remoteAddress);
     const slot = this.#slots.take(ip, maxConnections, maxConnectionsPerIp);
     if (typeof slot === 'object') {
-      socket.once('close', () => slot.release());
+      (socket as SlotHolder)[kSlot] = slot;
+      socket.on('close', releaseSlot);
       return slot;
     }
     this.protocolError(slot);

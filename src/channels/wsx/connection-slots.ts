@@ -27,22 +27,34 @@ export class ConnectionSlots {
     if (maxPerIp !== null && fromIp >= maxPerIp) return 'too_many_connections_per_ip';
     this.#total++;
     this.#perIp.set(ip, fromIp + 1);
-    let held = true;
-    return {
-      release: () => {
-        if (!held) return;
-        held = false;
-        this.#free(ip);
-      },
-    };
+    return new HeldSlot(this, ip);
   }
 
-  #free(ip: string): void {
+  /** @internal Frees one slot of `ip` (a `HeldSlot` calls it once). */
+  free(ip: string): void {
     this.#total--;
     const left = (this.#perIp.get(ip) ?? 1) - 1;
     // Entries go when their count does, so the map holds only addresses with connections.
     if (left <= 0) this.#perIp.delete(ip);
     else this.#perIp.set(ip, left);
+  }
+}
+
+// A class, not a closure: one of these lives as long as its connection (bench/connections counts the bytes).
+class HeldSlot implements Slot {
+  #slots: ConnectionSlots | undefined;
+
+  constructor(
+    slots: ConnectionSlots,
+    readonly ip: string,
+  ) {
+    this.#slots = slots;
+  }
+
+  release(): void {
+    const slots = this.#slots;
+    this.#slots = undefined;
+    slots?.free(this.ip);
   }
 }
 

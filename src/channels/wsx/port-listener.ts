@@ -113,8 +113,11 @@ export class PortListener {
     });
   }
 
+  // One listener for every socket, not a closure each (it stays on the socket for the connection's life).
+  readonly #onSocketError = (err: Error): void => this.#logger.debug({ err: err.message }, 'Socket error during upgrade');
+
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', (err) => this.#logger.debug({ err: err.message }, 'Socket error during upgrade'));
+    socket.on('error', this.#onSocketError);
     const channel = this.#routes.get(pathOf(req));
     if (!channel) return rejectUpgrade(socket, 'not_found', 'No channel at this path');
     channel.handleUpgrade(req, socket, head).catch((err: unknown) => {
