@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { ConnectionClosedError, SwitchboardError, TimeoutError } from '../../errors/index.js';
-import { CLOSE_CODE, Heartbeat, PendingRequests, newCid, pingPayload } from '../../protocol/index.js';
+import { CLOSE_CODE, Heartbeat, PendingRequests, newCid, pingPayload, type HeartbeatOptions } from '../../protocol/index.js';
 import type { ClientInvokeOptions, WsxClientInfo, CallingClient, InvokeDone } from '../../services/index.js';
 import type { ConnectionHost, PushTarget } from './connection-host.js';
 import { closeReason } from './close-reason.js';
@@ -27,11 +27,34 @@ const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 const MAX_WRITE_BUFFER = 16 * 1024 * 1024;
 /** Server → client requests awaiting a reply, per client; more is refused rather than growing without bound. */
 const MAX_PENDING_REQUESTS = 10_000;
+// The connection a WebSocket or socket belongs to, for the listeners every connection shares.
 const kConnection = Symbol('connection');
-type OwnedSocket = WebSocket & { [kConnection]: ChannelConnection };
+type Owned<T> = T & { [kConnection]: ChannelConnection };
 
-function ownerOf(ws: WebSocket): ChannelConnection {
-  return (ws as OwnedSocket)[kConnection];
+function ownerOf(emitter: WebSocket | Duplex): ChannelConnection {
+  return (emitter as Owned<typeof emitter>)[kConnection];
+}
+
+/** A connection's heartbeat settings and callbacks: a small object, no closures (bench/connections). */
+class ConnectionPings implements HeartbeatOptions {
+  constructor(
+    readonly connection: ChannelConnection,
+    readonly intervalMs: number,
+    readonly missedThreshold: number,
+  ) {}
+
+  // Pings are driven by the channel's sweep: no timer per connection.
+  get driven(): boolean {
+    return true;
+  }
+
+  ping(): void {
+    this.connection.sendPing();
+  }
+
+  dead(missed: number): void {
+    this.connection.missedPings(missed);
+  }
 }
 
 function peerAddressOf(req: IncomingMessage): string {
@@ -75,20 +98,12 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.#writer = new CorkedWriter(socket);
     this.peerAddress = peerAddressOf(req);
     this.#partial = new PartialMessage(ws, host.logger);
+    this.#heartbeat = new Heartbeat(new ConnectionPings(this, host.config.pingInterval * 1000, host.config.pingsMissedThreshold));
+    (ws as Owned<WebSocket>)[kConnection] = this;
+    (socket as Owned<Duplex>)[kConnection] = this;
     // Around ws's own 'data' listener (added at the upgrade): a read's replies are batched, its partial message seen.
-    socket.prependListener('data', this.#beforeRead);
-    socket.on('data', this.#afterRead);
-    this.#heartbeat = new Heartbeat({
-      intervalMs: host.config.pingInterval * 1000,
-      missedThreshold: host.config.pingsMissedThreshold,
-      driven: true,
-      ping: () => this.#ping(),
-      dead: (missed) => {
-        this.log.info({ pingsMissed: missed }, 'Closing a client that missed pings');
-        this.close(CLOSE_CODE.PINGS_MISSED, 'Pings missed');
-      },
-    });
-    (ws as OwnedSocket)[kConnection] = this;
+    socket.prependListener('data', ChannelConnection.#beforeRead);
+    socket.on('data', ChannelConnection.#afterRead);
     ws.on('message', ChannelConnection.#onMessage);
     ws.on('pong', ChannelConnection.#onPong);
     ws.on('close', ChannelConnection.#onClose);
@@ -96,8 +111,8 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     ws.on('error', ChannelConnection.#onError);
   }
 
-  // The WebSocket's listeners are shared by every connection (`this` is the WebSocket), not four closures each: an
-  // idle connection's memory is what 100,000 of them cost (bench/connections).
+  // The WebSocket's and the socket's listeners are shared by every connection (`this` is the emitter), not six
+  // closures each: an idle connection's memory is what 100,000 of them cost (bench/connections).
   static #onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
     const connection = ownerOf(this);
     connection.#partial.complete();
@@ -123,12 +138,15 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     ownerOf(this).log.debug({ err: err.message }, 'WebSocket error');
   }
 
-  readonly #beforeRead = (): void => this.#writer.beginRead();
+  static #beforeRead(this: Duplex): void {
+    ownerOf(this).#writer.beginRead();
+  }
 
-  readonly #afterRead = (): void => {
-    this.#partial.afterRead();
-    this.#writer.endRead();
-  };
+  static #afterRead(this: Duplex): void {
+    const connection = ownerOf(this);
+    connection.#partial.afterRead();
+    connection.#writer.endRead();
+  }
 
   /** This connection's logger (the channel's, with its `pubClientId`). */
   protected get log(): Logger {
@@ -325,14 +343,20 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.#heartbeat.start();
   }
 
-  // A ping carries a compact zwsx.rqc meta, as Zato's do; one that cannot be sent ends the connection.
-  #ping(): void {
+  /** @internal The heartbeat's ping: a compact zwsx.rqc meta, as Zato's; one that cannot be sent ends the connection. */
+  sendPing(): void {
     try {
       this.ws.ping(pingPayload(newCid()));
     } catch (err) {
       this.log.warn({ err }, 'Ping failed');
       this.close(CLOSE_CODE.PING_ERROR, 'Ping error');
     }
+  }
+
+  /** @internal The heartbeat found the client dead. */
+  missedPings(missed: number): void {
+    this.log.info({ pingsMissed: missed }, 'Closing a client that missed pings');
+    this.close(CLOSE_CODE.PINGS_MISSED, 'Pings missed');
   }
 
   #pong(): void {
@@ -348,8 +372,8 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#heartbeat.stop();
-    this.#socket.off('data', this.#beforeRead);
-    this.#socket.off('data', this.#afterRead);
+    this.#socket.off('data', ChannelConnection.#beforeRead);
+    this.#socket.off('data', ChannelConnection.#afterRead);
     // Calls still running answer no one; they no longer count against any limit.
     this.#calls.clear();
     this.#pending?.failAll(

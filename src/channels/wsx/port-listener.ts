@@ -120,10 +120,16 @@ export class PortListener {
     socket.on('error', this.#onSocketError);
     const channel = this.#routes.get(pathOf(req));
     if (!channel) return rejectUpgrade(socket, 'not_found', 'No channel at this path');
-    channel.handleUpgrade(req, socket, head).catch((err: unknown) => {
-      this.#logger.error({ err }, 'Upgrade failed');
-      rejectUpgrade(socket, 'internal_error', 'Internal server error');
-    });
+    channel.handleUpgrade(req, socket, head).then(
+      () => {
+        // Once ws has the socket it has its own error listener; ours would stay for the connection's life.
+        if (socket.listenerCount('error') > 1) socket.off('error', this.#onSocketError);
+      },
+      (err: unknown) => {
+        this.#logger.error({ err }, 'Upgrade failed');
+        rejectUpgrade(socket, 'internal_error', 'Internal server error');
+      },
+    );
   }
 }
 
