@@ -239,7 +239,6 @@ export class ServiceInvoker {
 
 /** One call's runtime: a single object per call, with methods instead of per-call closures (the hot path). */
 class CallRuntime implements ServiceRuntime {
-  readonly wsx: WsxFacade;
   readonly out: OutgoingConnections;
   readonly pubsub: PubSubFacade;
 
@@ -251,9 +250,13 @@ class CallRuntime implements ServiceRuntime {
     private readonly client: CallingClient | undefined,
     readonly request: ServiceRequest,
   ) {
-    this.wsx = invoker.wsxFacadeFor(client);
     this.out = invoker.outFacade;
     this.pubsub = invoker.pubsubFacade;
+  }
+
+  // Looked up when a service uses it (few do), not on every call.
+  get wsx(): WsxFacade {
+    return this.invoker.wsxFacadeFor(this.client);
   }
 
   logger(): Logger {
