@@ -39,7 +39,7 @@ export async function run(opts = {}) {
   const baseline = baselineCheckout(opts.baseline);
   const wanted = opts.only
     ? String(opts.only).split(',')
-    : ['switchboard', 'direct', 'plain', ...(baseline ? ['base', 'base-plain'] : []), 'ws', 'nodered'];
+    : ['switchboard', 'direct', 'plain', ...(baseline ? ['base', 'base-plain'] : []), 'ws', 'ws-wsx', 'nodered'];
   if (wanted.some((k) => k.startsWith('base')) && !baseline) throw new Error('--only base needs --baseline PATH');
   const rounds = Number(opts.rounds ?? 3);
   // all[shape][key]: one result per round.
@@ -138,7 +138,7 @@ function report(name, shape, results, o, rounds) {
     );
   }
   for (const key of ['switchboard', 'direct', 'plain', 'base']) {
-    for (const peer of ['ws', 'nodered']) {
+    for (const peer of ['ws', 'ws-wsx', 'nodered']) {
       const ratio = paired(results, key, peer);
       if (!ratio) continue;
       out.ratios[`${key}/${peer}`] = ratio.median;

@@ -24,6 +24,7 @@ export const LABELS = {
   base: 'switchboard@base, gateway',
   'base-plain': 'switchboard@base, plain',
   ws: 'naive ws echo',
+  'ws-wsx': 'naive ws, WSX frames',
   nodered: 'node-red 4.1',
 };
 
@@ -82,7 +83,8 @@ export async function startWsEcho({ env, ...spawn } = {}) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise((resolve) => child.stdout.once('data', resolve));
-  return { child, targets: { ws: { port, path: '/', mode: 'json' } }, stop: () => undefined };
+  const ws = { port, path: '/', mode: 'json' };
+  return { child, targets: { ws, 'ws-wsx': { ...ws, wsxFrames: true } }, stop: () => undefined };
 }
 
 async function startRed() {
@@ -112,7 +114,8 @@ export function processes(wanted, baseline) {
         return { ...s, targets: { base: s.targets.switchboard, 'base-plain': s.targets.plain } };
       },
     });
-  if (wanted.includes('ws')) list.push({ keys: ['ws'], start: () => startWsEcho() });
+  const naive = wanted.filter((k) => k === 'ws' || k === 'ws-wsx');
+  if (naive.length) list.push({ keys: naive, start: () => startWsEcho() });
   if (wanted.includes('nodered')) list.push({ keys: ['nodered'], start: startRed });
   return list;
 }

@@ -7,7 +7,8 @@
 //                      "durationMs","serverPid"}'
 //
 // In zato mode, "service" and "request" say what to invoke through a gateway (default: zato.helpers.echo with a
-// small request); in zato-direct mode the request alone is `data` (a channel with the service mounted). A reply other
+// small request); in zato-direct mode the request alone is `data` (a channel with the service mounted); json mode with
+// "wsxFrames" sends zato mode's frames to a plain JSON echo. A reply other
 // than zwsx.rspok counts as an error. With `serverPid`, the server's CPU (user + sys, /proc) over the measured
 // window is read too: the figure that holds even where this generator is the limit.
 // Prints one JSON line: { msgsPerSec, p50, p99, p999, errors, cpuPercent, serverCpuPercent, serverCpuUsPerMsg,
@@ -19,6 +20,14 @@ import { randomBytes } from 'node:crypto';
 const opts = JSON.parse(process.argv[2]);
 const RING = 1024;
 const REQUEST = { n: 123, text: 'hello' };
+
+/** An invoke-service frame as Zato's clients send it. */
+function invokeFrame(i, token, data) {
+  return {
+    meta: { action: 'invoke-service', id: `i${String(i).padStart(6, '0')}`, timestamp: '2026-01-01T00:00:00.000Z', token },
+    data,
+  };
+}
 
 function maskedFrame(text) {
   const payload = Buffer.from(text);
@@ -96,14 +105,22 @@ async function openConnection(stats) {
     });
     ring = Array.from({ length: RING }, (_, i) =>
       maskedFrame(
-        JSON.stringify({
-          meta: { action: 'invoke-service', id: `i${String(i).padStart(6, '0')}`, timestamp: '2026-01-01T00:00:00.000Z', token },
-          data:
+        JSON.stringify(
+          invokeFrame(
+            i,
+            token,
             opts.mode === 'zato'
               ? { service: opts.service ?? 'zato.helpers.echo', request: opts.request ?? REQUEST }
               : (opts.request ?? REQUEST),
-        }),
+          ),
+        ),
       ),
+    );
+  } else if (opts.wsxFrames) {
+    // The bytes of the zato mode's invoke-service, to a server that just echoes JSON: what the format alone costs.
+    const token = `zwsxt.${randomBytes(16).toString('hex')}`;
+    ring = Array.from({ length: RING }, (_, i) =>
+      maskedFrame(JSON.stringify(invokeFrame(i, token, { service: opts.service ?? 'zato.helpers.echo', request: REQUEST }))),
     );
   } else {
     ring = Array.from({ length: RING }, () => maskedFrame(JSON.stringify(REQUEST)));
