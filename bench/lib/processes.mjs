@@ -63,9 +63,10 @@ export function baselineCheckout(path) {
 
 /**
  * Starts a Switchboard server in its own process on a fresh data dir; resolves when its API answers.
- * `checkout` runs another build (a baseline) instead of this one.
+ * `checkout` runs another build (a baseline) instead of this one; `nodeArgs` go to node before the entry point
+ * (e.g. `--cpu-prof`, which NODE_OPTIONS does not take).
  */
-export async function startSwitchboard(name, { servicesDir, checkout = root, env: extra = {} } = {}) {
+export async function startSwitchboard(name, { servicesDir, checkout = root, env: extra = {}, nodeArgs = [] } = {}) {
   const main = serverMain(checkout);
   const dir = mkdtempSync(join(tmpdir(), `sb-bench-${name}-`));
   const [adminPort, demoPort] = [await freePort(), await freePort()];
@@ -79,7 +80,7 @@ export async function startSwitchboard(name, { servicesDir, checkout = root, env
     SWITCHBOARD_LOG_LEVEL: 'warn',
     ...extra,
   };
-  const child = spawnTracked(process.execPath, [main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawnTracked(process.execPath, [...nodeArgs, main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const admin = `http://127.0.0.1:${adminPort}`;
   const deadline = Date.now() + 15_000;
   for (;;) {

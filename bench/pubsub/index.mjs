@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
-import { cpuSeconds } from '../lib/cpu.mjs';
+import { cpuTimes } from '../lib/cpu.mjs';
 import { baselineCheckout, freePort, killAll, liftConnectionLimits, spawnTracked, startSwitchboard } from '../lib/processes.mjs';
 import { measureGd } from './gd-publishers.mjs';
 import { latencySummary } from './latency.mjs';
@@ -186,18 +186,19 @@ export async function fanout(kind, url, { subscribers, messages, window, batch =
   const firstSids = counts.map((_, k) => counts.slice(0, k).reduce((a, b) => a + b, 0));
   const sides = await Promise.all(counts.map((n, k) => startSubscribers(kind, url, n, n * messages, batch, firstSids[k])));
   const timer = setTimeout(() => sides.forEach((x) => x.child.kill('SIGTERM')), 120_000);
-  const server0 = cpuSeconds(serverPid);
+  const server0 = cpuTimes(serverPid);
   const publisher0 = process.cpuUsage();
   const t0 = now();
   await (kind === 'nats' ? publishNats(url, messages, window, rate) : publishSwitchboard(url, messages, window, rate));
   const results = await Promise.all(sides.map((x) => x.result));
-  const server1 = cpuSeconds(serverPid);
+  const server1 = cpuTimes(serverPid);
   const publisherCpu = process.cpuUsage(publisher0);
   const seconds = (now() - t0) / 1000;
   clearTimeout(timer);
   const received = results.reduce((n, r) => n + r.received, 0);
   const spanMs = Math.max(...results.map((r) => r.last)) - Math.min(...results.map((r) => r.first));
-  const serverCpu = server0 === undefined || server1 === undefined ? undefined : server1 - server0;
+  const [serverUser, serverSystem] = server0 && server1 ? [server1.user - server0.user, server1.system - server0.system] : [];
+  const serverCpu = serverUser === undefined ? undefined : serverUser + serverSystem;
   const percent = (cpu) => Math.round((cpu / seconds) * 100);
   return {
     received,
@@ -208,8 +209,12 @@ export async function fanout(kind, url, { subscribers, messages, window, batch =
     // ns of server CPU per delivery, and each process's CPU as % of one core over the window.
     serverNsPerDelivery: serverCpu === undefined || !received ? undefined : Math.round((serverCpu / received) * 1e9),
     serverCpu: serverCpu === undefined ? undefined : percent(serverCpu),
+    // The kernel's share of it (system time: socket writes, mostly).
+    serverSystemShare: serverCpu ? +(serverSystem / serverCpu).toFixed(2) : undefined,
     subscriberNsPerDelivery: Math.round((results.reduce((n, r) => n + r.cpuSeconds, 0) / received) * 1e9),
     subscriberCpu: results.map((r) => percent(r.cpuSeconds)),
+    // Deliveries per WebSocket message received: what one frame (one socket write of the server's, at least) carries.
+    perFrame: +(received / results.reduce((n, r) => n + r.frames, 0)).toFixed(1),
     publisherCpu: percent((publisherCpu.user + publisherCpu.system) / 1e6),
     ...(rate ? { rate } : {}),
   };
@@ -228,7 +233,7 @@ function row(label, r, width) {
   return (
     `${label.padEnd(width)} ${fmt(r.deliveredPerSec, 11)} ${fmt(r.serverNsPerDelivery, 10)} ${fmt(r.serverCpu, 8)} ` +
     `${fmt(r.subscriberNsPerDelivery, 10)} ${r.subscriberCpu.join('/').padStart(11)} ${fmt(r.publisherCpu, 6)} ` +
-    `${fmt(r.p50, 8, 2)} ${fmt(r.p99, 8, 2)} ${fmt(r.p999, 8, 2)}`
+    `${fmt(r.perFrame, 8, 1)} ${fmt(r.p50, 8, 2)} ${fmt(r.p99, 8, 2)} ${fmt(r.p999, 8, 2)}`
   );
 }
 
@@ -308,7 +313,7 @@ async function fanoutCase({ sb, base, nats, subscribers, messages, window, procs
   const width = base ? 38 : 32;
   const header = (title) =>
     `${title.padEnd(width)} ${'deliver/s'.padStart(11)} ${'srv ns/dl'.padStart(10)} ${'srv %'.padStart(8)} ` +
-    `${'subs ns/dl'.padStart(10)} ${'subs % each'.padStart(11)} ${'pub %'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'p99.9 ms'.padStart(8)}`;
+    `${'subs ns/dl'.padStart(10)} ${'subs % each'.padStart(11)} ${'pub %'.padStart(6)} ${'dl/frame'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'p99.9 ms'.padStart(8)}`;
   console.log(
     `\n(a) fan-out: 1 publisher → ${subscribers} WebSocket subscribers in ${procs} processes, ${messages} non-GD messages ` +
       `(${subscribers * messages} deliveries); median runs of ${rounds} rounds. CPU: user+sys over the run (first ` +
@@ -346,7 +351,7 @@ async function fanoutCase({ sb, base, nats, subscribers, messages, window, procs
   console.log('per round (flat out: deliveries/s, server ns/delivery; paced: rate, p50/p99/p99.9 ms):');
   for (let i = 0; i < rounds; i++) {
     const f = (r) =>
-      `${r.deliveredPerSec}/s ${r.serverNsPerDelivery} ns (subs ${r.subscriberCpu.join('/')} %, pub ${r.publisherCpu} %)`;
+      `${r.deliveredPerSec}/s ${r.serverNsPerDelivery} ns (sys ${r.serverSystemShare}, ${r.perFrame}/frame, subs ${r.subscriberCpu.join('/')} %, pub ${r.publisherCpu} %)`;
     const p = (r) => `${r.p50}/${r.p99}/${r.p999}`;
     const b = base ? `; base ${f(runs.base[i])}, paced ${p(runs.pacedBase[i])}` : '';
     console.log(
@@ -362,6 +367,8 @@ async function fanoutCase({ sb, base, nats, subscribers, messages, window, procs
     subscriber_ns_per_delivery: r.subscriberNsPerDelivery,
     subscriber_percent: r.subscriberCpu,
     publisher_percent: r.publisherCpu,
+    deliveries_per_frame: r.perFrame,
+    server_system_share: r.serverSystemShare,
   });
   console.log(
     JSON.stringify({
@@ -410,8 +417,7 @@ export async function run(opts = {}) {
   // `--baseline PATH`: the Switchboard built in another checkout runs beside ours as `switchboard@base`, in the same
   // rotation, and each case prints new/base ratios per round.
   const baseline = baselineCheckout(opts.baseline);
-  const profileEnv = profileDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } } : {};
-  const sb = await startSwitchboard('pubsub', profileEnv);
+  const sb = await startSwitchboard('pubsub', { nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
   const base = baseline && !profileDir ? await startSwitchboard('pubsub-base', { checkout: baseline }) : undefined;
   const nats = await startNats();
   try {

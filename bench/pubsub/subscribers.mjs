@@ -14,6 +14,8 @@ const batchOption = batchArg && batchArg !== 'default' ? { delivery_batch_size: 
 const expected = Number(expectedArg ?? Infinity);
 const n = Number(count);
 let received = 0;
+// WebSocket messages that carried deliveries (a Switchboard batch frame, or a NATS websocket message of MSGs).
+let frames = 0;
 let first = 0;
 let last = 0;
 // Publish-to-receive latency in buckets of 10 µs (bucket → count).
@@ -38,6 +40,7 @@ async function switchboardSubscriber() {
       const frame = JSON.parse(raw);
       const type = frame.meta.msg_type;
       if (type === 'zwsx.psrq') {
+        frames++;
         for (const m of Array.isArray(frame.data) ? frame.data : [frame.data]) record(m.data.t);
       } else if (frame.meta.in_reply_to === 'c') {
         token = frame.data.token;
@@ -63,6 +66,7 @@ async function natsSubscriber(i) {
   await new Promise((resolve, reject) => {
     ws.once('error', reject);
     ws.on('message', (raw) => {
+      if (received) frames++;
       buffer += raw.toString();
       for (;;) {
         const eol = buffer.indexOf('\r\n');
@@ -103,7 +107,7 @@ function report() {
   reported = true;
   const cpu = process.cpuUsage(cpu0);
   const pairs = [...histogram];
-  const summary = { received, spanMs: last - first, ...latencySummary([pairs]) };
+  const summary = { received, frames, spanMs: last - first, ...latencySummary([pairs]) };
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   for (const ws of sockets) ws.terminate();
   // Exits once the report (maybe a megabyte) is out: a pipe's writes may be queued.
