@@ -5,11 +5,11 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const TICKS = 100;
 
-/** CPU seconds in user and system mode a process has used so far, or undefined when it is gone or /proc is missing. */
+/** CPU seconds a process has used so far, user and system apart, or undefined when it is gone or /proc is missing. */
 export function cpuTimes(pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return { user: Number(fields[11]) / TICKS, sys: Number(fields[12]) / TICKS };
+    return { user: Number(fields[11]) / TICKS, system: Number(fields[12]) / TICKS };
   } catch {
     return undefined;
   }
@@ -18,7 +18,7 @@ export function cpuTimes(pid) {
 /** CPU seconds (user + system) a process has used so far, or undefined when it is gone or /proc is missing. */
 export function cpuSeconds(pid) {
   const t = cpuTimes(pid);
-  return t && t.user + t.sys;
+  return t && t.user + t.system;
 }
 
 /** The pids of every process named `postgres` (all of PostgreSQL: other work's backends included). */

@@ -183,7 +183,7 @@ stats.stopped = true;
 const elapsed = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const server1 = opts.serverPid ? cpuTimes(opts.serverPid) : undefined;
-const serverSys = server0 === undefined || server1 === undefined ? undefined : server1.sys - server0.sys;
+const serverSys = server0 === undefined || server1 === undefined ? undefined : server1.system - server0.system;
 const serverCpu = serverSys === undefined ? undefined : server1.user - server0.user + serverSys;
 for (const s of sockets) s.destroy();
 stats.latencies.sort((a, b) => a - b);

@@ -1,25 +1,33 @@
 // N WebSocket subscribers in one process, for Switchboard (WSX) or NATS (its websocket listener). Prints
 // "ready" once all are subscribed; once `expected` messages arrived (or on SIGTERM) prints what they received:
-// count, first-to-last span, latency percentiles.
+// count, first and last delivery (epoch ms), a latency histogram (so that several processes' quantiles can be
+// merged) and this process's own CPU time from "ready" on.
 // Each message carries its publication time (performance.timeOrigin + now(), comparable across processes).
 import WebSocket from 'ws';
+import { bucketOf, latencySummary } from './latency.mjs';
 
-const [kind, url, count, topic, expectedArg, batchArg] = process.argv.slice(2);
+// `firstSid`: NATS subscription ids of this process start there (unique over the processes of one run).
+const [kind, url, count, topic, expectedArg, batchArg, firstSidArg] = process.argv.slice(2);
+const firstSid = Number(firstSidArg ?? 0);
 // 'default' sends no delivery_batch_size: the server's default (Zato's, 500) applies.
 const batchOption = batchArg && batchArg !== 'default' ? { delivery_batch_size: Number(batchArg) } : {};
 const expected = Number(expectedArg ?? Infinity);
 const n = Number(count);
 let received = 0;
+// WebSocket messages that carried deliveries (a Switchboard batch frame, or a NATS websocket message of MSGs).
+let frames = 0;
 let first = 0;
 let last = 0;
-const latencies = [];
+// Publish-to-receive latency in buckets of 10 µs (bucket → count).
+const histogram = new Map();
 
 function record(sentAt) {
   const now = performance.timeOrigin + performance.now();
   if (!first) first = now;
   last = now;
   received++;
-  latencies.push(now - sentAt);
+  const bucket = bucketOf(now - sentAt);
+  histogram.set(bucket, (histogram.get(bucket) ?? 0) + 1);
   if (received >= expected) report();
 }
 
@@ -32,6 +40,7 @@ async function switchboardSubscriber() {
       const frame = JSON.parse(raw);
       const type = frame.meta.msg_type;
       if (type === 'zwsx.psrq') {
+        frames++;
         for (const m of Array.isArray(frame.data) ? frame.data : [frame.data]) record(m.data.t);
       } else if (frame.meta.in_reply_to === 'c') {
         token = frame.data.token;
@@ -57,6 +66,7 @@ async function natsSubscriber(i) {
   await new Promise((resolve, reject) => {
     ws.once('error', reject);
     ws.on('message', (raw) => {
+      if (received) frames++;
       buffer += raw.toString();
       for (;;) {
         const eol = buffer.indexOf('\r\n');
@@ -82,17 +92,25 @@ async function natsSubscriber(i) {
 const sockets = [];
 for (let i = 0; i < n; i += 50) {
   const batch = await Promise.all(
-    Array.from({ length: Math.min(50, n - i) }, (_, j) => (kind === 'nats' ? natsSubscriber(i + j) : switchboardSubscriber())),
+    Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+      kind === 'nats' ? natsSubscriber(firstSid + i + j) : switchboardSubscriber(),
+    ),
   );
   sockets.push(...batch);
 }
+const cpu0 = process.cpuUsage();
 process.stdout.write('ready\n');
 
+let reported = false;
 function report() {
-  latencies.sort((a, b) => a - b);
-  const pct = (p) => +(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(2);
-  process.stdout.write(JSON.stringify({ received, spanMs: last - first, p50: pct(50), p99: pct(99) }) + '\n');
+  if (reported) return;
+  reported = true;
+  const cpu = process.cpuUsage(cpu0);
+  const pairs = [...histogram];
+  const summary = { received, frames, spanMs: last - first, ...latencySummary([pairs]) };
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   for (const ws of sockets) ws.terminate();
-  process.exit(0);
+  // Exits once the report (maybe a megabyte) is out: a pipe's writes may be queued.
+  process.stdout.write(JSON.stringify({ ...summary, first, last, cpuSeconds, histogram: pairs }) + '\n', () => process.exit(0));
 }
 process.on('SIGTERM', report);

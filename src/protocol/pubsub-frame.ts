@@ -20,6 +20,8 @@ export interface PsrqMessage {
 export interface PsrqDelivery {
   readonly message: PsrqMessage;
   readonly deliveryCount: number;
+  /** `psrqMessageHead(message)`, when the caller holds it already (saves a lookup per message per frame). */
+  readonly head?: Buffer | undefined;
 }
 
 /**
@@ -85,8 +87,8 @@ export class PsrqEncoder {
   }
 
   /** Bytes one message adds to a frame at most (its head, suffix and separator). */
-  messageBytes(m: PsrqMessage): number {
-    return psrqMessageHead(m).length + this.suffixBytes + 1;
+  messageBytes(m: PsrqMessage, head: Buffer = psrqMessageHead(m)): number {
+    return head.length + this.suffixBytes + 1;
   }
 
   /**
@@ -103,7 +105,7 @@ export class PsrqEncoder {
     for (let i = 0; i < deliveries.length; i++) {
       const d = deliveries[i]!;
       if (i) parts.push(COMMA);
-      parts.push(psrqMessageHead(d.message), this.#suffix(d.deliveryCount + countOffset));
+      parts.push(d.head ?? psrqMessageHead(d.message), this.#suffix(d.deliveryCount + countOffset));
     }
     parts.push(single ? CLOSE_OBJECT : CLOSE_LIST);
     return Buffer.concat(parts);

@@ -19,7 +19,7 @@ export function capBytes(batch: Queued[], frameCap: number, encoder: PsrqEncoder
   for (let i = 0; i < batch.length; i++) {
     const m = batch[i]!.message;
     data += m.size;
-    frame += encoder.messageBytes(m);
+    frame += encoder.messageBytes(m, batch[i]!.head);
     if (i > 0 && (data > MAX_BATCH_BYTES || frame > frameCap)) return batch.slice(0, i);
   }
   return batch;

@@ -6,6 +6,8 @@ import { PriorityQueues } from './priority-queues.js';
 export interface Queued {
   readonly message: PubSubMessage;
   deliveryCount: number;
+  /** The message's encoded head (`psrqMessageHead`), looked up once when queued in memory. */
+  readonly head?: Buffer;
 }
 
 /**
@@ -28,7 +30,7 @@ export class RamQueue {
 
   /** Queues a message behind the others of its priority. */
   push(message: PubSubMessage): void {
-    this.#waiting.push(this.#track({ message, deliveryCount: 0 }));
+    this.#waiting.push(this.#track({ message, deliveryCount: 0, head: psrqMessageHead(message) }));
   }
 
   /** Up to `n` waiting messages in delivery order, left in place until `shift` or `remove`. */
@@ -103,7 +105,7 @@ export class RamQueue {
 
   #track(q: Queued): Queued {
     this.#expiresAt = Math.min(this.#expiresAt, q.message.expirationTime);
-    this.#largestHead = Math.max(this.#largestHead, psrqMessageHead(q.message).length);
+    this.#largestHead = Math.max(this.#largestHead, (q.head ?? psrqMessageHead(q.message)).length);
     return q;
   }
 }

@@ -65,8 +65,6 @@ export abstract class Service {
   response: ServiceResponse = { payload: undefined };
   /** Where the call came from. */
   channel!: ChannelInfo;
-  /** The calling WebSocket client, and every channel's clients. */
-  wsx!: WsxFacade;
   /** Outgoing connections: `this.out.wsx.get(name).conn.client()`. */
   out!: OutgoingConnections;
   /** Publish/subscribe: `this.pubsub.publish(topic, data)`. */
@@ -74,6 +72,12 @@ export abstract class Service {
 
   #runtime: ServiceRuntime | undefined;
   #logger: ServiceLogger | undefined;
+
+  /** The calling WebSocket client, and every channel's clients. */
+  get wsx(): WsxFacade {
+    // Looked up on use (few services use it), not bound on every call.
+    return this.#requireRuntime().wsx;
+  }
 
   /** A logger bound to this call's `cid` and service name. */
   get logger(): ServiceLogger {
@@ -96,7 +100,6 @@ export abstract class Service {
     this.cid = runtime.cid;
     this.request = runtime.request;
     this.channel = runtime.channel;
-    this.wsx = runtime.wsx;
     this.out = runtime.out;
     this.pubsub = runtime.pubsub;
   }
