@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, type RawData } from 'ws';
+import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { ConnectionClosedError, SwitchboardError, TimeoutError } from '../../errors/index.js';
-import { CLOSE_CODE, Heartbeat, PendingRequests, newCid, pingPayload, type HeartbeatOptions } from '../../protocol/index.js';
+import { CLOSE_CODE, Heartbeat, PendingRequests, newCid, pingPayload } from '../../protocol/index.js';
 import type { ClientInvokeOptions, WsxClientInfo, CallingClient, InvokeDone } from '../../services/index.js';
 import type { ConnectionHost, PushTarget } from './connection-host.js';
 import { closeReason } from './close-reason.js';
+import { ConnectionPings, listen, stopReading, type CallbackTarget } from './connection-callbacks.js';
 import { CorkedWriter } from './corked-writer.js';
 import { InFlightCalls } from './in-flight-calls.js';
 import { PartialMessage } from './partial-message.js';
@@ -27,47 +28,13 @@ const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 const MAX_WRITE_BUFFER = 16 * 1024 * 1024;
 /** Server → client requests awaiting a reply, per client; more is refused rather than growing without bound. */
 const MAX_PENDING_REQUESTS = 10_000;
-// The connection a WebSocket or socket belongs to, for the listeners every connection shares.
-const kConnection = Symbol('connection');
-type Owned<T> = T & { [kConnection]: ChannelConnection };
-
-function ownerOf(emitter: WebSocket | Duplex): ChannelConnection {
-  return (emitter as Owned<typeof emitter>)[kConnection];
-}
-
-/** A connection's heartbeat settings and callbacks: a small object, no closures (bench/connections). */
-class ConnectionPings implements HeartbeatOptions {
-  constructor(
-    readonly connection: ChannelConnection,
-    readonly intervalMs: number,
-    readonly missedThreshold: number,
-  ) {}
-
-  // Pings are driven by the channel's sweep: no timer per connection.
-  get driven(): boolean {
-    return true;
-  }
-
-  ping(): void {
-    this.connection.sendPing();
-  }
-
-  dead(missed: number): void {
-    this.connection.missedPings(missed);
-  }
-}
-
-function peerAddressOf(req: IncomingMessage): string {
-  const s = req.socket;
-  return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort ?? 0}` : 'unknown';
-}
 
 /**
  * One connection a channel accepted (the server side of a client's WebSocket). Owns the socket's lifetime: pings,
  * the close, backpressure, batching of writes, and server → client requests. The protocol (zato or plain) lives
  * in the subclasses.
  */
-export abstract class ChannelConnection implements CallingClient, PushTarget {
+export abstract class ChannelConnection implements CallingClient, PushTarget, CallbackTarget {
   readonly pubClientId = `ws.${newCid()}`;
   readonly peerAddress: string;
   /** When the connection was accepted (ms since the epoch). */
@@ -96,56 +63,40 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.host = host;
     this.#socket = socket;
     this.#writer = new CorkedWriter(socket);
-    this.peerAddress = peerAddressOf(req);
+    const { remoteAddress, remotePort } = req.socket;
+    this.peerAddress = remoteAddress ? `${remoteAddress}:${remotePort ?? 0}` : 'unknown';
     this.#partial = new PartialMessage(ws, host.logger);
     this.#heartbeat = new Heartbeat(new ConnectionPings(this, host.config.pingInterval * 1000, host.config.pingsMissedThreshold));
-    (ws as Owned<WebSocket>)[kConnection] = this;
-    (socket as Owned<Duplex>)[kConnection] = this;
-    // Around ws's own 'data' listener (added at the upgrade): a read's replies are batched, its partial message seen.
-    socket.prependListener('data', ChannelConnection.#beforeRead);
-    socket.on('data', ChannelConnection.#afterRead);
-    ws.on('message', ChannelConnection.#onMessage);
-    ws.on('pong', ChannelConnection.#onPong);
-    ws.on('close', ChannelConnection.#onClose);
-    // `ws` closes the connection itself on protocol errors (1002, 1007, 1009); without a listener they would crash us.
-    ws.on('error', ChannelConnection.#onError);
+    listen(ws, socket, this);
   }
 
-  // The WebSocket's and the socket's listeners are shared by every connection (`this` is the emitter), not six
-  // closures each: an idle connection's memory is what 100,000 of them cost (bench/connections).
-  static #onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-    const connection = ownerOf(this);
-    connection.#partial.complete();
-    connection.lastSeen = Date.now();
-    connection.host.stats.messagesIn++;
+  /** @internal A message arrived (the WebSocket's listener). */
+  received(data: Buffer, isBinary: boolean): void {
+    this.#partial.complete();
+    this.lastSeen = Date.now();
+    this.host.stats.messagesIn++;
     // Whatever a frame contains, nothing may escape the listener: `ws` would rethrow it and end the process.
     try {
-      connection.onMessage(data as Buffer, isBinary);
+      this.onMessage(data, isBinary);
     } catch (err) {
-      connection.failed(err);
+      this.failed(err);
     }
   }
 
-  static #onPong(this: WebSocket): void {
-    ownerOf(this).#pong();
+  /** @internal A TCP read is about to be handled (then `afterRead`: what it produced leaves). */
+  beforeRead(): void {
+    this.#writer.beginRead();
   }
 
-  static #onClose(this: WebSocket, code: number, reason: Buffer): void {
-    ownerOf(this).#closedWith(code, reason.toString());
+  /** @internal See `beforeRead`. */
+  afterRead(): void {
+    this.#partial.afterRead();
+    this.#writer.endRead();
   }
 
-  static #onError(this: WebSocket, err: Error): void {
-    ownerOf(this).log.debug({ err: err.message }, 'WebSocket error');
-  }
-
-  static #beforeRead(this: Duplex): void {
-    ownerOf(this).#writer.beginRead();
-  }
-
-  static #afterRead(this: Duplex): void {
-    const connection = ownerOf(this);
-    connection.#partial.afterRead();
-    connection.#writer.endRead();
+  /** @internal The WebSocket failed (ws closes it itself). */
+  webSocketError(err: Error): void {
+    this.log.debug({ err: err.message }, 'WebSocket error');
   }
 
   /** This connection's logger (the channel's, with its `pubClientId`). */
@@ -359,7 +310,8 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
     this.close(CLOSE_CODE.PINGS_MISSED, 'Pings missed');
   }
 
-  #pong(): void {
+  /** @internal A pong arrived. */
+  ponged(): void {
     this.lastSeen = Date.now();
     this.#heartbeat.onPong();
     this.onPong();
@@ -368,12 +320,12 @@ export abstract class ChannelConnection implements CallingClient, PushTarget {
   /** A pong arrived (zato: extends the token). */
   protected onPong(): void {}
 
-  #closedWith(code: number, reason: string): void {
+  /** @internal The WebSocket closed. */
+  closedWith(code: number, reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#heartbeat.stop();
-    this.#socket.off('data', ChannelConnection.#beforeRead);
-    this.#socket.off('data', ChannelConnection.#afterRead);
+    stopReading(this.#socket);
     // Calls still running answer no one; they no longer count against any limit.
     this.#calls.clear();
     this.#pending?.failAll(
