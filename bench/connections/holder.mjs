@@ -11,24 +11,14 @@
 // `{"closed":N}` whenever the server closes some (one line a second at most).
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import { maskedFrame, parseFrames } from '../lib/raw-frames.mjs';
 import { createInterface } from 'node:readline';
 
 const opts = JSON.parse(process.argv[2]);
 const BATCH = 100;
 
-function maskedFrame(opcode, payload) {
-  const len = payload.length;
-  const header =
-    len < 126 ? Buffer.from([0x80 | opcode, 0x80 | len]) : Buffer.from([0x80 | opcode, 0x80 | 126, len >> 8, len & 0xff]);
-  const key = randomBytes(4);
-  const masked = Buffer.from(payload);
-  for (let i = 0; i < len; i++) masked[i] ^= key[i & 3];
-  return Buffer.concat([header, key, masked]);
-}
-
 const createSession = maskedFrame(
-  0x1,
-  Buffer.from(JSON.stringify({ meta: { action: 'create-session', id: 'c1', timestamp: new Date().toISOString() } })),
+  JSON.stringify({ meta: { action: 'create-session', id: 'c1', timestamp: new Date().toISOString() } }),
 );
 const upgrade = (key) =>
   `GET ${opts.path} HTTP/1.1\r\nHost: ${opts.host}:${opts.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -41,29 +31,6 @@ const nextPort = new Map();
 
 let closed = 0;
 let reportedClosed = 0;
-
-/** Parses whole frames out of `buf`, calls onFrame(opcode, payload) for each; returns the rest (or undefined). */
-function frames(buf, onFrame) {
-  let offset = 0;
-  for (;;) {
-    if (buf.length - offset < 2) break;
-    let len = buf[offset + 1] & 0x7f;
-    let head = 2;
-    if (len === 126) {
-      if (buf.length - offset < 4) break;
-      len = buf.readUInt16BE(offset + 2);
-      head = 4;
-    } else if (len === 127) {
-      if (buf.length - offset < 10) break;
-      len = Number(buf.readBigUInt64BE(offset + 2));
-      head = 10;
-    }
-    if (buf.length - offset < head + len) break;
-    onFrame(buf[offset] & 0x0f, buf.subarray(offset + head, offset + head + len));
-    offset += head + len;
-  }
-  return offset === buf.length ? undefined : buf.subarray(offset);
-}
 
 /**
  * Resolves once the connection is held (upgraded, and in zato mode with a session); rejects if refused. The source
@@ -115,8 +82,8 @@ function connectFrom(localAddress, localPort) {
           resolve();
         }
       }
-      pending = frames(buf, (opcode, payload) => {
-        if (opcode === 0x9) sock.write(maskedFrame(0xa, payload));
+      const rest = parseFrames(buf, (opcode, payload) => {
+        if (opcode === 0x9) sock.write(maskedFrame(payload, 0xa));
         else if (opcode === 0x8) sock.end();
         else if (state === 'creating a session') {
           // The session's answer is a zwsx.rspa carrying the token; a refusal is a zwsx.merr (then a close).
@@ -125,6 +92,7 @@ function connectFrom(localAddress, localPort) {
           resolve();
         }
       });
+      pending = rest.length ? rest : undefined;
     });
   });
 }

@@ -14,6 +14,7 @@
 // Prints one JSON line: { msgsPerSec, p50, p99, p999, errors, cpuPercent, serverCpuPercent, serverCpuUsPerMsg,
 // serverSysUsPerMsg }.
 import { cpuTimes } from './cpu.mjs';
+import { maskedFrame, parseFrames } from './raw-frames.mjs';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -27,39 +28,6 @@ function invokeFrame(i, token, data) {
     meta: { action: 'invoke-service', id: `i${String(i).padStart(6, '0')}`, timestamp: '2026-01-01T00:00:00.000Z', token },
     data,
   };
-}
-
-function maskedFrame(text) {
-  const payload = Buffer.from(text);
-  const len = payload.length;
-  const header = len < 126 ? Buffer.from([0x81, 0x80 | len]) : Buffer.from([0x81, 0x80 | 126, len >> 8, len & 0xff]);
-  const key = randomBytes(4);
-  for (let i = 0; i < len; i++) payload[i] ^= key[i & 3];
-  return Buffer.concat([header, key, payload]);
-}
-
-/** Parses complete server frames out of `buf`; calls onFrame(payload) for each; returns the unparsed rest. */
-function parseFrames(buf, onFrame) {
-  let offset = 0;
-  for (;;) {
-    if (buf.length - offset < 2) break;
-    let len = buf[offset + 1] & 0x7f;
-    let head = 2;
-    if (len === 126) {
-      if (buf.length - offset < 4) break;
-      len = buf.readUInt16BE(offset + 2);
-      head = 4;
-    } else if (len === 127) {
-      if (buf.length - offset < 10) break;
-      len = Number(buf.readBigUInt64BE(offset + 2));
-      head = 10;
-    }
-    if (buf.length - offset < head + len) break;
-    const opcode = buf[offset] & 0x0f;
-    if (opcode === 0x1 || opcode === 0x2) onFrame(buf.subarray(offset + head, offset + head + len));
-    offset += head + len;
-  }
-  return offset === buf.length ? Buffer.alloc(0) : buf.subarray(offset);
 }
 
 async function openConnection(stats) {
@@ -85,7 +53,9 @@ async function openConnection(stats) {
         pending = pending.subarray(end + 4);
         resolve();
       }
-      pending = parseFrames(pending, (payload) => onFrame(payload));
+      pending = parseFrames(pending, (opcode, payload) => {
+        if (opcode === 0x1 || opcode === 0x2) onFrame(payload);
+      });
     });
     sock.once('error', reject);
     sock.once('close', () =>
