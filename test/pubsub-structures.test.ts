@@ -9,6 +9,9 @@ import { SubscriptionRegistry } from '../src/pubsub/subscriptions.js';
 import { RamQueue } from '../src/pubsub/ram-queue.js';
 import { buildMessage } from '../src/pubsub/message.js';
 import { normalizeTopic } from '../src/pubsub/index.js';
+import { Overflow, type OverflowEvents } from '../src/pubsub/overflow.js';
+import type { Subscription } from '../src/pubsub/subscription.js';
+import { silentLogger } from '../src/observability/index.js';
 
 const entry = (subKey: string, topicName: string) => ({ sub: { subKey, topicName } });
 
@@ -229,5 +232,36 @@ describe('RamQueue', () => {
         [4, 0],
       ],
     );
+  });
+});
+
+describe('Overflow', () => {
+  const sub = { subKey: 'zpsk.ws.o1', topicName: '/o' } as unknown as Subscription;
+  const quiet: OverflowEvents = { gdDeleted: () => undefined, dropped: () => undefined, stateChanged: () => undefined };
+
+  test('a store read taken while a reserved message is being committed does not lower the count (the cap held)', () => {
+    const o = new Overflow(sub, quiet, silentLogger(), { gdDepth: 24 });
+    o.reserve(); // the 25th message: counted, its commit under way
+    const version = o.version; // a sweep reads the version now…
+    o.resync(24, version, 25); // …and the rows before the commit ended: 24
+    assert.equal(o.canTake(25), false, 'still 25 counted: the 26th is refused');
+    o.committed();
+    o.resync(25, o.version, 25);
+    assert.equal(o.canTake(25), false);
+    assert.equal(o.suspended, true, 'at the limit after the read: suspended');
+  });
+
+  test('with nothing in flight, the read of the store is taken (other servers queue rows too)', () => {
+    const o = new Overflow(sub, quiet, silentLogger(), { gdDepth: 3 });
+    o.reserve();
+    o.committed();
+    o.resync(10, o.version, 25);
+    assert.equal(o.canTake(11), true);
+    assert.equal(o.canTake(10), false, 'the count is the store’s 10');
+    const stale = o.version;
+    o.reserve();
+    o.release();
+    o.resync(0, stale, 25);
+    assert.equal(o.canTake(10), false, 'a read older than a local change is ignored');
   });
 });

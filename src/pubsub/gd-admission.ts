@@ -36,7 +36,10 @@ export async function publishGd(
     throw err;
   }
   parts.depths.committed(topic.name, message.size);
-  for (const t of open) t.gdQueued();
+  for (const t of open) {
+    t.overflow.committed();
+    t.gdQueued();
+  }
 }
 
 /**

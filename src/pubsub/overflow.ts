@@ -32,6 +32,8 @@ export class Overflow {
   #suspended: boolean;
   #resumeBelow = 0;
   #version = 0;
+  // Reserved GD messages whose commit has not ended yet: a store read cannot tell whether it saw them.
+  #reserved = 0;
   readonly #drops: DropCounters;
 
   constructor(
@@ -100,22 +102,31 @@ export class Overflow {
   /** A GD message is being committed for the subscription: counted now, so concurrent publishers cannot overshoot. */
   reserve(): void {
     this.#version++;
+    this.#reserved++;
     this.#gdDepth += 1;
+  }
+
+  /** A reserved GD message was committed (it stays counted). */
+  committed(): void {
+    this.#version++;
+    this.#reserved = Math.max(0, this.#reserved - 1);
   }
 
   /** A reserved GD message was not committed after all. */
   release(): void {
     this.#version++;
+    this.#reserved = Math.max(0, this.#reserved - 1);
     this.#gdDepth = Math.max(0, this.#gdDepth - 1);
   }
 
   /**
    * Sets the count to the queue rows read from the store (in a cluster, other servers queue rows for us too), unless
-   * the count changed here since `version` was read; at `limit` or over, the subscription is suspended, which the
-   * other servers' publications see once the state is saved.
+   * the count changed here since `version` was read or a reserved message is still being committed (the read may or
+   * may not have seen it: taking the rows then lost one, and the limit was passed by one); at `limit` or over, the
+   * subscription is suspended, which the other servers' publications see once the state is saved.
    */
   resync(rows: number, version: number, limit: number): void {
-    if (version !== this.#version) return;
+    if (version !== this.#version || this.#reserved > 0) return;
     this.#gdDepth = rows;
     if (this.#suspended || rows < limit) return;
     this.#suspended = true;
