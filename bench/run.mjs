@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseFlags } from './lib/flags.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CASES = ['echo', 'outgoing', 'pubsub', 'backlog', 'cluster', 'micro', 'connections'];
@@ -12,13 +13,7 @@ if (!name || !CASES.includes(name)) {
   console.error(`Usage: npm run bench -- <${CASES.join('|')}> [--flag value ...]   (see bench/README.md)`);
   process.exit(2);
 }
-const opts = {};
-for (let i = 0; i < rest.length; i++) {
-  const flag = rest[i];
-  if (!flag.startsWith('--')) continue;
-  const next = rest[i + 1];
-  opts[flag.slice(2)] = next !== undefined && !next.startsWith('--') ? (i++, next) : true;
-}
+const opts = parseFlags(rest);
 const entry = join(here, name, 'index.mjs');
 if (!existsSync(entry)) throw new Error(`No benchmark at ${entry}`);
 const { run } = await import(pathToFileURL(entry).href);

@@ -8,16 +8,15 @@ import { tmpdir } from 'node:os';
 import { execFile, execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseFlags } from '../lib/flags.mjs';
 import { baselineCheckout } from '../lib/processes.mjs';
 import { load, startSwitchboardChannels } from './servers.mjs';
 
-const opts = {};
-const argv = process.argv.slice(2);
-for (let i = 0; i < argv.length; i += 2) opts[argv[i].slice(2)] = argv[i + 1];
+const opts = parseFlags(process.argv.slice(2));
 const key = opts.target ?? 'switchboard';
 const dir = mkdtempSync(join(tmpdir(), 'sb-cpu-prof-'));
 const serverStart = Date.now();
-const perf = 'perf' in opts;
+const perf = opts.perf === true;
 const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...(perf ? ['--perf-basic-prof'] : [])];
 // `--checkout PATH` profiles another build (a baseline, as the echo bench's --baseline).
 const sb = await startSwitchboardChannels('profile', [key], opts.checkout && baselineCheckout(opts.checkout), { nodeArgs });
