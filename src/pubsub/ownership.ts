@@ -12,6 +12,7 @@ export function checkOwner(sub: Subscription, attached: string | undefined, call
   if (securityName !== null && callerSecurity !== securityName) {
     throw new ForbiddenError('forbidden', `Subscription ${sub.subKey} belongs to another security definition`);
   }
+  caller.mayHold?.(sub.topicName);
   if (attached === caller.pubClientId) return;
   if (sub.extClientId !== null && sub.extClientId === caller.extClientId) return;
   throw new ForbiddenError('not_subscription_owner', `Subscription ${sub.subKey} belongs to another client`);

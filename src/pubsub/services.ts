@@ -1,4 +1,5 @@
-import { BadRequestError, ValidationError } from '../errors/index.js';
+import { BadRequestError, ForbiddenError, ValidationError } from '../errors/index.js';
+import type { ChannelManager } from '../channels/wsx/index.js';
 import { Service, bool, int, opaque, text, list, type ServiceClass } from '../services/index.js';
 import type { Caller, PubSub } from './pubsub.js';
 import type { AckMode } from './subscription.js';
@@ -51,8 +52,26 @@ function topicNames(input: Record<string, unknown>): string[] {
   return list as string[];
 }
 
+/** Where the callers' channels are: their pub/sub permissions (`topicAccess`). */
+type CallerChannels = Pick<ChannelManager, 'localChannel'>;
+
+/**
+ * Refuses (403 `forbidden`, before anything is written) when the caller's channel or security definition has no
+ * pattern allowing `op` on every one of `topics` (docs/security.md, "Pub/sub permissions").
+ */
+function checkAccess(channels: CallerChannels, caller: Caller, op: 'pub' | 'sub', topics: readonly string[]): void {
+  // A caller's socket is always on this server: the service runs where the frame arrived.
+  const access = channels.localChannel(caller.channelName).topicAccess;
+  if (access.open) return;
+  for (const topic of topics) {
+    if (access.allows(op, topic)) continue;
+    const verb = op === 'pub' ? 'publish to' : 'subscribe to';
+    throw new ForbiddenError('forbidden', `This client may not ${verb} topic ${topic}`, { field: 'topic_name' });
+  }
+}
+
 /** The WSX pub/sub API as services, with Zato's names (DESIGN.md §4), bound to one `PubSub`. */
-export function pubsubServices(pubsub: PubSub): ServiceClass[] {
+export function pubsubServices(pubsub: PubSub, channels: CallerChannels): ServiceClass[] {
   class PublishMessage extends Service {
     static override serviceName = 'zato.pubsub.pubapi.publish-message';
     static override io = {
@@ -71,6 +90,8 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
     async handle(): Promise<void> {
       const i = this.request.input;
       checkTextLengths(i, ['topic_name', 'correl_id', 'in_reply_to', 'mime_type', 'ext_client_id']);
+      const caller = optionalCaller(this);
+      if (caller) checkAccess(channels, caller, 'pub', [i.topic_name as string]);
       const msgId = await pubsub.publish(i.topic_name as string, {
         data: i.data,
         hasGd: i.has_gd as boolean | undefined,
@@ -104,6 +125,7 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
     if (names.length === 0)
       throw new BadRequestError('invalid_input', 'topic_name (or topic_name_list) is required', { field: 'topic_name' });
     const caller = callerOf(service);
+    checkAccess(channels, caller, 'sub', names);
     const out = [];
     for (const name of names) {
       const { subKey, currentDepth } = await pubsub.subscribe(name, caller, {
@@ -152,7 +174,9 @@ export function pubsubServices(pubsub: PubSub): ServiceClass[] {
     static override io = { inputRequired: [text('sub_key')] };
     async handle(): Promise<void> {
       checkTextLengths(this.request.input, ['sub_key']);
-      const { subKey, currentDepth } = await pubsub.resume(this.request.input.sub_key as string, callerOf(this));
+      const caller = callerOf(this);
+      const mayHold = (topic: string) => checkAccess(channels, caller, 'sub', [topic]);
+      const { subKey, currentDepth } = await pubsub.resume(this.request.input.sub_key as string, { ...caller, mayHold });
       this.response.payload = { sub_key: subKey, current_depth: currentDepth };
     }
   }

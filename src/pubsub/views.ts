@@ -7,6 +7,8 @@ export interface Caller {
   readonly channelName: string;
   readonly pubClientId: string;
   readonly extClientId: string | undefined;
+  /** Throws when the caller may not hold a subscription to the topic (its pub/sub permissions; checked on resume). */
+  readonly mayHold?: (topicName: string) => void;
 }
 
 /** A topic's live numbers. */

@@ -12,6 +12,8 @@ export interface StoredSecurityDefinition {
   name: string;
   type: SecurityType;
   username?: string;
+  /** Pub/sub permissions of the clients logged in with it (docs/security.md); absent or empty: none. */
+  topicPatterns?: string[];
   secretHash: string;
   secretSealed?: string;
 }
@@ -34,9 +36,17 @@ export class SecurityDefinitions {
 
   /** The public view of a stored definition. */
   static view(def: StoredSecurityDefinition): SecurityView {
-    return def.username === undefined
-      ? { name: def.name, type: def.type }
-      : { name: def.name, type: def.type, username: def.username };
+    return {
+      name: def.name,
+      type: def.type,
+      ...(def.username !== undefined && { username: def.username }),
+      ...((def.topicPatterns?.length ?? 0) > 0 && { topicPatterns: def.topicPatterns }),
+    };
+  }
+
+  /** The pub/sub patterns of a definition ([] when it has none or does not exist). */
+  async topicPatterns(name: string): Promise<string[]> {
+    return (await this.repo.get(name))?.topicPatterns ?? [];
   }
 
   async list(): Promise<SecurityView[]> {
@@ -113,9 +123,12 @@ export class SecurityDefinitions {
   #checked(input: SecurityInput): Omit<StoredSecurityDefinition, 'secretHash'> {
     if (input.type === 'basic_auth' && !input.username)
       throw new ValidationError('invalid_input', 'basic_auth needs a username', { field: 'username' });
-    return input.username === undefined
-      ? { name: input.name, type: input.type }
-      : { name: input.name, type: input.type, username: input.username };
+    return {
+      name: input.name,
+      type: input.type,
+      ...(input.username !== undefined && { username: input.username }),
+      ...((input.topicPatterns?.length ?? 0) > 0 && { topicPatterns: input.topicPatterns }),
+    };
   }
 
   async #toStored(input: SecurityInput, secret: string): Promise<StoredSecurityDefinition> {

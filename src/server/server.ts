@@ -235,7 +235,7 @@ function buildParts({ settings, logger, store, security, metrics, faults, watchd
   const pubsub = new PubSub({ store, channels: channelManager, logger });
   registry.replaceSource(
     'builtin:pubsub',
-    pubsubServices(pubsub).map((cls) => ({ name: cls.serviceName!, cls })),
+    pubsubServices(pubsub, channelManager).map((cls) => ({ name: cls.serviceName!, cls })),
   );
   const outgoingManager = new OutgoingManager({ store, definitions: outgoing, invoker, credentials: security, logger });
   late.bind({ channels: channelManager, outgoing: outgoingManager, pubsub });

@@ -11,6 +11,7 @@ import { PortListener, type ListenerOptions } from './port-listener.js';
 import type { MessageStats, PushTarget } from './connection.js';
 import { ClusterChannel } from './cluster-channel.js';
 import type { RemoteClients, ServerClientInfo } from './remote-clients.js';
+import { TopicAccess, type PatternLayer, type StoredSecurityDefinition } from '../../security/index.js';
 
 /** A channel's live state, as the admin API shows it. */
 export interface ChannelState {
@@ -21,6 +22,8 @@ export interface ChannelState {
   /** Where the channel listens, when the server's `portOffset` moves it away from its stored address. */
   readonly listenAddress?: string;
   readonly connections: number;
+  /** Pub/sub permissions when listening: `any` (no patterns on the channel or its security definition) or `restricted`. */
+  readonly topics?: 'any' | 'restricted';
 }
 
 interface Running {
@@ -49,6 +52,7 @@ export interface ClientResponseEvent extends ClientClosedEvent {
  */
 export class ChannelManager extends EventEmitter implements WsxChannels {
   readonly #definitions: ChannelDefinitions;
+  readonly #securityFollower: ChangeFollower<StoredSecurityDefinition>;
   readonly #deps: ChannelDeps;
   readonly #logger: Logger;
   readonly #running = new Map<string, Running>();
@@ -91,23 +95,33 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
       (change) => this.#apply(change),
       (err) => this.#logger.error({ err }, 'Applying a channel change failed'),
     );
+    // In the channels' queue, so that a channel change and a security change are applied one after the other.
+    this.#securityFollower = new ChangeFollower<StoredSecurityDefinition>(
+      options.store,
+      'security',
+      async (change) => this.#follower.run(() => this.#applySecurity(change)),
+      (err) => this.#logger.error({ err }, 'Applying a security change failed'),
+    );
   }
 
   /** Starts every active stored channel and follows changes from then on. */
   async start(): Promise<void> {
     this.#follower.start();
+    this.#securityFollower.start();
     for (const config of await this.#definitions.list()) this.#follower.run(() => this.#startChannel(config));
     await this.settled();
   }
 
   /** Resolves once every change announced so far has been applied. */
-  settled(): Promise<void> {
+  async settled(): Promise<void> {
+    await this.#securityFollower.settled();
     return this.#follower.settled();
   }
 
   /** Stops every channel (clients get 1001) and listener. */
   async close(): Promise<void> {
     this.#follower.stop();
+    this.#securityFollower.stop();
     await this.settled();
     for (const name of [...this.#running.keys()]) await this.#stopChannel(name, CLOSE_CODE.GOING_AWAY, 'Server is shutting down');
   }
@@ -126,6 +140,7 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
         state: 'listening',
         port: listener.boundPort,
         connections: runtime.connectionCount,
+        topics: runtime.topicAccess.open ? 'any' : 'restricted',
         ...(listenAddress && { listenAddress }),
       };
     }
@@ -194,10 +209,32 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
       return this.#startChannel(current);
     }
     running.runtime.updateConfig(current);
-    if (previous.security !== current.security) {
-      // Sessions were granted under the old rules.
+    await this.#refreshAccess(running.runtime);
+    if (previous.security !== current.security || !samePatterns(previous.topicPatterns, current.topicPatterns)) {
+      // Sessions and subscriptions were granted under the old rules; resuming checks the new ones.
       running.runtime.disconnectAll(CLOSE_CODE.SERVICE_RESTART, 'Channel security changed');
     }
+  }
+
+  /** A security definition changed: the channels using it get its new pub/sub patterns. */
+  async #applySecurity(change: ConfigChange<StoredSecurityDefinition>): Promise<void> {
+    const before = change.previous?.topicPatterns ?? [];
+    const after = change.current?.topicPatterns ?? [];
+    for (const { runtime } of this.#running.values()) {
+      if (runtime.config.security !== change.name) continue;
+      await this.#refreshAccess(runtime);
+      if (!samePatterns(before, after)) runtime.disconnectAll(CLOSE_CODE.SERVICE_RESTART, 'Channel security changed');
+    }
+  }
+
+  async #refreshAccess(runtime: ChannelRuntime): Promise<void> {
+    const { config } = runtime;
+    const layers: PatternLayer[] = [{ source: 'channel', name: config.name, patterns: config.topicPatterns }];
+    if (config.security) {
+      const patterns = await this.#deps.security.topicPatterns(config.security);
+      layers.push({ source: 'security', name: config.security, patterns });
+    }
+    runtime.topicAccess = new TopicAccess(layers);
   }
 
   async #startChannel(config: ChannelConfig): Promise<void> {
@@ -222,6 +259,7 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
       this.#listeners.set(key, listener);
     }
     const runtime = new ChannelRuntime(config, this.#deps, this.#events, this.#statsOf(config.name));
+    await this.#refreshAccess(runtime);
     listener.route(address.path, runtime);
     const listenAddress = port === address.port ? undefined : offsetAddress(config.address, port);
     this.#running.set(config.name, { runtime, listener, path: address.path, listenAddress });
@@ -244,6 +282,10 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     }
     this.#logger.info({ channel: name, reason }, 'Channel stopped');
   }
+}
+
+function samePatterns(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 }
 
 /** The stored address with the port it is actually served on. */

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { NotFoundError } from '../../errors/index.js';
 import { CLOSE_CODE, CLOSE_TIMEOUT_MS } from '../../protocol/index.js';
 import type { ChannelInfo, ClientInvokeOptions, ServiceInvoker, WsxChannelHandle, WsxClientInfo } from '../../services/index.js';
-import type { SecurityDefinitions } from '../../security/index.js';
+import { OPEN_ACCESS, type SecurityDefinitions, type TopicAccess } from '../../security/index.js';
 import type { Metrics } from '../../observability/index.js';
 import { withChannelDefaults, type ChannelConfig } from './config.js';
 import { ConnectionSlots, clientIp, type Slot } from './connection-slots.js';
@@ -64,6 +64,8 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
   readonly invoker: ServiceInvoker;
   readonly security: SecurityDefinitions;
   readonly logger: Logger;
+  /** Who may publish and subscribe where, from the channel's and its security definition's patterns (set by the manager). */
+  topicAccess: TopicAccess = OPEN_ACCESS;
   readonly #clients = new Map<string, ChannelConnection>();
   #wss: WebSocketServer;
   #accepting = true;

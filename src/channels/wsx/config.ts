@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ValidationError } from '../../errors/index.js';
 import { fillDefaults, withDefault, type Filled } from '../../config-schema/index.js';
+import { TopicPatternsSchema } from '../../security/config.js';
 
 const nonEmpty = Type.String({ minLength: 1 });
 
@@ -86,6 +87,7 @@ export const ChannelConfigSchema = Type.Object(
       Type.Union([nonEmpty, Type.Null()], { description: 'a service invoked on connect and disconnect' }),
       null,
     ),
+    topicPatterns: withDefault(TopicPatternsSchema, []),
     gatewayServices: withDefault(
       Type.Array(nonEmpty, { description: 'services the gateway may call on this channel, beyond its defaults' }),
       [],

@@ -9,7 +9,7 @@ import { href } from '../router.js';
 
 // The config's shape comes from the server's own schema (type-only: nothing of src/ is bundled).
 type Channel = ChannelConfig & {
-  runtime: { state: string; connections: number; error?: string; listenAddress?: string };
+  runtime: { state: string; connections: number; error?: string; listenAddress?: string; topics?: 'any' | 'restricted' };
 };
 
 interface Client {
@@ -59,6 +59,18 @@ export function ChannelsPage({ route }: { route: string[] }) {
           ),
         },
         { title: 'Connections', cell: (c) => <span class="num">{c.runtime.connections}</span> },
+        {
+          title: 'Topics',
+          // No pub/sub patterns on the channel or its security definition: its clients may use every topic.
+          cell: (c) =>
+            c.runtime.topics === 'any' && c.protocol === 'zato' ? (
+              <span class="last-error" title="No topicPatterns on the channel or its security definition">
+                ⚠ any topic
+              </span>
+            ) : (
+              (c.runtime.topics ?? '')
+            ),
+        },
       ]}
       detail={(name) => <ChannelClients name={name} />}
     />
