@@ -78,6 +78,9 @@ export const CODES = {
   upgrade_required: { status: 426 },
   too_many_requests: { status: 429 },
   too_many_attempts: { status: 429 },
+  rate_limited: { status: 429 },
+  handshake_rate_limited: { status: 429 },
+  rate_limit_exceeded: { status: 429 },
   headers_too_large: { status: 431 },
   // 500: our fault.
   internal_error: { status: 500 },

@@ -14,6 +14,8 @@ import { ZatoConnection } from './zato-connection.js';
 import { PlainConnection } from './plain-connection.js';
 import { rejectUpgrade } from './http-reply.js';
 import { PushPayload } from './push-payload.js';
+import { DEFLATE_OPTIONS } from './compression.js';
+import { HandshakeRates } from './handshake-rates.js';
 
 /** Client events a channel reports to its manager. */
 export interface ChannelEvents {
@@ -70,6 +72,7 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
   #wss: WebSocketServer;
   #accepting = true;
   readonly #slots = new ConnectionSlots();
+  readonly #handshakes = new HandshakeRates();
   readonly #admission: ChannelDeps['admission'];
   #sweepTimer: NodeJS.Timeout | undefined;
 
@@ -104,7 +107,7 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
   /** Applies a changed config to this running channel; new limits apply to new connections. */
   updateConfig(config: ChannelConfig): void {
     config = withChannelDefaults(config);
-    if (config.maxMessageSize !== this.config.maxMessageSize) {
+    if (config.maxMessageSize !== this.config.maxMessageSize || config.compression !== this.config.compression) {
       this.#wss.close();
       this.#wss = this.#createServer(config);
     }
@@ -130,6 +133,7 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
 
   #sweep(): void {
     const now = Date.now();
+    this.#handshakes.prune(now, this.config.handshakeRate, this.config.handshakeBurst);
     for (const client of this.#clients.values()) {
       try {
         client.sweep(now);
@@ -151,6 +155,7 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
       this.protocolError('server_overloaded');
       return rejectUpgrade(socket, 'server_overloaded', 'The server is low on memory; try again later', { 'Retry-After': '5' });
     }
+    if (this.#handshakeRefused(req, socket)) return;
     const origin = req.headers.origin;
     if (config.allowedOrigins.length > 0 && (!origin || !config.allowedOrigins.includes(origin))) {
       return rejectUpgrade(socket, 'origin_not_allowed', 'This origin is not allowed');
@@ -173,6 +178,18 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
       return rejectUpgrade(socket, 'channel_stopping', 'The channel is stopping');
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, socket, req));
+  }
+
+  // Before the origin check, the slots and any credentials: a refused handshake costs one map lookup.
+  #handshakeRefused(req: IncomingMessage, socket: Duplex): boolean {
+    const { handshakeRate, handshakeBurst } = this.config;
+    if (handshakeRate === null) return false;
+    const wait = this.#handshakes.take(clientIp(req.socket.remoteAddress), Date.now(), handshakeRate, handshakeBurst);
+    if (wait === 0) return false;
+    this.protocolError('handshake_rate_limited');
+    const message = `This channel takes at most ${handshakeRate} handshakes per second from one address`;
+    rejectUpgrade(socket, 'handshake_rate_limited', message, { 'Retry-After': String(wait) });
+    return true;
   }
 
   // The slot is freed when the socket closes, whatever closed it (a refused or failed handshake included).
@@ -294,11 +311,11 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
   }
 
   #createServer(config: ChannelConfig): WebSocketServer {
-    // Compression is off: it costs memory per socket and invites zlib bombs (see hardening notes).
+    // Compression is off unless the channel asks: it costs memory per socket and CPU per message (compression.ts).
     return new WebSocketServer({
       noServer: true,
       maxPayload: config.maxMessageSize,
-      perMessageDeflate: false,
+      perMessageDeflate: config.compression ? DEFLATE_OPTIONS : false,
       clientTracking: false,
       closeTimeout: CLOSE_TIMEOUT_MS,
     });

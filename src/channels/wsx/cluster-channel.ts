@@ -1,7 +1,8 @@
 import { CLOSE_CODE } from '../../protocol/index.js';
 import type { ClientInvokeOptions, WsxChannelHandle, WsxClientInfo } from '../../services/index.js';
 import type { ChannelRuntime } from './channel-runtime.js';
-import { DEFAULT_INVOKE_TIMEOUT_MS, type PushTarget } from './connection.js';
+import { DEFAULT_INVOKE_TIMEOUT_MS } from './connection-limits.js';
+import type { PushTarget } from './connection.js';
 import type { RemoteClients } from './remote-clients.js';
 
 /**

@@ -82,6 +82,37 @@ export const ChannelConfigSchema = Type.Object(
       }),
       10,
     ),
+    messageRate: withDefault(
+      Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), Type.Null()], {
+        description:
+          'messages per second one connection may send (a token bucket); more are refused with 429 rate_limited; null: no limit',
+      }),
+      null,
+    ),
+    messageBurst: withDefault(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], {
+        description: 'messages one connection may send at once before messageRate applies; null: messageRate, rounded up',
+      }),
+      null,
+    ),
+    handshakeRate: withDefault(
+      Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), Type.Null()], {
+        description: 'WebSocket handshakes per second from one IP address; more are refused with HTTP 429; null: no limit',
+      }),
+      null,
+    ),
+    handshakeBurst: withDefault(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], {
+        description: 'handshakes one IP address may make at once before handshakeRate applies; null: handshakeRate, rounded up',
+      }),
+      null,
+    ),
+    compression: withDefault(
+      Type.Boolean({
+        description: 'offer permessage-deflate to clients (new connections); maxMessageSize applies after inflation',
+      }),
+      false,
+    ),
     allowedOrigins: withDefault(Type.Array(nonEmpty, { description: 'Origin headers accepted; empty: any' }), []),
     hookService: withDefault(
       Type.Union([nonEmpty, Type.Null()], { description: 'a service invoked on connect and disconnect' }),

@@ -9,25 +9,14 @@ import type { ConnectionHost, PushTarget } from './connection-host.js';
 import { closeReason } from './close-reason.js';
 import { ConnectionPings, listen, stopReading, type CallbackTarget } from './connection-callbacks.js';
 import { CorkedWriter } from './corked-writer.js';
+import { DEFAULT_INVOKE_TIMEOUT_MS, MAX_PENDING_REQUESTS, MAX_WRITE_BUFFER, WRITE_HIGH_WATER } from './connection-limits.js';
 import { InFlightCalls } from './in-flight-calls.js';
+import { MessageRate } from './message-rate.js';
 import { PartialMessage } from './partial-message.js';
 import { PushPayload } from './push-payload.js';
 import { invokeService } from './service-calls.js';
 
 export type { ConnectionHost, MessageStats, PushTarget } from './connection-host.js';
-
-/** How long a server → client request waits for the response unless the caller says. */
-export const DEFAULT_INVOKE_TIMEOUT_MS = 5000;
-/** Bytes queued for one client before we stop reading its requests until the socket drains. */
-const WRITE_HIGH_WATER = 4 * 1024 * 1024;
-/**
- * Bytes already queued for one client past which it is cut off when one more frame is to be written (or four of
- * its largest messages, if more): replies and pub/sub deliveries stop at their high-water marks, but pushes from
- * services (send, broadcast) do not wait. Measured before the write, so one large frame always goes out.
- */
-const MAX_WRITE_BUFFER = 16 * 1024 * 1024;
-/** Server → client requests awaiting a reply, per client; more is refused rather than growing without bound. */
-const MAX_PENDING_REQUESTS = 10_000;
 
 /**
  * One connection a channel accepted (the server side of a client's WebSocket). Owns the socket's lifetime: pings,
@@ -57,12 +46,15 @@ export abstract class ChannelConnection implements CallingClient, PushTarget, Ca
   #closed = false;
   readonly #partial: PartialMessage;
   readonly #calls = new InFlightCalls();
+  // Over the channel's message rate (when it connected) a message is refused before anything reads it.
+  readonly #rate: MessageRate | undefined;
 
   constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ConnectionHost) {
     this.ws = ws;
     this.host = host;
     this.#socket = socket;
     this.#writer = new CorkedWriter(socket);
+    this.#rate = host.config.messageRate === null ? undefined : new MessageRate();
     const { remoteAddress, remotePort } = req.socket;
     this.peerAddress = remoteAddress ? `${remoteAddress}:${remotePort ?? 0}` : 'unknown';
     this.#partial = new PartialMessage(ws, host.logger);
@@ -77,6 +69,7 @@ export abstract class ChannelConnection implements CallingClient, PushTarget, Ca
     this.host.stats.messagesIn++;
     // Whatever a frame contains, nothing may escape the listener: `ws` would rethrow it and end the process.
     try {
+      if (this.#rate?.refused(this, this.host, this.lastSeen, data)) return;
       this.onMessage(data, isBinary);
     } catch (err) {
       this.failed(err);

@@ -4,13 +4,9 @@ import type { WebSocket } from 'ws';
 import { SwitchboardError } from '../../errors/index.js';
 import { decodePlain, newCid } from '../../protocol/index.js';
 import { ChannelConnection, type ConnectionHost } from './connection.js';
+import { plainError } from './plain-error.js';
 import { PushPayload } from './push-payload.js';
 import { logFailure, tooManyRequests } from './service-calls.js';
-
-/** The error frame of plain channels: one JSON text frame. */
-function plainError(error: Pick<SwitchboardError, 'code' | 'status' | 'message'>, cid?: string): string {
-  return JSON.stringify({ error: { code: error.code, status: error.status, message: error.message, ...(cid ? { cid } : {}) } });
-}
 
 /** A reply due to the client, in request order: written once it and every earlier one are ready. */
 interface DueReply {

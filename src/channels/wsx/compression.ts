@@ -1,0 +1,26 @@
+import type { PerMessageDeflateOptions } from 'ws';
+
+/**
+ * Concurrent zlib jobs (inflate or deflate) in the whole process. ws keeps ONE limiter per process, made with the
+ * `concurrencyLimit` of the first PerMessageDeflate it creates (lib/permessage-deflate.js), so every channel passes
+ * the same number. zlib runs on libuv's thread pool (4 threads by default), which password hashing (scrypt) and
+ * file I/O share: 2 leaves them room while compressed messages queue.
+ */
+export const ZLIB_CONCURRENCY = 2;
+
+/**
+ * permessage-deflate as a channel with `compression: true` offers it (docs/security.md, "Compression"). Memory
+ * per connection is bounded: no context takeover either way (each message is compressed on its own, so no window
+ * carries over), a 1 KiB window and memLevel 6 for what we compress (about 36 KiB of zlib state per connection
+ * that has sent one, instead of 256 KiB at zlib's defaults), and messages under 1 KiB are sent uncompressed. The
+ * client's window cannot be forced smaller without refusing clients that do not offer client_max_window_bits, so
+ * inflating keeps zlib's 32 KiB. `maxPayload` (the channel's maxMessageSize) is applied by ws to the inflated size.
+ */
+export const DEFLATE_OPTIONS: PerMessageDeflateOptions = {
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: true,
+  serverMaxWindowBits: 10,
+  threshold: 1024,
+  concurrencyLimit: ZLIB_CONCURRENCY,
+  zlibDeflateOptions: { memLevel: 6 },
+};
