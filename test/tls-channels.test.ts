@@ -4,7 +4,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { freePort, startTestServer, waitFor, type TestServer } from './helpers/server.js';
 import { deployTestServices } from './helpers/services.js';
 import { makeCa, selfSigned, type CertFiles, type TestCa } from './helpers/tls-certs.js';
@@ -77,7 +77,7 @@ describe('wss:// channels', () => {
     const client = await TestClient.connect(zato.url, { ca: ca2 });
     assert.equal((await client.createSession()).meta.status, 200);
     assert.deepEqual((await client.invoke({ a: 2, b: 3 })).data, { sum: 5 });
-    const socket = (client.ws as unknown as { _socket: import('node:tls').TLSSocket })._socket;
+    const socket = (client.ws as unknown as { _socket: TLSSocket })._socket;
     assert.match(socket.getProtocol() ?? '', /^TLSv1\.[23]$/);
     assert.equal(socket.getPeerCertificate().fingerprint256, pairA.fingerprint);
     const echo = await TestClient.connect(plain.url, { ca: ca2 });
@@ -208,7 +208,7 @@ describe('wss:// channels', () => {
     await waitFor(async () => (await peerFingerprint(port)) === pairB.fingerprint, 10_000, 'the new certificate');
     assert.deepEqual((await client.invoke({ a: 1, b: 1 })).data, { sum: 2 }, 'the connected client stays connected');
     const fresh = await TestClient.connect(url, { ca: ca2 });
-    const socket = (fresh.ws as unknown as { _socket: import('node:tls').TLSSocket })._socket;
+    const socket = (fresh.ws as unknown as { _socket: TLSSocket })._socket;
     assert.equal(socket.getPeerCertificate().fingerprint256, pairB.fingerprint);
     client.close();
     fresh.close();

@@ -70,7 +70,7 @@ export async function callAdminApi(conn: AdminApiConnection, method: string, pat
       0,
       'unreachable',
       `Cannot reach the Switchboard admin API at ${conn.url} (${cause}). ` +
-        (/CERT|SELF_SIGNED|ALTNAME/.test(cause)
+        (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(cause)
           ? 'Its certificate is not trusted: give its CA with --ca FILE or SWITCHBOARD_ADMIN_CA.'
           : 'Is the server running (npm start)?'),
     );
