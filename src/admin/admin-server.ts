@@ -10,6 +10,8 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { statusOf, type ErrorCode } from '../errors/index.js';
+import type { TlsFiles } from '../channels/wsx/index.js';
+import { adminHttpsOptions, loadAdminTls, watchAdminTls } from './admin-tls.js';
 import { adminGuard, PUBLIC_ROUTE, type AdminCredentials } from './auth.js';
 import type { AdminContext } from './context.js';
 import { errorHandler, notFoundBody } from './errors.js';
@@ -53,6 +55,8 @@ export interface AdminServerOptions extends AdminCredentials, AdminLimits {
   readonly host?: string;
   /** More `Host` names to answer (a reverse proxy's); `*` for any. */
   readonly allowedHosts?: readonly string[];
+  /** Serve HTTPS with these PEM files (re-read when they change); the session cookie is `Secure` then. */
+  readonly tls?: TlsFiles;
 }
 
 /** A route as the admin registered it: what the auth tests go through, so no route can be forgotten. */
@@ -97,19 +101,22 @@ function clientErrorHandler(logger: Logger) {
 export function createAdminServer(ctx: AdminContext, options: AdminServerOptions): FastifyInstance {
   const headersTimeout = options.headersTimeout ?? 10_000;
   const logger = options.logger.child({ part: 'admin' });
+  const pair = options.tls && loadAdminTls(options.tls);
+  // Node checks the timeouts only every connectionsCheckingInterval (30 s by default): check often enough
+  // that a slow client is dropped close to headersTimeout, not up to half a minute later.
+  const http = {
+    headersTimeout,
+    maxHeaderSize: MAX_HEADER_BYTES,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
+  };
   const app = Fastify({
+    // fastify hands `http` to http.createServer only: with TLS the same limits go with the certificate.
+    ...(pair ? { https: adminHttpsOptions(pair, http, headersTimeout) } : { http }),
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     requestTimeout: options.requestTimeout ?? 30_000,
     keepAliveTimeout: KEEP_ALIVE_MS,
-    // Node checks the timeouts only every connectionsCheckingInterval (30 s by default): check often enough
-    // that a slow client is dropped close to headersTimeout, not up to half a minute later.
-    http: {
-      headersTimeout,
-      maxHeaderSize: MAX_HEADER_BYTES,
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
-    },
     clientErrorHandler: clientErrorHandler(logger),
     // A URL fastify cannot decode (`/api/%zz`) is answered before routing: in our error shape, too.
     frameworkErrors: (error: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
@@ -118,6 +125,7 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
     // Unknown fields are errors (typos should not be silently dropped), and types are not coerced.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
+  if (options.tls && pair) watchAdminTls(app, options.tls, pair, logger);
   const routes: AdminRoute[] = [];
   ROUTES.set(app, routes);
   app.addHook('onRoute', (route) => {

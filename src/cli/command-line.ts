@@ -10,6 +10,7 @@ import { UsageError } from './usage-error.js';
 export const GLOBAL: Options = {
   url: { type: 'string' },
   token: { type: 'string' },
+  ca: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -23,9 +24,13 @@ export function parse(args: string[], options: Options): { values: Values; posit
   }
 }
 
-/** Where the admin API is, from `--url`/`--token` and the environment. */
+/** Where the admin API is, from `--url`/`--token`/`--ca` and the environment. */
 export function connectionOf(values: Values): AdminApiConnection {
-  return resolveAdminApi({ url: values.url as string | undefined, token: values.token as string | undefined });
+  return resolveAdminApi({
+    url: values.url as string | undefined,
+    token: values.token as string | undefined,
+    ca: values.ca as string | undefined,
+  });
 }
 
 /** A number given to a flag that is not a schema field (`--timeout`, `--priority`). */

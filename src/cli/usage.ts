@@ -17,7 +17,8 @@ export const USAGE = `Usage: switchboard <noun> <verb> [arguments] [--json] [--u
   export     [-o FILE]                                                      print the config in the format apply takes
 
 The admin API is SWITCHBOARD_ADMIN_URL (or http://SWITCHBOARD_ADMIN_HOST:SWITCHBOARD_ADMIN_PORT, default
-http://127.0.0.1:17010); the token is SWITCHBOARD_ADMIN_TOKEN or the file data/admin-token.
+http://127.0.0.1:17010, https:// when SWITCHBOARD_ADMIN_TLS_CERT is set); the token is SWITCHBOARD_ADMIN_TOKEN or
+the file data/admin-token. An https admin with a self-signed or private CA: --ca FILE or SWITCHBOARD_ADMIN_CA (a PEM file).
 Run 'switchboard <noun> --help' for a noun's flags.`;
 
 /** `switchboard apply --help`. */

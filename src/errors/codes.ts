@@ -62,6 +62,7 @@ export const CODES = {
   security_exists: { status: 409 },
   topic_exists: { status: 409 },
   address_in_use: { status: 409 },
+  tls_mismatch: { status: 409 },
   security_in_use: { status: 409 },
   secret_unavailable: { status: 409 },
   duplicate_service: { status: 409 },
@@ -88,6 +89,7 @@ export const CODES = {
   secret_key_mismatch: { status: 500 },
   // 502 to 504: a peer, a connection or a limit of ours is in the way.
   invalid_reply: { status: 502 },
+  remote_certificate_untrusted: { status: 502 },
   connection_closed: { status: 503 },
   connection_stopped: { status: 503 },
   not_connected: { status: 503 },

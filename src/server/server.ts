@@ -46,7 +46,7 @@ export interface RunningServer {
   readonly watchdog: EventLoopWatchdog | undefined;
   /** Refuses new WebSocket connections while the heap is above `memoryGuardFraction`. */
   readonly memoryGuard: MemoryGuard;
-  /** `http://host:port` of the admin API. */
+  /** `http://host:port` of the admin API (`https://` with adminTlsCert). */
   readonly adminUrl: string;
   readonly adminToken: string;
   /** True when this start created the admin token file. */
@@ -135,6 +135,10 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
         requestTimeout: settings.adminRequestTimeoutMs,
         bodyLimit: settings.adminBodyLimit,
         authFailureLimit: settings.adminAuthFailureLimit,
+        tls:
+          settings.adminTlsCert && settings.adminTlsKey
+            ? { certFile: settings.adminTlsCert, keyFile: settings.adminTlsKey }
+            : undefined,
       },
     );
 
@@ -173,7 +177,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger: Log
       admin,
       metrics,
       watchdog,
-      adminUrl: `http://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,
+      adminUrl: `${settings.adminTlsCert ? 'https' : 'http'}://${settings.adminHost.includes(':') ? `[${settings.adminHost}]` : settings.adminHost}:${port}`,
       adminToken: token,
       adminTokenGenerated: generated,
       adminTokenFile,

@@ -45,6 +45,11 @@ export const SettingsSchema = Type.Object(
       }),
       [],
     ),
+    adminTlsCert: text(
+      'a PEM certificate (chain) file: the admin API and web admin serve HTTPS with it and adminTlsKey (both or neither); ' +
+        're-read when it changes',
+    ),
+    adminTlsKey: text("the PEM private key file of adminTlsCert's certificate"),
     adminHeadersTimeoutMs: ms(
       "milliseconds a client has to send a request's headers before the admin answers 408 and closes",
       10_000,

@@ -100,6 +100,11 @@ export function loadSettings(
       `adminHeadersTimeoutMs (${s.adminHeadersTimeoutMs}) must not exceed adminRequestTimeoutMs (${s.adminRequestTimeoutMs})`,
     );
   }
+  // One file alone would serve plain HTTP where HTTPS was meant.
+  if ((s.adminTlsCert === undefined) !== (s.adminTlsKey === undefined)) {
+    const [given, missing] = s.adminTlsCert === undefined ? ['adminTlsKey', 'adminTlsCert'] : ['adminTlsCert', 'adminTlsKey'];
+    throw new Error(`${given} is set but ${missing} is not: HTTPS for the admin needs both (${envName(missing)})`);
+  }
   const dataDir = resolve(cwd, s.dataDir);
   return {
     ...s,
@@ -107,6 +112,8 @@ export function loadSettings(
     db: resolveDb(cwd, dataDir, s.db),
     servicesDir: resolve(cwd, s.servicesDir),
     secretKeyFile: s.secretKeyFile === undefined ? undefined : resolve(cwd, s.secretKeyFile),
+    adminTlsCert: s.adminTlsCert === undefined ? undefined : resolve(cwd, s.adminTlsCert),
+    adminTlsKey: s.adminTlsKey === undefined ? undefined : resolve(cwd, s.adminTlsKey),
   };
 }
 

@@ -4,7 +4,7 @@ import { NotFoundError } from '../../errors/index.js';
 import { CLOSE_CODE } from '../../protocol/index.js';
 import { ChangeFollower, type ConfigChange, type Store } from '../../store/index.js';
 import type { WsxChannelHandle, WsxChannels, WsxClientInfo } from '../../services/index.js';
-import { parseAddress, type ChannelConfig } from './config.js';
+import { channelTlsFiles, parseAddress, type ChannelConfig } from './config.js';
 import { ChannelRuntime, type ChannelDeps, type ChannelEvents } from './channel-runtime.js';
 import type { ChannelDefinitions } from './definitions.js';
 import { PortListener, type ListenerOptions } from './port-listener.js';
@@ -208,6 +208,14 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
       await this.#stopChannel(change.name, CLOSE_CODE.SERVICE_RESTART, 'Channel reconfigured');
       return this.#startChannel(current);
     }
+    if (previous.tlsCertFile !== current.tlsCertFile || previous.tlsKeyFile !== current.tlsKeyFile) {
+      if (running.listener.routeCount > 1) {
+        // Another channel serves the old files on this port (definitions refuse that; a race in a cluster may not).
+        await this.#stopChannel(change.name, CLOSE_CODE.SERVICE_RESTART, 'Channel reconfigured');
+        return this.#startChannel(current);
+      }
+      this.#useTlsFiles(running.listener, current);
+    }
     running.runtime.updateConfig(current);
     await this.#refreshAccess(running.runtime);
     if (previous.security !== current.security || !samePatterns(previous.topicPatterns, current.topicPatterns)) {
@@ -244,16 +252,20 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     // Port 0 (any free port) stays 0; the stored address never changes, only where it is served.
     const port = this.#portOffset && address.port ? address.port + this.#portOffset : address.port;
     const key = `${address.host}:${port}`;
+    const tls = channelTlsFiles(config);
     let listener = this.#listeners.get(key);
+    if (listener && !listener.serves(tls)) {
+      return this.#failed(config.name, `Cannot listen on ${key}: another channel serves it with other TLS settings`);
+    }
     if (!listener) {
-      const created = new PortListener(address.host, port, this.#logger, this.#listenerOptions);
+      let created: PortListener | undefined;
       try {
+        // The TLS files are read here: a file removed since it was configured is this channel's error, not a crash.
+        created = new PortListener(address.host, port, this.#logger, this.#listenerOptions, tls);
         await created.listen();
       } catch (err) {
-        const message = `Cannot listen on ${key}: ${(err as Error).message}`;
-        this.#errors.set(config.name, message);
-        this.#logger.error({ channel: config.name, err: (err as Error).message }, 'Channel could not start');
-        return;
+        await created?.close();
+        return this.#failed(config.name, `Cannot listen on ${key}: ${(err as Error).message}`);
       }
       listener = created;
       this.#listeners.set(key, listener);
@@ -267,6 +279,23 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
       { channel: config.name, address: config.address, protocol: config.protocol, ...(listenAddress && { listenAddress }) },
       'Channel listening',
     );
+  }
+
+  #failed(name: string, message: string): void {
+    this.#errors.set(name, message);
+    this.#logger.error({ channel: name, err: message }, 'Channel could not start');
+  }
+
+  // The last channel on a port changed its files: the listener re-contexts, its clients stay connected.
+  #useTlsFiles(listener: PortListener, config: ChannelConfig): void {
+    const tls = channelTlsFiles(config);
+    if (!tls) return;
+    try {
+      listener.useTlsFiles(tls);
+      this.#logger.info({ channel: config.name, certFile: tls.certFile }, 'Channel TLS files changed');
+    } catch (err) {
+      this.#logger.error({ channel: config.name, err: (err as Error).message }, 'New TLS files cannot be used; the old stay');
+    }
   }
 
   async #stopChannel(name: string, code: number, reason: string): Promise<void> {

@@ -15,7 +15,11 @@ export const ChannelConfigSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200, description: 'unique name' }),
     isActive: withDefault(Type.Boolean({ description: 'listening (true) or stopped' }), true),
-    address: Type.String({ minLength: 1, maxLength: 2048, description: 'ws://host:port/path' }),
+    address: Type.String({
+      minLength: 1,
+      maxLength: 2048,
+      description: 'ws://host:port/path, or wss://host:port/path with tlsCertFile and tlsKeyFile',
+    }),
     service: Type.String({ minLength: 1, maxLength: 512, description: 'the service invoked for each message' }),
     protocol: withDefault(
       Type.Union([Type.Literal('zato'), Type.Literal('plain')], { description: 'zato (WSX) or plain WebSocket' }),
@@ -119,6 +123,16 @@ export const ChannelConfigSchema = Type.Object(
       null,
     ),
     topicPatterns: withDefault(TopicPatternsSchema, []),
+    tlsCertFile: withDefault(
+      Type.Union([nonEmpty, Type.Null()], {
+        description: 'wss:// only: PEM certificate (chain) file on the server; re-read when it changes',
+      }),
+      null,
+    ),
+    tlsKeyFile: withDefault(
+      Type.Union([nonEmpty, Type.Null()], { description: "wss:// only: PEM private key file of tlsCertFile's certificate" }),
+      null,
+    ),
     gatewayServices: withDefault(
       Type.Array(nonEmpty, { description: 'services the gateway may call on this channel, beyond its defaults' }),
       [],
@@ -139,9 +153,11 @@ export interface ListenAddress {
   readonly path: string;
   /** `host:port`: channels with the same key share one listener. */
   readonly key: string;
+  /** A `wss://` address: served over TLS. */
+  readonly tls: boolean;
 }
 
-/** Parses `ws://host:port/path`; a missing port or a non-ws scheme is a 400 naming `address`. */
+/** Parses `ws://host:port/path` or `wss://…`; a missing port or another scheme is a 400 naming `address`. */
 export function parseAddress(address: string): ListenAddress {
   let url: URL;
   try {
@@ -151,15 +167,11 @@ export function parseAddress(address: string): ListenAddress {
       field: 'address',
     });
   }
-  if (url.protocol === 'wss:') {
-    throw new ValidationError(
-      'invalid_input',
-      'wss:// is not supported by channels yet: terminate TLS at a reverse proxy and use ws://',
-      { field: 'address' },
-    );
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new ValidationError('invalid_input', `The address must start with ws:// or wss:// (got ${url.protocol}//)`, {
+      field: 'address',
+    });
   }
-  if (url.protocol !== 'ws:')
-    throw new ValidationError('invalid_input', `The address must start with ws:// (got ${url.protocol}//)`, { field: 'address' });
   if (!url.port)
     throw new ValidationError('invalid_input', 'The address must name a port, e.g. ws://0.0.0.0:48900/orders', {
       field: 'address',
@@ -169,7 +181,22 @@ export function parseAddress(address: string): ListenAddress {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port);
   const path = url.pathname || '/';
-  return { host, port, path, key: `${host}:${port}` };
+  return { host, port, path, key: `${host}:${port}`, tls: url.protocol === 'wss:' };
+}
+
+/** The TLS files of a channel, undefined for a ws:// one. */
+export function channelTlsFiles(config: ChannelConfig): { certFile: string; keyFile: string } | undefined {
+  return config.tlsCertFile && config.tlsKeyFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : undefined;
+}
+
+// wss:// needs both files, ws:// neither: a file given to a plain channel would be a silent no-op.
+function checkTlsFields(config: ChannelConfig, tls: boolean): void {
+  for (const field of ['tlsCertFile', 'tlsKeyFile'] as const) {
+    if (tls && !config[field])
+      throw new ValidationError('invalid_input', `A wss:// address needs ${field} (a PEM file on the server)`, { field });
+    if (!tls && config[field])
+      throw new ValidationError('invalid_input', `${field} is for wss:// addresses only (the address is ws://)`, { field });
+  }
 }
 
 /**
@@ -180,8 +207,10 @@ export function withChannelDefaults(config: ChannelConfig): ChannelConfig {
   return fillDefaults(ChannelConfigSchema, config);
 }
 
-/** Fills in defaults and checks what the schema cannot (the address). */
+/** Fills in defaults and checks what the schema cannot (the address, and the TLS files it needs or refuses). */
 export function normalizeChannel(input: ChannelInput): ChannelConfig {
-  parseAddress(input.address);
-  return fillDefaults(ChannelConfigSchema, input);
+  const { tls } = parseAddress(input.address);
+  const config = fillDefaults(ChannelConfigSchema, input);
+  checkTlsFields(config, tls);
+  return config;
 }

@@ -10,3 +10,5 @@ export {
   type ListenAddress,
 } from './config.js';
 export type { RemoteClients, ServerClientInfo } from './remote-clients.js';
+export { loadTlsPair, secureContextOptions, type TlsFiles, type TlsPair } from './tls-files.js';
+export { TlsReloader } from './tls-watch.js';

@@ -1,9 +1,12 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ChannelRuntime } from './channel-runtime.js';
 import { statusOf, type ErrorCode } from '../../errors/index.js';
 import { rejectUpgrade } from './http-reply.js';
+import { loadTlsPair, sameTlsFiles, secureContextOptions, type TlsFiles } from './tls-files.js';
+import { TlsReloader } from './tls-watch.js';
 
 /** HTTP limits of a channel port. */
 export interface ListenerOptions {
@@ -32,14 +35,24 @@ function clientErrorStatus(err: Error & { code?: string }): { code: ErrorCode; m
 export class PortListener {
   readonly host: string;
   readonly port: number;
-  readonly #server: Server;
+  readonly #server: Server | HttpsServer;
   readonly #routes = new Map<string, ChannelRuntime>();
   readonly #logger: Logger;
+  #tls: TlsFiles | undefined;
+  #reloader: TlsReloader | undefined;
 
-  constructor(host: string, port: number, logger: Logger, options: ListenerOptions = { headersTimeoutMs: 10_000 }) {
+  /** With `tls`, serves wss:// (HTTPS); throws a 400 naming the field when the files cannot be used. */
+  constructor(
+    host: string,
+    port: number,
+    logger: Logger,
+    options: ListenerOptions = { headersTimeoutMs: 10_000 },
+    tls?: TlsFiles,
+  ) {
     this.host = host;
     this.port = port;
     this.#logger = logger.child({ listener: `${host}:${port}` });
+    this.#tls = tls;
     const headersTimeout = options.headersTimeoutMs;
     // Node checks these timeouts every connectionsCheckingInterval (30 s by default, which let slow headers stay
     // 30 s); a connection that sends nothing at all is covered by headersTimeout too.
@@ -49,7 +62,7 @@ export class PortListener {
       connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
       maxHeaderSize: MAX_HEADER_SIZE,
     };
-    this.#server = createServer(limits, (req, res) => {
+    const onRequest: RequestListener = (req, res) => {
       const known = this.#routes.has(pathOf(req));
       res.writeHead(statusOf(known ? 'upgrade_required' : 'not_found'), {
         'Content-Type': 'application/json',
@@ -62,7 +75,8 @@ export class PortListener {
             : { code: 'not_found', message: 'Not found' },
         }),
       );
-    });
+    };
+    this.#server = tls ? this.#createTlsServer(tls, limits, headersTimeout, onRequest) : createServer(limits, onRequest);
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     // A slow-header client (slowloris) gets 408, huge headers 431, garbage 400; a reset socket nothing.
     this.#server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
@@ -74,6 +88,52 @@ export class PortListener {
     });
   }
 
+  // headersTimeout only starts once TLS is up: a handshake that never completes has its own, equal, deadline.
+  #createTlsServer(tls: TlsFiles, limits: object, handshakeTimeout: number, onRequest: RequestListener): HttpsServer {
+    const pair = loadTlsPair(tls);
+    const server = createHttpsServer({ ...limits, ...secureContextOptions(pair), handshakeTimeout }, onRequest);
+    // A plain-HTTP client, a handshake timeout or a refused protocol version: Node destroys the socket after this.
+    server.on('tlsClientError', (err: Error & { code?: string }) =>
+      this.#logger.debug({ err: err.code ?? err.message }, 'TLS handshake failed'),
+    );
+    this.#reloader = this.#reloaderFor(server, tls, pair);
+    return server;
+  }
+
+  #reloaderFor(server: HttpsServer, files: TlsFiles, current: ReturnType<typeof loadTlsPair>): TlsReloader {
+    return new TlsReloader({
+      files,
+      current,
+      logger: this.#logger,
+      apply: (pair) => server.setSecureContext(secureContextOptions(pair)),
+    });
+  }
+
+  /** The TLS files served (undefined: plain ws://). */
+  get tlsFiles(): TlsFiles | undefined {
+    return this.#tls;
+  }
+
+  /** True when this listener serves `tls` (both undefined: both plain). */
+  serves(tls: TlsFiles | undefined): boolean {
+    return sameTlsFiles(this.#tls, tls);
+  }
+
+  /**
+   * Serves other TLS files from now on (the last channel on the port changed them): connected clients stay, new ones
+   * get the new certificate. Throws (a 400 naming the field) when they cannot be used; the old ones are kept then.
+   */
+  useTlsFiles(tls: TlsFiles): void {
+    const server = this.#server;
+    if (!this.#tls || !('setSecureContext' in server)) throw new Error('A plain listener cannot switch to TLS');
+    const pair = loadTlsPair(tls);
+    server.setSecureContext(secureContextOptions(pair));
+    this.#reloader?.stop();
+    this.#tls = tls;
+    this.#reloader = this.#reloaderFor(server, tls, pair);
+    this.#reloader.start();
+  }
+
   /** Starts listening; rejects (e.g. EADDRINUSE) when the port cannot be bound. */
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -82,6 +142,7 @@ export class PortListener {
       this.#server.listen(this.port, this.host, () => {
         this.#server.off('error', onError);
         this.#server.on('error', (err) => this.#logger.error({ err }, 'Listener error'));
+        this.#reloader?.start();
         resolve();
       });
     });
@@ -97,6 +158,11 @@ export class PortListener {
     return this.#routes.size === 0;
   }
 
+  /** How many channels this listener serves. */
+  get routeCount(): number {
+    return this.#routes.size;
+  }
+
   route(path: string, channel: ChannelRuntime): void {
     this.#routes.set(path, channel);
   }
@@ -107,6 +173,7 @@ export class PortListener {
 
   /** Stops listening and drops any remaining sockets. */
   close(): Promise<void> {
+    this.#reloader?.stop();
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();

@@ -68,6 +68,17 @@ export const OutgoingConfigSchema = Type.Object(
       8 * 1024 * 1024,
     ),
     reconnect: withDefault(ReconnectSchema, {}),
+    tlsCaFile: withDefault(
+      Type.Union([nonEmpty, Type.Null()], {
+        description:
+          "wss:// only: PEM file of the CA (or self-signed certificate) to trust for the remote; null: the system's CAs",
+      }),
+      null,
+    ),
+    tlsRejectUnauthorized: withDefault(
+      Type.Boolean({ description: 'wss:// only: refuse a remote whose certificate is not trusted; false only for tests' }),
+      true,
+    ),
   },
   { additionalProperties: false },
 );
@@ -96,6 +107,10 @@ export function normalizeOutgoing(input: OutgoingInput): OutgoingConfig {
     });
   }
   const config = fillDefaults(OutgoingConfigSchema, input);
+  if (config.tlsCaFile && url.protocol !== 'wss:')
+    throw new ValidationError('invalid_input', 'tlsCaFile is for wss:// addresses only (the address is ws://)', {
+      field: 'tlsCaFile',
+    });
   if (config.reconnect.max < config.reconnect.initial)
     throw new ValidationError('invalid_input', 'reconnect.max must not be below reconnect.initial', { field: 'reconnect.max' });
   return config;

@@ -1,6 +1,7 @@
 import { ValidationError } from '../../errors/index.js';
 import { ConfigRepository, type Store } from '../../store/index.js';
 import type { SecurityDefinitions } from '../../security/index.js';
+import { readCaFile } from './remote-tls.js';
 import { normalizeOutgoing, type OutgoingConfig, type OutgoingInput } from './config.js';
 
 /** Outgoing connection configuration in the store, validated. */
@@ -41,6 +42,8 @@ export class OutgoingDefinitions {
 
   async #validate(input: OutgoingInput): Promise<OutgoingConfig> {
     const config = normalizeOutgoing(input);
+    // Read now, so that a wrong path is a 400 here, not a reconnect loop.
+    if (config.tlsCaFile) readCaFile(config.tlsCaFile);
     if (config.security && !(await this.#security.repo.get(config.security))) {
       throw new ValidationError('invalid_input', `No security definition named ${config.security}`, { field: 'security' });
     }

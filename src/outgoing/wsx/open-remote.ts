@@ -1,6 +1,7 @@
 import { WebSocket } from 'ws';
 import { CLOSE_TIMEOUT_MS } from '../../protocol/index.js';
 import type { OutgoingConfig } from './config.js';
+import { remoteTlsOptions } from './remote-tls.js';
 
 /** A socket being opened, and whether its upgrade was cut off for taking longer than `connectTimeout`. */
 export interface OpeningSocket {
@@ -9,7 +10,8 @@ export interface OpeningSocket {
 }
 
 /**
- * Opens a WebSocket to the remote with the connection's limits. Throws as `new WebSocket` does (a bad address).
+ * Opens a WebSocket to the remote with the connection's limits. Throws as `new WebSocket` does (a bad address), or
+ * when the CA file cannot be read.
  * `handshakeTimeout` is an idle timeout: a remote that sends its upgrade answer a byte at a time never trips it,
  * so the whole upgrade also has a deadline.
  */
@@ -22,6 +24,7 @@ export function openRemote(config: OutgoingConfig): OpeningSocket {
     // Pongs are sent by us, so that a ping flood from a remote that does not read cannot queue them without bound.
     autoPong: false,
     closeTimeout: CLOSE_TIMEOUT_MS,
+    ...remoteTlsOptions(config),
   });
   let timedOut = false;
   const deadline = setTimeout(() => {

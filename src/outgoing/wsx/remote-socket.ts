@@ -8,6 +8,7 @@ import { clip } from './errors.js';
 import { HookSlots } from './hook-slots.js';
 import { IgnoredFrames } from './ignored-frames.js';
 import { openRemote } from './open-remote.js';
+import { untrustedCertificate } from './remote-tls.js';
 import type { RemoteSubKeyStore } from './remote-sub-keys.js';
 import { sendOwn, writableSocket, writeAsIs } from './send-buffer.js';
 import { NotConnectedError, type SocketLink, type SocketState, type SocketStats } from './socket-link.js';
@@ -211,10 +212,12 @@ export class RemoteSocket extends EventEmitter {
     ws.on('ping', (data) => this.#onPing(ws, data));
     ws.on('pong', () => this.#heartbeat.onPong());
     ws.on('error', (err) => {
+      const untrusted = untrustedCertificate(err, this.#config);
       this.lastError = upgradeTimedOut()
         ? `Opening handshake has timed out (no upgrade within ${this.#config.connectTimeout} s)`
-        : clip(err.message);
-      this.#log.debug({ err: this.lastError }, 'Outgoing socket error');
+        : clip((untrusted ?? err).message);
+      if (untrusted) this.#log.warn({ err: untrusted }, 'Remote certificate not trusted');
+      else this.#log.debug({ err: this.lastError }, 'Outgoing socket error');
     });
     ws.on('close', (code, reason) => this.#onClose(ws, opened, code, reason.toString()));
   }
