@@ -1,3 +1,4 @@
 export { SecretBox, type SecretKeySource } from './secret-box.js';
 export { SecurityDefinitions, type StoredSecurityDefinition, type Credentials } from './definitions.js';
 export { SecurityInputSchema, type SecurityInput, type SecurityView, type SecurityType } from './config.js';
+export { JWKS_TIMING, type AuthResult } from './jwt.js';

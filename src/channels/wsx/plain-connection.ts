@@ -5,6 +5,7 @@ import { SwitchboardError } from '../../errors/index.js';
 import { decodePlain, newCid } from '../../protocol/index.js';
 import { ChannelConnection, type ConnectionHost } from './connection.js';
 import { PushPayload } from './push-payload.js';
+import { handshakeAuth } from './handshake-auth.js';
 import { logFailure, tooManyRequests } from './service-calls.js';
 
 /** The error frame of plain channels: one JSON text frame. */
@@ -31,6 +32,8 @@ export class PlainConnection extends ChannelConnection {
 
   constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ConnectionHost) {
     super(ws, socket, req, host);
+    // Before markReady: the connected hook sees the claims of the handshake's token.
+    this.auth = handshakeAuth(req);
     this.markReady();
   }
 
