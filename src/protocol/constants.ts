@@ -35,6 +35,8 @@ export const CLOSE_CODE = {
   INVALID_UTF8: 4001,
   PINGS_MISSED: 4002,
   PING_ERROR: 4003,
+  /** The JWT that authenticated the session expired and no fresh one came (see docs/security.md, "JWT"). */
+  CREDENTIALS_EXPIRED: 4004,
   OPERATOR: 4005,
   /** A non-GD pub/sub subscriber that fell too far behind. */
   SLOW_CONSUMER: 4010,

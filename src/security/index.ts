@@ -2,3 +2,4 @@ export { SecretBox, type SecretKeySource } from './secret-box.js';
 export { SecurityDefinitions, type StoredSecurityDefinition, type Credentials } from './definitions.js';
 export { SecurityInputSchema, TopicPatternsSchema, type SecurityInput, type SecurityView, type SecurityType } from './config.js';
 export { TopicAccess, OPEN_ACCESS, globMatches, type PatternLayer, type TopicOperation } from './topic-patterns.js';
+export { JWKS_TIMING, type AuthResult } from './jwt.js';

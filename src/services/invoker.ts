@@ -23,6 +23,8 @@ export interface CallingClient {
   readonly extClientId: string | undefined;
   readonly extClientName: string | undefined;
   readonly peerAddress: string;
+  /** The verified claims of the client's JWT (its security definition is `jwt`); read at each use (a refresh changes them). */
+  readonly auth?: { readonly claims: Readonly<Record<string, unknown>> } | undefined;
   send(data: unknown): Promise<void>;
   invoke(data: unknown, options?: ClientInvokeOptions): Promise<unknown>;
 }
@@ -230,6 +232,9 @@ export class ServiceInvoker {
       extClientId: client?.extClientId,
       extClientName: client?.extClientName,
       peerAddress: client?.peerAddress,
+      get claims() {
+        return client?.auth?.claims;
+      },
       send: (data) => (client ? client.send(data) : Promise.resolve().then(noClient)),
       invoke: (data, options) => (client ? client.invoke(data, options) : Promise.resolve().then(noClient)),
       channel,

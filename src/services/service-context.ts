@@ -57,6 +57,8 @@ export interface WsxFacade {
   readonly extClientId: string | undefined;
   readonly extClientName: string | undefined;
   readonly peerAddress: string | undefined;
+  /** The calling client's verified JWT claims (read-only), or undefined when its channel's security is not `jwt`. */
+  readonly claims: Readonly<Record<string, unknown>> | undefined;
   /** Sends a message to the calling client. */
   send(data: unknown): Promise<void>;
   /** Sends a request to the calling client and resolves with its response. */

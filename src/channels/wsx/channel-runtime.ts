@@ -16,6 +16,7 @@ import { rejectUpgrade } from './http-reply.js';
 import { PushPayload } from './push-payload.js';
 import { DEFLATE_OPTIONS } from './compression.js';
 import { HandshakeRates } from './handshake-rates.js';
+import { checkHandshake } from './handshake-auth.js';
 
 /** Client events a channel reports to its manager. */
 export interface ChannelEvents {
@@ -46,14 +47,6 @@ type SlotHolder = Duplex & { [kSlot]?: Slot };
 // One listener shared by every socket (`this` is the socket), not a closure each: it lives as long as the connection.
 function releaseSlot(this: SlotHolder): void {
   this[kSlot]?.release();
-}
-
-function basicCredentials(req: IncomingMessage): { username: string; secret: string } | undefined {
-  const header = req.headers.authorization;
-  if (!header?.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : { username: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
 /**
@@ -137,10 +130,19 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
     for (const client of this.#clients.values()) {
       try {
         client.sweep(now);
+        // A session authenticated by a JWT ends when the token does (a refresh moves expiresAt).
+        const expiresAt = client.auth?.expiresAt;
+        if (expiresAt !== undefined && now >= expiresAt && client.isOpen) this.#credentialsExpired(client);
       } catch (err) {
         this.logger.error({ err, pubClientId: client.pubClientId }, "Checking a client's deadlines failed");
       }
     }
+  }
+
+  #credentialsExpired(client: ChannelConnection): void {
+    this.protocolError('token_expired');
+    this.logger.info({ pubClientId: client.pubClientId }, 'Closing a client whose JWT expired');
+    client.close(CLOSE_CODE.CREDENTIALS_EXPIRED, 'The token has expired');
   }
 
   /**
@@ -164,12 +166,13 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
     if (!slot) return;
     // A plain channel has no session message, so its credentials come with the handshake.
     if (config.protocol === 'plain' && config.security) {
-      const credentials = basicCredentials(req);
-      const ok = credentials ? await this.security.verify(config.security, credentials) : false;
-      if (!ok) {
+      const refused = await checkHandshake(req, this.security, config.security);
+      if (refused) {
         slot.release();
+        // Why is logged for the operator (never the credentials); the client learns no more than "refused".
+        this.logger.debug({ reason: refused.reason, peer: req.socket.remoteAddress }, 'Handshake credentials refused');
         return rejectUpgrade(socket, 'invalid_credentials', 'Valid credentials are required', {
-          'WWW-Authenticate': 'Basic realm="switchboard"',
+          'WWW-Authenticate': refused.challenge,
         });
       }
     }
@@ -246,7 +249,8 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
   #runHook(hookType: 'wsx_on_connected' | 'wsx_on_disconnected', client: ChannelConnection): void {
     const hook = this.config.hookService;
     if (!hook) return;
-    const ctx = { hookType, ...client.info() };
+    const claims = client.auth?.claims;
+    const ctx = claims ? { hookType, ...client.info(), claims } : { hookType, ...client.info() };
     this.invoker.invoke(hook, { ctx }, { channel: this.channelInfo, client }).catch((err: unknown) => {
       this.logger.warn({ err, hook, hookType }, 'Channel hook service failed');
     });

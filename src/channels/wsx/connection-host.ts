@@ -4,6 +4,8 @@ import type { SecurityDefinitions } from '../../security/index.js';
 import type { ChannelConfig } from './config.js';
 import type { ChannelConnection } from './connection.js';
 
+export type { ClientAuth } from './handshake-auth.js';
+
 /** A connection the server pushes frames to (pub/sub deliveries), with its backlog for flow control. */
 export interface PushTarget {
   readonly pubClientId: string;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { ConnectionClosedError, SwitchboardError, TimeoutError } from '../../errors/index.js';
 import { CLOSE_CODE, Heartbeat, PendingRequests, newCid, pingPayload } from '../../protocol/index.js';
 import type { ClientInvokeOptions, WsxClientInfo, CallingClient, InvokeDone } from '../../services/index.js';
-import type { ConnectionHost, PushTarget } from './connection-host.js';
+import type { ClientAuth, ConnectionHost, PushTarget } from './connection-host.js';
 import { closeReason } from './close-reason.js';
 import { ConnectionPings, listen, stopReading, type CallbackTarget } from './connection-callbacks.js';
 import { CorkedWriter } from './corked-writer.js';
@@ -31,6 +31,8 @@ export abstract class ChannelConnection implements CallingClient, PushTarget, Ca
   lastSeen = Date.now();
   extClientId: string | undefined;
   extClientName: string | undefined;
+  /** What a verified JWT says of this client (claims, expiry; handshake-auth.ts); undefined for other kinds. */
+  auth: ClientAuth | undefined;
 
   protected readonly ws: WebSocket;
   protected readonly host: ConnectionHost;
@@ -200,16 +202,14 @@ export abstract class ChannelConnection implements CallingClient, PushTarget, Ca
     return true;
   }
 
-  // A client that does not read what is sent to it would make the server hold it all: it is dropped, at
-  // once (a close frame would queue behind the backlog).
+  // A client that does not read would make the server hold it all: dropped at once (a close frame would queue).
   #cutOff(queued: number): void {
     this.host.protocolError('client_not_reading');
     this.log.warn({ queuedBytes: queued }, 'Dropping a client that does not read what is sent to it');
     this.ws.terminate();
   }
 
-  // A client that sends faster than it reads our replies is not read from until its replies drain,
-  // so its backlog lives in its TCP window, not in our memory.
+  // A client sending faster than it reads our replies is not read until they drain: its backlog stays in TCP.
   #pauseReading(): void {
     this.#readPaused = true;
     this.ws.pause();

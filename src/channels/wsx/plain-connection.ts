@@ -6,6 +6,7 @@ import { decodePlain, newCid } from '../../protocol/index.js';
 import { ChannelConnection, type ConnectionHost } from './connection.js';
 import { plainError } from './plain-error.js';
 import { PushPayload } from './push-payload.js';
+import { handshakeAuth } from './handshake-auth.js';
 import { logFailure, tooManyRequests } from './service-calls.js';
 
 /** A reply due to the client, in request order: written once it and every earlier one are ready. */
@@ -27,6 +28,8 @@ export class PlainConnection extends ChannelConnection {
 
   constructor(ws: WebSocket, socket: Duplex, req: IncomingMessage, host: ConnectionHost) {
     super(ws, socket, req, host);
+    // Before markReady: the connected hook sees the claims of the handshake's token.
+    this.auth = handshakeAuth(req);
     this.markReady();
   }
 

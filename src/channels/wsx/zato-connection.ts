@@ -27,6 +27,7 @@ import {
 import { ChannelConnection, type ConnectionHost } from './connection.js';
 import type { PushPayload } from './push-payload.js';
 import { logFailure, tooManyRequests } from './service-calls.js';
+import { clientAuthOf, type ClientAuth } from './handshake-auth.js';
 
 interface Session {
   token: string;
@@ -145,8 +146,16 @@ export class ZatoConnection extends ChannelConnection {
     const { meta } = message;
     const securityName = this.host.config.security;
     if (securityName) {
-      const ok = await this.host.security.verify(securityName, { username: meta.username, secret: meta.secret });
-      if (!ok) return this.#refuse(new UnauthorizedError('invalid_credentials', 'Invalid credentials'));
+      const result = await this.host.security.authenticate(securityName, { username: meta.username, secret: meta.secret });
+      // Every failed check is the same invalid_credentials to the client (an attacker learns nothing of which one).
+      const refusal = result.ok ? this.#identityChange(clientAuthOf(result)) : result.reason;
+      if (refusal !== undefined) {
+        this.log.debug({ reason: refusal }, 'create-session credentials refused');
+        return this.#refuse(new UnauthorizedError('invalid_credentials', 'Invalid credentials'));
+      }
+      if (!this.isOpen) return;
+      // A repeated create-session with a fresh JWT is its refresh: the new claims and expiry replace the old.
+      this.auth = clientAuthOf(result);
     }
     if (!this.isOpen) return;
     clearTimeout(this.#sessionTimer);
@@ -159,6 +168,13 @@ export class ZatoConnection extends ChannelConnection {
     this.write(authResponse(meta.id, this.#session.token));
     // A repeated create-session renews the token; unlike Zato it does not register the client twice.
     if (wasNew) this.markReady();
+  }
+
+  // A refresh must not switch identity: a session opened by a JWT keeps its `sub` (undefined: no change).
+  #identityChange(next: ClientAuth | undefined): string | undefined {
+    const current = this.auth;
+    if (!current || !next || current.claims.sub === next.claims.sub) return undefined;
+    return 'a refreshed token has another sub';
   }
 
   #checkToken(message: ClientMessage): boolean {
