@@ -1,6 +1,7 @@
 // The security definition's schemas, apart from its repository, so that the CLI can build its flags from them
 // without loading the store (see architecture.json: config.ts is a part's second, schema-only entry).
 import { Type, type Static } from '@sinclair/typebox';
+import { ValidationError } from '../errors/index.js';
 
 /**
  * Kinds of security definition. `basic_auth`: username and password; `apikey`: a secret key alone; `jwt`: a JSON
@@ -17,7 +18,8 @@ const MAX_TOPIC_PATTERNS = 100;
  * layer restricts nothing. Shared by the channel and security definition schemas.
  */
 export const TopicPatternsSchema = Type.Array(
-  Type.String({ minLength: 5, maxLength: 260, pattern: '^(pub|sub)=[^\\s]' }),
+  // The `pub=`/`sub=` form is checked by checkTopicPatterns (a schema pattern would reject the CLI's generic items).
+  Type.String({ minLength: 1, maxLength: 260 }),
   {
     maxItems: MAX_TOPIC_PATTERNS,
     description: 'pub/sub permissions: pub=/orders/* or sub=/orders/*; empty: any topic',
@@ -119,3 +121,13 @@ export const SecurityViewSchema = Type.Object({
   clockTolerance: Type.Optional(Type.Integer()),
 });
 export type SecurityView = Static<typeof SecurityViewSchema>;
+
+/** Refuses (400 naming `topicPatterns`) an entry that is not `pub=GLOB` or `sub=GLOB` with a non-blank glob. */
+export function checkTopicPatterns(patterns: readonly string[] | undefined): void {
+  for (const p of patterns ?? []) {
+    if (/^(pub|sub)=\S/.test(p)) continue;
+    throw new ValidationError('invalid_input', `topicPatterns entries are pub=GLOB or sub=GLOB (got ${JSON.stringify(p)})`, {
+      field: 'topicPatterns',
+    });
+  }
+}

@@ -2,7 +2,7 @@ import { SwitchboardError, ValidationError } from '../errors/index.js';
 import { ConfigRepository, type Store } from '../store/index.js';
 import { hashSecret, verifySecret } from './password.js';
 import { SecretKeyMismatchError, type SecretBox } from './secret-box.js';
-import type { SecurityInput, SecurityType, SecurityView } from './config.js';
+import { checkTopicPatterns, type SecurityInput, type SecurityType, type SecurityView } from './config.js';
 import { JwtVerifier, checkJwtInput, type AuthResult, type JwtSettings } from './jwt.js';
 
 /**
@@ -63,6 +63,7 @@ export class SecurityDefinitions {
   }
 
   async create(input: SecurityInput): Promise<SecurityView> {
+    checkTopicPatterns(input.topicPatterns);
     if (input.type === 'jwt') return SecurityDefinitions.view(await this.repo.create(this.#jwtStored(input, undefined)));
     const secret = input.password ?? input.secret;
     if (!secret) throw new ValidationError('invalid_input', 'A password (or secret) is required', { field: 'password' });
@@ -72,6 +73,7 @@ export class SecurityDefinitions {
   /** Replaces a definition; without a new password the old secret is kept. */
   async update(name: string, input: SecurityInput): Promise<SecurityView> {
     const existing = await this.repo.require(name);
+    checkTopicPatterns(input.topicPatterns);
     if (input.type === 'jwt') return SecurityDefinitions.view(await this.repo.update(name, this.#jwtStored(input, existing)));
     const secret = input.password ?? input.secret;
     const stored = secret ? await this.#toStored(input, secret) : { ...this.#checked(input), ...keptSecret(existing) };

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ValidationError } from '../../errors/index.js';
 import { fillDefaults, withDefault, type Filled } from '../../config-schema/index.js';
-import { TopicPatternsSchema } from '../../security/config.js';
+import { TopicPatternsSchema, checkTopicPatterns } from '../../security/config.js';
 
 const nonEmpty = Type.String({ minLength: 1 });
 
@@ -207,10 +207,11 @@ export function withChannelDefaults(config: ChannelConfig): ChannelConfig {
   return fillDefaults(ChannelConfigSchema, config);
 }
 
-/** Fills in defaults and checks what the schema cannot (the address, and the TLS files it needs or refuses). */
+/** Fills in defaults and checks what the schema cannot (the address, the TLS files it needs or refuses, the pub/sub patterns). */
 export function normalizeChannel(input: ChannelInput): ChannelConfig {
   const { tls } = parseAddress(input.address);
   const config = fillDefaults(ChannelConfigSchema, input);
   checkTlsFields(config, tls);
+  checkTopicPatterns(config.topicPatterns);
   return config;
 }
