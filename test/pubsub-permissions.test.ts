@@ -129,6 +129,25 @@ describe('pub/sub permissions on a channel', () => {
     assert.deepEqual(view.topicPatterns, ['pub=/orders/*', 'sub=/invoices/*']);
   });
 
+  test("a topic's access view lists who may publish and subscribe", async () => {
+    const res = await server.api('GET', '/api/pubsub/topics/%2Forders%2Feu/access');
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { topic, channels } = res.body as { topic: string; channels: Array<Record<string, unknown>> };
+    assert.equal(topic, '/orders/eu');
+    assert.deepEqual(
+      channels.find((c) => c.channel === 'open'),
+      { channel: 'open', security: null, open: true, publish: true, subscribe: true },
+    );
+    const shop = channels.find((c) => c.channel === 'shop');
+    assert.equal(shop?.publish, true);
+    assert.equal(shop?.open, false);
+    const invoices = (await server.api('GET', '/api/pubsub/topics/%2Finvoices%2F1/access')).body as {
+      channels: Array<Record<string, unknown>>;
+    };
+    assert.equal(invoices.channels.find((c) => c.channel === 'shop')?.publish, false);
+    assert.equal((await server.api('GET', '/api/pubsub/topics/%2Fnope/access')).status, 404);
+  });
+
   test('bad patterns are a 400 naming the field', async () => {
     for (const topicPatterns of [['orders'], ['pub='], ['del=/x'], ['pub= /x'], 'pub=/x', [1]]) {
       const res = await server.api('POST', '/api/channels/wsx', {

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type JWK } from 'jose';
 import { JWKS_TIMING } from '../src/security/index.js';
+import { Service } from '../src/index.js';
 import WebSocket from 'ws';
 import { TestClient } from './helpers/wsx-client.js';
 import { createChannel, startTestServer, waitFor, type TestServer } from './helpers/server.js';
@@ -186,5 +187,34 @@ describe('jwt with a JWKS URL', () => {
       5000,
       'the removed key refused',
     );
+  });
+});
+
+describe('jwt claims and refresh', () => {
+  test('services see the verified claims as this.wsx.claims; a refresh with the same sub outlives the first exp', async () => {
+    class WhoAmI extends Service {
+      static override serviceName = 'test.jwt.whoami';
+      handle(): void {
+        this.response.payload = { claims: this.wsx.claims ?? null };
+      }
+    }
+    server.registry.replaceSource('jwt-test', [{ name: WhoAmI.serviceName, cls: WhoAmI }]);
+    const url = await createChannel(server, { name: 'whoami', service: WhoAmI.serviceName, security: 'jwt-hs' }, '/whoami');
+    const now = Math.floor(Date.now() / 1000);
+    const { client, ok } = await sessionWith(url, await hs256({ ...good, exp: now + 2, role: 'admin' }));
+    assert.ok(ok);
+    try {
+      const first = (await client.invoke({})).data as { claims: Record<string, unknown> };
+      assert.equal(first.claims.sub, 'alice');
+      assert.equal(first.claims.role, 'admin');
+      const refreshed = await client.createSession({ secret: await hs256({ ...good, exp: now + 600, role: 'reader' }) });
+      assert.equal(refreshed.meta.msg_type, 'zwsx.rspa', JSON.stringify(refreshed));
+      // Past the first token's exp (and the sweep's second), the session is still there, with the new claims.
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      const second = (await client.invoke({})).data as { claims: Record<string, unknown> };
+      assert.equal(second.claims.role, 'reader');
+    } finally {
+      client.close();
+    }
   });
 });

@@ -43,6 +43,12 @@ export function pubsubRoutes(app: FastifyInstance, ctx: AdminContext): void {
     withDepth(await ctx.topics.get(nameOf(req))),
   );
 
+  // Who may publish and subscribe, by the running channels' patterns (docs/security.md, "Pub/sub permissions").
+  app.get('/api/pubsub/topics/:name/access', { schema: { params: NameParams } }, async (req) => {
+    const { name } = await ctx.topics.get(nameOf(req));
+    return { topic: name, channels: ctx.channelManager.topicAccess(name) };
+  });
+
   app.put('/api/pubsub/topics/:name', { schema: { params: NameParams, body: TopicConfigSchema } }, async (req) => {
     return withDepth(await ctx.topics.update(nameOf(req), req.body as TopicInput));
   });

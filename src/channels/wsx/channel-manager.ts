@@ -26,6 +26,15 @@ export interface ChannelState {
   readonly topics?: 'any' | 'restricted';
 }
 
+/** Whether the clients of one channel may publish to / subscribe to a topic (`open`: the channel has no patterns). */
+export interface TopicAccessView {
+  readonly channel: string;
+  readonly security: string | null;
+  readonly open: boolean;
+  readonly publish: boolean;
+  readonly subscribe: boolean;
+}
+
 interface Running {
   readonly runtime: ChannelRuntime;
   readonly listener: PortListener;
@@ -146,6 +155,18 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     }
     const error = this.#errors.get(name);
     return error ? { state: 'error', error, connections: 0 } : { state: 'stopped', connections: 0 };
+  }
+
+  /** Who may publish to and subscribe to `topic`: every running zato channel, by its pub/sub patterns. */
+  topicAccess(topic: string): TopicAccessView[] {
+    const out: TopicAccessView[] = [];
+    for (const { runtime } of this.#running.values()) {
+      const { config, topicAccess } = runtime;
+      if (config.protocol !== 'zato') continue;
+      const [publish, subscribe] = [topicAccess.allows('pub', topic), topicAccess.allows('sub', topic)];
+      out.push({ channel: config.name, security: config.security, open: topicAccess.open, publish, subscribe });
+    }
+    return out.sort((a, b) => a.channel.localeCompare(b.channel));
   }
 
   /** Message totals and open connections per channel (for metrics). */

@@ -93,6 +93,7 @@ function TopicView({ name }: { name: string }) {
         </a>
       </div>
       <Publish topic={name} onPublished={reload} />
+      <TopicAccess topic={name} />
       <h2>Stored messages (guaranteed delivery, not yet delivered to every subscriber)</h2>
       <ErrorLine error={error} />
       {data && (
@@ -120,6 +121,47 @@ function TopicView({ name }: { name: string }) {
         <button onClick={reload}>Refresh</button>
       </div>
     </section>
+  );
+}
+
+interface ChannelAccess {
+  channel: string;
+  security: string | null;
+  open: boolean;
+  publish: boolean;
+  subscribe: boolean;
+}
+
+/** Who may publish and subscribe, by each channel's pub/sub patterns (docs/security.md). */
+function TopicAccess({ topic }: { topic: string }) {
+  const { data, error } = usePoll(
+    () => api<{ channels: ChannelAccess[] }>('GET', `/api/pubsub/topics/${enc(topic)}/access`),
+    5000,
+    [topic],
+  );
+  const yes = (ok: boolean) => (ok ? 'yes' : 'no');
+  return (
+    <>
+      <h2>Who may publish and subscribe</h2>
+      <ErrorLine error={error} />
+      {data && (
+        <Table
+          rows={data.channels}
+          rowKey={(c) => c.channel}
+          empty="No zato channel is running."
+          columns={[
+            { title: 'Channel', cell: (c) => c.channel },
+            { title: 'Security', cell: (c) => c.security ?? '' },
+            { title: 'Publish', cell: (c) => yes(c.publish) },
+            { title: 'Subscribe', cell: (c) => yes(c.subscribe) },
+            {
+              title: 'Patterns',
+              cell: (c) => (c.open ? <span class="last-error">⚠ none: any topic</span> : 'restricted'),
+            },
+          ]}
+        />
+      )}
+    </>
   );
 }
 
