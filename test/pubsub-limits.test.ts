@@ -131,10 +131,14 @@ describe('one subscriber cannot stop a topic', () => {
     assert.equal(stalled.dropped, 350);
     // The rows the healthy subscriber had are deleted by a delivery-state write one commit round after it got them
     // (on PostgreSQL that round trip can outlast the last delivery: CI caught 58), so wait for the deletion.
-    const d = await waitFor(async () => {
-      const now = await depth('/lim/gd');
-      return now.gd <= 50 ? now : undefined;
-    }, 5000, 'the topic holds only what the stalled subscriber still has queued (≤ 50)');
+    const d = await waitFor(
+      async () => {
+        const now = await depth('/lim/gd');
+        return now.gd <= 50 ? now : undefined;
+      },
+      5000,
+      'the topic holds only what the stalled subscriber still has queued (≤ 50)',
+    );
     assert.equal(d.suspended, 1);
     assert.equal(d.dropped, 350);
     assert.equal(await metric('switchboard_pubsub_dropped_total{topic="/lim/gd"}'), 350);

@@ -195,7 +195,8 @@ function sortedByName<T extends { name: string }>(items: readonly T[]): T[] {
 
 /** An object as the API returns it, without what the server computes live (`runtime`, `depth`): PUT takes config only. */
 export function configOf(obj: Record<string, unknown>): Record<string, unknown> {
-  const { runtime: _runtime, depth: _depth, ...config } = obj;
+  // runtime, depth and a jwt definition's keyKind are views of the server's state, not fields one can set.
+  const { runtime: _runtime, depth: _depth, keyKind: _keyKind, ...config } = obj;
   return config;
 }
 

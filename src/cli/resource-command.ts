@@ -9,10 +9,11 @@ import { UsageError } from './usage-error.js';
 
 type Verb = (conn: AdminApiConnection, positionals: string[], values: Values) => Promise<void>;
 
-/** Flags of the verbs beyond create and update (and `--rename`, `--password-stdin`). */
+/** Flags of the verbs beyond create and update (and `--rename`, `--password-stdin`, `--secret-stdin`). */
 export const EXTRA_OPTIONS: Options = {
   rename: { type: 'string' },
   'password-stdin': { type: 'boolean' },
+  'secret-stdin': { type: 'boolean' },
   request: { type: 'string' },
   'request-file': { type: 'string' },
   timeout: { type: 'string' },
@@ -49,7 +50,7 @@ const STANDARD_VERBS: Record<string, ResourceVerb> = {
   },
   async create(conn, resource, _positionals, values) {
     const body = bodyFromFlags(resource, values);
-    if (resource === SECURITY && values['password-stdin']) body.password = readStdin().replace(/\r?\n$/, '');
+    if (resource === SECURITY) readSecretsFromStdin(body, values);
     const created = (await callAdminApi(conn, 'POST', resource.path, body)) as Record<string, unknown>;
     show(values, created, () => console.log(`Created ${resource.noun} ${String(created.name)}`));
   },
@@ -58,6 +59,7 @@ const STANDARD_VERBS: Record<string, ResourceVerb> = {
     const current = configOf((await callAdminApi(conn, 'GET', `${resource.path}/${enc(name)}`)) as Record<string, unknown>);
     const changes = bodyFromFlags(resource, values);
     if (typeof values.rename === 'string') changes.name = values.rename;
+    if (resource === SECURITY) readSecretsFromStdin(changes, values);
     if (Object.keys(changes).length === 0) throw new UsageError('Nothing to change: give at least one flag');
     if (resource === SECURITY) delete current.password;
     const updated = (await callAdminApi(conn, 'PUT', `${resource.path}/${enc(name)}`, merged(current, changes))) as Record<
@@ -72,6 +74,15 @@ const STANDARD_VERBS: Record<string, ResourceVerb> = {
     show(values, deleted, () => console.log(`Deleted ${resource.noun} ${name}`));
   },
 };
+
+// A password or jwt HMAC key read from stdin stays out of the process list and the shell's history.
+function readSecretsFromStdin(body: Record<string, unknown>, values: Values): void {
+  const field = values['password-stdin'] ? 'password' : values['secret-stdin'] ? 'secret' : undefined;
+  if (!field) return;
+  if (values['password-stdin'] && values['secret-stdin'])
+    throw new UsageError('Give --password-stdin or --secret-stdin, not both');
+  body[field] = readStdin().replace(/\r?\n$/, '');
+}
 
 // `--reconnect-max 5` changes one field of `reconnect`; the others keep their current values.
 function merged(current: Record<string, unknown>, changes: Record<string, unknown>): Record<string, unknown> {

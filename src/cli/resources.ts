@@ -59,7 +59,10 @@ export const SECURITY = resource(
   '/api/security',
   ['name', 'type', 'username'],
   SecurityInputSchema,
-  ['  --password-stdin                         read the password from standard input instead'],
+  [
+    '  --password-stdin                         read the password from standard input instead',
+    '  --secret-stdin                           read the secret (an API key, a jwt HMAC key) from standard input',
+  ],
 );
 
 export const TOPIC = resource(

@@ -6,7 +6,8 @@ export const USAGE = `Usage: switchboard <noun> <verb> [arguments] [--json] [--u
   channel    list | get NAME | create --name N --address ws://h:p/path --service S [...] | update NAME [...] | delete NAME
              clients NAME | disconnect NAME PUB_CLIENT_ID | invoke-client NAME PUB_CLIENT_ID --request JSON [--timeout S]
   outgoing   list | get NAME | create --name N --address ws://… [--zato] [...] | update NAME [...] | delete NAME
-  security   list | get NAME | create --name N --type basic_auth|apikey [--username U] (--password P | --password-stdin) | delete NAME
+  security   list | get NAME | create --name N --type basic_auth|apikey|jwt [--username U] (--password P | --password-stdin | --secret-stdin)
+             [--public-key PEM | --jwks-url URL] [--issuer I] [--audience A]... [--algorithms ALG]... | update NAME [...] | delete NAME
   service    list | get NAME | deployments | invoke NAME [--request JSON | --request-file FILE | --request -]
   stats      live totals: connections, messages in/out, service calls, errors, pub/sub depth
   cluster    the servers sharing the database: heartbeat age, clients, which one does housekeeping

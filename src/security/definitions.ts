@@ -170,6 +170,11 @@ export class SecurityDefinitions {
   #jwtStored(input: SecurityInput, existing: StoredSecurityDefinition | undefined): StoredSecurityDefinition {
     if (input.username !== undefined)
       throw new ValidationError('invalid_input', 'A jwt definition has no username', { field: 'username' });
+    // Refused rather than ignored: a key sent as `password` would otherwise leave the definition keyless or stale.
+    if (input.password !== undefined)
+      throw new ValidationError('invalid_input', 'A jwt definition takes its HMAC key as secret, not password', {
+        field: 'password',
+      });
     const newKey = input.secret !== undefined || input.publicKey !== undefined || input.jwksUrl !== undefined;
     const kept = !newKey && existing?.jwt ? existing : undefined;
     let secret = input.secret;
