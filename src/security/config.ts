@@ -69,6 +69,8 @@ export const SecurityInputSchema = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 16384,
+        // Tells the web admin's form to offer a multi-line field: a PEM's line breaks matter.
+        contentMediaType: 'application/x-pem-file',
         description: 'jwt: the PEM public key (SPKI) or X.509 certificate that verifies tokens',
       }),
     ),

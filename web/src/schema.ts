@@ -18,10 +18,12 @@ interface JsonSchema {
   description?: string;
   nullable?: boolean;
   default?: unknown;
+  contentMediaType?: string;
 }
 
 /** How a field is edited. */
-export type FieldKind = 'text' | 'number' | 'integer' | 'boolean' | 'select' | 'list' | 'secret';
+/** `multiline`: text whose line breaks matter (a PEM key: its schema has a `contentMediaType`). */
+export type FieldKind = 'text' | 'multiline' | 'number' | 'integer' | 'boolean' | 'select' | 'list' | 'secret';
 
 /** One form field, from one property of a request body schema (nested objects become `parent.child`). */
 export interface Field {
@@ -61,7 +63,8 @@ function kindOf(name: string, s: JsonSchema): { kind: FieldKind; nullable: boole
   if (type === 'integer') return { kind: 'integer', nullable };
   if (type === 'number') return { kind: 'number', nullable };
   if (type === 'array') return { kind: 'list', nullable };
-  return { kind: SECRETS.has(name) ? 'secret' : 'text', nullable };
+  if (SECRETS.has(name)) return { kind: 'secret', nullable };
+  return { kind: first.contentMediaType === undefined ? 'text' : 'multiline', nullable };
 }
 
 function toFields(schema: JsonSchema, prefix = ''): Field[] {

@@ -216,6 +216,8 @@ function FieldInput({ field: f, value, error, editing, choices, onChange }: Fiel
     );
   } else if (f.kind === 'list') {
     input = <textarea id={id} name={f.name} rows={2} value={String(value)} onInput={text} />;
+  } else if (f.kind === 'multiline') {
+    input = <textarea id={id} name={f.name} rows={6} spellcheck={false} value={String(value)} onInput={text} />;
   } else if (f.kind === 'text') {
     // Fields naming services or security definitions offer the deployed names (any name is still accepted).
     input = (
