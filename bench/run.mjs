@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseFlags } from './lib/flags.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CASES = ['echo', 'outgoing', 'pubsub', 'backlog', 'cluster', 'micro', 'connections'];
+const CASES = ['echo', 'outgoing', 'pubsub', 'backlog', 'cluster', 'micro', 'connections', 'compression'];
 const [name, ...rest] = process.argv.slice(2);
 
 if (!name || !CASES.includes(name)) {

@@ -8,12 +8,13 @@
 // that no address runs out of ports. Memory is read inside the server by a preloaded probe (lib/memory-probe.cjs: SIGUSR2 → gc() →
 // process.memoryUsage() to a file). A count over what the server's open-files limit can hold is lowered to that, and
 // said so. Ends with one JSON line.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { fdLimitOf, killAll, root, runJson, spawnNode } from '../lib/processes.mjs';
+import { memoryOf, readText } from '../lib/memory.mjs';
 import { startSwitchboardChannels, startWsEcho } from '../echo/servers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,13 +32,6 @@ const TARGET_ECHO_P99_MS = 5;
 
 const LABELS = { switchboard: 'switchboard, WSX sessions', ws: 'naive ws' };
 
-function readText(path) {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
 
 /** What bounds how many connections this machine can hold. */
 function machineLimits() {
@@ -73,26 +67,6 @@ function openFds(pid) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Asks the probe in `pid` for a GC and its memory; with `snapshot`, a heap snapshot written there first. */
-async function memoryOf(pid, file, snapshot) {
-  const last = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).seq : 0;
-  if (snapshot) writeFileSync(`${file}.snapshot`, snapshot);
-  process.kill(pid, 'SIGUSR2');
-  const deadline = Date.now() + (snapshot ? 600_000 : 60_000);
-  for (;;) {
-    await sleep(50);
-    const text = readText(file);
-    if (text) {
-      const m = JSON.parse(text);
-      if (m.seq > last) {
-        if (!m.gc) throw new Error('the server was not started with --expose-gc');
-        return m;
-      }
-    }
-    if (Date.now() > deadline) throw new Error(`no memory reading from ${pid}`);
-  }
-}
 
 /** Starts one server with the probe preloaded; resolves with its pid, where to connect and how to stop it. */
 async function startServer(key, memoryFile) {

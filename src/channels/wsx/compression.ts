@@ -9,12 +9,14 @@ import type { PerMessageDeflateOptions } from 'ws';
 export const ZLIB_CONCURRENCY = 2;
 
 /**
- * permessage-deflate as a channel with `compression: true` offers it (docs/security.md, "Compression"). Memory
- * per connection is bounded: no context takeover either way (each message is compressed on its own, so no window
- * carries over), a 1 KiB window and memLevel 6 for what we compress (about 36 KiB of zlib state per connection
- * that has sent one, instead of 256 KiB at zlib's defaults), and messages under 1 KiB are sent uncompressed. The
- * client's window cannot be forced smaller without refusing clients that do not offer client_max_window_bits, so
- * inflating keeps zlib's 32 KiB. `maxPayload` (the channel's maxMessageSize) is applied by ws to the inflated size.
+ * permessage-deflate as a channel with `compression: true` offers it (docs/security.md, "Compression"). No context
+ * takeover either way (each message is compressed on its own, so no window carries over between messages), a 1 KiB
+ * window and memLevel 4 for what we compress (the same 337 bytes as memLevel 6 or 8 for a 2 KiB JSON order, with a
+ * quarter of the hash table), and messages under 1 KiB are sent uncompressed. The client's window cannot be forced
+ * smaller without refusing clients that do not offer client_max_window_bits, so inflating keeps zlib's 32 KiB.
+ * `maxPayload` (the channel's maxMessageSize) is applied by ws to the inflated size. What it costs, measured by
+ * `npm run bench -- compression` (docs/benchmarks.md): about 100 KiB of RSS per connection that has exchanged a
+ * message (memLevel 6 was ~10 KiB more), and several times the server CPU per message of an uncompressed echo.
  */
 export const DEFLATE_OPTIONS: PerMessageDeflateOptions = {
   serverNoContextTakeover: true,
@@ -22,5 +24,5 @@ export const DEFLATE_OPTIONS: PerMessageDeflateOptions = {
   serverMaxWindowBits: 10,
   threshold: 1024,
   concurrencyLimit: ZLIB_CONCURRENCY,
-  zlibDeflateOptions: { memLevel: 6 },
+  zlibDeflateOptions: { memLevel: 4 },
 };
