@@ -32,7 +32,6 @@ const TARGET_ECHO_P99_MS = 5;
 
 const LABELS = { switchboard: 'switchboard, WSX sessions', ws: 'naive ws' };
 
-
 /** What bounds how many connections this machine can hold. */
 function machineLimits() {
   const limits = readText('/proc/self/limits')

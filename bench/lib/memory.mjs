@@ -32,4 +32,3 @@ export async function memoryOf(pid, file, snapshot) {
     if (Date.now() > deadline) throw new Error(`no memory reading from ${pid}`);
   }
 }
-
