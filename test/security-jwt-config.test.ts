@@ -100,6 +100,19 @@ describe('jwt definitions updated', () => {
     const createdWithPassword = await server.api('POST', '/api/security', { name: 'jwt-pw', type: 'jwt', password: SECRET });
     assert.equal(createdWithPassword.status, 400);
   });
+
+  test('an outgoing connection naming a jwt definition is a 400 (it has no token to send), not a reconnect loop', async () => {
+    const res = await server.api('POST', '/api/outgoing/wsx', {
+      name: 'out-jwt',
+      address: 'ws://127.0.0.1:9/none',
+      isZato: true,
+      security: 'jwt-bad',
+    });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal((res.body as { error: { field: string } }).error.field, 'security');
+    assert.match((res.body as { error: { message: string } }).error.message, /jwt/);
+    assert.equal((await server.api('GET', '/api/outgoing/wsx/out-jwt')).status, 404, 'nothing stored');
+  });
 });
 
 describe('jwt claims reach the channel hook', () => {

@@ -44,8 +44,18 @@ export class OutgoingDefinitions {
     const config = normalizeOutgoing(input);
     // Read now, so that a wrong path is a 400 here, not a reconnect loop.
     if (config.tlsCaFile) readCaFile(config.tlsCaFile);
-    if (config.security && !(await this.#security.repo.get(config.security))) {
+    if (!config.security) return config;
+    const security = await this.#security.repo.get(config.security);
+    if (!security) {
       throw new ValidationError('invalid_input', `No security definition named ${config.security}`, { field: 'security' });
+    }
+    // A jwt definition holds what verifies tokens, not a token to send: refused here rather than at every reconnect.
+    if (security.type === 'jwt') {
+      throw new ValidationError(
+        'invalid_input',
+        `${config.security} is a jwt definition: it verifies tokens clients send and has none to send; use basic_auth or apikey`,
+        { field: 'security' },
+      );
     }
     return config;
   }
