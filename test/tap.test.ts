@@ -10,7 +10,15 @@ import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
 import { TAP_LIMITS } from '../src/channels/wsx/index.js';
 import { MASK, maskSecrets } from '../src/channels/wsx/tap-mask.js';
-import { createChannel, startTestServer, TEST_TOKEN, waitFor, type TestServer } from './helpers/server.js';
+import {
+  createChannel,
+  freePort,
+  postgresOnly,
+  startTestServer,
+  TEST_TOKEN,
+  waitFor,
+  type TestServer,
+} from './helpers/server.js';
 import { TapStream } from './helpers/tap-stream.js';
 import { TestClient } from './helpers/wsx-client.js';
 
@@ -491,7 +499,23 @@ describe('who may tap', () => {
   });
 });
 
-describe('a server stopping', () => {
+describe('the admin server', () => {
+  test("keeps a tap's stream open past its request timeouts (they bound receiving a request, not a response)", async () => {
+    const other = await startTestServer({ adminHeadersTimeoutMs: 300, adminRequestTimeoutMs: 600 });
+    try {
+      const url = await createChannel(other, { name: 'tap-long', service: 'zato.helpers.echo', protocol: 'plain' });
+      const tap = await TapStream.start(other.adminUrl, 'tap-long');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const client = await TestClient.connect(url);
+      client.send('still there');
+      await tap.waitFor((e) => e.type === 'frame' && e.data.text === 'still there', 5000, 'a frame after the timeouts');
+      tap.close();
+      client.close();
+    } finally {
+      await other.stop();
+    }
+  });
+
   test('ends its taps (stopped: server_stopping) and does not wait for their watchers', async () => {
     const other = await startTestServer();
     try {
@@ -502,6 +526,54 @@ describe('a server stopping', () => {
       await tap.ended;
     } finally {
       await other.stop();
+    }
+  });
+});
+
+describe('in a cluster', postgresOnly('two servers on one PostgreSQL schema'), () => {
+  test("a tap sees its own server's connections; a client of another server is refused, naming that server", async () => {
+    // The channel listens on `low` on this server and on `low + offset` on the second (its portOffset).
+    let [low, high] = [0, 0];
+    while (high - low <= 0 || high - low > 10_000) [low, high] = [await freePort(), await freePort()].sort((x, y) => x - y);
+    await server.api('POST', '/api/channels/wsx', {
+      name: 'tap-cluster',
+      address: `ws://127.0.0.1:${low}/c`,
+      service: 'zato.helpers.echo',
+    });
+    const second = await startTestServer({ db: server.settings.db, portOffset: high - low, serverName: 'tap-second' });
+    try {
+      const remote = await TestClient.connect(`ws://127.0.0.1:${high}/c`);
+      await remote.createSession({ client_id: 'on-the-second' });
+      const local = await TestClient.connect(`ws://127.0.0.1:${low}/c`);
+      await local.createSession({ client_id: 'on-this-one' });
+      const remoteId = await waitFor(
+        async () =>
+          ((await server.api('GET', '/api/channels/wsx/tap-cluster/clients')).body as any[]).find(
+            (c) => c.extClientId === 'on-the-second' && c.server === 'tap-second',
+          )?.pubClientId as string | undefined,
+        5000,
+        "the second server's client in the list",
+      );
+      const refused = await TapStream.open(server.adminUrl, 'tap-cluster', { pubClientId: remoteId });
+      assert.equal(refused.status, 404);
+      assert.equal(refused.error?.code, 'client_not_found');
+      assert.match(refused.error!.message, /connected to server tap-second/);
+
+      const tap = await TapStream.start(server.adminUrl, 'tap-cluster');
+      assert.equal(tap.started.server, (await server.api('GET', '/api/health')).body.server);
+      await remote.invoke({ from: 'the second server' });
+      await local.invoke({ from: 'this server' });
+      await tap.waitFor(() => tap.frames().some((f) => f.text.includes('this server')), 5000, "this server's frame");
+      assert.ok(
+        tap.frames().every((f) => !f.text.includes('the second server')),
+        "the other server's frames are not seen",
+      );
+      tap.close();
+      remote.close();
+      local.close();
+    } finally {
+      await second.stop();
+      await server.api('DELETE', '/api/channels/wsx/tap-cluster');
     }
   });
 });

@@ -80,9 +80,10 @@ export function TapPanel({ channel, clients, server }: { channel: string; client
     abort.current = controller;
     const query = new URLSearchParams({ rate });
     if (target) query.set('pubClientId', target);
+    // Running from the click on, so that a second click cannot start a second tap while the first opens.
+    setStarted({ tapId: '', server, rate: Number(rate) });
     try {
       const stream = await apiStream(`/api/channels/wsx/${enc(channel)}/tap?${query}`, controller.signal);
-      setStarted({ tapId: '', server, rate: Number(rate) });
       await readEvents(stream, onEvents);
     } catch (err) {
       if (!controller.signal.aborted) setError((err as Error).message);
