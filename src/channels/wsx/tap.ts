@@ -43,8 +43,8 @@ export class Tap {
   readonly id = `tap.${newHexId(8)}`;
   readonly spec: TapSpec;
   readonly startedAt = Date.now();
-  #watcher: TapWatcher;
-  #onStop: (tap: Tap) => void;
+  readonly #watcher: TapWatcher;
+  readonly #onStop: (tap: Tap) => void;
   #seq = 0;
   #shown = 0;
   #skipped = 0;
@@ -64,10 +64,6 @@ export class Tap {
     this.#onStop = onStop;
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#timer.unref();
-  }
-
-  get stopped(): boolean {
-    return this.#stopped;
   }
 
   /** True when the tap watches this client. */
