@@ -26,6 +26,7 @@ import { securityRoutes } from './routes/security.js';
 import { serviceRoutes } from './routes/services.js';
 import { sessionRoutes } from './routes/session.js';
 import { statsRoutes } from './routes/stats.js';
+import { tapRoutes } from './routes/taps.js';
 import { SessionStore } from './sessions.js';
 import { FailureThrottle } from './throttle.js';
 import { webUiRoutes } from './web-ui.js';
@@ -164,6 +165,7 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
     statsRoutes(api, ctx);
     clusterRoutes(api, ctx);
     channelRoutes(api, ctx);
+    tapRoutes(api, ctx, sessions);
     outgoingRoutes(api, ctx);
     pubsubRoutes(api, ctx);
     securityRoutes(api, ctx);

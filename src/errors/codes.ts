@@ -53,6 +53,7 @@ export const CODES = {
   security_not_found: { status: 404 },
   topic_not_found: { status: 404 },
   subscription_not_found: { status: 404 },
+  tap_not_found: { status: 404 },
   // 408: the caller was too slow.
   request_timeout: { status: 408 },
   frame_timeout: { status: 408 },
@@ -82,6 +83,7 @@ export const CODES = {
   rate_limited: { status: 429 },
   handshake_rate_limited: { status: 429 },
   rate_limit_exceeded: { status: 429 },
+  tap_limit_reached: { status: 429 },
   headers_too_large: { status: 431 },
   // 500: our fault.
   internal_error: { status: 500 },

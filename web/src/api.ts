@@ -36,22 +36,36 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     credentials: 'same-origin',
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = await bodyOf(res);
   if (res.ok) return parsed as T;
+  throw failure(res, path, parsed);
+}
+
+async function bodyOf(res: Response): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function failure(res: Response, path: string, parsed: unknown): ApiError {
   const err = (parsed as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
   if (res.status === 401 && path !== '/api/session') onUnauthorized();
-  throw new ApiError(
+  return new ApiError(
     res.status,
     err?.code ?? `http_${res.status}`,
     err?.message ?? `${res.status} ${res.statusText}`,
     err?.field,
   );
+}
+
+/** Opens a streamed GET (Server-Sent Events) with the session cookie; rejects with an `ApiError` as `api` does. */
+export async function apiStream(path: string, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  const res = await fetch(path, { headers: { accept: 'text/event-stream' }, credentials: 'same-origin', signal });
+  if (res.ok && res.body) return res.body;
+  throw failure(res, path, await bodyOf(res));
 }
 
 /** A path segment: names (topics start with a slash) travel URL-encoded. */

@@ -10,6 +10,7 @@ import type { ChannelDefinitions } from './definitions.js';
 import { PortListener, type ListenerOptions } from './port-listener.js';
 import type { MessageStats, PushTarget } from './connection.js';
 import { ClusterChannel } from './cluster-channel.js';
+import { TapRegistry } from './tap-registry.js';
 import type { RemoteClients, ServerClientInfo } from './remote-clients.js';
 import { TopicAccess, type PatternLayer, type StoredSecurityDefinition } from '../../security/index.js';
 
@@ -73,6 +74,8 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
   readonly #listenerOptions: ListenerOptions | undefined;
   readonly #portOffset: number;
   #remote: RemoteClients | undefined;
+  /** This server's taps on the channels' frames (tap-registry.ts). */
+  readonly taps = new TapRegistry();
 
   readonly #events: ChannelEvents = {
     clientReady: (client) => this.#remote?.record(client),
@@ -96,7 +99,7 @@ export class ChannelManager extends EventEmitter implements WsxChannels {
     this.#listenerOptions = options.listener;
     this.#portOffset = options.portOffset ?? 0;
     this.#definitions = options.definitions;
-    this.#deps = options.deps;
+    this.#deps = { ...options.deps, taps: this.taps };
     this.#logger = options.deps.logger.child({ part: 'channels' });
     this.#follower = new ChangeFollower<ChannelConfig>(
       options.store,

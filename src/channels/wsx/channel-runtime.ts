@@ -17,6 +17,7 @@ import { PushPayload } from './push-payload.js';
 import { DEFLATE_OPTIONS } from './compression.js';
 import { HandshakeRates } from './handshake-rates.js';
 import { checkHandshake } from './handshake-auth.js';
+import { TapPoint, type TapRegistry } from './tap-registry.js';
 
 /** Client events a channel reports to its manager. */
 export interface ChannelEvents {
@@ -36,6 +37,8 @@ export interface ChannelDeps {
   readonly metrics?: Metrics | undefined;
   /** The server-wide memory guard: while `overloaded`, new connections are refused with 503. */
   readonly admission?: { readonly overloaded: boolean } | undefined;
+  /** The server's taps (without: the channel has a tap point of its own that nothing taps). */
+  readonly taps?: TapRegistry | undefined;
 }
 
 /** The sweep that pings and enforces read deadlines and call timeouts runs this often at most (and at least every 20 ms). */
@@ -61,6 +64,7 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
   readonly logger: Logger;
   /** Who may publish and subscribe where, from the channel's and its security definition's patterns (set by the manager). */
   topicAccess: TopicAccess = OPEN_ACCESS;
+  readonly taps: TapPoint;
   readonly #clients = new Map<string, ChannelConnection>();
   #wss: WebSocketServer;
   #accepting = true;
@@ -84,6 +88,7 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
     this.invoker = deps.invoker;
     this.security = deps.security;
     this.logger = deps.logger.child({ channel: config.name });
+    this.taps = deps.taps?.point(config.name) ?? new TapPoint(config.name);
     this.#wss = this.#createServer(config);
     this.#startSweep();
   }
@@ -229,6 +234,7 @@ export class ChannelRuntime implements ConnectionHost, WsxChannelHandle {
 
   clientClosed(client: ChannelConnection): void {
     if (!this.#clients.delete(client.pubClientId)) return;
+    if (this.taps.active) this.taps.clientClosed(client.pubClientId);
     if (client.hasSession) this.#runHook('wsx_on_disconnected', client);
     this.#events.clientClosed(this.name, client.pubClientId, client.hasSession);
   }

@@ -3,6 +3,7 @@ import type { ServiceInvoker, ChannelInfo } from '../../services/index.js';
 import type { SecurityDefinitions } from '../../security/index.js';
 import type { ChannelConfig } from './config.js';
 import type { ChannelConnection } from './connection.js';
+import type { TapPoint } from './tap-registry.js';
 
 export type { ClientAuth } from './handshake-auth.js';
 
@@ -40,6 +41,8 @@ export interface ConnectionHost {
   readonly stats: MessageStats;
   /** Counts an error answered at the protocol level, by its stable code (for metrics). */
   protocolError(code: string): void;
+  /** The taps on the channel: a connection hands them its frames while `taps.active`. */
+  readonly taps: TapPoint;
 }
 
 /** Messages a channel or connection received and sent (plain counters, read by the metrics at scrape time). */

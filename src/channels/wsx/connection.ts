@@ -69,6 +69,7 @@ export abstract class ChannelConnection implements CallingClient, PushTarget, Ca
     this.#partial.complete();
     this.lastSeen = Date.now();
     this.host.stats.messagesIn++;
+    if (this.host.taps.active) this.host.taps.frame(this, 'in', data, isBinary);
     // Whatever a frame contains, nothing may escape the listener: `ws` would rethrow it and end the process.
     try {
       if (this.#rate?.refused(this, this.host, this.lastSeen, data)) return;
@@ -198,6 +199,7 @@ export abstract class ChannelConnection implements CallingClient, PushTarget, Ca
     this.#writer.cork();
     this.ws.send(frame, { binary });
     this.host.stats.messagesOut++;
+    if (this.host.taps.active) this.host.taps.frame(this, 'out', frame, binary);
     if (!this.#readPaused && this.#socket.writableLength > WRITE_HIGH_WATER) this.#pauseReading();
     return true;
   }

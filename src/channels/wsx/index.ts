@@ -12,3 +12,5 @@ export {
 export type { RemoteClients, ServerClientInfo } from './remote-clients.js';
 export { loadTlsPair, secureContextOptions, type TlsFiles, type TlsPair } from './tls-files.js';
 export { TlsReloader } from './tls-watch.js';
+export type { TapRegistry } from './tap-registry.js';
+export { TAP_LIMITS, type TapEvent, type TapInfo, type TapSpec, type TapStopReason, type TapWatcher } from './tap-events.js';

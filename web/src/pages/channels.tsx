@@ -4,6 +4,7 @@ import { api, enc } from '../api.js';
 import { CrudPage, useChoices } from '../components/crud.js';
 import { useAction, usePoll } from '../components/hooks.js';
 import { InvokeForm } from '../components/invoke-form.js';
+import { TapPanel } from '../components/tap-panel.js';
 import { Badge, ErrorLine, Table, Time } from '../components/table.js';
 import { href } from '../router.js';
 
@@ -80,6 +81,8 @@ export function ChannelsPage({ route }: { route: string[] }) {
 function ChannelClients({ name }: { name: string }) {
   const path = `/api/channels/wsx/${enc(name)}/clients`;
   const { data, error, reload } = usePoll(() => api<Client[]>('GET', path), 2000, [name]);
+  // This server's name: a tap sees its connections only.
+  const health = usePoll(() => api<{ server: string }>('GET', '/api/health'), 0).data;
   const [invoking, setInvoking] = useState<string | null>(null);
   const disconnection = useAction(reload);
   const disconnect = (id: string) => disconnection.run(() => api('DELETE', `${path}/${enc(id)}`));
@@ -126,6 +129,10 @@ function ChannelClients({ name }: { name: string }) {
           onClose={() => setInvoking(null)}
         />
       )}
+      {/* The channel's live tools side by side: the tap, and room for a live console beside it. */}
+      <div class="channel-tools">
+        <TapPanel channel={name} clients={data ?? []} server={health?.server ?? ''} />
+      </div>
     </section>
   );
 }
