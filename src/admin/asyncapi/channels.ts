@@ -63,7 +63,7 @@ export function addChannel(parts: DocumentParts, channel: ChannelEntry, security
   return server;
 }
 
-interface Frame {
+interface ChannelShell {
   readonly key: string;
   readonly base: AsyncApiObject;
 }
@@ -78,14 +78,14 @@ type Operation = {
 /** Adds the channel with its messages, then each operation, naming the messages by their key in the channel. */
 function addWithOperations(
   parts: DocumentParts,
-  frame: Frame,
+  shell: ChannelShell,
   messages: Record<string, AsyncApiObject | Ref>,
   operations: Record<string, Operation>,
 ): void {
-  const channel = parts.addChannel(frame.key, { ...frame.base, messages });
+  const channel = parts.addChannel(shell.key, { ...shell.base, messages });
   for (const [name, op] of Object.entries(operations)) {
     const refs = (keys: readonly string[]) => keys.map((m) => messageRef(channel, m));
-    parts.addOperation(`${frame.key}.${name}`, {
+    parts.addOperation(`${shell.key}.${name}`, {
       action: op.action,
       channel,
       summary: op.summary,
@@ -98,7 +98,7 @@ function addWithOperations(
 const sharedIn = (parts: DocumentParts, keys: Record<string, SharedMessage>) =>
   Object.fromEntries(Object.entries(keys).map(([name, key]) => [name, shared(parts, key)]));
 
-function zatoChannel(parts: DocumentParts, channel: ChannelEntry, services: readonly string[], frame: Frame): void {
+function zatoChannel(parts: DocumentParts, channel: ChannelEntry, services: readonly string[], shell: ChannelShell): void {
   const messages: Record<string, AsyncApiObject | Ref> = sharedIn(parts, {
     createSession: 'wsx.createSession',
     sessionCreated: 'wsx.sessionCreated',
@@ -146,10 +146,10 @@ function zatoChannel(parts: DocumentParts, channel: ChannelEntry, services: read
     reply: ['clientResponse'],
   };
   operations.errorMessage = { action: 'receive', summary: 'Errors tied to no request', messages: ['errorMessage'] };
-  addWithOperations(parts, frame, messages, operations);
+  addWithOperations(parts, shell, messages, operations);
 }
 
-function plainChannel(parts: DocumentParts, channel: ChannelEntry, services: readonly string[], frame: Frame): void {
+function plainChannel(parts: DocumentParts, channel: ChannelEntry, services: readonly string[], shell: ChannelShell): void {
   const messages: Record<string, AsyncApiObject | Ref> = sharedIn(parts, { error: 'plain.error', push: 'plain.push' });
   const operations: Record<string, Operation> = {};
   const text = channel.dataFormat === 'text';
@@ -174,5 +174,5 @@ function plainChannel(parts: DocumentParts, channel: ChannelEntry, services: rea
     };
   }
   operations.push = { action: 'receive', summary: 'Messages services send to this client', messages: ['push'] };
-  addWithOperations(parts, frame, messages, operations);
+  addWithOperations(parts, shell, messages, operations);
 }
