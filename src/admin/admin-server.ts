@@ -18,6 +18,7 @@ import { errorHandler, notFoundBody } from './errors.js';
 import { HostCheck } from './host-check.js';
 import { registerJsonParser } from './json-body.js';
 import { openApiRoute, registerOpenApi } from './openapi.js';
+import { asyncApiRoutes } from './routes/asyncapi.js';
 import { channelRoutes } from './routes/channels.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { outgoingRoutes } from './routes/outgoing.js';
@@ -170,6 +171,7 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
     pubsubRoutes(api, ctx);
     securityRoutes(api, ctx);
     serviceRoutes(api, ctx);
+    asyncApiRoutes(api, ctx);
     webUiRoutes(api);
   });
   return app;

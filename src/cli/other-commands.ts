@@ -1,4 +1,5 @@
 // The commands that are not one resource: service, subscription, stats, cluster, and apply/export.
+import { writeFileSync } from 'node:fs';
 import { runApply, runExport } from './apply.js';
 import { callAdminApi, type AdminApiConnection } from './admin-api-client.js';
 import { connectionOf, enc, GLOBAL, one, parse, requestFrom, show } from './command-line.js';
@@ -70,14 +71,23 @@ const CONFIG_OPTIONS: Record<'apply' | 'export', Options> = {
     verbose: { type: 'boolean' },
     'force-secrets': { type: 'boolean' },
   },
-  export: { output: { type: 'string', short: 'o' } },
+  export: { output: { type: 'string', short: 'o' }, asyncapi: { type: 'boolean' } },
 };
+
+/** `export --asyncapi`: the AsyncAPI 3.0 document of the channels, services and topics, to stdout or a file. */
+async function exportAsyncApi(conn: AdminApiConnection, output: string | undefined): Promise<void> {
+  const text = `${JSON.stringify(await callAdminApi(conn, 'GET', '/api/asyncapi.json'), null, 2)}\n`;
+  if (output === undefined || output === '-') return void process.stdout.write(text);
+  writeFileSync(output, text);
+  console.log(`wrote the AsyncAPI document to ${output}`);
+}
 
 /** `apply` and `export` are verbs without a noun: they work on every kind of object at once. */
 export async function configCommand(command: 'apply' | 'export', args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { ...GLOBAL, ...CONFIG_OPTIONS[command] });
   if (values.help) return console.log(command === 'apply' ? APPLY_HELP : EXPORT_HELP);
   if (positionals.length) throw new UsageError(`Unexpected argument: ${positionals[0]}`);
+  if (command === 'export' && values.asyncapi) return exportAsyncApi(connectionOf(values), values.output as string | undefined);
   if (command === 'export') return runExport(connectionOf(values), values.output as string | undefined);
   if (typeof values.file !== 'string') throw new UsageError('apply needs -f FILE (or -f - to read stdin)');
   await runApply(connectionOf(values), {

@@ -16,6 +16,7 @@ export const USAGE = `Usage: switchboard <noun> <verb> [arguments] [--json] [--u
   subscription  list | get SUB_KEY | delete SUB_KEY
   apply      -f FILE [--prune] [--dry-run] [--verbose] [--force-secrets]   make the server match FILE (- = stdin)
   export     [-o FILE]                                                      print the config in the format apply takes
+             --asyncapi [-o FILE]                                           print the AsyncAPI 3.0 document of channels, services, topics
 
 The admin API is SWITCHBOARD_ADMIN_URL (or http://SWITCHBOARD_ADMIN_HOST:SWITCHBOARD_ADMIN_PORT, default
 http://127.0.0.1:17010, https:// when SWITCHBOARD_ADMIN_TLS_CERT is set); the token is SWITCHBOARD_ADMIN_TOKEN or
@@ -36,4 +37,7 @@ unless --prune is given. See docs/cli.md.
   --json            print { created, updated, deleted, unchanged }`;
 
 /** `switchboard export --help`. */
-export const EXPORT_HELP = `switchboard export [-o FILE] — the server's config (no live state, no secrets) in the format apply takes`;
+export const EXPORT_HELP = `switchboard export [-o FILE] — the server's config (no live state, no secrets) in the format apply takes
+
+  -o FILE      write to FILE instead of stdout
+  --asyncapi   instead, the AsyncAPI 3.0 document of every channel, mounted service and topic (GET /api/asyncapi.json)`;

@@ -51,3 +51,18 @@ export { exceedsJsonDepth, MAX_JSON_DEPTH, type BoundedJson } from './json.js';
 export { toResponse, type WsxResponse } from './response.js';
 export { PsrqEncoder, psrqMessageHead, PSRQ_FRAME_OVERHEAD, type PsrqMessage, type PsrqDelivery } from './pubsub-frame.js';
 export { backoffDelay, backoffCeiling, type BackoffConfig } from './backoff.js';
+export {
+  authResponseSchema,
+  clientRequestSchema,
+  clientResponseSchema,
+  createSessionSchema,
+  errorMessageSchema,
+  errorResponseSchema,
+  invokeServiceMetaSchema,
+  invokeServiceSchema,
+  okResponseMetaSchema,
+  okResponseSchema,
+  plainErrorSchema,
+  pubsubDeliverySchema,
+  type JsonSchema,
+} from './frame-schemas.js';

@@ -86,6 +86,7 @@ export function pubsubServices(pubsub: PubSub, channels: CallerChannels): Servic
         text('mime_type'),
         text('ext_client_id'),
       ],
+      outputRequired: [text('msg_id')],
     };
     async handle(): Promise<void> {
       const i = this.request.input;
@@ -140,9 +141,12 @@ export function pubsubServices(pubsub: PubSub, channels: CallerChannels): Servic
     return out;
   }
 
+  // What subscribing answers, declared so that documents of the API (AsyncAPI) show it.
+  const subscribed = [text('sub_key'), int('current_depth')];
+
   class SubscribeWsx extends Service {
     static override serviceName = 'zato.pubsub.pubapi.subscribe-wsx';
-    static override io = subscribeInput;
+    static override io = { ...subscribeInput, outputRequired: subscribed };
     async handle(): Promise<void> {
       const [first] = await subscribeAll(this);
       this.response.payload = { sub_key: first!.sub_key, current_depth: first!.current_depth };
@@ -151,7 +155,8 @@ export function pubsubServices(pubsub: PubSub, channels: CallerChannels): Servic
 
   class CreateWsxSubscription extends Service {
     static override serviceName = 'zato.pubsub.subscription.create-wsx-subscription';
-    static override io = subscribeInput;
+    // One topic: sub_key and current_depth; topic_name_list: sub_data, one of those per topic.
+    static override io = { ...subscribeInput, outputOptional: [...subscribed, list('sub_data')] };
     async handle(): Promise<void> {
       const subs = await subscribeAll(this);
       this.response.payload = this.request.input.topic_name_list
@@ -171,7 +176,7 @@ export function pubsubServices(pubsub: PubSub, channels: CallerChannels): Servic
 
   class ResumeWsxSubscription extends Service {
     static override serviceName = 'zato.pubsub.resume-wsx-subscription';
-    static override io = { inputRequired: [text('sub_key')] };
+    static override io = { inputRequired: [text('sub_key')], outputRequired: subscribed };
     async handle(): Promise<void> {
       checkTextLengths(this.request.input, ['sub_key']);
       const caller = callerOf(this);

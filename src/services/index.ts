@@ -37,7 +37,8 @@ export {
   type Attribution,
 } from './faults.js';
 export { enableServiceScopes, type ServiceScope } from './scope.js';
-export { registerBuiltins, GATEWAY_SERVICE, resolveGatewayCall } from './builtin/index.js';
+export { registerBuiltins, GATEWAY_SERVICE, gatewayAllows, resolveGatewayCall } from './builtin/index.js';
+export { simpleIoSchemas, type ServiceSchemas } from './simple-io-schema.js';
 export type {
   ChannelInfo,
   PubSubFacade,

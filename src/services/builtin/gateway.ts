@@ -22,6 +22,11 @@ export function isAllowed(name: string, patterns: readonly string[]): boolean {
   return patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : p === name));
 }
 
+/** True when the gateway of a channel with these `gatewayServices` lets clients call `service`. */
+export function gatewayAllows(service: string, gatewayServices: readonly string[]): boolean {
+  return DEFAULTS.has(service) || isAllowed(service, gatewayServices);
+}
+
 /** The name of the gateway service. */
 export const GATEWAY_SERVICE = 'helpers.web-sockets-gateway';
 
@@ -43,7 +48,7 @@ export function resolveGatewayCall(payload: unknown, channel: ChannelInfo): { se
       field: 'service',
     });
   }
-  if (!DEFAULTS.has(service) && !isAllowed(service, channel.gatewayServices ?? [])) {
+  if (!gatewayAllows(service, channel.gatewayServices ?? [])) {
     throw new ForbiddenError('service_not_allowed', `Service ${service} is not allowed through the gateway`);
   }
   return { service, request: input.request };

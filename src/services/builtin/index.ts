@@ -3,7 +3,7 @@ import { Echo } from './echo.js';
 import { Ping } from './ping.js';
 import { WebSocketsGateway } from './gateway.js';
 
-export { GATEWAY_SERVICE, resolveGatewayCall } from './gateway.js';
+export { GATEWAY_SERVICE, gatewayAllows, resolveGatewayCall } from './gateway.js';
 
 /** Deploys the built-in services under source `builtin`. */
 export function registerBuiltins(registry: ServiceRegistry): void {
