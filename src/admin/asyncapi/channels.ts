@@ -1,7 +1,7 @@
 // A Switchboard channel as an AsyncAPI server (where and how to connect), channel (the messages on its socket)
 // and operations (what a client sends and receives there), with the payloads of the services it mounts.
 import type { ChannelConfig } from '../../channels/wsx/index.js';
-import type { JsonSchema } from '../../protocol/index.js';
+import { MSG_TYPE, type JsonSchema } from '../../protocol/index.js';
 import { GATEWAY_SERVICE, gatewayAllows } from '../../services/index.js';
 import { invokeFrame, message, okFrame, shared, type SharedMessage } from './messages.js';
 import { Keys, messageRef, type AsyncApiObject, type DocumentParts, type Ref } from './parts.js';
@@ -125,7 +125,7 @@ function zatoChannel(parts: DocumentParts, channel: ChannelEntry, services: read
       `Call ${service}`,
       invokeFrame(parts, requestSchema(channel, service, input)),
     );
-    messages[`${key}.response`] = message('zwsx.rspok', `The response of ${service}`, okFrame(parts, output));
+    messages[`${key}.response`] = message(MSG_TYPE.OK_RESPONSE, `The response of ${service}`, okFrame(parts, output));
     operations[`invoke.${key}`] = {
       action: 'send',
       summary: `Invoke ${service}; match the reply by in_reply_to`,

@@ -7,6 +7,7 @@ import {
   errorMessageSchema,
   errorResponseSchema,
   invokeServiceMetaSchema,
+  MSG_TYPE,
   invokeServiceSchema,
   okResponseMetaSchema,
   okResponseSchema,
@@ -28,18 +29,22 @@ const SHARED = {
       "The first frame of a connection, within the channel's newTokenWaitTime; again later to renew the token",
       createSessionSchema(),
     ),
-  'wsx.sessionCreated': () => message('zwsx.rspa', 'The session was created: its token', authResponseSchema()),
+  'wsx.sessionCreated': () => message(MSG_TYPE.AUTH_RESPONSE, 'The session was created: its token', authResponseSchema()),
   'wsx.errorResponse': () =>
-    message('zwsx.rsperr', 'An error replying to a request, with its stable code (docs/protocol.md)', errorResponseSchema()),
+    message(
+      MSG_TYPE.ERROR_RESPONSE,
+      'An error replying to a request, with its stable code (docs/protocol.md)',
+      errorResponseSchema(),
+    ),
   'wsx.errorMessage': () =>
     message(
-      'zwsx.merr',
+      MSG_TYPE.ERROR_MESSAGE,
       'An error tied to no request, or a refused create-session (without in_reply_to; the connection is then closed)',
       errorMessageSchema(),
     ),
   'wsx.serverRequest': () =>
     message(
-      'zwsx.rqc',
+      MSG_TYPE.CLIENT_REQUEST,
       "A service's request to this client (this.wsx.invoke); answer it with client-response",
       clientRequestSchema(),
     ),
@@ -49,7 +54,8 @@ const SHARED = {
       'The answer to a zwsx.rqc, or the acknowledgement of a zwsx.psrq (ack_mode client; in_reply_to is its meta.id)',
       clientResponseSchema(),
     ),
-  'wsx.pubsubDelivery': () => message('zwsx.psrq', 'Messages of a topic this client subscribed to', pubsubDeliverySchema()),
+  'wsx.pubsubDelivery': () =>
+    message(MSG_TYPE.PUBSUB_REQUEST, 'Messages of a topic this client subscribed to', pubsubDeliverySchema()),
   'plain.error': () =>
     message('error', 'An error instead of the response, with its stable code (docs/protocol.md)', plainErrorSchema()),
   'plain.push': () =>

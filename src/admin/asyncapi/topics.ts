@@ -1,6 +1,6 @@
 // A pub/sub topic as an AsyncAPI channel: publishing to it (send) and its deliveries (receive), on the zato
 // channels whose pub/sub permissions allow them.
-import { pubsubDeliverySchema, type JsonSchema } from '../../protocol/index.js';
+import { MSG_TYPE, pubsubDeliverySchema, type JsonSchema } from '../../protocol/index.js';
 import { invokeFrame, message, okFrame, shared } from './messages.js';
 import { messageRef, type DocumentParts, type Ref } from './parts.js';
 
@@ -52,9 +52,9 @@ export function addTopic(parts: DocumentParts, topic: TopicEntry, servers: Reado
     servers: reachable,
     messages: {
       publish: message('invoke-service', `Publish to ${topic.name}`, invokeFrame(parts, publishRequest(parts, topic.name))),
-      published: message('zwsx.rspok', 'The publication was accepted: its msg_id', okFrame(parts, output)),
+      published: message(MSG_TYPE.OK_RESPONSE, 'The publication was accepted: its msg_id', okFrame(parts, output)),
       errorResponse: shared(parts, 'wsx.errorResponse'),
-      delivery: message('zwsx.psrq', `Messages of ${topic.name}`, pubsubDeliverySchema(topic.name)),
+      delivery: message(MSG_TYPE.PUBSUB_REQUEST, `Messages of ${topic.name}`, pubsubDeliverySchema(topic.name)),
       acknowledgement: shared(parts, 'wsx.clientResponse'),
     },
     'x-switchboard-publishers': publishers,
