@@ -58,21 +58,21 @@ function tooLong(key: string): FieldResult {
 }
 
 /** A string field (absent when undefined or null); any other type is refused, never coerced with String(). */
-function stringField(meta: Record<string, unknown>, key: MetaKey): FieldResult {
-  const v = meta[key];
+// Fields are passed as values, read by name at the call site: a load keyed by a variable name is megamorphic in V8
+// (KeyedLoadIC_Megamorphic in the gateway's profile, docs/benchmarks.md; bench/micro/parse-client-frame.mjs).
+function stringField(v: unknown, key: MetaKey): FieldResult {
   if (v === undefined || v === null) return ABSENT;
   if (typeof v !== 'string') return { ok: false, message: `meta.${key} must be a string` };
   return v.length > MAX_META_LENGTH[key] ? tooLong(key) : { ok: true, value: v };
 }
 
 /** Like `stringField`, but a finite number is accepted and turned into its text (hand-written clients send them). */
-function idLikeField(meta: Record<string, unknown>, key: MetaKey): FieldResult {
-  const v = meta[key];
+function idLikeField(v: unknown, key: MetaKey): FieldResult {
   if (typeof v === 'number')
     return Number.isFinite(v)
       ? { ok: true, value: String(v) }
       : { ok: false, message: `meta.${key} must be a string or a finite number` };
-  return stringField(meta, key);
+  return stringField(v, key);
 }
 
 function scalarText(v: unknown): string | undefined {
@@ -125,7 +125,7 @@ function describe(value: unknown): string {
 function readId(meta: Record<string, unknown>): { ok: true; id: string } | { ok: false; result: ParseResult } {
   const id = meta.id;
   if (id === undefined || id === null) return { ok: false, result: fail('missing_meta_id', 'meta.id is required') };
-  const read = idLikeField(meta, 'id');
+  const read = idLikeField(id, 'id');
   if (!read.ok) return { ok: false, result: fail('invalid_meta', read.message, { field: 'id' }) };
   // An empty id can still be replied to (as ""); an oversized one is not echoed back.
   if (read.value === '' || read.value === undefined)
@@ -146,15 +146,15 @@ function store(out: ClientMeta, key: StringMetaKey, read: FieldResult): BadField
 /** Copies the fields an action uses into `out` (one by one: this runs for every message); the first bad one is returned. */
 function readFields(meta: Record<string, unknown>, action: Action, out: ClientMeta): BadField | undefined {
   const common =
-    store(out, 'timestamp', stringField(meta, 'timestamp')) ??
-    store(out, 'token', stringField(meta, 'token')) ??
-    store(out, 'in_reply_to', stringField(meta, 'in_reply_to'));
+    store(out, 'timestamp', stringField(meta.timestamp, 'timestamp')) ??
+    store(out, 'token', stringField(meta.token, 'token')) ??
+    store(out, 'in_reply_to', stringField(meta.in_reply_to, 'in_reply_to'));
   // Credentials and the client's identity are used only by create-session; other frames' copies are ignored.
   if (common || action !== ACTION.CREATE_SESSION) return common;
   return (
-    store(out, 'username', stringField(meta, 'username')) ??
-    store(out, 'secret', stringField(meta, 'secret')) ??
-    store(out, 'client_id', idLikeField(meta, 'client_id')) ??
+    store(out, 'username', stringField(meta.username, 'username')) ??
+    store(out, 'secret', stringField(meta.secret, 'secret')) ??
+    store(out, 'client_id', idLikeField(meta.client_id, 'client_id')) ??
     store(out, 'client_name', clientNameField(meta.client_name))
   );
 }
