@@ -88,11 +88,11 @@ test('a server killed and restarted while publishers publish GD messages: the su
   const maybeTwice = new Set<string>();
   const failures: unknown[] = [];
   let stopping = false;
-  let publishing = true;
+  const run = { publishing: true };
   const publishers = await Promise.all(['p1', 'p2'].map((name) => connect(server!.channelUrl, { ...options, clientId: name })));
   clients.push(...publishers);
   const loops = publishers.map(async (p, n) => {
-    for (let seq = 0; publishing; seq++) {
+    for (let seq = 0; run.publishing; seq++) {
       const id = `p${n + 1}-${seq}`;
       inFlight.add(id);
       if (stopping) maybeTwice.add(id);
@@ -117,7 +117,7 @@ test('a server killed and restarted while publishers publish GD messages: the su
     stopping = false;
   }
   await waitFor(() => acked.size >= PER_CYCLE * 3, 30_000, 'publications after the last restart');
-  publishing = false;
+  run.publishing = false;
   await Promise.all(loops);
   assert.deepEqual(failures, [], 'no publication failed: the calls waited for the reconnect');
 
