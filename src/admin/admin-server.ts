@@ -29,6 +29,7 @@ import { statsRoutes } from './routes/stats.js';
 import { SessionStore } from './sessions.js';
 import { FailureThrottle } from './throttle.js';
 import { webUiRoutes } from './web-ui.js';
+import { clientBundleRoutes } from './client-bundle.js';
 
 /** The largest request head (request line and headers) the admin reads; larger is 431. Node's default. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -169,6 +170,7 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
     securityRoutes(api, ctx);
     serviceRoutes(api, ctx);
     webUiRoutes(api);
+    clientBundleRoutes(api);
   });
   return app;
 }
