@@ -241,6 +241,37 @@ describe('pub/sub', () => {
     assert.equal(errors[0]?.message, 'not now');
   });
 
+  test('a subscription the server lost is made anew after the reconnect; one whose topic is gone ends', async () => {
+    for (const name of ['/client/lost', '/client/gone'])
+      assert.equal((await server.api('POST', '/api/pubsub/topics', { name })).status, 201);
+    const c = await client({ clientId: 'sub-lost' });
+    const errors: Error[] = [];
+    c.on('error', (e) => errors.push(e));
+    const got: string[] = [];
+    const lost = await c.subscribe<string>('/client/lost', (m) => void got.push(m.data));
+    const gone = await c.subscribe<string>('/client/gone', (m) => void got.push(m.data));
+    const firstKey = lost.subKey;
+    assert.equal((await server.api('DELETE', `/api/pubsub/subscriptions/${firstKey}`)).status, 200);
+    assert.equal((await server.api('DELETE', `/api/pubsub/topics/${encodeURIComponent('/client/gone')}`)).status, 200);
+    const reopened = new Promise<void>((resolve) => c.on('open', () => resolve()));
+    await server.api('DELETE', `/api/channels/wsx/gw/clients/${await pubClientId('gw', 'sub-lost')}`);
+    await reopened;
+    assert.notEqual(lost.subKey, firstKey);
+    assert.ok(
+      errors.some((e) => e instanceof ServerError && e.code === 'subscription_not_found'),
+      errors.join(),
+    );
+    assert.ok(
+      errors.some((e) => e instanceof ServerError && e.code === 'topic_not_found'),
+      errors.join(),
+    );
+    await c.publish('/client/lost', 'after');
+    await waitFor(() => got.length === 1);
+    assert.deepEqual(got, ['after']);
+    assert.equal(c.state, 'open');
+    assert.ok(gone.subKey);
+  });
+
   test('publish errors carry the server code', async () => {
     const c = await client();
     const missing = await c.publish('/client/no-such-topic', 1).catch((e: unknown) => e);

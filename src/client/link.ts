@@ -110,9 +110,11 @@ export class Link {
   async #run(opened: () => void, failed: (err: Error) => void): Promise<void> {
     let attempt = 0;
     let everOpen = false;
+    let outcome: CloseInfo & { error: Error | undefined } = { code: 1000, reason: CLOSED_BY_CLIENT, error: undefined };
     for (;;) {
+      if (this.#stopping) return this.#finish(outcome, undefined, failed);
       this.events.emit('connecting', { attempt: attempt + 1 });
-      const outcome = await this.#once(() => {
+      outcome = await this.#once(() => {
         attempt = 0;
         const reconnected = everOpen;
         everOpen = true;
@@ -121,19 +123,20 @@ export class Link {
         opened();
       });
       const final = this.#finalError(outcome, everOpen, attempt);
-      if (final !== undefined || this.#stopping) {
-        this.#state = 'closed';
-        const error = this.#stopping ? undefined : final;
-        this.events.emit('closed', { code: outcome.code, reason: this.#stopping ? CLOSED_BY_CLIENT : outcome.reason, error });
-        failed(error ?? new ClientError('connection_stopped', 'The client was closed before it connected'));
-        return;
-      }
+      if (final !== undefined || this.#stopping) return this.#finish(outcome, this.#stopping ? undefined : final, failed);
       const delayMs = backoffDelay(attempt, this.#backoff);
       attempt++;
       this.#state = 'reconnecting';
       this.events.emit('reconnecting', { attempt, delayMs, ...outcome });
       await this.#sleep(delayMs);
     }
+  }
+
+  /** Closed for good: by `close()` (no error), or for `error`. */
+  #finish(outcome: CloseInfo, error: Error | undefined, failed: (err: Error) => void): void {
+    this.#state = 'closed';
+    this.events.emit('closed', { code: outcome.code, reason: error ? outcome.reason : CLOSED_BY_CLIENT, error });
+    failed(error ?? new ClientError('connection_stopped', 'The client was closed before it connected'));
   }
 
   /** One connection: opened, made ready, and waited on until it closes; how it ended. */

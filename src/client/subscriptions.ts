@@ -139,11 +139,11 @@ export class Subscriptions {
     };
   }
 
-  async #create(topic: string, ackMode: AckMode, options: SubscribeOptions): Promise<string> {
+  async #create(topic: string, ackMode: AckMode, options: SubscribeOptions, call: InternalCallOptions = {}): Promise<string> {
     const request: Record<string, unknown> = { topic_name: topic, unsub_on_wsx_close: false, ack_mode: ackMode };
     if (options.deliveryBatchSize !== undefined) request.delivery_batch_size = options.deliveryBatchSize;
     if (options.subMaxDepthGd !== undefined) request.sub_max_depth_gd = options.subMaxDepthGd;
-    return subKeyOf(await this.#host.call(PUBSUB_SERVICE.SUBSCRIBE, request));
+    return subKeyOf(await this.#host.call(PUBSUB_SERVICE.SUBSCRIBE, request, call));
   }
 
   async #unsubscribe(entry: Entry, handler: MessageHandler<never>): Promise<void> {
@@ -153,6 +153,10 @@ export class Subscriptions {
     await this.#host.call(PUBSUB_SERVICE.UNSUBSCRIBE, { sub_key: entry.subKey });
   }
 
+  /**
+   * Resumes one subscription after a reconnect. Only a lost connection rejects (the next one resumes again): a
+   * subscription the server refuses is reported on `error`, never a reason to reconnect.
+   */
   async #resume(entry: Entry): Promise<void> {
     try {
       // A resume sends everything unacknowledged again: a redelivery a failed handler waits for comes with it.
@@ -160,13 +164,27 @@ export class Subscriptions {
       await this.#host.call(PUBSUB_SERVICE.RESUME, { sub_key: entry.subKey }, { resend: false, onReply });
       return;
     } catch (err) {
-      if (!(err instanceof ServerError && GONE.has(err.code))) throw err;
+      if (!(err instanceof ServerError)) throw err;
       this.#host.error(err);
+      // Refused for now (the database unavailable, …): kept, and resumed again after the next reconnect.
+      if (!GONE.has(err.code)) return;
     }
     // The server lost it (it expired while detached, or the database was replaced): made anew, under a new key.
-    this.#bySubKey.delete(entry.subKey);
-    entry.subKey = await this.#create(entry.topic, entry.ackMode, entry.options);
-    this.#bySubKey.set(entry.subKey, entry);
+    const lost = entry.subKey;
+    let subKey: string;
+    try {
+      subKey = await this.#create(entry.topic, entry.ackMode, entry.options, { resend: false });
+    } catch (err) {
+      // Not connected any more: kept under its old key, so that the next session tries again.
+      if (!(err instanceof ServerError)) throw err;
+      // The topic is gone, or no longer allowed: the subscription ends, and its handlers hear nothing more.
+      this.#host.error(err);
+      this.#bySubKey.delete(lost);
+      return;
+    }
+    this.#bySubKey.delete(lost);
+    entry.subKey = subKey;
+    this.#bySubKey.set(subKey, entry);
   }
 
   async #deliver(socket: Socket, frameId: string, data: unknown, readAs: number): Promise<void> {
