@@ -272,6 +272,23 @@ describe('pub/sub', () => {
     assert.ok(gone.subKey);
   });
 
+  test('keepOnClose: a later client with the same clientId resumes by subKey and gets what was published meanwhile', async () => {
+    assert.equal((await server.api('POST', '/api/pubsub/topics', { name: '/client/kept' })).status, 201);
+    const first = await client({ clientId: 'kept' });
+    const subscription = await first.subscribe('/client/kept', () => undefined, { keepOnClose: true });
+    await first.close();
+    const pub = await client();
+    await pub.publish('/client/kept', 'while away');
+    const second = await client({ clientId: 'kept' });
+    const got: unknown[] = [];
+    const resumed = await second.subscribe('/client/kept', (m) => void got.push(m.data), { subKey: subscription.subKey });
+    assert.equal(resumed.subKey, subscription.subKey);
+    await waitFor(() => got.length === 1);
+    assert.deepEqual(got, ['while away']);
+    await second.close();
+    assert.equal((await server.api('GET', `/api/pubsub/subscriptions/${subscription.subKey}`)).status, 404, 'close() removed it');
+  });
+
   test('publish errors carry the server code', async () => {
     const c = await client();
     const missing = await c.publish('/client/no-such-topic', 1).catch((e: unknown) => e);
