@@ -10,40 +10,18 @@ import {
   newCid,
   parseServerFrame,
   type BackoffConfig,
-  type WsxResponse,
 } from '../protocol/client.js';
 import { Calls, type CallOptions, type InternalCallOptions } from './calls.js';
 import type { Listener } from './emitter.js';
-import { AuthError, ClientError, ServerError, codeOfStatus } from './errors.js';
+import { AuthError, ClientError, ServerError, codeOfStatus, replyError } from './errors.js';
 import { Link, type ClientState } from './link.js';
 import { publishRequest, type ClientEvents, type ConnectOptions, type PublishOptions, type RequestHandler } from './options.js';
 import { SessionWait, jwtExpiry, refreshDelay, sessionSecret, type Credentials } from './session.js';
-import { globalWebSocket, messageOf, type CloseInfo, type WebSocketConstructor } from './socket.js';
+import { messageOf, webSocketClass, type CloseInfo } from './socket.js';
 import type { Socket } from './socket.js';
 import { Subscriptions, type MessageHandler, type SubscribeOptions, type Subscription } from './subscriptions.js';
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(messageOf(err)));
-
-/** The error a call rejects with for a reply that is not OK. */
-function replyError(response: WsxResponse): ServerError {
-  const code = response.code ?? codeOfStatus(response.status);
-  const cid = typeof response.data === 'object' && response.data !== null ? (response.data as { cid?: unknown }).cid : undefined;
-  return new ServerError(code, response.errorMessage ?? `The server answered ${response.status} (${code})`, {
-    status: response.status,
-    cid: typeof cid === 'string' ? cid : undefined,
-    data: response.data,
-  });
-}
-
-/** The WebSocket class to use, or a clear error when the platform has none. */
-export function webSocketClass(given: WebSocketConstructor | undefined): WebSocketConstructor {
-  const ws = given ?? globalWebSocket();
-  if (ws) return ws;
-  throw new ClientError(
-    'not_connected',
-    'No WebSocket class here: pass options.WebSocket (the Node entry of switchboard/client uses ws)',
-  );
-}
 
 /**
  * A client of a WSX channel (`protocol: zato`), made by `connect()`: calls services, answers the server's

@@ -1,3 +1,5 @@
+import type { WsxResponse } from '../protocol/client.js';
+
 /**
  * The errors the client library rejects with. Each has a stable `code`: the server's own (`meta.code` of its error
  * frame) when the server answered, else one of the codes below, which mean here what they mean in
@@ -92,3 +94,14 @@ const STATUS_CODE: Readonly<Record<number, string>> = {
   500: 'internal_error',
   504: 'timeout',
 };
+
+/** The error a call rejects with for a reply that is not OK. */
+export function replyError(response: WsxResponse): ServerError {
+  const code = response.code ?? codeOfStatus(response.status);
+  const cid = typeof response.data === 'object' && response.data !== null ? (response.data as { cid?: unknown }).cid : undefined;
+  return new ServerError(code, response.errorMessage ?? `The server answered ${response.status} (${code})`, {
+    status: response.status,
+    cid: typeof cid === 'string' ? cid : undefined,
+    data: response.data,
+  });
+}

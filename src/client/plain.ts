@@ -1,11 +1,10 @@
 import { decodePlain, parseJsonBounded, type PlainDataFormat } from '../protocol/client.js';
-import { webSocketClass } from './client.js';
 import type { Listener } from './emitter.js';
 import { ClientError } from './errors.js';
 import { Link, type ClientState, type ReconnectOptions, type StateEvents } from './link.js';
 import type { InitialListeners } from './options.js';
 import type { TokenProvider } from './session.js';
-import { messageOf, type Socket, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import { messageOf, webSocketClass, type Socket, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 
 /** Options of `connectPlain` (a channel with `protocol: plain`). */
 export interface PlainOptions extends ReconnectOptions {

@@ -31,6 +31,16 @@ export function globalWebSocket(): WebSocketConstructor | undefined {
   return (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
 }
 
+/** The WebSocket class to use, or a clear error when the platform has none. */
+export function webSocketClass(given: WebSocketConstructor | undefined): WebSocketConstructor {
+  const ws = given ?? globalWebSocket();
+  if (ws) return ws;
+  throw new ClientError(
+    'not_connected',
+    'No WebSocket class here: pass options.WebSocket (the Node entry of switchboard/client uses ws)',
+  );
+}
+
 /** One WebSocket, open: its messages as text or bytes, and a promise of how it closed. */
 export class Socket {
   readonly closed: Promise<CloseInfo>;
