@@ -13,6 +13,7 @@ import {
   type SwitchboardClient,
 } from '../src/client/node.js';
 import { deployTestServices } from './helpers/services.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
 import { createChannel, startTestServer, waitFor, type TestServer } from './helpers/server.js';
 
 /** Counts its calls (the client must not send a call twice that the server answered). */
@@ -155,6 +156,29 @@ describe('calls', () => {
     assert.equal((events[0]!.event as StateEvents['closed']).code, 1000);
     const after = await c.invoke('zato.ping').catch((e: unknown) => e);
     assert.ok(after instanceof ClientError && after.code === 'connection_stopped');
+  });
+});
+
+describe('keep-alive', () => {
+  test('a connection that stops answering (a black hole) is given up and made anew; calls waiting go out on it', async () => {
+    const port = Number(new URL(url).port);
+    const proxy = await TcpProxy.start(port);
+    try {
+      const c = await client(
+        { keepAlive: { interval: 100, missed: 2 }, clientId: 'keep-alive' },
+        `ws://127.0.0.1:${proxy.port}/ws`,
+      );
+      const reasons: string[] = [];
+      c.on('reconnecting', (e) => reasons.push(`${e.code} ${e.reason}`));
+      assert.deepEqual(await c.invoke('zato.ping'), { pong: 'zato' });
+      proxy.stall();
+      const waiting = c.invoke('test.add', { a: 1, b: 2 }, { timeout: 10_000 });
+      assert.deepEqual(await waiting, { sum: 3 });
+      assert.deepEqual(reasons, ['1006 No answer to keep-alive calls']);
+      assert.equal(c.state, 'open');
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import {
 import { Calls, type CallOptions, type InternalCallOptions } from './calls.js';
 import type { Listener } from './emitter.js';
 import { AuthError, ClientError, ServerError, codeOfStatus, replyError } from './errors.js';
+import { startKeepAlive } from './keep-alive.js';
 import { Link, type ClientState } from './link.js';
 import { publishRequest, type ClientEvents, type ConnectOptions, type PublishOptions, type RequestHandler } from './options.js';
 import { SessionWait, jwtExpiry, refreshDelay, sessionSecret, type Credentials } from './session.js';
@@ -49,6 +50,7 @@ export class SwitchboardClient {
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #fatal: Error | undefined;
   #refreshFailures = 0;
+  #keepAlive: { stop(): void } | undefined;
   readonly #backoff: BackoffConfig;
   #closing: Promise<void> | undefined;
 
@@ -174,6 +176,13 @@ export class SwitchboardClient {
     this.#calls.ready(socket, (s, id, data) => s.send(invokeService(id, this.#token, data)));
     await Promise.race([this.#subs.resumeAll(), closed]);
     this.#scheduleRefresh();
+    const keepAlive = this.#options.keepAlive;
+    if (!keepAlive) return;
+    // Any reply proves the server is there, an error too.
+    const ping = (timeout: number) => this.#calls.request({ service: 'zato.ping', request: {} }, { timeout, resend: false });
+    this.#keepAlive = startKeepAlive(keepAlive === true ? {} : keepAlive, ping, () =>
+      socket.abandon('No answer to keep-alive calls'),
+    );
   }
 
   async #createSession(socket: Socket): Promise<string> {
@@ -243,6 +252,8 @@ export class SwitchboardClient {
     this.#gated = false;
     this.#held = [];
     clearTimeout(this.#refreshTimer);
+    this.#keepAlive?.stop();
+    this.#keepAlive = undefined;
     this.#refreshFailures = 0;
     this.#calls.down(socket, info.code);
   }

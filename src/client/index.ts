@@ -38,6 +38,7 @@ export type {
   InitialListeners,
 } from './options.js';
 export type { Credentials, TokenProvider } from './session.js';
+export type { KeepAliveOptions } from './keep-alive.js';
 export type { PubSubMessage } from './message.js';
 export type { AckMode, SubscribeOptions, Subscription, MessageHandler } from './subscriptions.js';
 export type { WebSocketConstructor, WebSocketLike, CloseInfo } from './socket.js';

@@ -1,5 +1,6 @@
 import type { StateEvents, ReconnectOptions } from './link.js';
 import type { Listener } from './emitter.js';
+import type { KeepAliveOptions } from './keep-alive.js';
 import type { Credentials } from './session.js';
 import type { WebSocketConstructor } from './socket.js';
 
@@ -29,6 +30,11 @@ export interface ConnectOptions extends ReconnectOptions, Credentials {
    * (`create-session` again on the same connection); default 30,000 (at most half of what is left).
    */
   readonly refreshAhead?: number | undefined;
+  /**
+   * Calls `zato.ping` through the gateway every `interval` ms and reconnects after `missed` calls in a row got no
+   * answer: how a browser notices a connection whose server vanished. Off by default (`true`: 30,000 ms, 2).
+   */
+  readonly keepAlive?: KeepAliveOptions | boolean | undefined;
   /** Listeners added before the first connection. */
   readonly on?: InitialListeners<ClientEvents> | undefined;
 }

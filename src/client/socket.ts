@@ -45,13 +45,17 @@ export function webSocketClass(given: WebSocketConstructor | undefined): WebSock
 export class Socket {
   readonly closed: Promise<CloseInfo>;
   #ws: WebSocketLike;
+  #settle: (info: CloseInfo) => void;
+  #abandoned = false;
   #onText: (text: string) => void = () => undefined;
   #onBytes: (bytes: Uint8Array) => void = () => undefined;
 
-  private constructor(ws: WebSocketLike, closed: Promise<CloseInfo>) {
+  private constructor(ws: WebSocketLike, closed: Promise<CloseInfo>, settle: (info: CloseInfo) => void) {
     this.#ws = ws;
     this.closed = closed;
+    this.#settle = settle;
     ws.onmessage = (event) => {
+      if (this.#abandoned) return;
       const data = event.data;
       if (typeof data === 'string') this.#onText(data);
       else if (data instanceof ArrayBuffer) this.#onBytes(new Uint8Array(data));
@@ -82,7 +86,7 @@ export class Socket {
       ws.onclose = (event) => settle({ code: event.code, reason: event.reason });
       ws.onopen = () => {
         clearTimeout(timer);
-        resolve(new Socket(ws, closed));
+        resolve(new Socket(ws, closed, settle));
       };
       void closed.then((info) => {
         clearTimeout(timer);
@@ -94,7 +98,18 @@ export class Socket {
 
   /** True while frames can be sent. */
   get isOpen(): boolean {
-    return this.#ws.readyState === OPEN;
+    return !this.#abandoned && this.#ws.readyState === OPEN;
+  }
+
+  /**
+   * Gives the socket up at once (the peer stopped answering): `closed` settles now with 1006 and `reason`, and
+   * nothing more is read from it. A close handshake with a peer that is gone would wait for the platform's timeout.
+   */
+  abandon(reason: string): void {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
+    this.#settle({ code: 1006, reason });
+    this.close(1000, reason);
   }
 
   /** Where text messages go. */
