@@ -6,11 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import type * as Client from '../src/client/index.js';
 import { browserSkipReason, launchChromium } from './helpers/browser.js';
 import { ServerProcess } from './helpers/server-process.js';
-import { waitFor } from './helpers/server.js';
+import { freePort, waitFor } from './helpers/server.js';
 
 /** What the page keeps on `window` between evaluations. */
 interface PageState {
@@ -26,6 +27,17 @@ interface PageState {
 type Win = typeof globalThis & PageState;
 
 const skip = browserSkipReason();
+const JWT_SECRET = 'a-test-hmac-secret-of-at-least-32-bytes!';
+let tokensIssued = 0;
+
+/** What the application's own back end does: a short-lived JWT for its page (2 s here). */
+function issueToken(): Promise<string> {
+  tokensIssued++;
+  return new SignJWT({ sub: 'page-user' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+    .sign(new TextEncoder().encode(JWT_SECRET));
+}
 let server: ServerProcess;
 let app: Server;
 let appUrl: string;
@@ -47,7 +59,10 @@ describe('switchboard/client in Chromium', { skip }, () => {
     server = await ServerProcess.create();
     await server.start();
     const bundleUrl = `${server.adminUrl}/client/switchboard-client.js`;
-    app = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(appPage(bundleUrl)));
+    app = createServer((req, res) => {
+      if (req.url === '/token') void issueToken().then((jwt) => res.writeHead(200, { 'content-type': 'text/plain' }).end(jwt));
+      else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(appPage(bundleUrl));
+    });
     await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
     appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}/`;
     browser = await launchChromium();
@@ -126,6 +141,72 @@ describe('switchboard/client in Chromium', { skip }, () => {
       Array.from({ length: 50 }, (_, i) => i),
     );
     assert.ok(got.every((m) => m.count === 1));
+  });
+
+  test('bad credentials in the page: an AuthError with invalid_credentials, and no reconnect loop', async () => {
+    const sec = await server.api('POST', '/api/security', {
+      name: 'page-users',
+      type: 'basic_auth',
+      username: 'u',
+      password: 'right',
+    });
+    assert.equal(sec.status, 201, JSON.stringify(sec.body));
+    const address = `ws://127.0.0.1:${await freePort()}/secured`;
+    const channel = { name: 'secured', address, service: 'helpers.web-sockets-gateway', security: 'page-users' };
+    assert.equal((await server.api('POST', '/api/channels/wsx', channel)).status, 201);
+    const result = await page.evaluate(async (url) => {
+      const w = globalThis as unknown as Win;
+      let attempts = 0;
+      const options = { username: 'u', retryFirstConnect: true, reconnect: { initial: 0.01, max: 0.01 } };
+      const err = await w.sb
+        .connect(url, { ...options, secret: 'wrong', on: { connecting: () => attempts++ } })
+        .catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 200));
+      const good = await w.sb.connect(url, { ...options, secret: 'right' });
+      const pong = await good.invoke('zato.ping');
+      await good.close();
+      return { isAuthError: err instanceof w.sb.AuthError, code: (err as Client.ClientError).code, attempts, pong };
+    }, address);
+    assert.deepEqual(result, { isAuthError: true, code: 'invalid_credentials', attempts: 1, pong: { pong: 'zato' } });
+  });
+
+  test('a token provider in the page keeps the session past each JWT exp; a static token expires with 4004', async () => {
+    const sec = await server.api('POST', '/api/security', {
+      name: 'page-jwt',
+      type: 'jwt',
+      secret: JWT_SECRET,
+      clockTolerance: 0,
+    });
+    assert.equal(sec.status, 201, JSON.stringify(sec.body));
+    const address = `ws://127.0.0.1:${await freePort()}/jwt`;
+    const channel = { name: 'jwt', address, service: 'helpers.web-sockets-gateway', security: 'page-jwt' };
+    assert.equal((await server.api('POST', '/api/channels/wsx', channel)).status, 201);
+    const before = tokensIssued;
+    const result = await page.evaluate(async (url) => {
+      const w = globalThis as unknown as Win;
+      const events: string[] = [];
+      const on = {
+        connecting: () => events.push('connecting'),
+        open: () => events.push('open'),
+        reconnecting: () => events.push('reconnecting'),
+      };
+      const provided = await w.sb.connect(url, { token: async () => (await fetch('/token')).text(), on });
+      await new Promise((r) => setTimeout(r, 5000));
+      const pong = await provided.invoke('zato.ping');
+      await provided.close();
+      const staticToken = await (await fetch('/token')).text();
+      const closed = new Promise<{ code: number; error: string | undefined }>((resolve) =>
+        w.sb.connect(url, {
+          token: staticToken,
+          on: { closed: (e) => resolve({ code: e.code, error: (e.error as Client.ClientError | undefined)?.code }) },
+        }),
+      );
+      return { events, pong, closed: await closed };
+    }, address);
+    assert.deepEqual(result.events, ['connecting', 'open'], 'one connection, never lost');
+    assert.deepEqual(result.pong, { pong: 'zato' });
+    assert.ok(tokensIssued - before >= 4, `${tokensIssued - before} tokens fetched by the page`);
+    assert.deepEqual(result.closed, { code: 4004, error: 'token_expired' });
   });
 
   test('kill -9 and restart while the page publishes GD messages: nothing acknowledged is missed, nothing handed on twice', async (t) => {
