@@ -104,6 +104,25 @@ describe('calls', () => {
     );
   });
 
+  test("more calls at once than the channel's maxInFlight (100): they wait their turn, none is refused with 429", async () => {
+    const c = await client();
+    const values = await Promise.all(Array.from({ length: 350 }, (_, i) => c.invoke('test.slow', { ms: 20, value: i })));
+    assert.deepEqual(
+      values,
+      Array.from({ length: 350 }, (_, i) => i),
+    );
+    const unpaced = await client({ maxInFlight: 1000 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 150 }, () =>
+        unpaced.invoke('test.slow', { ms: 50 }).then(
+          () => 'ok',
+          (e: ClientError) => e.code,
+        ),
+      ),
+    );
+    assert.ok(outcomes.includes('too_many_requests'), 'without the window the server refuses some');
+  });
+
   test('calls made while disconnected go out after the reconnect; answered calls are never sent again', async () => {
     const c = await client({ clientId: 'resend-check' });
     const events = recorder(c);

@@ -42,19 +42,26 @@ const isBadToken = (r: WsxResponse): boolean => r.status === 401 && (r.code === 
 /**
  * The client's calls (`invoke-service`) across reconnects: each waits in `protocol/pending-requests.ts` for its
  * reply until its timeout; calls made while there is no session are sent once there is one, in the order made;
- * calls whose connection was lost before the reply are sent again (or rejected, `resend: false`).
+ * calls whose connection was lost before the reply are sent again (or rejected, `resend: false`). At most
+ * `window` calls are unanswered on a connection at once (the server answers more with 429 `too_many_requests`,
+ * 100 by default): the others wait their turn, in order.
  */
 export class Calls {
   readonly #pending: PendingRequests<WsxResponse>;
   readonly #calls = new Map<string, Call>();
+  /** Ids of calls to be sent, in the order made. */
+  #unsent = new Set<string>();
   readonly #defaultTimeout: number;
+  readonly #window: number;
+  #inFlight = 0;
   #socket: Socket | undefined;
   #write: CallWriter | undefined;
   #closed: Error | undefined;
 
-  constructor(max: number, defaultTimeout: number) {
-    this.#defaultTimeout = defaultTimeout;
-    this.#pending = new PendingRequests<WsxResponse>(max, {
+  constructor(options: { max: number; timeout: number; window: number }) {
+    this.#defaultTimeout = options.timeout;
+    this.#window = Math.max(1, options.window);
+    this.#pending = new PendingRequests<WsxResponse>(options.max, {
       tooMany: (count) => new ClientError('too_many_pending', `${count} calls are waiting for their replies already`),
       timeout: (ms) => new ClientError('response_timeout', `No reply within ${ms} ms`),
     });
@@ -71,18 +78,26 @@ export class Calls {
     const id = clientFrameId(CLIENT_ID_PREFIX.INVOKE);
     const reply = this.#pending.add(id, { timeoutMs: options.timeout ?? this.#defaultTimeout, onReply: options.onReply });
     if (!this.#pending.has(id)) return reply;
-    this.#calls.set(id, { data, resend: options.resend ?? true, sentOn: undefined });
-    const forget = (): void => void this.#calls.delete(id);
+    const call: Call = { data, resend: options.resend ?? true, sentOn: undefined };
+    this.#calls.set(id, call);
+    this.#unsent.add(id);
+    const forget = (): void => {
+      this.#calls.delete(id);
+      this.#unsent.delete(id);
+      this.#unsend(call);
+      this.#pump();
+    };
     reply.then(forget, forget);
-    this.#send(id);
+    this.#pump();
     return reply;
   }
 
-  /** A session exists on `socket`: every call not yet sent goes out now, in order, and new ones at once. */
+  /** A session exists on `socket`: calls not yet sent go out now, in the order made, and new ones at once. */
   ready(socket: Socket, write: CallWriter): void {
     this.#socket = socket;
     this.#write = write;
-    for (const id of this.#calls.keys()) this.#send(id);
+    this.#inFlight = [...this.#calls.values()].filter((c) => c.sentOn === socket).length;
+    this.#pump();
   }
 
   /** No session for now (a refresh is under way, or the socket is gone): calls wait. */
@@ -104,6 +119,7 @@ export class Calls {
         false,
       );
     }
+    this.#reorder();
   }
 
   /** A reply frame; false when it answers none of our calls (late, or a duplicate). */
@@ -117,7 +133,8 @@ export class Calls {
       );
     // The server closes the socket after this reply; the call is sent again with the next session's token.
     if (isBadToken(frame.response)) {
-      call.sentOn = undefined;
+      this.#unsend(call);
+      this.#reorder();
       return true;
     }
     return this.#pending.settle(frame.inReplyTo, frame.response);
@@ -128,12 +145,37 @@ export class Calls {
     this.#closed = err;
     this.#pending.failAll(err);
     this.#calls.clear();
+    this.#unsent.clear();
   }
 
-  #send(id: string): void {
-    const call = this.#calls.get(id);
+  /** A call no longer unanswered on the current socket frees its place in the window. */
+  #unsend(call: Call): void {
+    if (call.sentOn === undefined) return;
+    if (call.sentOn === this.#socket) this.#inFlight--;
+    call.sentOn = undefined;
+  }
+
+  /** The calls to send again go back in the queue in the order they were made, before newer ones. */
+  #reorder(): void {
+    this.#unsent = new Set([...this.#calls].filter(([, call]) => call.sentOn === undefined).map(([id]) => id));
+  }
+
+  /** Sends waiting calls, in order, while the window has room. */
+  #pump(): void {
     const socket = this.#socket;
-    if (!call || call.sentOn || !socket || !this.#write || !this.#pending.has(id)) return;
-    if (this.#write(socket, id, call.data)) call.sentOn = socket;
+    const write = this.#write;
+    if (!socket || !write) return;
+    for (const id of this.#unsent) {
+      if (this.#inFlight >= this.#window) return;
+      const call = this.#calls.get(id);
+      if (!call || !this.#pending.has(id)) {
+        this.#unsent.delete(id);
+        continue;
+      }
+      if (!write(socket, id, call.data)) return;
+      this.#unsent.delete(id);
+      call.sentOn = socket;
+      this.#inFlight++;
+    }
   }
 }

@@ -59,7 +59,11 @@ export class SwitchboardClient {
     this.clientId = options.clientId ?? `sb.${newCid()}`;
     this.#credentials = { username: options.username, secret: options.secret, token: options.token };
     const WebSocketClass = webSocketClass(options.WebSocket);
-    this.#calls = new Calls(options.maxPending ?? 10_000, options.timeout ?? 10_000);
+    this.#calls = new Calls({
+      max: options.maxPending ?? 10_000,
+      timeout: options.timeout ?? 10_000,
+      window: options.maxInFlight ?? 100,
+    });
     this.#link = new Link(
       {
         create: () => new WebSocketClass(url),

@@ -26,6 +26,11 @@ export interface ConnectOptions extends ReconnectOptions, Credentials {
   /** Most calls waiting for replies at once; default 10,000. */
   readonly maxPending?: number | undefined;
   /**
+   * Most calls sent and unanswered on a connection at once (the channel's `maxInFlight`, 100 by default, answers
+   * more with 429); the others wait their turn. Default 100.
+   */
+  readonly maxInFlight?: number | undefined;
+  /**
    * With a token provider: milliseconds before the JWT's `exp` at which a fresh token is fetched and sent
    * (`create-session` again on the same connection); default 30,000 (at most half of what is left).
    */
