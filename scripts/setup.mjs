@@ -65,6 +65,21 @@ function ensureWebBuilt() {
   writeFileSync(stamp, new Date().toISOString());
 }
 
+// The browser bundle of switchboard/client (dist/client), served by the admin server at /client/.
+function ensureClientBuilt() {
+  const stamp = join(root, 'dist', 'client', '.switchboard-build');
+  const inputs = Math.max(
+    newestMtime(join(root, 'src', 'client')),
+    newestMtime(join(root, 'src', 'protocol')),
+    statSync(join(root, 'scripts', 'build-client.mjs')).mtimeMs,
+    statSync(join(root, 'package.json')).mtimeMs,
+  );
+  if (existsSync(stamp) && statSync(stamp).mtimeMs >= inputs) return;
+  run(process.execPath, [join(root, 'scripts', 'build-client.mjs')]);
+  writeFileSync(stamp, new Date().toISOString());
+}
+
 ensureInstalled();
 ensureBuilt();
 ensureWebBuilt();
+ensureClientBuilt();

@@ -175,6 +175,8 @@ const EXPECTED_PUBLIC = [
   'POST /api/session',
   'GET /assets/:file',
   'HEAD /assets/:file',
+  'GET /client/:file',
+  'HEAD /client/:file',
   'GET /metrics',
   'HEAD /metrics',
 ];

@@ -31,6 +31,7 @@ import { tapRoutes } from './routes/taps.js';
 import { SessionStore } from './sessions.js';
 import { FailureThrottle } from './throttle.js';
 import { webUiRoutes } from './web-ui.js';
+import { clientBundleRoutes } from './client-bundle.js';
 
 /** The largest request head (request line and headers) the admin reads; larger is 431. Node's default. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -173,6 +174,7 @@ export function createAdminServer(ctx: AdminContext, options: AdminServerOptions
     serviceRoutes(api, ctx);
     asyncApiRoutes(api, ctx);
     webUiRoutes(api);
+    clientBundleRoutes(api);
   });
   return app;
 }

@@ -1,6 +1,6 @@
 /**
- * What a WSX client needs from the protocol, and nothing Node-only: the entry the outgoing connections use and
- * the browser client library of a later issue will. `test/protocol-browser.test.ts` bundles this file for the
+ * What a WSX client needs from the protocol, and nothing Node-only: the entry the outgoing connections and the
+ * client library (src/client/) use. `test/protocol-browser.test.ts` bundles this file for the
  * browser and fails if it reaches any Node built-in.
  */
 export { ACTION, MSG_TYPE, CLOSE_CODE, type Action, type MsgType } from './constants.js';
@@ -32,3 +32,6 @@ export { parseJsonBounded, exceedsJsonDepth, MAX_JSON_DEPTH, type BoundedJson } 
 export { decodePlain, decodeUtf8, type PlainDataFormat, type PlainDecoded } from './plain.js';
 export { PendingRequests, type PendingErrors, type PendingOptions } from './pending-requests.js';
 export { Heartbeat, type HeartbeatOptions } from './heartbeat.js';
+export { backoffDelay, backoffCeiling, type BackoffConfig } from './backoff.js';
+export { RecentIds } from './recent-ids.js';
+export { PUBSUB_SERVICE } from './pubsub-services.js';

@@ -46,6 +46,7 @@ export {
   type PendingOptions,
   Heartbeat,
   type HeartbeatOptions,
+  RecentIds,
 } from './client.js';
 export { exceedsJsonDepth, MAX_JSON_DEPTH, type BoundedJson } from './json.js';
 export { toResponse, type WsxResponse } from './response.js';

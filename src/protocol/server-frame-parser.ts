@@ -37,6 +37,8 @@ export interface RemoteErrorMessage {
   readonly status: number | undefined;
   /** `meta.error_message`, else `data` when that is a string (Zato puts the text there). */
   readonly errorMessage: string | undefined;
+  /** `meta.code`, from a Switchboard server (Zato's frames have none). */
+  readonly code: string | undefined;
 }
 
 /** `zwsx.rqc` (a server → client request) or `zwsx.psrq` (a pub/sub delivery): both answered by `meta.id`. */
@@ -167,7 +169,17 @@ function parseErrorMessage(meta: Record<string, unknown>, data: unknown): Server
       : typeof data === 'string'
         ? data
         : undefined;
-  return { ok: true, frame: { kind: 'error-message', status: 'value' in st ? st.value : undefined, errorMessage: text } };
+  const readCode = optionalString(meta, 'code', MAX_CODE_LENGTH);
+  const code = 'value' in readCode ? readCode.value : undefined;
+  return {
+    ok: true,
+    frame: {
+      kind: 'error-message',
+      status: 'value' in st ? st.value : undefined,
+      errorMessage: text,
+      code,
+    },
+  };
 }
 
 /** The session token of a `zwsx.rspa` reply, or why there is none. */

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { backoffCeiling, pubSubDeliveries } from '../../protocol/index.js';
+import { RecentIds, backoffCeiling, pubSubDeliveries } from '../../protocol/index.js';
 import { clip } from './errors.js';
 import type { SocketLink } from './socket-link.js';
 import type { ZatoSession } from './zato-session.js';
@@ -24,7 +24,7 @@ export class RemoteDeliveries {
   readonly #link: SocketLink;
   readonly #session: DeliverySession;
   readonly #hook: (message: unknown) => Promise<unknown>;
-  readonly #seenMsgIds = new Set<string>();
+  readonly #seenMsgIds = new RecentIds(SEEN_MSG_IDS);
   #hookFailures = 0;
   // Subscriptions whose MESSAGE hook failed, until the remote has been asked to send their messages again.
   readonly #waitingForRedelivery = new Set<string>();
@@ -64,7 +64,7 @@ export class RemoteDeliveries {
     for (const { message, msgId, subKey } of messages) {
       if (subKey !== undefined && (this.#waitingForRedelivery.has(subKey) || readAs <= (this.#resumedAt.get(subKey) ?? 0)))
         return;
-      if (msgId !== undefined && !this.#remember(msgId)) continue;
+      if (msgId !== undefined && !this.#seenMsgIds.add(msgId)) continue;
       try {
         await this.#hook(message);
         this.#hookFailures = 0;
@@ -98,13 +98,5 @@ export class RemoteDeliveries {
         .catch(() => undefined)
         .finally(() => this.#waitingForRedelivery.delete(subKey));
     });
-  }
-
-  /** Records a delivered message id; false if it was already seen (bounded: the oldest ids are forgotten). */
-  #remember(msgId: string): boolean {
-    if (this.#seenMsgIds.has(msgId)) return false;
-    this.#seenMsgIds.add(msgId);
-    if (this.#seenMsgIds.size > SEEN_MSG_IDS) this.#seenMsgIds.delete(this.#seenMsgIds.values().next().value as string);
-    return true;
   }
 }

@@ -1,0 +1,159 @@
+// connectPlain against a real server's plain channels: messages both ways, the same reconnect policy as connect()
+// (messages sent while disconnected go out after the reconnect, in order), JWTs in a header (Node entry) or as
+// access_token (the browser entry's way), and bytes on a text channel.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
+import { WebSocket } from 'ws';
+import { connectPlain as browserConnectPlain, type WebSocketConstructor } from '../src/client/index.js';
+import { ClientError, connectPlain, type PlainClient, type StateEvents } from '../src/client/node.js';
+import { createChannel, startTestServer, waitFor, type TestServer } from './helpers/server.js';
+
+const SECRET = 'a-test-hmac-secret-of-at-least-32-bytes!';
+let server: TestServer;
+let jsonUrl: string;
+let textUrl: string;
+let jwtUrl: string;
+const clients: PlainClient[] = [];
+
+before(async () => {
+  server = await startTestServer();
+  jsonUrl = await createChannel(server, {
+    name: 'echo-json',
+    service: 'zato.helpers.echo',
+    protocol: 'plain',
+    dataFormat: 'json',
+  });
+  textUrl = await createChannel(server, { name: 'echo-text', service: 'zato.helpers.echo', protocol: 'plain' }, '/text');
+  const res = await server.api('POST', '/api/security', { name: 'plain-jwt', type: 'jwt', secret: SECRET });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  jwtUrl = await createChannel(
+    server,
+    { name: 'echo-jwt', service: 'zato.helpers.echo', protocol: 'plain', dataFormat: 'json', security: 'plain-jwt' },
+    '/jwt',
+  );
+});
+after(async () => {
+  for (const c of clients) await c.close();
+  await server.stop();
+});
+
+function jwt(): Promise<string> {
+  return new SignJWT({ sub: 'p' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+}
+
+/** Every message a client receives, in order. */
+function inbox(c: PlainClient): unknown[] {
+  const got: unknown[] = [];
+  c.onMessage((m) => got.push(m));
+  return got;
+}
+
+/** Starts or stops a channel (PUT takes the whole definition). */
+async function setActive(name: string, isActive: boolean): Promise<void> {
+  const config = (await server.api('GET', `/api/channels/wsx/${name}`)).body;
+  delete config.runtime;
+  const res = await server.api('PUT', `/api/channels/wsx/${name}`, { ...config, isActive });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+}
+
+async function clientIds(channel: string): Promise<string[]> {
+  const list = (await server.api('GET', `/api/channels/wsx/${channel}/clients`)).body as Array<{ pubClientId: string }>;
+  return list.map((c) => c.pubClientId);
+}
+
+describe('connectPlain', () => {
+  test('JSON messages both ways; text and bytes on a text channel', async () => {
+    const c = await connectPlain(jsonUrl);
+    clients.push(c);
+    const got = inbox(c);
+    await c.send({ a: 1 });
+    await c.send([1, 'two']);
+    await waitFor(() => got.length === 2);
+    assert.deepEqual(got, [{ a: 1 }, [1, 'two']]);
+    const t = await connectPlain(textUrl, { dataFormat: 'text' });
+    clients.push(t);
+    const texts = inbox(t);
+    await t.send('hello');
+    await t.send(new Uint8Array([1, 2, 3]));
+    await waitFor(() => texts.length === 2);
+    assert.equal(texts[0], 'hello');
+    assert.deepEqual([...(texts[1] as Uint8Array)], [1, 2, 3]);
+    const bad = await t.send({ not: 'text' }).catch((e: unknown) => e);
+    assert.ok(bad instanceof ClientError && bad.code === 'invalid_data');
+  });
+
+  test('reconnects with backoff after a disconnect; messages sent meanwhile go out after it, in order', async () => {
+    const events: Array<keyof StateEvents> = [];
+    const c = await connectPlain(jsonUrl, {
+      reconnect: { initial: 0.05, max: 0.2 },
+      on: { open: () => events.push('open'), reconnecting: () => events.push('reconnecting') },
+    });
+    clients.push(c);
+    const got = inbox(c);
+    const sent: Array<Promise<void>> = [];
+    const off = c.on('reconnecting', (e) => {
+      off();
+      assert.ok(e.delayMs >= 0 && e.attempt === 1);
+      for (let i = 0; i < 5; i++) sent.push(c.send({ i }));
+    });
+    const [id] = await waitFor(() => clientIds('echo-json').then((ids) => (ids.length > 0 ? ids : undefined)));
+    for (const other of await clientIds('echo-json')) await server.api('DELETE', `/api/channels/wsx/echo-json/clients/${other}`);
+    await waitFor(() => sent.length === 5, 3000, 'the reconnecting event');
+    await Promise.all(sent);
+    await waitFor(() => got.length === 5, 3000, 'the echoes');
+    assert.deepEqual(
+      got,
+      [0, 1, 2, 3, 4].map((i) => ({ i })),
+    );
+    assert.deepEqual(events, ['open', 'reconnecting', 'open']);
+    assert.ok(id);
+  });
+
+  test('the channel stopped for a while: reconnect attempts back off until it is back', async () => {
+    const attempts: number[] = [];
+    const c = await connectPlain(jsonUrl, {
+      reconnect: { initial: 0.05, max: 0.2 },
+      on: { reconnecting: (e) => attempts.push(e.attempt) },
+    });
+    clients.push(c);
+    const got = inbox(c);
+    await setActive('echo-json', false);
+    await waitFor(() => attempts.length >= 3, 5000, 'three failed attempts');
+    const pending = c.send('after');
+    await setActive('echo-json', true);
+    await pending;
+    await waitFor(() => got.length === 1, 5000, 'the echo');
+    assert.deepEqual(got, ['after']);
+    assert.deepEqual(attempts.slice(0, 3), [1, 2, 3], 'attempts counted up while the channel was away');
+  });
+
+  test('a JWT: the Node entry sends it as a Bearer header, the browser entry as access_token', async () => {
+    const viaHeader = await connectPlain(jwtUrl, { token: jwt });
+    clients.push(viaHeader);
+    const viaQuery = await browserConnectPlain(jwtUrl, {
+      token: await jwt(),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+    });
+    clients.push(viaQuery);
+    for (const c of [viaHeader, viaQuery]) {
+      const got = inbox(c);
+      await c.send({ ok: true });
+      await waitFor(() => got.length === 1);
+      assert.deepEqual(got, [{ ok: true }]);
+    }
+    const refused = await connectPlain(jwtUrl, { token: 'not-a-jwt' }).catch((e: unknown) => e);
+    assert.ok(refused instanceof ClientError && refused.code === 'not_connected', String(refused));
+  });
+
+  test('close() rejects messages still waiting with connection_stopped', async () => {
+    const c = await connectPlain(jsonUrl, { reconnect: { initial: 5, max: 5 } });
+    await setActive('echo-json', false);
+    await waitFor(() => c.state === 'reconnecting', 3000, 'the loss');
+    const waiting = c.send(1).catch((e: unknown) => e);
+    await c.close();
+    const err = await waiting;
+    assert.ok(err instanceof ClientError && err.code === 'connection_stopped');
+    await setActive('echo-json', true);
+  });
+});
