@@ -5,6 +5,7 @@ import { CrudPage, useChoices } from '../components/crud.js';
 import { useAction, usePoll } from '../components/hooks.js';
 import { InvokeForm } from '../components/invoke-form.js';
 import { TapPanel } from '../components/tap-panel.js';
+import { ConsolePanel } from '../components/console-panel.js';
 import { Badge, ErrorLine, Table, Time } from '../components/table.js';
 import { href } from '../router.js';
 
@@ -83,6 +84,8 @@ function ChannelClients({ name }: { name: string }) {
   const { data, error, reload } = usePoll(() => api<Client[]>('GET', path), 2000, [name]);
   // This server's name: a tap sees its connections only.
   const health = usePoll(() => api<{ server: string }>('GET', '/api/health'), 0).data;
+  // The console connects to the channel's address with its protocol.
+  const channel = usePoll(() => api<ChannelConfig>('GET', `/api/channels/wsx/${enc(name)}`), 0, [name]).data;
   const [invoking, setInvoking] = useState<string | null>(null);
   const disconnection = useAction(reload);
   const disconnect = (id: string) => disconnection.run(() => api('DELETE', `${path}/${enc(id)}`));
@@ -129,9 +132,10 @@ function ChannelClients({ name }: { name: string }) {
           onClose={() => setInvoking(null)}
         />
       )}
-      {/* The channel's live tools side by side: the tap, and room for a live console beside it. */}
+      {/* The channel's live tools side by side: the operator's tap, and a console connected as a client. */}
       <div class="channel-tools">
         <TapPanel channel={name} clients={data ?? []} server={health?.server ?? ''} />
+        {channel && <ConsolePanel address={channel.address} protocol={channel.protocol} />}
       </div>
     </section>
   );
