@@ -189,6 +189,8 @@ describe('the web admin page', () => {
     assert.match(res.headers.get('content-type') ?? '', /text\/html/);
     assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
     assert.match(res.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    // WebSockets only beyond the page's own origin (the console), never fetches or scripts.
+    assert.match(res.headers.get('content-security-policy') ?? '', /connect-src 'self' ws: wss:;/);
     const html = await res.text();
     const script = /src="(\/assets\/app\.js\?v=[0-9a-f]+)"/.exec(html)?.[1];
     assert.ok(script, html);

@@ -58,7 +58,10 @@ describe('the live console in the web admin, in Chromium', { skip }, () => {
     await panel().locator('input[name=console-username]').fill('ada');
     await panel().locator('input[name=console-secret]').fill('not-the-password');
     await panel().getByRole('button', { name: 'Connect' }).click();
-    await panel().getByRole('alert').filter({ hasText: /credentials|403/i }).waitFor();
+    await panel()
+      .getByRole('alert')
+      .filter({ hasText: /credentials|403/i })
+      .waitFor();
     const attempts = await frames().filter({ hasText: 'create-session' }).count();
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(await frames().filter({ hasText: 'create-session' }).count(), attempts, 'no new attempt');
@@ -95,15 +98,22 @@ describe('the live console in the web admin, in Chromium', { skip }, () => {
     );
     await panel().locator('textarea[name=console-data]').fill('{"from": "console"}');
     await panel().getByRole('button', { name: 'Publish' }).click();
-    await panel().getByTestId('console-result').filter({ hasText: /published zpsm/ }).waitFor();
+    await panel()
+      .getByTestId('console-result')
+      .filter({ hasText: /published zpsm/ })
+      .waitFor();
 
     // Every frame, both ways, with its time and size; what the user typed as a secret never shows.
     await frames().filter({ hasText: 'create-session' }).first().waitFor();
     const listed = await frames().allTextContents();
     assert.ok(listed.some((t) => t.includes('← out') && t.includes('invoke-service')));
     assert.ok(listed.some((t) => t.includes('→ in') && t.includes('zwsx.psrq')));
-    assert.ok(listed.every((t) => /\d\d:\d\d:\d\d\.\d{3}/.test(t)), 'timestamps');
+    assert.ok(
+      listed.every((t) => /\d\d:\d\d:\d\d\.\d{3}/.test(t)),
+      'timestamps',
+    );
     assert.equal(await page.getByText(PASSWORD).count(), 0, 'the secret is masked');
+    assert.ok(!listed.some((t) => /zwsxt\.[0-9a-f]{32}/.test(t)), 'no whole session token, neither in replies nor in requests');
     await page.screenshot({ path: join(shots, 'channel-console.png'), fullPage: true });
 
     await panel().getByRole('button', { name: 'Disconnect' }).click();

@@ -16,10 +16,11 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-// The page loads only its own script and style and may not be framed; the API is same-origin.
+// The page loads only its own script and style and may not be framed; the API is same-origin. WebSockets may go
+// anywhere (connect-src ws: wss:): the channel page's console connects to the channels, on ports of their own.
 const PAGE_HEADERS = {
   'content-security-policy':
-    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',

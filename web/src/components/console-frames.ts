@@ -23,11 +23,14 @@ const MAX_SHOWN = 4096;
 export function shownText(raw: string): string {
   let text = raw;
   try {
-    const frame = JSON.parse(raw) as { meta?: Record<string, unknown> };
+    const frame = JSON.parse(raw) as { meta?: Record<string, unknown>; data?: unknown };
     if (frame && typeof frame.meta === 'object' && frame.meta !== null) {
       const meta = frame.meta;
       if (typeof meta.secret === 'string') meta.secret = '••••••';
       if (typeof meta.token === 'string') meta.token = `${meta.token.slice(0, 9)}…`;
+      // The session's token as the server hands it out (the create-session reply's data).
+      const data = frame.data as { token?: unknown } | undefined;
+      if (data && typeof data === 'object' && typeof data.token === 'string') data.token = `${data.token.slice(0, 9)}…`;
       text = JSON.stringify(frame);
     }
   } catch {

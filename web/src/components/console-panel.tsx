@@ -30,12 +30,13 @@ export function reachableUrl(address: string): string {
   }
 }
 
-const time = (d: Date) =>
-  `${d.toLocaleTimeString(undefined, { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+const time = (d: Date) => `${d.toLocaleTimeString(undefined, { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 
+// The library's errors carry the server's stable code (ClientError.code): shown first, as the API's are.
 const errorText = (err: unknown): string => {
-  if (err && typeof err === 'object' && 'code' in err) return `${String((err as { code: unknown }).code)}: ${(err as Error).message}`;
-  return err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err instanceof Error && 'code' in err ? String(err.code) : undefined;
+  return code ? `${code}: ${message}` : message;
 };
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
@@ -65,7 +66,9 @@ export function ConsolePanel({ address, protocol }: { address: string; protocol:
   useEffect(() => () => void current.current?.client.close(), []);
 
   const record = (direction: 'in' | 'out', size: number, text: string) =>
-    setFrames((rows) => [...rows, { key: key.current++, direction, at: new Date(), size, text: shownText(text) }].slice(-MAX_CONSOLE_FRAMES));
+    setFrames((rows) =>
+      [...rows, { key: key.current++, direction, at: new Date(), size, text: shownText(text) }].slice(-MAX_CONSOLE_FRAMES),
+    );
 
   const onState = {
     connecting: ({ attempt }: { attempt: number }) => setState(attempt > 1 ? `connecting (attempt ${attempt})` : 'connecting'),
@@ -122,7 +125,13 @@ export function ConsolePanel({ address, protocol }: { address: string; protocol:
           </label>
           {protocol === 'zato' && (
             <label>
-              Username <input name="console-username" autocomplete="off" value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+              Username{' '}
+              <input
+                name="console-username"
+                autocomplete="off"
+                value={username}
+                onInput={(e) => setUsername(e.currentTarget.value)}
+              />
             </label>
           )}
           <label>

@@ -74,7 +74,7 @@ export function ChannelsPage({ route }: { route: string[] }) {
             ),
         },
       ]}
-      detail={(name) => <ChannelClients name={name} />}
+      detail={(name) => <ChannelClients key={name} name={name} />}
     />
   );
 }
@@ -135,7 +135,7 @@ function ChannelClients({ name }: { name: string }) {
       {/* The channel's live tools side by side: the operator's tap, and a console connected as a client. */}
       <div class="channel-tools">
         <TapPanel channel={name} clients={data ?? []} server={health?.server ?? ''} />
-        {channel && <ConsolePanel address={channel.address} protocol={channel.protocol} />}
+        {channel && <ConsolePanel key={name} address={channel.address} protocol={channel.protocol} />}
       </div>
     </section>
   );
