@@ -191,3 +191,50 @@ test('a GD message committed while a read of the store is under way is delivered
   assert.deepEqual((target.frames[0]!.data as { data: unknown }).data, { late: true });
   t.close();
 });
+
+test('a GD message published while an attach requeues goes out after the requeued ones, in order', async () => {
+  const repository = createPubSubRepository(store);
+  const gdTopic = normalizeTopic({ name: '/t', hasGd: true });
+  const sub: Subscription = {
+    subKey: 'zpsk.wsx.reattach',
+    topicName: '/t',
+    channelName: 'c',
+    extClientId: null,
+    deliveryBatchSize: 10,
+    wrapOneMsgInList: false,
+    ackMode: 'client',
+    unsubOnWsxClose: true,
+    createdAt: new Date().toISOString(),
+  };
+  const publish = (i: number) =>
+    repository.publish([buildMessage(gdTopic, { data: { i } }, 800_000 + i, Date.now())], [sub.subKey]);
+  // The second attach's requeue: a publisher commits a message (and tells the task) before the requeue lands.
+  let racing = false;
+  const store2 = Object.create(repository) as typeof repository;
+  store2.requeue = async (subKey) => {
+    if (racing) {
+      await publish(4);
+      t.gdQueued();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return repository.requeue(subKey);
+  };
+  const events = { expired() {}, gdDeleted() {}, slowConsumer() {}, dropped() {}, stateChanged() {} };
+  const t = new DeliveryTask(sub, { repository: store2, events, logger: silentLogger(), maxRam: 10_000 });
+  const delivered = (target: ReturnType<typeof recordingTarget>) =>
+    target.frames.flatMap((f) => (Array.isArray(f.data) ? f.data : [f.data])).map((m) => (m as { data: { i: number } }).data.i);
+
+  for (const i of [1, 2, 3]) await publish(i);
+  const first = recordingTarget();
+  await t.attach(first);
+  t.gdQueued();
+  await waitFor(() => delivered(first).length === 3, 3000, 'the first three, unacknowledged');
+  t.detach();
+
+  racing = true;
+  const second = recordingTarget();
+  await t.attach(second);
+  await waitFor(() => delivered(second).length === 4, 3000, 'all four after the reattach');
+  assert.deepEqual(delivered(second), [1, 2, 3, 4], 'the requeued ones first, then the one published meanwhile');
+  t.close();
+});

@@ -38,6 +38,8 @@ export class DeliveryTask {
   readonly #ram = new RamQueue();
   readonly #batches = new Map<string, string[]>();
   #target: PushTarget | undefined;
+  // Attached but not yet delivering to: its requeue is under way (see attach).
+  #attaching: PushTarget | undefined;
   #running = false;
   #again = false;
   #paused = false;
@@ -108,9 +110,9 @@ export class DeliveryTask {
     this.#overflow.rowsRemoved({ rows, messages: 0, bytes: 0 });
   }
 
-  /** The connection receiving deliveries now, if any. */
+  /** The connection receiving deliveries now (or being attached), if any. */
   get target(): PushTarget | undefined {
-    return this.#target;
+    return this.#target ?? this.#attaching;
   }
 
   /** Batch frames sent and not yet acknowledged (ack_mode client only). */
@@ -125,26 +127,42 @@ export class DeliveryTask {
 
   /** Attaches a connection; unacknowledged messages are delivered again with their count raised. */
   async attach(target: PushTarget): Promise<void> {
-    this.#target = target;
+    // Nothing is delivered until the requeue below is done: a message published meanwhile would otherwise go out
+    // before the older ones the requeue makes deliverable again, out of order (a client library's restart test saw it).
+    this.#target = undefined;
+    this.#attaching = target;
     this.#paused = false;
-    this.#reader.gdArrived();
     if (this.#detachedAt !== null) {
       this.#detachedAt = null;
       this.#events.stateChanged(this.sub);
     }
     // Both ack modes: with `write`, rows marked as sent but not removed are frames that may have gone out just before
     // a crash; they go again, with their count raised.
-    if (this.#sentSinceRequeue) await this.#gd.requeue(this.sub.subKey);
+    // A requeue that fails still attaches (its error goes to the caller): as before, what is unsent is delivered.
+    try {
+      if (this.#sentSinceRequeue) await this.#gd.requeue(this.sub.subKey);
+    } finally {
+      this.#attached(target);
+    }
+  }
+
+  #attached(target: PushTarget): void {
+    // Detached, closed or attached elsewhere while the requeue ran: that later call decides.
+    if (this.#attaching !== target || this.#closed) return;
+    this.#attaching = undefined;
+    this.#target = target;
     if (this.sub.ackMode === 'client') {
       this.#ram.requeueInFlight();
       this.#batches.clear();
     }
+    this.#reader.gdArrived();
     this.wake();
   }
 
   /** The connection went away; messages wait for the next `attach`. */
   detach(now = Date.now()): void {
     this.#target = undefined;
+    this.#attaching = undefined;
     this.#detachedAt ??= now;
     this.#events.stateChanged(this.sub);
   }
@@ -153,6 +171,7 @@ export class DeliveryTask {
   close(): void {
     this.#closed = true;
     this.#target = undefined;
+    this.#attaching = undefined;
     this.#ram.clear();
   }
 
