@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { browserSkipReason, launchChromium } from './helpers/browser.js';
+import { browserSkipReason, loggedInPage } from './helpers/browser.js';
 import { createChannel, startTestServer, TEST_TOKEN, waitFor, type TestServer } from './helpers/server.js';
 
 const skip = browserSkipReason();
@@ -37,13 +37,7 @@ describe('the live console in the web admin, in Chromium', { skip }, () => {
     });
     await createChannel(server, { name: 'console-plain', protocol: 'plain', service: 'zato.helpers.echo' }, '/plain');
     await server.api('POST', '/api/pubsub/topics', { name: '/console/news' });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.setDefaultTimeout(10_000);
-    await page.goto(server.adminUrl);
-    await page.fill('#login-token', TEST_TOKEN);
-    await page.click('button[type=submit]');
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    ({ browser, page } = await loggedInPage(server.adminUrl, TEST_TOKEN, { width: 1400, height: 1000 }));
   });
   after(async () => {
     await browser?.close();

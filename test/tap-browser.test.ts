@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { browserSkipReason, launchChromium } from './helpers/browser.js';
+import { browserSkipReason, loggedInPage } from './helpers/browser.js';
 import { createChannel, startTestServer, TEST_TOKEN, waitFor, type TestServer } from './helpers/server.js';
 import { TestClient } from './helpers/wsx-client.js';
 
@@ -27,13 +27,7 @@ describe('the tap in the web admin, in Chromium', { skip }, () => {
   before(async () => {
     server = await startTestServer();
     url = await createChannel(server, { name: 'tap-web', service: 'zato.helpers.echo' });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(10_000);
-    await page.goto(server.adminUrl);
-    await page.fill('#login-token', TEST_TOKEN);
-    await page.click('button[type=submit]');
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    ({ browser, page } = await loggedInPage(server.adminUrl, TEST_TOKEN, { width: 1280, height: 900 }));
   });
   after(async () => {
     await browser?.close();

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import type { Browser, Page } from 'playwright-core';
-import { browserSkipReason, launchChromium } from './helpers/browser.js';
+import { browserSkipReason, loggedInPage } from './helpers/browser.js';
 import { freePort, startTestServer, TEST_TOKEN, waitFor, type TestServer } from './helpers/server.js';
 import { TestClient } from './helpers/wsx-client.js';
 
@@ -19,13 +19,7 @@ const row = (key: string) => page.locator(`tr[data-row="${key}"]`);
 describe('web admin security parts in Chromium', { skip }, () => {
   before(async () => {
     server = await startTestServer();
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(10_000);
-    await page.goto(server.adminUrl);
-    await page.fill('#login-token', TEST_TOKEN);
-    await page.click('button[type=submit]');
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    ({ browser, page } = await loggedInPage(server.adminUrl, TEST_TOKEN, { width: 1280, height: 800 }));
   });
   after(async () => {
     await browser?.close();

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's Chromium, installed by the test set-up (scripts/run-tests.mjs); never a downloaded browser. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -28,4 +28,20 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** Chromium with one page logged in to the web admin at `adminUrl` (the dashboard shown), as the browser tests start. */
+export async function loggedInPage(
+  adminUrl: string,
+  token: string,
+  viewport = { width: 1280, height: 900 },
+): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport });
+  page.setDefaultTimeout(10_000);
+  await page.goto(adminUrl);
+  await page.fill('#login-token', token);
+  await page.click('button[type=submit]');
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  return { browser, page };
 }
