@@ -173,6 +173,13 @@ describe('publish and subscribe over WSX', () => {
       const subKey = await subscribe(sub, name, { unsub_on_wsx_close: false });
       sub.ws.terminate();
       await sub.closed;
+      // Until the server has seen the close, a non-GD message may still go to the dead socket and be lost (it is not
+      // guaranteed delivery): publish once the subscription is detached.
+      await waitFor(
+        async () => (await server.api('GET', `/api/pubsub/subscriptions/${subKey}`)).body.pubClientId === null,
+        3000,
+        'the server to see the subscriber gone',
+      );
       const kb = (n: number) => 'b'.repeat(n * 1024);
       const sizes = [400, 400, 400, 1500, 1];
       for (const [i, n] of sizes.entries()) await server.pubsub.publish(name, { data: { i, pad: kb(n) } });
