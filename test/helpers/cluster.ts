@@ -1,16 +1,15 @@
 // Several real server processes (dist/src/server/main.js) on one PostgreSQL schema: a cluster for the tests of
 // test/cluster*.test.ts. Each server gets its own admin port, name, data dir and SWITCHBOARD_PORT_OFFSET; timings
 // are fast so that a test on 2 cores stays short.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { freePort } from './server.js';
+import { callAdmin, spawnServer, waitHealthy } from './server-spawn.js';
 import { dropSchema, pgUrl, schemaName } from './postgres.js';
 
-const MAIN = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'src', 'server', 'main.js');
 export const CLUSTER_TOKEN = 'cluster-test-admin-token-0123';
 
 /** Fast cluster timings for tests (the defaults are 5 s / 15 s / 1 s / 10 s). */
@@ -24,8 +23,7 @@ export const FAST = {
 /** One server process of a test cluster. */
 export class ClusterServer {
   child: ChildProcess | undefined;
-  /** What the server wrote to stderr and stdout (its start-up error, when it fails). */
-  output = '';
+  #output: () => string = () => '';
   readonly adminUrl: string;
 
   constructor(
@@ -41,54 +39,35 @@ export class ClusterServer {
 
   /** Spawns the process; resolves once /api/health answers, rejects with its output if it exits first. */
   async start(): Promise<this> {
-    this.output = '';
-    const child = spawn(process.execPath, [MAIN], {
-      env: {
-        ...process.env,
-        SWITCHBOARD_DATA_DIR: this.dir,
-        SWITCHBOARD_SERVICES_DIR: join(this.dir, 'services'),
-        SWITCHBOARD_ADMIN_PORT: String(this.adminPort),
-        SWITCHBOARD_ADMIN_TOKEN: CLUSTER_TOKEN,
-        SWITCHBOARD_DEMO: 'false',
-        SWITCHBOARD_SERVER_NAME: this.name,
-        SWITCHBOARD_PORT_OFFSET: String(this.portOffset),
-        SWITCHBOARD_DB: pgUrl(this.cluster.schema),
-        SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_TEST_LOG ?? 'error',
-        ...FAST,
-        ...this.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const spawned = spawnServer({
+      SWITCHBOARD_DATA_DIR: this.dir,
+      SWITCHBOARD_SERVICES_DIR: join(this.dir, 'services'),
+      SWITCHBOARD_ADMIN_PORT: String(this.adminPort),
+      SWITCHBOARD_ADMIN_TOKEN: CLUSTER_TOKEN,
+      SWITCHBOARD_DEMO: 'false',
+      SWITCHBOARD_SERVER_NAME: this.name,
+      SWITCHBOARD_PORT_OFFSET: String(this.portOffset),
+      SWITCHBOARD_DB: pgUrl(this.cluster.schema),
+      ...FAST,
+      ...this.env,
     });
+    const child = spawned.child;
     this.child = child;
+    this.#output = spawned.output;
     this.cluster.children.add(child);
     child.once('exit', () => this.cluster.children.delete(child));
-    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`server ${this.name} exited with ${child.exitCode}: ${this.output}`);
-      if (Date.now() > deadline) throw new Error(`server ${this.name} not ready after 30 s: ${this.output}`);
-      try {
-        if ((await fetch(`${this.adminUrl}/api/health`)).ok) return this;
-      } catch {
-        // not up yet
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitHealthy(spawned, this.adminUrl, `server ${this.name}`);
+    return this;
+  }
+
+  /** What the server wrote to stderr and stdout (its start-up error, when it fails). */
+  get output(): string {
+    return this.#output();
   }
 
   /** Calls its admin API with the token; resolves with status and parsed body. */
-  async api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const res = await fetch(this.adminUrl + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${CLUSTER_TOKEN}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    return callAdmin<T>(this.adminUrl, CLUSTER_TOKEN, method, path, body);
   }
 
   /** Writes a service file into its services directory (before `start`, so that it is deployed when it starts). */

@@ -1,21 +1,19 @@
 // One real server process (dist/src/server/main.js) that a test can kill -9 and start again on the same data dir
 // (its SQLite file, or its PostgreSQL schema on that pass) and the same ports, so that clients reconnect to it.
 // The seeded demo channel `demo` (zato protocol, the gateway, no security) is at `channelUrl`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort, removeServerData, testDbEnv } from './server.js';
+import { callAdmin, spawnServer, waitHealthy } from './server-spawn.js';
 
-const MAIN = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'src', 'server', 'main.js');
 const TOKEN = 'restart-test-admin-token-0123';
 
 /** A server process, restartable on the same data and ports. */
 export class ServerProcess {
   child: ChildProcess | undefined;
-  /** What the process wrote (its start-up error, when it fails). */
-  output = '';
+  #output: () => string = () => '';
 
   private constructor(
     readonly dir: string,
@@ -40,33 +38,22 @@ export class ServerProcess {
 
   /** Spawns the server; resolves once /api/health answers, rejects with its output if it exits first. */
   async start(): Promise<void> {
-    this.output = '';
-    const child = spawn(process.execPath, [MAIN], {
-      env: {
-        ...process.env,
-        SWITCHBOARD_DATA_DIR: this.dir,
-        SWITCHBOARD_SERVICES_DIR: join(this.dir, 'services'),
-        SWITCHBOARD_ADMIN_PORT: String(this.adminPort),
-        SWITCHBOARD_DEMO_PORT: String(this.channelPort),
-        SWITCHBOARD_ADMIN_TOKEN: TOKEN,
-        SWITCHBOARD_LOG_LEVEL: process.env.SWITCHBOARD_TEST_LOG ?? 'error',
-        ...testDbEnv(this.dir),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const spawned = spawnServer({
+      SWITCHBOARD_DATA_DIR: this.dir,
+      SWITCHBOARD_SERVICES_DIR: join(this.dir, 'services'),
+      SWITCHBOARD_ADMIN_PORT: String(this.adminPort),
+      SWITCHBOARD_DEMO_PORT: String(this.channelPort),
+      SWITCHBOARD_ADMIN_TOKEN: TOKEN,
+      ...testDbEnv(this.dir),
     });
-    this.child = child;
-    child.stdout.on('data', (b: Buffer) => (this.output += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (this.output += b.toString()));
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`the server exited (${child.exitCode ?? child.signalCode}): ${this.output}`);
-      try {
-        if ((await fetch(`${this.adminUrl}/api/health`)).ok) return;
-      } catch {
-        // not up yet
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    this.child = spawned.child;
+    this.#output = spawned.output;
+    await waitHealthy(spawned, this.adminUrl, 'the server');
+  }
+
+  /** What the process wrote (its start-up error, when it fails). */
+  get output(): string {
+    return this.#output();
   }
 
   /** Ends the process (SIGKILL: a crash; SIGTERM: a graceful shutdown) and waits for it to exit. */
@@ -79,14 +66,8 @@ export class ServerProcess {
   }
 
   /** Calls the admin API; resolves with the status and the parsed body. */
-  async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(this.adminUrl + path, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    return callAdmin(this.adminUrl, TOKEN, method, path, body);
   }
 
   /** Kills the process and deletes its data (and its PostgreSQL schema). */
