@@ -238,26 +238,26 @@ describe('pub/sub across servers', { skip: unavailable }, () => {
     const { a, b, cc, url } = await threeServers({ SWITCHBOARD_CLUSTER_POLL_MS: '60000' });
     await topic([a, b, cc], '/x/relisten');
     const sub = await receiver(url(b), { clientId: 'x-relisten', topic: '/x/relisten' });
-    let killed = false;
-    const run = await publishGd({
-      urls: [url(a)],
-      topic: '/x/relisten',
-      prefix: 'r',
-      quota: 400,
-      window: 4,
-      onAck: (n) => {
-        if (n < 100 || killed) return;
-        killed = true;
-        void pgQuery(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`, [
-          `switchboard-listen-${b.child!.pid!}`,
-        ]);
-      },
-    });
-    await waitFor(() => new Set(sub.seen.map((m) => m.id)).size >= run.acked.size, 20_000, 'all on b');
-    const listeners = await pgQuery(`select pid from pg_stat_activity where application_name = $1`, [
-      `switchboard-listen-${b.child!.pid!}`,
-    ]);
-    assert.equal(listeners.length, 1, "b's listener is back");
+    const listenName = `switchboard-listen-${b.child!.pid!}`;
+    const listeners = async () =>
+      (await pgQuery(`select pid from pg_stat_activity where application_name = $1`, [listenName])).length;
+    const seen = () => new Set(sub.seen.map((m) => m.id));
+    // Three phases, in order, so that the kill lands while messages are still being published whatever the
+    // machine's speed (a kill fired from an ack callback could land after the last publish, CI 2026-12-03).
+    const before = await publishGd({ urls: [url(a)], topic: '/x/relisten', prefix: 'r1', quota: 100, window: 4 });
+    const killing = pgQuery<{ killed: boolean }>(
+      `select pg_terminate_backend(pid) as killed from pg_stat_activity where application_name = $1`,
+      [listenName],
+    );
+    const during = await publishGd({ urls: [url(a)], topic: '/x/relisten', prefix: 'r2', quota: 150, window: 4 });
+    assert.deepEqual(await killing, [{ killed: true }], "b's LISTEN connection was found and ended");
+    const afterwards = await publishGd({ urls: [url(a)], topic: '/x/relisten', prefix: 'r3', quota: 150, window: 4 });
+    const acked = [...before.acked, ...during.acked, ...afterwards.acked];
+    assert.equal(acked.length, 400);
+    await waitFor(() => acked.every((id) => seen().has(id)), 20_000, 'all on b');
+    await waitFor(async () => (await listeners()) === 1, 15_000, "b's listener back");
+    const metrics = await (await fetch(`${b.adminUrl}/metrics`)).text();
+    assert.match(metrics, /^switchboard_cluster_listen_reconnects_total [1-9]/m);
     sub.client.close();
   });
 
