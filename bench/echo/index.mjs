@@ -1,7 +1,8 @@
-// `npm run bench -- echo [--shapes pipelined,200x1,2000x1,1x1] [--only switchboard,direct,plain,ws,nodered]
+// `npm run bench -- echo [--shapes pipelined,200x1,2000x1,1x1] [--only switchboard,direct,plain,ws,ws-wsx,floor,nodered]
 // [--rounds 3] [--connections 4 --window 64] [--duration 8] [--warmup 2] [--baseline PATH]`: echo through Switchboard
 // (the WSX gateway on the demo channel, a WSX channel with zato.helpers.echo mounted directly, a plain JSON channel)
-// against a naive `ws` JSON echo server and Node-RED 4.1, with the same raw-TCP load generator in its own process, in
+// against a naive `ws` JSON echo server (also fed the gateway's WSX frames), the floor (frames by hand on the raw
+// socket: what the kernel and Node's socket layer alone cost per message) and Node-RED 4.1, with the same raw-TCP load generator in its own process, in
 // the load shapes real clients make: many connections with one request in flight each (200 × 1, 2,000 × 1), one
 // connection with one (latency: p50/p99/p99.9), beside the pipelined case (4 × 64). Each round starts every server
 // fresh, in turn (the order rotates), and runs every shape on it; ratios are paired per round and shape, then the
@@ -39,7 +40,7 @@ export async function run(opts = {}) {
   const baseline = baselineCheckout(opts.baseline);
   const wanted = opts.only
     ? String(opts.only).split(',')
-    : ['switchboard', 'direct', 'plain', ...(baseline ? ['base', 'base-plain'] : []), 'ws', 'ws-wsx', 'nodered'];
+    : ['switchboard', 'direct', 'plain', ...(baseline ? ['base', 'base-plain'] : []), 'ws', 'ws-wsx', 'floor', 'nodered'];
   if (wanted.some((k) => k.startsWith('base')) && !baseline) throw new Error('--only base needs --baseline PATH');
   const rounds = Number(opts.rounds ?? 3);
   // all[shape][key]: one result per round.
@@ -137,8 +138,9 @@ function report(name, shape, results, o, rounds) {
       `ratio new/base, ${LABELS[key]}: ${ratio.median} (rounds ${ratio.rounds.join(', ')}); CPU per message ${cpu.toFixed(2)}× in our favour`,
     );
   }
-  for (const key of ['switchboard', 'direct', 'plain', 'base']) {
-    for (const peer of ['ws', 'ws-wsx', 'nodered']) {
+  for (const key of ['switchboard', 'direct', 'plain', 'base', 'floor']) {
+    for (const peer of ['ws', 'ws-wsx', 'floor', 'nodered']) {
+      if (key === peer) continue;
       const ratio = paired(results, key, peer);
       if (!ratio) continue;
       out.ratios[`${key}/${peer}`] = ratio.median;
@@ -146,7 +148,7 @@ function report(name, shape, results, o, rounds) {
       // CPU per message, ours against the peer's (higher is better for us: the peer spends more per message).
       const cpu = out.servers[peer].serverCpuUsPerMsg / out.servers[key].serverCpuUsPerMsg;
       console.log(
-        `${LABELS[key]} / ${LABELS[peer]}: ${ratio.median} (rounds ${ratio.rounds.join(', ')}${target ? `; target >= ${target}` : ''}); CPU per message ${cpu.toFixed(2)}× in our favour`,
+        `${LABELS[key]} / ${LABELS[peer]}: ${ratio.median} (rounds ${ratio.rounds.join(', ')}${target ? `; target >= ${target}` : ''}); CPU per message ${cpu.toFixed(2)}× in ${key === 'floor' ? "the floor's" : 'our'} favour`,
       );
     }
   }

@@ -25,6 +25,7 @@ export const LABELS = {
   'base-plain': 'switchboard@base, plain',
   ws: 'naive ws echo',
   'ws-wsx': 'naive ws, WSX frames',
+  floor: 'floor (hand-framed, no ws)',
   nodered: 'node-red 4.1',
 };
 
@@ -87,6 +88,14 @@ export async function startWsEcho({ env, ...spawn } = {}) {
   return { child, targets: { ws, 'ws-wsx': { ...ws, wsxFrames: true } }, stop: () => undefined };
 }
 
+/** The floor server (floor-echo-server.mjs): hand-made frames on the raw socket, one write per read. */
+async function startFloorEcho() {
+  const port = await freePort();
+  const child = spawnNode(join(here, 'floor-echo-server.mjs'), [String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  return { child, targets: { floor: { port, path: '/', mode: 'json' } }, stop: () => undefined };
+}
+
 async function startRed() {
   const port = await freePort();
   const { child, userDir } = await startNodeRed(port);
@@ -99,7 +108,7 @@ async function startRed() {
 
 /**
  * The processes a round starts, in order, each with the keys it serves: one Switchboard for its three channels,
- * the baseline's, ws, Node-RED. `wanted` are the keys asked for.
+ * the baseline's, ws, the floor, Node-RED. `wanted` are the keys asked for.
  */
 export function processes(wanted, baseline) {
   const ours = wanted.filter((k) => ['switchboard', 'direct', 'plain'].includes(k));
@@ -116,6 +125,7 @@ export function processes(wanted, baseline) {
     });
   const naive = wanted.filter((k) => k === 'ws' || k === 'ws-wsx');
   if (naive.length) list.push({ keys: naive, start: () => startWsEcho() });
+  if (wanted.includes('floor')) list.push({ keys: ['floor'], start: startFloorEcho });
   if (wanted.includes('nodered')) list.push({ keys: ['nodered'], start: startRed });
   return list;
 }
