@@ -1,5 +1,5 @@
-// RFC 6455 framing, just enough for the benches' raw-TCP clients (the load generator, the connection holders): a
-// masked client frame, and the server's unmasked frames parsed out of a buffer.
+// RFC 6455 framing, just enough for the benches' raw-TCP peers (the load generator, the connection holders, the echo
+// bench's floor server): masked client frames and unmasked server frames, built and parsed out of a buffer.
 import { randomBytes } from 'node:crypto';
 
 /** A masked client frame (opcode 0x1 text by default; 0xa a pong) of `payload` (a string or bytes, < 64 KiB). */
@@ -13,11 +13,30 @@ export function maskedFrame(payload, opcode = 0x1) {
   return Buffer.concat([header, key, masked]);
 }
 
-/** Parses whole server frames out of `buf`, calls onFrame(opcode, payload) for each; returns the rest (maybe empty). */
+/** An unmasked server text frame of `text` (< 64 KiB). */
+export function serverFrame(text) {
+  const len = Buffer.byteLength(text);
+  const head = len < 126 ? 2 : 4;
+  const frame = Buffer.allocUnsafe(head + len);
+  frame[0] = 0x81;
+  if (len < 126) frame[1] = len;
+  else {
+    frame[1] = 126;
+    frame.writeUInt16BE(len, 2);
+  }
+  frame.write(text, head, 'utf8');
+  return frame;
+}
+
+/**
+ * Parses whole frames out of `buf` — a server's unmasked ones, or a client's masked ones (unmasked into a copy) —
+ * calls onFrame(opcode, payload) for each; returns the rest (maybe empty).
+ */
 export function parseFrames(buf, onFrame) {
   let offset = 0;
   for (;;) {
     if (buf.length - offset < 2) break;
+    const masked = (buf[offset + 1] & 0x80) !== 0;
     let len = buf[offset + 1] & 0x7f;
     let head = 2;
     if (len === 126) {
@@ -29,9 +48,16 @@ export function parseFrames(buf, onFrame) {
       len = Number(buf.readBigUInt64BE(offset + 2));
       head = 10;
     }
-    if (buf.length - offset < head + len) break;
-    onFrame(buf[offset] & 0x0f, buf.subarray(offset + head, offset + head + len));
-    offset += head + len;
+    const start = offset + head + (masked ? 4 : 0);
+    if (buf.length < start + len) break;
+    onFrame(buf[offset] & 0x0f, masked ? unmasked(buf, offset + head, start, len) : buf.subarray(start, start + len));
+    offset = start + len;
   }
   return offset === buf.length ? Buffer.alloc(0) : buf.subarray(offset);
+}
+
+function unmasked(buf, mask, start, len) {
+  const payload = Buffer.allocUnsafe(len);
+  for (let i = 0; i < len; i++) payload[i] = buf[start + i] ^ buf[mask + (i & 3)];
+  return payload;
 }
