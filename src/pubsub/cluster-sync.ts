@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { NotFoundError } from '../errors/index.js';
+import { psrqMessageHead } from '../protocol/index.js';
 import type { ClaimedSubscription, OwnedState, PubSubClusterStore, PubSubMessage, PubSubRepository } from '../store/index.js';
 import type { PubSubCluster } from './cluster-port.js';
 import type { DeliveryTask } from './delivery-task.js';
@@ -234,7 +235,8 @@ export class ClusterSync {
   }
 
   #nonGdArrived(message: PubSubMessage): void {
-    for (const task of this.#p.subscriptions.ofTopic(message.topicName)) task.pushRam(message);
+    const head = psrqMessageHead(message);
+    for (const task of this.#p.subscriptions.ofTopic(message.topicName)) task.pushRam(message, head);
   }
 
   #claimedElsewhere(subKey: string, epoch: number): void {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PushTarget } from '../channels/wsx/index.js';
-import { newCid, PsrqEncoder, timestamp } from '../protocol/index.js';
+import { newCid, PsrqEncoder, psrqMessageHead, timestamp } from '../protocol/index.js';
 import type { PubSubRepository } from '../store/index.js';
 import { BatchReader } from './batch-reader.js';
 import type { PubSubMessage } from './message.js';
@@ -177,9 +177,10 @@ export class DeliveryTask {
 
   /**
    * Queues a non-GD message. A subscriber whose socket is backed up and whose queue is over the topic's
-   * `maxDepthNonGd` is cut off as a slow consumer; so is any queue ten times over, whatever the reason.
+   * `maxDepthNonGd` is cut off as a slow consumer; so is any queue ten times over, whatever the reason. `head` is
+   * the message's encoded head, which a publisher fanning out passes in once for every subscriber.
    */
-  pushRam(message: PubSubMessage): void {
+  pushRam(message: PubSubMessage, head: Buffer = psrqMessageHead(message)): void {
     if (this.#closed) return;
     const depth = this.ramDepth;
     if ((depth >= this.#maxRam && (this.#paused || !this.#target)) || depth >= this.#maxRam * RAM_HARD_CAP_FACTOR) {
@@ -187,7 +188,7 @@ export class DeliveryTask {
       this.#overflow.countDrop(1, false);
       return;
     }
-    this.#ram.push(message);
+    this.#ram.push(message, head);
     this.wake();
   }
 

@@ -28,9 +28,9 @@ export class RamQueue {
     return this.#waiting.size + this.#inFlight.size;
   }
 
-  /** Queues a message behind the others of its priority. */
-  push(message: PubSubMessage): void {
-    this.#waiting.push(this.#track({ message, deliveryCount: 0, head: psrqMessageHead(message) }));
+  /** Queues a message behind the others of its priority (`head`: its `psrqMessageHead`, when the caller has it). */
+  push(message: PubSubMessage, head: Buffer = psrqMessageHead(message)): void {
+    this.#waiting.push(this.#track({ message, deliveryCount: 0, head }));
   }
 
   /** Up to `n` waiting messages in delivery order, left in place until `shift` or `remove`. */
