@@ -6,7 +6,7 @@ import { Fifo } from '../src/pubsub/fifo.js';
 import { PriorityQueues } from '../src/pubsub/priority-queues.js';
 import { TopicDepths } from '../src/pubsub/depths.js';
 import { SubscriptionRegistry } from '../src/pubsub/subscriptions.js';
-import { RamQueue } from '../src/pubsub/ram-queue.js';
+import { freshQueued, RamQueue } from '../src/pubsub/ram-queue.js';
 import { buildMessage } from '../src/pubsub/message.js';
 import { normalizeTopic } from '../src/pubsub/index.js';
 import { Overflow, type OverflowEvents } from '../src/pubsub/overflow.js';
@@ -232,6 +232,21 @@ describe('RamQueue', () => {
         [4, 0],
       ],
     );
+  });
+  test("one publication's entry is shared by every subscriber's queue; a delivery in one changes nothing in another", () => {
+    const [a, b] = [new RamQueue(), new RamQueue()];
+    const message = build(1);
+    const fresh = freshQueued(message);
+    a.push(message, fresh);
+    b.push(message, fresh);
+    assert.equal(a.peek(1)[0], b.peek(1)[0], 'the same entry, no copy per subscriber');
+    const [x] = a.peek(1);
+    a.shift(1);
+    a.delivered(x!, true);
+    a.requeueInFlight();
+    assert.equal(a.peek(1)[0]!.deliveryCount, 1, 'delivered once to a');
+    assert.equal(b.peek(1)[0]!.deliveryCount, 0, 'never delivered to b');
+    assert.equal(fresh.deliveryCount, 0);
   });
 });
 

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import { NotFoundError } from '../errors/index.js';
-import { psrqMessageHead } from '../protocol/index.js';
 import type { ClaimedSubscription, OwnedState, PubSubClusterStore, PubSubMessage, PubSubRepository } from '../store/index.js';
 import type { PubSubCluster } from './cluster-port.js';
-import type { DeliveryTask } from './delivery-task.js';
+import { pushRamToAll, type DeliveryTask } from './delivery-task.js';
 import type { TopicDepths } from './depths.js';
 import type { Fence } from './fenced-store.js';
 import { subLimit } from './gd-admission.js';
@@ -235,8 +234,7 @@ export class ClusterSync {
   }
 
   #nonGdArrived(message: PubSubMessage): void {
-    const head = psrqMessageHead(message);
-    for (const task of this.#p.subscriptions.ofTopic(message.topicName)) task.pushRam(message, head);
+    pushRamToAll(this.#p.subscriptions.ofTopic(message.topicName), message);
   }
 
   #claimedElsewhere(subKey: string, epoch: number): void {

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { PushTarget } from '../channels/wsx/index.js';
-import { newCid, PsrqEncoder, psrqMessageHead, timestamp } from '../protocol/index.js';
+import { newCid, PsrqEncoder, timestamp } from '../protocol/index.js';
 import type { PubSubRepository } from '../store/index.js';
 import { BatchReader } from './batch-reader.js';
 import type { PubSubMessage } from './message.js';
 import { Overflow, type DropCounters, type OverflowEvents } from './overflow.js';
-import { RamQueue, type Queued } from './ram-queue.js';
+import { freshQueued, RamQueue, type Queued } from './ram-queue.js';
 import type { Subscription } from './subscription.js';
 
 /** Bytes queued on a subscriber's socket above which its deliveries pause until the socket drains. */
@@ -177,10 +177,10 @@ export class DeliveryTask {
 
   /**
    * Queues a non-GD message. A subscriber whose socket is backed up and whose queue is over the topic's
-   * `maxDepthNonGd` is cut off as a slow consumer; so is any queue ten times over, whatever the reason. `head` is
-   * the message's encoded head, which a publisher fanning out passes in once for every subscriber.
+   * `maxDepthNonGd` is cut off as a slow consumer; so is any queue ten times over, whatever the reason. `fresh` is
+   * the message's `freshQueued` entry, which a publisher fanning out makes once for every subscriber.
    */
-  pushRam(message: PubSubMessage, head: Buffer = psrqMessageHead(message)): void {
+  pushRam(message: PubSubMessage, fresh?: Queued): void {
     if (this.#closed) return;
     const depth = this.ramDepth;
     if ((depth >= this.#maxRam && (this.#paused || !this.#target)) || depth >= this.#maxRam * RAM_HARD_CAP_FACTOR) {
@@ -188,7 +188,7 @@ export class DeliveryTask {
       this.#overflow.countDrop(1, false);
       return;
     }
-    this.#ram.push(message, head);
+    this.#ram.push(message, fresh);
     this.wake();
   }
 
@@ -326,4 +326,10 @@ export class DeliveryTask {
     for (const q of ram) this.#ram.delivered(q, this.sub.ackMode === 'client');
     return this.sub.ackMode === 'write' ? gdIds : [];
   }
+}
+
+/** Queues a non-GD message for every task (`DeliveryTask.pushRam`), with one entry shared by all of them. */
+export function pushRamToAll(tasks: Iterable<DeliveryTask>, message: PubSubMessage): void {
+  const fresh = freshQueued(message);
+  for (const task of tasks) task.pushRam(message, fresh);
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ChannelManager, ClientClosedEvent, ClientResponseEvent } from '../channels/wsx/index.js';
 import { NotFoundError, PayloadTooLargeError, SwitchboardError } from '../errors/index.js';
-import { CLOSE_CODE, psrqMessageHead } from '../protocol/index.js';
+import { CLOSE_CODE } from '../protocol/index.js';
 import {
   ConfigRepository,
   createPubSubRepository,
@@ -16,7 +16,7 @@ import { ClusterSync } from './cluster-sync.js';
 import { FencedStore } from './fenced-store.js';
 import { checkOwner } from './ownership.js';
 import { withTopicDefaults, type TopicConfig } from './config.js';
-import { DeliveryTask } from './delivery-task.js';
+import { DeliveryTask, pushRamToAll } from './delivery-task.js';
 import { publishGd } from './gd-admission.js';
 import { TopicDepths } from './depths.js';
 import { Housekeeping } from './housekeeping.js';
@@ -168,8 +168,7 @@ export class PubSub {
     if (!message.hasGd) {
       // Non-GD: a subscriber over `maxDepthNonGd` loses the message (counted; a connected one is cut off as a slow
       // consumer), the publisher is never refused because of it. Other servers get it once, at most.
-      const head = psrqMessageHead(message); // once, not once per subscriber
-      for (const task of tasks) task.pushRam(message, head);
+      pushRamToAll(tasks, message);
       if (elsewhere) this.#sync?.announceNonGd(message);
       return message.msgId;
     }

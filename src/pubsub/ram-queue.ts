@@ -5,9 +5,18 @@ import { PriorityQueues } from './priority-queues.js';
 /** A message waiting for one subscriber, with how often it was delivered to it. */
 export interface Queued {
   readonly message: PubSubMessage;
-  deliveryCount: number;
+  readonly deliveryCount: number;
   /** The message's encoded head (`psrqMessageHead`), looked up once when queued in memory. */
   readonly head?: Buffer;
+}
+
+/**
+ * A message's entry before its first delivery, made once per publication and queued as the same object for every
+ * subscriber (fan-out: no allocation per subscriber per message). Entries are never changed: a delivery that must be
+ * remembered (ack mode `client`) is a new entry of that subscriber's.
+ */
+export function freshQueued(message: PubSubMessage): Queued {
+  return { message, deliveryCount: 0, head: psrqMessageHead(message) };
 }
 
 /**
@@ -28,9 +37,9 @@ export class RamQueue {
     return this.#waiting.size + this.#inFlight.size;
   }
 
-  /** Queues a message behind the others of its priority (`head`: its `psrqMessageHead`, when the caller has it). */
-  push(message: PubSubMessage, head: Buffer = psrqMessageHead(message)): void {
-    this.#waiting.push(this.#track({ message, deliveryCount: 0, head }));
+  /** Queues a message behind the others of its priority (`fresh`: its `freshQueued` entry, when the caller has it). */
+  push(message: PubSubMessage, fresh: Queued = freshQueued(message)): void {
+    this.#waiting.push(this.#track(fresh));
   }
 
   /** Up to `n` waiting messages in delivery order, left in place until `shift` or `remove`. */
@@ -50,8 +59,7 @@ export class RamQueue {
 
   /** A message was written; with `awaitAck` it is kept until the subscriber acknowledges it. */
   delivered(q: Queued, awaitAck: boolean): void {
-    q.deliveryCount += 1;
-    if (awaitAck) this.#inFlight.set(q.message.msgId, q);
+    if (awaitAck) this.#inFlight.set(q.message.msgId, { message: q.message, deliveryCount: q.deliveryCount + 1, head: q.head });
   }
 
   /** The subscriber acknowledged a message; false when it was not awaiting acknowledgement here. */
