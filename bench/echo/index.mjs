@@ -2,8 +2,8 @@
 // [--rounds 3] [--connections 4 --window 64] [--duration 8] [--warmup 2] [--baseline PATH]`: echo through Switchboard
 // (the WSX gateway on the demo channel, a WSX channel with zato.helpers.echo mounted directly, a plain JSON channel)
 // against a naive `ws` JSON echo server (also fed the gateway's WSX frames), the floor (frames by hand on the raw
-// socket: what the kernel and Node's socket layer alone cost per message) and Node-RED 4.1, with the same raw-TCP load generator in its own process, in
-// the load shapes real clients make: many connections with one request in flight each (200 × 1, 2,000 × 1), one
+// socket: what the kernel and Node's socket layer alone cost per message) and Node-RED 4.1, with the same raw-TCP
+// load generator in its own process, in the load shapes real clients make: many connections with one request in flight each (200 × 1, 2,000 × 1), one
 // connection with one (latency: p50/p99/p99.9), beside the pipelined case (4 × 64). Each round starts every server
 // fresh, in turn (the order rotates), and runs every shape on it; ratios are paired per round and shape, then the
 // median. Server CPU per message (user + sys from /proc over the measured window) holds where the generator is the

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 /** A masked client frame (opcode 0x1 text by default; 0xa a pong) of `payload` (a string or bytes, < 64 KiB). */
 export function maskedFrame(payload, opcode = 0x1) {
   const masked = Buffer.from(payload);
-  const len = masked.length;
+  const len = checkedLength(masked.length);
   const header =
     len < 126 ? Buffer.from([0x80 | opcode, 0x80 | len]) : Buffer.from([0x80 | opcode, 0x80 | 126, len >> 8, len & 0xff]);
   const key = randomBytes(4);
@@ -15,7 +15,7 @@ export function maskedFrame(payload, opcode = 0x1) {
 
 /** An unmasked server text frame of `text` (< 64 KiB). */
 export function serverFrame(text) {
-  const len = Buffer.byteLength(text);
+  const len = checkedLength(Buffer.byteLength(text));
   const head = len < 126 ? 2 : 4;
   const frame = Buffer.allocUnsafe(head + len);
   frame[0] = 0x81;
@@ -54,6 +54,12 @@ export function parseFrames(buf, onFrame) {
     offset = start + len;
   }
   return offset === buf.length ? Buffer.alloc(0) : buf.subarray(offset);
+}
+
+// Both builders write at most a 16-bit length: a longer payload would go out as a corrupt frame, silently.
+function checkedLength(len) {
+  if (len > 0xffff) throw new RangeError(`raw-frames builds frames under 64 KiB, not ${len} bytes`);
+  return len;
 }
 
 function unmasked(buf, mask, start, len) {

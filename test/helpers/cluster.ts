@@ -117,6 +117,7 @@ export class TestCluster {
   readonly children = new Set<ChildProcess>();
   readonly servers: ClusterServer[] = [];
   readonly #dirs: string[] = [];
+  readonly #claimed = new Set<number>();
 
   /** A server (not started yet); `index` picks its port offset, so each server of the cluster gets its own ports. */
   async server(name: string, env: Record<string, string> = {}): Promise<ClusterServer> {
@@ -140,14 +141,17 @@ export class TestCluster {
     return this.#unclaimedPort(this.servers.map((s) => s.portOffset));
   }
 
-  // A port below the ephemeral range, bindable at each offset and none of the servers' admin ports.
+  // A port below the ephemeral range, bindable at each offset and none this cluster handed out before (admin ports,
+  // channel ports at every offset: a server not started yet has not bound its own).
   async #unclaimedPort(offsets: readonly number[]): Promise<number> {
     const below = ephemeralLow() - 100;
     for (let attempt = 0; attempt < 50; attempt++) {
       const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
       const ports = [...new Set([port, ...offsets.map((offset) => port + offset)])];
-      if (ports.some((p) => this.servers.some((s) => s.adminPort === p))) continue;
-      if ((await Promise.all(ports.map(bindable))).every(Boolean)) return port;
+      if (ports.some((p) => this.#claimed.has(p))) continue;
+      if (!(await Promise.all(ports.map(bindable))).every(Boolean)) continue;
+      for (const p of ports) this.#claimed.add(p);
+      return port;
     }
     throw new Error('no port found that is free at every offset of the cluster');
   }
