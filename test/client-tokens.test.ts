@@ -24,12 +24,15 @@ after(async () => {
   await server.stop();
 });
 
-/** A JWT for `sub` that expires in `seconds`. */
+/**
+ * A JWT for `sub` that expires in `seconds` to `seconds` + 1 (exp is whole seconds: rounded down, a 1 s token signed at
+ * x.999 s was already expired when the server read it, with clockTolerance 0 — a refused create-session in one run).
+ */
 function token(seconds: number, sub = 'alice'): Promise<string> {
   return new SignJWT({ sub })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
+    .setExpirationTime(Math.ceil(Date.now() / 1000) + seconds)
     .sign(new TextEncoder().encode(SECRET));
 }
 
