@@ -5,8 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './server.js';
 import { callAdmin, spawnServer, waitHealthy } from './server-spawn.js';
 import { dropSchema, pgUrl, schemaName } from './postgres.js';
 
@@ -92,39 +91,18 @@ export class ClusterServer {
   }
 }
 
-/** The first port of the kernel's ephemeral range (outgoing connections' local ports), 32768 if unknown. */
-function ephemeralLow(): number {
-  try {
-    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > 11_000 ? low : 32_768;
-  } catch {
-    return 32_768;
-  }
-}
-
-/** Whether `port` can be bound on 127.0.0.1 right now. */
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
 /** A schema of its own and the servers on it; `close()` kills them and drops the schema. */
 export class TestCluster {
   readonly schema = schemaName('sb_cluster');
   readonly children = new Set<ChildProcess>();
   readonly servers: ClusterServer[] = [];
   readonly #dirs: string[] = [];
-  readonly #claimed = new Set<number>();
 
   /** A server (not started yet); `index` picks its port offset, so each server of the cluster gets its own ports. */
   async server(name: string, env: Record<string, string> = {}): Promise<ClusterServer> {
     const dir = await mkdtemp(join(tmpdir(), 'switchboard-cluster-'));
     this.#dirs.push(dir);
-    const adminPort = await this.#unclaimedPort([0]);
-    const server = new ClusterServer(this, name, adminPort, this.servers.length * 7, dir, env);
+    const server = new ClusterServer(this, name, await freePort(), this.servers.length * 7, dir, env);
     this.servers.push(server);
     return server;
   }
@@ -132,28 +110,10 @@ export class TestCluster {
   /**
    * A port for a channel stored once and served by every server of the cluster at the port plus its offset: free at
    * each of those ports (checked by binding them) and none of the servers' admin ports, so that no server's listener
-   * lands on a port another process holds (other test files pick ports at the same time). Picked below the kernel's
-   * ephemeral range, as the servers' admin ports are: a port in it that was free when checked can be taken by any
-   * outgoing connection (a PostgreSQL pool's, another test's client) before the last server binds it — CI saw
-   * ECONNREFUSED on a channel that way.
+   * lands on a port another process holds (other test files pick ports at the same time; see `freePort`).
    */
   async channelPort(): Promise<number> {
-    return this.#unclaimedPort(this.servers.map((s) => s.portOffset));
-  }
-
-  // A port below the ephemeral range, bindable at each offset and none this cluster handed out before (admin ports,
-  // channel ports at every offset: a server not started yet has not bound its own).
-  async #unclaimedPort(offsets: readonly number[]): Promise<number> {
-    const below = ephemeralLow() - 100;
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
-      const ports = [...new Set([port, ...offsets.map((offset) => port + offset)])];
-      if (ports.some((p) => this.#claimed.has(p))) continue;
-      if (!(await Promise.all(ports.map(bindable))).every(Boolean)) continue;
-      for (const p of ports) this.#claimed.add(p);
-      return port;
-    }
-    throw new Error('no port found that is free at every offset of the cluster');
+    return freePort(this.servers.map((s) => s.portOffset));
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,17 +13,45 @@ export { dropTestDb, postgresOnly, queryStored, sqliteOnly, testDb, testDbEnv, t
 /** The admin token of every test server (long enough for the server's minimum of 24 characters). */
 export const TEST_TOKEN = 'test-token-for-the-admin-api';
 
-/** A free TCP port on 127.0.0.1 (bound and released, so another process could still take it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports this process handed out: a test server not started yet has not bound its own.
+const handedOut = new Set<number>();
+
+/** The first port of the kernel's ephemeral range (outgoing connections' local ports), 32768 if unknown. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 11_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that is free at `port` plus each of `offsets` (a cluster's servers each listen at a
+ * stored channel port plus their own offset), handed out once per process. Picked below the kernel's ephemeral
+ * range: a port in it that was free when checked can be taken by any outgoing connection (a PostgreSQL pool's,
+ * another test's client) before the server binds it — CI saw a server exit at start-up and ECONNREFUSED that way.
+ */
+export async function freePort(offsets: readonly number[] = []): Promise<number> {
+  const below = ephemeralLow() - 100;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
+    const ports = [...new Set([port, ...offsets.map((offset) => port + offset)])];
+    if (ports.some((p) => handedOut.has(p))) continue;
+    if (!(await Promise.all(ports.map(bindable))).every(Boolean)) continue;
+    for (const p of ports) handedOut.add(p);
+    return port;
+  }
+  throw new Error('no free port found below the ephemeral range');
 }
 
 /**
