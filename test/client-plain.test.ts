@@ -1,12 +1,22 @@
 // connectPlain against a real server's plain channels: messages both ways, the same reconnect policy as connect()
-// (messages sent while disconnected go out after the reconnect, in order), JWTs in a header (Node entry) or as
-// access_token (the browser entry's way), and bytes on a text channel.
+// (exponential backoff with full jitter, each `reconnecting` announcing the next attempt and its delay; messages
+// sent while disconnected go out after the reconnect, in order), JWTs in a header (Node entry) or as access_token
+// (the browser entry's way), and bytes on a text channel.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
 import { connectPlain as browserConnectPlain, type WebSocketConstructor } from '../src/client/index.js';
-import { ClientError, connectPlain, type PlainClient, type StateEvents } from '../src/client/node.js';
+import {
+  ClientError,
+  connect,
+  connectPlain,
+  type InitialListeners,
+  type PlainClient,
+  type StateEvents,
+  type SwitchboardClient,
+} from '../src/client/node.js';
+import { backoffCeiling } from '../src/protocol/index.js';
 import { createChannel, startTestServer, waitFor, type TestServer } from './helpers/server.js';
 
 const SECRET = 'a-test-hmac-secret-of-at-least-32-bytes!';
@@ -14,7 +24,8 @@ let server: TestServer;
 let jsonUrl: string;
 let textUrl: string;
 let jwtUrl: string;
-const clients: PlainClient[] = [];
+let gatewayUrl: string;
+const clients: Array<PlainClient | SwitchboardClient> = [];
 
 before(async () => {
   server = await startTestServer();
@@ -32,6 +43,7 @@ before(async () => {
     { name: 'echo-jwt', service: 'zato.helpers.echo', protocol: 'plain', dataFormat: 'json', security: 'plain-jwt' },
     '/jwt',
   );
+  gatewayUrl = await createChannel(server, { name: 'policy-gw', service: 'helpers.web-sockets-gateway' }, '/gw');
 });
 after(async () => {
   for (const c of clients) await c.close();
@@ -40,6 +52,20 @@ after(async () => {
 
 function jwt(): Promise<string> {
   return new SignJWT({ sub: 'p' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+}
+
+/** Every state event of a client, with the time it came. */
+type Recorded = { name: keyof StateEvents; at: number; event: unknown };
+function recorder(): { events: Recorded[]; on: InitialListeners<StateEvents> } {
+  const events: Recorded[] = [];
+  const listen = (name: keyof StateEvents) => (event: unknown) => void events.push({ name, at: performance.now(), event });
+  const on = {
+    connecting: listen('connecting'),
+    open: listen('open'),
+    reconnecting: listen('reconnecting'),
+    closed: listen('closed'),
+  };
+  return { events, on };
 }
 
 /** Every message a client receives, in order. */
@@ -156,4 +182,44 @@ describe('connectPlain', () => {
     assert.ok(err instanceof ClientError && err.code === 'connection_stopped');
     await setActive('echo-json', true);
   });
+});
+
+describe('the reconnect policy, the same for connectPlain and connect', () => {
+  const reconnect = { initial: 0.05, factor: 2, max: 1 };
+  for (const kind of ['connectPlain', 'connect'] as const)
+    test(`${kind}: exponential backoff with full jitter; each reconnecting announces the next attempt and its delay`, async () => {
+      const [channel, address] = kind === 'connectPlain' ? ['echo-json', jsonUrl] : ['policy-gw', gatewayUrl];
+      const { events, on } = recorder();
+      const c =
+        kind === 'connectPlain' ? await connectPlain(address, { reconnect, on }) : await connect(address, { reconnect, on });
+      clients.push(c);
+      await setActive(channel, false);
+      try {
+        await waitFor(() => events.filter((e) => e.name === 'reconnecting').length >= 7, 10_000, 'seven failed attempts');
+      } finally {
+        await setActive(channel, true);
+      }
+      await waitFor(() => events.filter((e) => e.name === 'open').length === 2, 5000, 'the reconnect');
+      const since = events.slice(events.findIndex((e) => e.name === 'reconnecting'));
+      const delays: number[] = [];
+      for (const [n, announced] of since.filter((e) => e.name === 'reconnecting').entries()) {
+        const { attempt, delayMs } = announced.event as StateEvents['reconnecting'];
+        assert.equal(attempt, n + 1, 'attempts counted from 1 since the loss');
+        const ceiling = backoffCeiling(n, reconnect);
+        assert.ok(delayMs >= 0 && delayMs <= ceiling, `attempt ${attempt}: ${delayMs} ms, over its ceiling of ${ceiling} ms`);
+        const next = since[since.indexOf(announced) + 1]!;
+        assert.equal(next.name, 'connecting');
+        assert.equal((next.event as StateEvents['connecting']).attempt, attempt, 'the attempt announced is the one made');
+        // Timers never fire early; 2 ms for the clocks' rounding.
+        assert.ok(
+          next.at - announced.at >= delayMs - 2,
+          `attempt ${attempt} came after ${next.at - announced.at} ms, not ${delayMs}`,
+        );
+        delays.push(delayMs);
+      }
+      // Exponential: the later ceilings are 4 to 20 times the first (all five at most 50 ms: p < 1e-5); jittered.
+      assert.ok(Math.max(...delays.slice(2, 7)) > backoffCeiling(0, reconnect), `delays ${delays.join(', ')}`);
+      assert.ok(new Set(delays).size > 1, `delays ${delays.join(', ')}`);
+      assert.deepEqual(events.at(-1), { ...events.at(-1)!, name: 'open', event: { reconnected: true } });
+    });
 });
