@@ -1,13 +1,15 @@
 // connectPlain against a real server's plain channels: messages both ways, the same reconnect policy as connect()
 // (exponential backoff with full jitter, each `reconnecting` announcing the next attempt and its delay; messages
 // sent while disconnected go out after the reconnect, in order), JWTs in a header (Node entry) or as access_token
-// (the browser entry's way), and bytes on a text channel.
+// (the browser entry's way), a JWT that expires (4004: closed, or reconnected with a provider's fresh token), and
+// bytes on a text channel.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
 import { connectPlain as browserConnectPlain, type WebSocketConstructor } from '../src/client/index.js';
 import {
+  AuthError,
   ClientError,
   connect,
   connectPlain,
@@ -24,6 +26,7 @@ let server: TestServer;
 let jsonUrl: string;
 let textUrl: string;
 let jwtUrl: string;
+let expiringUrl: string;
 let gatewayUrl: string;
 const clients: Array<PlainClient | SwitchboardClient> = [];
 
@@ -43,6 +46,18 @@ before(async () => {
     { name: 'echo-jwt', service: 'zato.helpers.echo', protocol: 'plain', dataFormat: 'json', security: 'plain-jwt' },
     '/jwt',
   );
+  const short = await server.api('POST', '/api/security', {
+    name: 'plain-jwt-0',
+    type: 'jwt',
+    secret: SECRET,
+    clockTolerance: 0,
+  });
+  assert.equal(short.status, 201, JSON.stringify(short.body));
+  expiringUrl = await createChannel(
+    server,
+    { name: 'echo-expiring', service: 'zato.helpers.echo', protocol: 'plain', dataFormat: 'json', security: 'plain-jwt-0' },
+    '/expiring',
+  );
   gatewayUrl = await createChannel(server, { name: 'policy-gw', service: 'helpers.web-sockets-gateway' }, '/gw');
 });
 after(async () => {
@@ -52,6 +67,14 @@ after(async () => {
 
 function jwt(): Promise<string> {
   return new SignJWT({ sub: 'p' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+}
+
+/** A JWT that expires in `seconds` to `seconds` + 1 (exp rounded up: never expired on arrival). */
+function expiringJwt(seconds: number): Promise<string> {
+  return new SignJWT({ sub: 'p' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(Math.ceil(Date.now() / 1000) + seconds)
+    .sign(new TextEncoder().encode(SECRET));
 }
 
 /** Every state event of a client, with the time it came. */
@@ -170,6 +193,55 @@ describe('connectPlain', () => {
     }
     const refused = await connectPlain(jwtUrl, { token: 'not-a-jwt' }).catch((e: unknown) => e);
     assert.ok(refused instanceof ClientError && refused.code === 'not_connected', String(refused));
+  });
+
+  test('a static JWT that expires: the server closes with 4004 and the client ends with token_expired, no reconnect loop', async () => {
+    const { events, on } = recorder();
+    const c = await connectPlain(expiringUrl, { token: await expiringJwt(1), on, reconnect: { initial: 0.01, max: 0.01 } });
+    clients.push(c);
+    await waitFor(() => c.state === 'closed', 5000, 'the close after exp');
+    const closed = events.at(-1)!.event as StateEvents['closed'];
+    assert.equal(closed.code, 4004);
+    assert.ok(closed.error instanceof AuthError && closed.error.code === 'token_expired', String(closed.error));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      events.map((e) => e.name),
+      ['connecting', 'open', 'closed'],
+    );
+    const after = await c.send(1).catch((e: unknown) => e);
+    assert.ok(after instanceof ClientError && after.code === 'connection_stopped');
+  });
+
+  test('after a 4004 a token provider, or a setToken() made in time, reconnects with the fresh token', async () => {
+    let issued = 0;
+    const provided = recorder();
+    const withProvider = await connectPlain(expiringUrl, {
+      token: () => expiringJwt(++issued === 1 ? 1 : 60),
+      on: provided.on,
+      reconnect: { initial: 0.01, max: 0.05 },
+    });
+    clients.push(withProvider);
+    const replaced = recorder();
+    const withSetToken = await connectPlain(expiringUrl, {
+      token: await expiringJwt(1),
+      on: replaced.on,
+      reconnect: { initial: 0.01, max: 0.05 },
+    });
+    clients.push(withSetToken);
+    withSetToken.setToken(await expiringJwt(60));
+    for (const [c, { events }] of [
+      [withProvider, provided],
+      [withSetToken, replaced],
+    ] as const) {
+      await waitFor(() => events.filter((e) => e.name === 'open').length === 2, 6000, 'the reconnect after exp');
+      const lost = events.find((e) => e.name === 'reconnecting')!.event as StateEvents['reconnecting'];
+      assert.equal(lost.code, 4004);
+      const got = inbox(c);
+      await c.send({ still: 'here' });
+      await waitFor(() => got.length === 1);
+      assert.deepEqual(got, [{ still: 'here' }]);
+    }
+    assert.equal(issued, 2);
   });
 
   test('close() rejects messages still waiting with connection_stopped', async () => {
