@@ -1,11 +1,15 @@
 // switchboard/client in Debian's Chromium: an application page on its own origin imports the bundle from the admin
 // server (/client/switchboard-client.js, a CORS module load) and, against a real server process: invokes a
 // service, answers the server's request, subscribes and receives in order, and goes through a kill -9 and restart
-// of the server while it keeps publishing GD messages, missing nothing and handing no message on twice.
+// of the server while it keeps publishing GD messages, missing nothing and handing no message on twice. The html
+// example of docs/client.md runs here too, as written (its ports replaced).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import type * as Client from '../src/client/index.js';
@@ -44,6 +48,16 @@ let appUrl: string;
 let browser: Browser;
 let page: Page;
 
+/** The ```html example of docs/client.md, pointed at this test's server (the docs say 17010 and 17011). */
+function docsHtmlExample(): string {
+  const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+  const blocks = [...readFileSync(join(root, 'docs', 'client.md'), 'utf8').matchAll(/^```html\n([\s\S]*?)^```$/gm)];
+  assert.equal(blocks.length, 1, 'one html example in docs/client.md');
+  return blocks[0]![1]!
+    .replaceAll('http://127.0.0.1:17010', server.adminUrl)
+    .replaceAll('ws://127.0.0.1:17011', new URL(server.channelUrl).origin);
+}
+
 /** The application page: it loads the library from the admin server, as any site would. */
 function appPage(bundleUrl: string): string {
   return `<!doctype html><meta charset="utf-8"><title>app</title>
@@ -61,6 +75,8 @@ describe('switchboard/client in Chromium', { skip }, () => {
     const bundleUrl = `${server.adminUrl}/client/switchboard-client.js`;
     app = createServer((req, res) => {
       if (req.url === '/token') void issueToken().then((jwt) => res.writeHead(200, { 'content-type': 'text/plain' }).end(jwt));
+      else if (req.url === '/docs-example')
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html>\n${docsHtmlExample()}`);
       else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(appPage(bundleUrl));
     });
     await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
@@ -86,6 +102,20 @@ describe('switchboard/client in Chromium', { skip }, () => {
     for (const nodeOnly of ['require(', 'node:', 'process.env', 'Buffer.'])
       assert.ok(!code.includes(nodeOnly), `the bundle mentions ${nodeOnly}`);
     assert.equal((await fetch(`${server.adminUrl}/client/other.js`)).status, 404);
+  });
+
+  test('the html example of docs/client.md runs in a page as written: it logs the ping', async () => {
+    const example = await browser.newPage();
+    try {
+      const logged = example.waitForEvent('console', { timeout: 20_000 });
+      const errors: string[] = [];
+      example.on('pageerror', (err) => errors.push(err.message));
+      await example.goto(`${appUrl}docs-example`);
+      assert.deepEqual(await (await logged).args()[0]?.jsonValue(), { pong: 'zato' });
+      assert.deepEqual(errors, []);
+    } finally {
+      await example.close();
+    }
   });
 
   test('invoke in the page: the response, and a ServerError with the server code', async () => {

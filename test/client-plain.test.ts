@@ -1,12 +1,24 @@
 // connectPlain against a real server's plain channels: messages both ways, the same reconnect policy as connect()
-// (messages sent while disconnected go out after the reconnect, in order), JWTs in a header (Node entry) or as
-// access_token (the browser entry's way), and bytes on a text channel.
+// (exponential backoff with full jitter, each `reconnecting` announcing the next attempt and its delay; messages
+// sent while disconnected go out after the reconnect, in order), JWTs in a header (Node entry) or as access_token
+// (the browser entry's way), a JWT that expires (4004: closed, or reconnected with a provider's fresh token), and
+// bytes on a text channel.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
 import { connectPlain as browserConnectPlain, type WebSocketConstructor } from '../src/client/index.js';
-import { ClientError, connectPlain, type PlainClient, type StateEvents } from '../src/client/node.js';
+import {
+  AuthError,
+  ClientError,
+  connect,
+  connectPlain,
+  type InitialListeners,
+  type PlainClient,
+  type StateEvents,
+  type SwitchboardClient,
+} from '../src/client/node.js';
+import { backoffCeiling } from '../src/protocol/index.js';
 import { createChannel, startTestServer, waitFor, type TestServer } from './helpers/server.js';
 
 const SECRET = 'a-test-hmac-secret-of-at-least-32-bytes!';
@@ -14,7 +26,9 @@ let server: TestServer;
 let jsonUrl: string;
 let textUrl: string;
 let jwtUrl: string;
-const clients: PlainClient[] = [];
+let expiringUrl: string;
+let gatewayUrl: string;
+const clients: Array<PlainClient | SwitchboardClient> = [];
 
 before(async () => {
   server = await startTestServer();
@@ -32,6 +46,19 @@ before(async () => {
     { name: 'echo-jwt', service: 'zato.helpers.echo', protocol: 'plain', dataFormat: 'json', security: 'plain-jwt' },
     '/jwt',
   );
+  const short = await server.api('POST', '/api/security', {
+    name: 'plain-jwt-0',
+    type: 'jwt',
+    secret: SECRET,
+    clockTolerance: 0,
+  });
+  assert.equal(short.status, 201, JSON.stringify(short.body));
+  expiringUrl = await createChannel(
+    server,
+    { name: 'echo-expiring', service: 'zato.helpers.echo', protocol: 'plain', dataFormat: 'json', security: 'plain-jwt-0' },
+    '/expiring',
+  );
+  gatewayUrl = await createChannel(server, { name: 'policy-gw', service: 'helpers.web-sockets-gateway' }, '/gw');
 });
 after(async () => {
   for (const c of clients) await c.close();
@@ -40,6 +67,28 @@ after(async () => {
 
 function jwt(): Promise<string> {
   return new SignJWT({ sub: 'p' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+}
+
+/** A JWT that expires in `seconds` to `seconds` + 1 (exp rounded up: never expired on arrival). */
+function expiringJwt(seconds: number): Promise<string> {
+  return new SignJWT({ sub: 'p' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime(Math.ceil(Date.now() / 1000) + seconds)
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+/** Every state event of a client, with the time it came. */
+type Recorded = { name: keyof StateEvents; at: number; event: unknown };
+function recorder(): { events: Recorded[]; on: InitialListeners<StateEvents> } {
+  const events: Recorded[] = [];
+  const listen = (name: keyof StateEvents) => (event: unknown) => void events.push({ name, at: performance.now(), event });
+  const on = {
+    connecting: listen('connecting'),
+    open: listen('open'),
+    reconnecting: listen('reconnecting'),
+    closed: listen('closed'),
+  };
+  return { events, on };
 }
 
 /** Every message a client receives, in order. */
@@ -146,6 +195,55 @@ describe('connectPlain', () => {
     assert.ok(refused instanceof ClientError && refused.code === 'not_connected', String(refused));
   });
 
+  test('a static JWT that expires: the server closes with 4004 and the client ends with token_expired, no reconnect loop', async () => {
+    const { events, on } = recorder();
+    const c = await connectPlain(expiringUrl, { token: await expiringJwt(1), on, reconnect: { initial: 0.01, max: 0.01 } });
+    clients.push(c);
+    await waitFor(() => c.state === 'closed', 5000, 'the close after exp');
+    const closed = events.at(-1)!.event as StateEvents['closed'];
+    assert.equal(closed.code, 4004);
+    assert.ok(closed.error instanceof AuthError && closed.error.code === 'token_expired', String(closed.error));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(
+      events.map((e) => e.name),
+      ['connecting', 'open', 'closed'],
+    );
+    const after = await c.send(1).catch((e: unknown) => e);
+    assert.ok(after instanceof ClientError && after.code === 'connection_stopped');
+  });
+
+  test('after a 4004 a token provider, or a setToken() made in time, reconnects with the fresh token', async () => {
+    let issued = 0;
+    const provided = recorder();
+    const withProvider = await connectPlain(expiringUrl, {
+      token: () => expiringJwt(++issued === 1 ? 1 : 60),
+      on: provided.on,
+      reconnect: { initial: 0.01, max: 0.05 },
+    });
+    clients.push(withProvider);
+    const replaced = recorder();
+    const withSetToken = await connectPlain(expiringUrl, {
+      token: await expiringJwt(1),
+      on: replaced.on,
+      reconnect: { initial: 0.01, max: 0.05 },
+    });
+    clients.push(withSetToken);
+    withSetToken.setToken(await expiringJwt(60));
+    for (const [c, { events }] of [
+      [withProvider, provided],
+      [withSetToken, replaced],
+    ] as const) {
+      await waitFor(() => events.filter((e) => e.name === 'open').length === 2, 6000, 'the reconnect after exp');
+      const lost = events.find((e) => e.name === 'reconnecting')!.event as StateEvents['reconnecting'];
+      assert.equal(lost.code, 4004);
+      const got = inbox(c);
+      await c.send({ still: 'here' });
+      await waitFor(() => got.length === 1);
+      assert.deepEqual(got, [{ still: 'here' }]);
+    }
+    assert.equal(issued, 2);
+  });
+
   test('close() rejects messages still waiting with connection_stopped', async () => {
     const c = await connectPlain(jsonUrl, { reconnect: { initial: 5, max: 5 } });
     await setActive('echo-json', false);
@@ -156,4 +254,44 @@ describe('connectPlain', () => {
     assert.ok(err instanceof ClientError && err.code === 'connection_stopped');
     await setActive('echo-json', true);
   });
+});
+
+describe('the reconnect policy, the same for connectPlain and connect', () => {
+  const reconnect = { initial: 0.05, factor: 2, max: 1 };
+  for (const kind of ['connectPlain', 'connect'] as const)
+    test(`${kind}: exponential backoff with full jitter; each reconnecting announces the next attempt and its delay`, async () => {
+      const [channel, address] = kind === 'connectPlain' ? ['echo-json', jsonUrl] : ['policy-gw', gatewayUrl];
+      const { events, on } = recorder();
+      const c =
+        kind === 'connectPlain' ? await connectPlain(address, { reconnect, on }) : await connect(address, { reconnect, on });
+      clients.push(c);
+      await setActive(channel, false);
+      try {
+        await waitFor(() => events.filter((e) => e.name === 'reconnecting').length >= 7, 10_000, 'seven failed attempts');
+      } finally {
+        await setActive(channel, true);
+      }
+      await waitFor(() => events.filter((e) => e.name === 'open').length === 2, 5000, 'the reconnect');
+      const since = events.slice(events.findIndex((e) => e.name === 'reconnecting'));
+      const delays: number[] = [];
+      for (const [n, announced] of since.filter((e) => e.name === 'reconnecting').entries()) {
+        const { attempt, delayMs } = announced.event as StateEvents['reconnecting'];
+        assert.equal(attempt, n + 1, 'attempts counted from 1 since the loss');
+        const ceiling = backoffCeiling(n, reconnect);
+        assert.ok(delayMs >= 0 && delayMs <= ceiling, `attempt ${attempt}: ${delayMs} ms, over its ceiling of ${ceiling} ms`);
+        const next = since[since.indexOf(announced) + 1]!;
+        assert.equal(next.name, 'connecting');
+        assert.equal((next.event as StateEvents['connecting']).attempt, attempt, 'the attempt announced is the one made');
+        // Timers never fire early; 2 ms for the clocks' rounding.
+        assert.ok(
+          next.at - announced.at >= delayMs - 2,
+          `attempt ${attempt} came after ${next.at - announced.at} ms, not ${delayMs}`,
+        );
+        delays.push(delayMs);
+      }
+      // Exponential: the later ceilings are 4 to 20 times the first (all five at most 50 ms: p < 1e-5); jittered.
+      assert.ok(Math.max(...delays.slice(2, 7)) > backoffCeiling(0, reconnect), `delays ${delays.join(', ')}`);
+      assert.ok(new Set(delays).size > 1, `delays ${delays.join(', ')}`);
+      assert.deepEqual(events.at(-1), { ...events.at(-1)!, name: 'open', event: { reconnected: true } });
+    });
 });

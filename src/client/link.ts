@@ -8,11 +8,14 @@ export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /** The state events of a client (both protocols). */
 export interface StateEvents {
-  /** A connection attempt starts (`attempt` 1 is the first after a connection was lost, or the very first). */
+  /** A connection attempt starts: `attempt` 1 is the very first, or the first after a connection was lost. */
   connecting: { readonly attempt: number };
   /** Connected (zato: the session created and the subscriptions resumed); `reconnected` after a loss. */
   open: { readonly reconnected: boolean };
-  /** The connection was lost or an attempt failed; the next attempt, its number and delay. */
+  /**
+   * The connection was lost or an attempt failed: the next attempt's number (the `attempt` of the `connecting` that
+   * follows) and the milliseconds until it starts (`delayMs`, full jitter: random(0, min(max, initial × factorⁿ))).
+   */
   reconnecting: {
     readonly attempt: number;
     readonly delayMs: number;
@@ -111,9 +114,12 @@ export class Link {
     let attempt = 0;
     let everOpen = false;
     let outcome: CloseInfo & { error: Error | undefined } = { code: 1000, reason: CLOSED_BY_CLIENT, error: undefined };
+    // Attempts are numbered from 1 since the start or the last connection: `reconnecting` announces the number
+    // that the next `connecting` carries (before the first connection, the first attempt was number 1).
+    const numbered = (): number => (everOpen ? attempt : attempt + 1);
     for (;;) {
       if (this.#stopping) return this.#finish(outcome, undefined, failed);
-      this.events.emit('connecting', { attempt: attempt + 1 });
+      this.events.emit('connecting', { attempt: numbered() });
       outcome = await this.#once(() => {
         attempt = 0;
         const reconnected = everOpen;
@@ -127,7 +133,7 @@ export class Link {
       const delayMs = backoffDelay(attempt, this.#backoff);
       attempt++;
       this.#state = 'reconnecting';
-      this.events.emit('reconnecting', { attempt, delayMs, ...outcome });
+      this.events.emit('reconnecting', { attempt: numbered(), delayMs, ...outcome });
       await this.#sleep(delayMs);
     }
   }

@@ -1,10 +1,17 @@
-import { decodePlain, parseJsonBounded, type PlainDataFormat } from '../protocol/client.js';
+import { CLOSE_CODE, decodePlain, parseJsonBounded, type PlainDataFormat } from '../protocol/client.js';
 import type { Listener } from './emitter.js';
-import { ClientError } from './errors.js';
+import { AuthError, ClientError } from './errors.js';
 import { Link, type ClientState, type ReconnectOptions, type StateEvents } from './link.js';
 import type { InitialListeners } from './options.js';
 import type { TokenProvider } from './session.js';
-import { messageOf, webSocketClass, type Socket, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import {
+  messageOf,
+  webSocketClass,
+  type CloseInfo,
+  type Socket,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './socket.js';
 
 /** Options of `connectPlain` (a channel with `protocol: plain`). */
 export interface PlainOptions extends ReconnectOptions {
@@ -62,6 +69,8 @@ export class PlainClient {
   readonly #handlers = new Set<PlainMessageHandler>();
   #socket: Socket | undefined;
   #token: string | TokenProvider | undefined;
+  /** The token the last connection was opened with. */
+  #tokenUsed: string | undefined;
 
   constructor(url: string, options: PlainOptions = {}, transport?: PlainTransport) {
     this.#format = options.dataFormat ?? 'json';
@@ -70,9 +79,13 @@ export class PlainClient {
     const open = transport ?? queryTransport(webSocketClass(options.WebSocket));
     this.#link = new Link(
       {
-        create: async () => open(url, typeof this.#token === 'function' ? await this.#token() : this.#token),
+        create: async () => {
+          this.#tokenUsed = typeof this.#token === 'function' ? await this.#token() : this.#token;
+          return open(url, this.#tokenUsed);
+        },
         establish: async (socket) => this.#establish(socket),
         down: () => (this.#socket = undefined),
+        finalError: (info) => this.#finalError(info),
       },
       options,
     );
@@ -120,7 +133,10 @@ export class PlainClient {
     return new Promise((sent, failed) => this.#queue.push({ frame, sent, failed }));
   }
 
-  /** Replaces the token; the next connection uses it (a plain channel reads it at the handshake only). */
+  /**
+   * Replaces the token; the next connection uses it (a plain channel reads it at the handshake only). Called before
+   * a static token expires, it lets the client reconnect after the server's 4004 instead of closing.
+   */
   setToken(token: string | TokenProvider): void {
     this.#token = token;
   }
@@ -128,6 +144,19 @@ export class PlainClient {
   /** Closes for good; messages still waiting are rejected with `connection_stopped`. */
   close(): Promise<void> {
     return this.#link.close();
+  }
+
+  /**
+   * The server closed with 4004 because the JWT expired: a provider gives a fresh one on the reconnect, and so does
+   * `setToken()` called since; the same token again would be refused at every handshake (a reconnect loop).
+   */
+  #finalError(info: CloseInfo): Error | undefined {
+    if (info.code !== CLOSE_CODE.CREDENTIALS_EXPIRED) return undefined;
+    const token = this.#token;
+    if (typeof token === 'function' || (token !== undefined && token !== this.#tokenUsed)) return undefined;
+    return new AuthError('token_expired', 'The token expired (close 4004): give a token provider, or call setToken() in time', {
+      closeCode: info.code,
+    });
   }
 
   #encode(data: unknown): string | Uint8Array {
