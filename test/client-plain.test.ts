@@ -28,6 +28,7 @@ let textUrl: string;
 let jwtUrl: string;
 let expiringUrl: string;
 let gatewayUrl: string;
+let originUrl: string;
 const clients: Array<PlainClient | SwitchboardClient> = [];
 
 before(async () => {
@@ -59,6 +60,11 @@ before(async () => {
     '/expiring',
   );
   gatewayUrl = await createChannel(server, { name: 'policy-gw', service: 'helpers.web-sockets-gateway' }, '/gw');
+  originUrl = await createChannel(
+    server,
+    { name: 'origin-gw', service: 'helpers.web-sockets-gateway', allowedOrigins: ['https://good.example'] },
+    '/origin',
+  );
 });
 after(async () => {
   for (const c of clients) await c.close();
@@ -192,7 +198,49 @@ describe('connectPlain', () => {
       assert.deepEqual(got, [{ ok: true }]);
     }
     const refused = await connectPlain(jwtUrl, { token: 'not-a-jwt' }).catch((e: unknown) => e);
-    assert.ok(refused instanceof ClientError && refused.code === 'not_connected', String(refused));
+    assert.ok(refused instanceof AuthError && refused.code === 'invalid_credentials' && refused.status === 401, String(refused));
+  });
+
+  test('a refused upgrade (the Node entry reads the HTTP answer): credentials end the client at once, even with retryFirstConnect; other refusals are retried', async () => {
+    // Bounded, so that a loop fails the test instead of running for ever.
+    const fast = { reconnect: { initial: 0.01, max: 0.02 }, retryFirstConnect: true, maxReconnectAttempts: 5 };
+    const plain = recorder();
+    const badToken = await connectPlain(jwtUrl, { ...fast, token: 'not-a-jwt', on: plain.on }).catch((e: unknown) => e);
+    assert.ok(badToken instanceof AuthError, String(badToken));
+    assert.equal(badToken.code, 'invalid_credentials');
+    assert.equal(badToken.status, 401);
+    assert.match(badToken.message, /HTTP 401 invalid_credentials: Valid credentials are required/);
+    const badBasic = await connectPlain(jwtUrl, { ...fast, username: 'u', secret: 'p' }).catch((e: unknown) => e);
+    assert.ok(badBasic instanceof AuthError && badBasic.status === 401, String(badBasic));
+    // An origin the channel does not allow (403) on a zato channel: connect() ends too.
+    const wsx = recorder();
+    const badOrigin = await connect(originUrl, { ...fast, headers: { origin: 'https://evil.example' }, on: wsx.on }).catch(
+      (e: unknown) => e,
+    );
+    assert.ok(
+      badOrigin instanceof AuthError && badOrigin.code === 'origin_not_allowed' && badOrigin.status === 403,
+      String(badOrigin),
+    );
+    for (const { events } of [plain, wsx]) {
+      assert.deepEqual(
+        events.map((e) => e.name),
+        ['connecting', 'closed'],
+        'one attempt, no reconnect loop',
+      );
+    }
+    const good = await connect(originUrl, { headers: { origin: 'https://good.example' } });
+    clients.push(good);
+    // No channel at the path (404): not about credentials, so it is retried, and the error says what the server said.
+    const nowhere = jsonUrl.replace(/\/[^/]*$/, '/no-channel-here');
+    const first = await connectPlain(nowhere).catch((e: unknown) => e);
+    assert.ok(first instanceof ClientError && !(first instanceof AuthError), String(first));
+    assert.equal(first.code, 'not_connected');
+    assert.equal(first.status, 404);
+    assert.match(first.message, /HTTP 404 not_found/);
+    const retried = recorder();
+    const gaveUp = await connectPlain(nowhere, { ...fast, maxReconnectAttempts: 2, on: retried.on }).catch((e: unknown) => e);
+    assert.ok(gaveUp instanceof ClientError && /Gave up after 2/.test(gaveUp.message), String(gaveUp));
+    assert.equal(retried.events.filter((e) => e.name === 'connecting').length, 3);
   });
 
   test('a static JWT that expires: the server closes with 4004 and the client ends with token_expired, no reconnect loop', async () => {

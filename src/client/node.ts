@@ -3,7 +3,9 @@
  * as the browser entry, with `ws` as the WebSocket (Node 20 has no global one) and handshake headers, which
  * browsers cannot send.
  */
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
+import { MAX_REFUSAL_BODY, parseUpgradeRefusal, type UpgradeRefusal } from '../protocol/client.js';
 import { SwitchboardClient } from './client.js';
 import type { ConnectOptions } from './options.js';
 import { PlainClient, type PlainOptions, type PlainTransport } from './plain.js';
@@ -23,11 +25,43 @@ export interface NodePlainOptions extends PlainOptions {
   readonly secret?: string | undefined;
 }
 
-// ws implements the browser's WebSocket API (onopen, onmessage with event.data, binaryType) that the client uses.
+/**
+ * ws with the browser's WebSocket API (onopen, onmessage with event.data, binaryType), which the client uses, and
+ * what browsers cannot have: the server's answer to a refused upgrade (`refusal`, its status and error code).
+ */
+class NodeWebSocket extends WebSocket {
+  refusal: UpgradeRefusal | undefined;
+
+  constructor(url: string, headers: Readonly<Record<string, string>> | undefined) {
+    super(url, { headers: { ...headers } });
+    this.once('unexpected-response', (req: ClientRequest, res: IncomingMessage) => this.#refused(req, res));
+  }
+
+  // ws leaves a refused handshake to this listener: the body (bounded) is read, then the request is ended with an
+  // error, which ws reports as it reports its own refusals (error, then close 1006).
+  #refused(req: ClientRequest, res: IncomingMessage): void {
+    const status = res.statusCode ?? 0;
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const done = (): void => {
+      if (this.refusal) return;
+      this.refusal = parseUpgradeRefusal(status, Buffer.concat(chunks).toString('utf8'));
+      req.destroy(new Error(`Unexpected server response: ${status}`));
+    };
+    res.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_REFUSAL_BODY) return done();
+      chunks.push(chunk);
+    });
+    res.once('end', done);
+    res.once('error', done);
+  }
+}
+
 function nodeWebSocket(headers: Readonly<Record<string, string>> | undefined): WebSocketConstructor {
-  return class extends WebSocket {
+  return class extends NodeWebSocket {
     constructor(url: string) {
-      super(url, { headers: { ...headers } });
+      super(url, headers);
     }
   } as unknown as WebSocketConstructor;
 }
@@ -48,7 +82,7 @@ export async function connectPlain(url: string, options: NodePlainOptions = {}):
   const transport: PlainTransport = (address, token) => {
     const authorization = token === undefined ? basic : `Bearer ${token}`;
     const headers = { ...options.headers, ...(authorization ? { authorization } : {}) };
-    return new WebSocket(address, { headers }) as unknown as WebSocketLike;
+    return new NodeWebSocket(address, headers) as unknown as WebSocketLike;
   };
   const client = new PlainClient(url, options, options.WebSocket ? undefined : transport);
   await client.ready;

@@ -1,4 +1,5 @@
-import { ClientError } from './errors.js';
+import type { UpgradeRefusal } from '../protocol/client.js';
+import { AuthError, ClientError } from './errors.js';
 
 /** How a WebSocket closed: the close frame's code and reason (1006 when there was none). */
 export interface CloseInfo {
@@ -19,6 +20,11 @@ export interface WebSocketLike {
   onmessage: ((event: { readonly data: unknown }) => void) | null;
   onclose: ((event: CloseInfo) => void) | null;
   onerror: ((event: unknown) => void) | null;
+  /**
+   * The server's HTTP answer when it refused the upgrade. Browsers never tell (the WebSocket API hides it); the Node
+   * entry sets it (see node.ts), so that refused credentials end the client instead of being retried.
+   */
+  readonly refusal?: UpgradeRefusal | undefined;
 }
 
 /** A WebSocket class: the browser's global `WebSocket`, or `ws`'s in Node (the Node entry passes it). */
@@ -39,6 +45,20 @@ export function webSocketClass(given: WebSocketConstructor | undefined): WebSock
     'not_connected',
     'No WebSocket class here: pass options.WebSocket (the Node entry of switchboard/client uses ws)',
   );
+}
+
+function notOpened(info: CloseInfo): ClientError {
+  const why = info.reason ? `${info.code} ${info.reason}` : String(info.code);
+  return new ClientError('not_connected', `The WebSocket closed before it opened (${why})`, { closeCode: info.code });
+}
+
+// 401 and 403 do not change by trying again: they end the client (an AuthError) instead of starting a reconnect loop.
+function refusalError(refusal: UpgradeRefusal): ClientError {
+  const said = `HTTP ${refusal.status}${refusal.code ? ` ${refusal.code}` : ''}${refusal.message ? `: ${refusal.message}` : ''}`;
+  const message = `The server refused the WebSocket upgrade (${said})`;
+  if (refusal.status === 401 || refusal.status === 403)
+    return new AuthError(refusal.code ?? 'invalid_credentials', message, { status: refusal.status });
+  return new ClientError('not_connected', message, { status: refusal.status });
 }
 
 /** One WebSocket, open: its messages as text or bytes, and a promise of how it closed. */
@@ -90,8 +110,7 @@ export class Socket {
       };
       void closed.then((info) => {
         clearTimeout(timer);
-        const why = info.reason ? `${info.code} ${info.reason}` : String(info.code);
-        reject(new ClientError('not_connected', `The WebSocket closed before it opened (${why})`, { closeCode: info.code }));
+        reject(ws.refusal ? refusalError(ws.refusal) : notOpened(info));
       });
     });
   }

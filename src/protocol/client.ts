@@ -29,6 +29,7 @@ export {
 } from './server-frame-parser.js';
 export { toResponse, type WsxResponse } from './response.js';
 export { parseJsonBounded, exceedsJsonDepth, MAX_JSON_DEPTH, type BoundedJson } from './json.js';
+export { parseUpgradeRefusal, MAX_REFUSAL_BODY, type UpgradeRefusal } from './upgrade-refusal.js';
 export { decodePlain, decodeUtf8, type PlainDataFormat, type PlainDecoded } from './plain.js';
 export { PendingRequests, type PendingErrors, type PendingOptions } from './pending-requests.js';
 export { Heartbeat, type HeartbeatOptions } from './heartbeat.js';

@@ -48,6 +48,7 @@ export {
   type HeartbeatOptions,
   RecentIds,
 } from './client.js';
+export { upgradeRefusalBody } from './upgrade-refusal.js';
 export { exceedsJsonDepth, MAX_JSON_DEPTH, type BoundedJson } from './json.js';
 export { toResponse, type WsxResponse } from './response.js';
 export { PsrqEncoder, psrqMessageHead, PSRQ_FRAME_OVERHEAD, type PsrqMessage, type PsrqDelivery } from './pubsub-frame.js';
