@@ -87,6 +87,8 @@ function checkedUrl(text: string): string {
     throw invalid('jwksUrl', 'jwksUrl is not a URL');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid('jwksUrl', 'jwksUrl must be an http or https URL');
+  // fetch() refuses such a URL (every token would fail), and the definition's view would show the password.
+  if (url.username || url.password) throw invalid('jwksUrl', 'jwksUrl must not have a user name or password in it');
   return url.href;
 }
 
