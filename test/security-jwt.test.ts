@@ -113,6 +113,9 @@ describe('jwt on a plain channel', () => {
   test('Bearer header and access_token accepted; without or with a bad token 401', async () => {
     const rs = await new SignJWT({ sub: 'carol' }).setProtectedHeader({ alg: 'RS256' }).sign(rsaPrivate);
     assert.equal(await opened(plainUrl, { authorization: `Bearer ${rs}` }), 101);
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    assert.equal(await opened(plainUrl, { authorization: `bearer ${rs}` }), 101);
+    assert.equal(await opened(plainUrl, { authorization: `BEARER ${rs}` }), 101);
     assert.equal(await opened(`${plainUrl}?access_token=${rs}`), 101);
     assert.equal(await opened(plainUrl), 401);
     assert.equal(await opened(plainUrl, { authorization: `Bearer ${await hs256({ sub: 'carol' }, rsaPem)}` }), 401);
