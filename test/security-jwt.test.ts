@@ -75,6 +75,14 @@ describe('jwt on a zato channel', () => {
     });
   }
 
+  test('a token over 4,096 characters is refused before it is verified: 400 invalid_meta naming meta.secret', async () => {
+    const client = await TestClient.connect(hsUrl);
+    const reply = await client.createSession({ secret: await hs256({ ...good, pad: 'x'.repeat(4096) }) });
+    assert.deepEqual([reply.meta.msg_type, reply.meta.status, reply.meta.code], ['zwsx.merr', 400, 'invalid_meta']);
+    assert.match(String(reply.meta.error_message), /meta\.secret must be at most 4096 characters/);
+    client.close();
+  });
+
   test('RS256 with a publicKey definition; HS/RS confusion (HS256 keyed with the PEM) refused', async () => {
     const rs = await new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'RS256' }).sign(rsaPrivate);
     const accepted = await sessionWith(rsUrl, rs);
@@ -118,6 +126,8 @@ describe('jwt on a plain channel', () => {
     assert.equal(await opened(plainUrl, { authorization: `BEARER ${rs}` }), 101);
     assert.equal(await opened(`${plainUrl}?access_token=${rs}`), 101);
     assert.equal(await opened(plainUrl), 401);
+    // A token too big for the request's headers (Node's 16 KiB) is refused before anything reads it.
+    assert.equal(await opened(`${plainUrl}?access_token=${'e'.repeat(20_000)}`), 431);
     assert.equal(await opened(plainUrl, { authorization: `Bearer ${await hs256({ sub: 'carol' }, rsaPem)}` }), 401);
   });
 });
