@@ -132,6 +132,23 @@ describe('jwt on a plain channel', () => {
   });
 });
 
+describe('jwt expiry on a plain channel', () => {
+  test('a connection opened with a Bearer token ends with 4004 within a few seconds of its exp', async () => {
+    const url = await createChannel(
+      server,
+      { name: 'plain-exp', service: 'zato.ping', protocol: 'plain', security: 'jwt-hs' },
+      '/exp',
+    );
+    // jwt-hs has clockTolerance 0: the deadline is exp itself, checked by the channel's sweep every second.
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const client = await TestClient.connect(url, { headers: { authorization: `Bearer ${await hs256({ ...good, exp })}` } });
+    const { code } = await client.closed;
+    assert.equal(code, 4004);
+    const late = Date.now() - exp * 1000;
+    assert.ok(late >= 0 && late < 3000, `closed ${late} ms after exp`);
+  });
+});
+
 describe('jwt definitions in the admin API', () => {
   test('the view never has the secret; bad config is a 400 naming the field', async () => {
     const view = await server.api('GET', '/api/security/jwt-hs');
