@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { constants, createDeflateRaw } from 'node:zlib';
+import zlib, { constants, createDeflateRaw } from 'node:zlib';
+import { ZLIB_CONCURRENCY } from '../src/channels/wsx/compression.js';
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { TestClient } from './helpers/wsx-client.js';
@@ -129,6 +130,60 @@ describe('compression', () => {
     const { code, growthMiB } = await sendBomb(url, frames);
     assert.equal(code, 1009);
     assert.ok(growthMiB < 64, `memory grew ${growthMiB.toFixed(1)} MiB`);
+  });
+
+  test(`at most ${ZLIB_CONCURRENCY} zlib jobs run at once in the process, though a ws client (deflate by default) came first`, async () => {
+    // ws makes one limiter per process, with the concurrencyLimit of the first PerMessageDeflate made. In this
+    // process the test's own ws clients (which offer deflate by default) connect before any server-side one exists.
+    // Every zlib stream ws makes is watched: a job runs from its first write to its flush's callback.
+    let active = 0;
+    let peak = 0;
+    const originals = { createInflateRaw: zlib.createInflateRaw, createDeflateRaw: zlib.createDeflateRaw };
+    const watch = <T extends zlib.InflateRaw | zlib.DeflateRaw>(stream: T): T => {
+      let busy = false;
+      const write = stream.write.bind(stream) as (...a: unknown[]) => boolean;
+      const flush = stream.flush.bind(stream) as (...a: unknown[]) => void;
+      (stream as { write: unknown }).write = (...args: unknown[]) => {
+        if (!busy) [busy, active, peak] = [true, active + 1, Math.max(peak, active + 1)];
+        return write(...args);
+      };
+      (stream as { flush: unknown }).flush = (...args: unknown[]) => {
+        const at = args.findIndex((a) => typeof a === 'function');
+        const done = args[at] as () => void;
+        args[at] = () => {
+          if (busy) [busy, active] = [false, active - 1];
+          done();
+        };
+        flush(...args);
+      };
+      return stream;
+    };
+    // zlib's factories are read-only but configurable; ws calls them through the same module object.
+    const replace = (values: Record<string, unknown>): void => {
+      for (const [name, value] of Object.entries(values))
+        Object.defineProperty(zlib, name, { value, configurable: true, enumerable: true });
+    };
+    replace({
+      createInflateRaw: (o?: zlib.ZlibOptions) => watch(originals.createInflateRaw(o)),
+      createDeflateRaw: (o?: zlib.ZlibOptions) => watch(originals.createDeflateRaw(o)),
+    });
+    try {
+      const url = await createChannel(server, {
+        name: 'deflate-jobs',
+        service: 'zato.helpers.echo',
+        protocol: 'plain',
+        compression: true,
+      });
+      const clients = await Promise.all(Array.from({ length: 12 }, () => TestClient.connect(url)));
+      const text = JSON.stringify(Array.from({ length: 8000 }, (_, i) => ({ id: i, name: 'the same words again' })));
+      for (const c of clients) for (let i = 0; i < 3; i++) c.send(text);
+      for (const c of clients) for (let i = 0; i < 3; i++) assert.equal((await c.nextText()).length, text.length);
+      for (const c of clients) c.close();
+      assert.ok(peak >= 1, 'zlib streams were watched');
+      assert.ok(peak <= ZLIB_CONCURRENCY, `${peak} zlib jobs ran at once`);
+    } finally {
+      replace(originals);
+    }
   });
 
   test('toggling compression live applies to new connections; open ones keep what they negotiated', async () => {

@@ -255,4 +255,55 @@ describe('switchboard apply and export', () => {
       /cannot create topic \/apply\/orders: Unknown field: maxDepth \[invalid_body\] \(field: maxDepth\)/,
     );
   });
+
+  test("issue 14's fields through apply: rates, compression and topic patterns live on a channel, TLS on an outgoing, a jwt definition", async () => {
+    const channel = {
+      name: 'guarded',
+      address: `ws://127.0.0.1:${await freePort()}/guarded`,
+      service: 'zato.helpers.echo',
+      protocol: 'plain',
+      messageRate: 0.001,
+      messageBurst: 1,
+      compression: true,
+      topicPatterns: ['pub=/apply/*'],
+    };
+    const config: ConfigFile = {
+      security: [
+        {
+          name: 'idp',
+          type: 'jwt',
+          jwksUrl: 'https://idp.example.com/jwks',
+          issuer: 'https://idp.example.com',
+          audience: ['sb'],
+        },
+      ],
+      channels: [channel],
+      outgoing: [{ name: 'remote', address: 'wss://127.0.0.1:1/r', isActive: false, tlsRejectUnauthorized: false }],
+    };
+    const run = await cli(['apply', '-f', await writeConfig(config)]);
+    assert.equal(run.code, 0, run.stderr);
+    const limited = await TestClient.connect(channel.address);
+    assert.match(limited.ws.extensions, /permessage-deflate/);
+    limited.send('one');
+    limited.send('two');
+    assert.equal(await limited.nextText(), 'one');
+    assert.match(await limited.nextText(), /rate_limited/);
+    limited.close();
+    const view = (await server.api('GET', '/api/channels/wsx/guarded')).body;
+    assert.deepEqual(view.topicPatterns, ['pub=/apply/*']);
+    assert.equal((await server.api('GET', '/api/outgoing/wsx/remote')).body.tlsRejectUnauthorized, false);
+    const idp = (await server.api('GET', '/api/security/idp')).body;
+    assert.deepEqual([idp.keyKind, idp.issuer, idp.audience], ['jwksUrl', 'https://idp.example.com', ['sb']]);
+
+    // Lifted by the next apply: a new connection is no longer limited nor compressed.
+    const lifted = { ...config, channels: [{ ...channel, messageRate: null, messageBurst: null, compression: false }] };
+    const again = await cli(['apply', '-f', await writeConfig(lifted)]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^updated channel guarded \(fields: .*messageRate.*\)$/m);
+    const free = await TestClient.connect(channel.address);
+    assert.equal(free.ws.extensions, '');
+    for (const text of ['a', 'b', 'c']) free.send(text);
+    for (const text of ['a', 'b', 'c']) assert.equal(await free.nextText(), text);
+    free.close();
+  });
 });

@@ -75,6 +75,14 @@ describe('jwt on a zato channel', () => {
     });
   }
 
+  test('a token over 4,096 characters is refused before it is verified: 400 invalid_meta naming meta.secret', async () => {
+    const client = await TestClient.connect(hsUrl);
+    const reply = await client.createSession({ secret: await hs256({ ...good, pad: 'x'.repeat(4096) }) });
+    assert.deepEqual([reply.meta.msg_type, reply.meta.status, reply.meta.code], ['zwsx.merr', 400, 'invalid_meta']);
+    assert.match(String(reply.meta.error_message), /meta\.secret must be at most 4096 characters/);
+    client.close();
+  });
+
   test('RS256 with a publicKey definition; HS/RS confusion (HS256 keyed with the PEM) refused', async () => {
     const rs = await new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'RS256' }).sign(rsaPrivate);
     const accepted = await sessionWith(rsUrl, rs);
@@ -113,9 +121,31 @@ describe('jwt on a plain channel', () => {
   test('Bearer header and access_token accepted; without or with a bad token 401', async () => {
     const rs = await new SignJWT({ sub: 'carol' }).setProtectedHeader({ alg: 'RS256' }).sign(rsaPrivate);
     assert.equal(await opened(plainUrl, { authorization: `Bearer ${rs}` }), 101);
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    assert.equal(await opened(plainUrl, { authorization: `bearer ${rs}` }), 101);
+    assert.equal(await opened(plainUrl, { authorization: `BEARER ${rs}` }), 101);
     assert.equal(await opened(`${plainUrl}?access_token=${rs}`), 101);
     assert.equal(await opened(plainUrl), 401);
+    // A token too big for the request's headers (Node's 16 KiB) is refused before anything reads it.
+    assert.equal(await opened(`${plainUrl}?access_token=${'e'.repeat(20_000)}`), 431);
     assert.equal(await opened(plainUrl, { authorization: `Bearer ${await hs256({ sub: 'carol' }, rsaPem)}` }), 401);
+  });
+});
+
+describe('jwt expiry on a plain channel', () => {
+  test('a connection opened with a Bearer token ends with 4004 within a few seconds of its exp', async () => {
+    const url = await createChannel(
+      server,
+      { name: 'plain-exp', service: 'zato.ping', protocol: 'plain', security: 'jwt-hs' },
+      '/exp',
+    );
+    // jwt-hs has clockTolerance 0: the deadline is exp itself, checked by the channel's sweep every second.
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const client = await TestClient.connect(url, { headers: { authorization: `Bearer ${await hs256({ ...good, exp })}` } });
+    const { code } = await client.closed;
+    assert.equal(code, 4004);
+    const late = Date.now() - exp * 1000;
+    assert.ok(late >= 0 && late < 3000, `closed ${late} ms after exp`);
   });
 });
 

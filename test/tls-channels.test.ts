@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -131,10 +132,14 @@ describe('wss:// channels', () => {
     assert.match(answer, /^HTTP\/1\.1 408/);
   });
 
-  test('wss:// needs both files, ws:// neither; unreadable, non-PEM and mismatched files are 400 naming the field', async () => {
+  test('wss:// needs both files, ws:// neither; unreadable, non-regular, oversized, non-PEM and mismatched files are 400 naming the field', async () => {
     const port = await freePort();
     const wss = `wss://127.0.0.1:${port}/x`;
     const base = { name: 'tls-bad', service: 'test.add' };
+    const fifo = join(dir, 'fifo.pem');
+    execFileSync('mkfifo', [fifo]);
+    const huge = join(dir, 'huge.pem');
+    writeFileSync(huge, Buffer.concat([readFileSync(pairA.certFile), Buffer.alloc(2 * 1024 * 1024, 0x41)]));
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
       [{ address: wss }, 'tlsCertFile', /needs tlsCertFile/],
       [{ address: wss, tlsCertFile: pairA.certFile }, 'tlsKeyFile', /needs tlsKeyFile/],
@@ -143,6 +148,12 @@ describe('wss:// channels', () => {
       [{ address: wss, tlsCertFile: pairA.keyFile, tlsKeyFile: pairA.keyFile }, 'tlsCertFile', /PEM certificate/],
       [{ address: wss, tlsCertFile: pairA.certFile, tlsKeyFile: pairA.certFile }, 'tlsKeyFile', /PEM private key/],
       [{ address: wss, tlsCertFile: pairA.certFile, tlsKeyFile: pairB.keyFile }, 'tlsKeyFile', /not the private key/],
+      // Read synchronously, so none of these may stall the server: a FIFO (open waits for a writer), a device that
+      // never ends, a directory, a file far bigger than any PEM.
+      [{ address: wss, tlsCertFile: fifo, tlsKeyFile: pairA.keyFile }, 'tlsCertFile', /not a regular file/],
+      [{ address: wss, tlsCertFile: pairA.certFile, tlsKeyFile: '/dev/zero' }, 'tlsKeyFile', /not a regular file/],
+      [{ address: wss, tlsCertFile: dir, tlsKeyFile: pairA.keyFile }, 'tlsCertFile', /not a regular file/],
+      [{ address: wss, tlsCertFile: huge, tlsKeyFile: pairA.keyFile }, 'tlsCertFile', /over the 1048576/],
     ];
     for (const [fields, field, message] of cases) {
       const res = await server.api('POST', '/api/channels/wsx', { ...base, ...fields });

@@ -85,11 +85,13 @@ describe('outgoing wss://', () => {
     assert.match(await waitFor(() => state().lastError, 5000, 'an error'), /ERR_TLS_CERT_ALTNAME_INVALID/);
   });
 
-  test('tlsCaFile: a ws:// address or a missing file is a 400 naming it', async () => {
+  test('tlsCaFile: a ws:// address, a missing or non-regular file is a 400 naming it', async () => {
     for (const [address, file] of [
       ['ws://127.0.0.1:1/x', ca.caFile],
       [remoteUrl, join(dir, 'nope.pem')],
       [remoteUrl, pair.keyFile],
+      [remoteUrl, '/dev/zero'],
+      [remoteUrl, dir],
     ] as const) {
       const res = await server.api('POST', '/api/outgoing/wsx', { name: 'bad-ca', address, tlsCaFile: file });
       assert.equal(res.status, 400, JSON.stringify(res.body));

@@ -3,3 +3,4 @@ export { SecurityDefinitions, type StoredSecurityDefinition, type Credentials } 
 export { SecurityInputSchema, type SecurityInput, type SecurityView, type SecurityType } from './config.js';
 export { TopicAccess, OPEN_ACCESS, globMatches, type PatternLayer, type TopicOperation } from './topic-patterns.js';
 export { JWKS_TIMING, type AuthResult } from './jwt.js';
+export { readPemFile } from './pem-file.js';

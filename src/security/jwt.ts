@@ -14,10 +14,12 @@ const MAX_JWKS_BYTES = 256 * 1024;
 
 /**
  * How a JWKS is fetched and cached: a fetch times out after `timeoutMs`; the set is refetched when a token names
- * an unknown `kid` (at most once per `cooldownMs`) or when it is older than `cacheMaxAgeMs`. Mutable so that
- * tests can shorten them; the server never changes them.
+ * an unknown `kid` (at most once per `cooldownMs`) or when it is older than `cacheMaxAgeMs`; after a fetch that
+ * failed (unreachable, not 200, not a JWKS, too big, too slow) none is made for `failureBackoffMs`, so tokens sent
+ * meanwhile cannot make the server fetch once each. Mutable so that tests can shorten them; the server never
+ * changes them.
  */
-export const JWKS_TIMING = { timeoutMs: 5000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 };
+export const JWKS_TIMING = { timeoutMs: 5000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000, failureBackoffMs: 5000 };
 
 /** The `jwt` fields of a stored definition (the HMAC secret is stored sealed, beside them). */
 export interface JwtSettings {
@@ -85,6 +87,8 @@ function checkedUrl(text: string): string {
     throw invalid('jwksUrl', 'jwksUrl is not a URL');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid('jwksUrl', 'jwksUrl must be an http or https URL');
+  // fetch() refuses such a URL (every token would fail), and the definition's view would show the password.
+  if (url.username || url.password) throw invalid('jwksUrl', 'jwksUrl must not have a user name or password in it');
   return url.href;
 }
 
@@ -119,19 +123,55 @@ export function checkJwtInput(input: SecurityInput, secret: string | undefined):
   return settings;
 }
 
-// A fetch for jose that reads at most MAX_JWKS_BYTES of the answer: a huge JWKS cannot fill our memory.
-async function boundedFetch(url: string, options: RequestInit): Promise<Response> {
+function tooBig(url: string): Error {
+  return new Error(`The JWKS at ${url} is over ${MAX_JWKS_BYTES} bytes`);
+}
+
+// What jose's fetch would read, checked here so that every way a fetch can fail passes through jwksFetch: at most
+// MAX_JWKS_BYTES (a huge JWKS cannot fill our memory), a 200, and JSON shaped as a JWKS.
+async function readJwks(url: string, options: RequestInit): Promise<Response> {
   const response = await fetch(url, options);
   const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > MAX_JWKS_BYTES) throw new Error(`The JWKS at ${url} is over ${MAX_JWKS_BYTES} bytes`);
+  if (declared > MAX_JWKS_BYTES) throw tooBig(url);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
-    if (size > MAX_JWKS_BYTES) throw new Error(`The JWKS at ${url} is over ${MAX_JWKS_BYTES} bytes`);
+    if (size > MAX_JWKS_BYTES) throw tooBig(url);
     chunks.push(chunk);
   }
-  return new Response(Buffer.concat(chunks), { status: response.status, headers: response.headers });
+  if (response.status !== 200) throw new Error(`The JWKS at ${url} answered HTTP ${response.status}, not 200`);
+  const body = Buffer.concat(chunks);
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new Error(`The JWKS at ${url} is not JSON`);
+  }
+  const keys = (json as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k)))
+    throw new Error(`The JWKS at ${url} is not a JSON Web Key Set ({"keys": [...]})`);
+  return new Response(body, { status: 200, headers: response.headers });
+}
+
+/**
+ * The fetch of one verifier's JWKS for jose. jose refetches on every token while it has no usable set (its
+ * cooldown only follows a successful fetch), so a failed fetch is remembered: for `failureBackoffMs` afterwards,
+ * a token that needs the JWKS is refused at once, without a request (and without waiting for a hanging one).
+ */
+function jwksFetch(): (url: string, options: RequestInit) => Promise<Response> {
+  let failedAt = -Infinity;
+  return async (url, options) => {
+    const since = Date.now() - failedAt;
+    if (since < JWKS_TIMING.failureBackoffMs)
+      throw new Error(`The JWKS at ${url} failed ${Math.round(since / 1000)} s ago; not fetched again yet`);
+    try {
+      return await readJwks(url, options);
+    } catch (err) {
+      failedAt = Date.now();
+      throw err;
+    }
+  };
 }
 
 /** Why a token was refused, in words for the debug log (never the token). */
@@ -157,7 +197,7 @@ export class JwtVerifier {
         timeoutDuration: JWKS_TIMING.timeoutMs,
         cooldownDuration: JWKS_TIMING.cooldownMs,
         cacheMaxAge: JWKS_TIMING.cacheMaxAgeMs,
-        [customFetch]: boundedFetch,
+        [customFetch]: jwksFetch(),
       });
     } else if (settings.publicKey !== undefined) this.#key = publicKeyOf(settings.publicKey);
     else this.#key = new TextEncoder().encode(secret ?? '');

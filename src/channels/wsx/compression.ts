@@ -1,3 +1,4 @@
+import * as ws from 'ws';
 import type { PerMessageDeflateOptions } from 'ws';
 
 /**
@@ -26,3 +27,11 @@ export const DEFLATE_OPTIONS: PerMessageDeflateOptions = {
   concurrencyLimit: ZLIB_CONCURRENCY,
   zlibDeflateOptions: { memLevel: 4 },
 };
+
+// ws's PerMessageDeflate, which its types do not declare (ws exports it all the same).
+const { PerMessageDeflate } = ws as unknown as { PerMessageDeflate: new (options: PerMessageDeflateOptions) => unknown };
+
+// ws's limiter takes the concurrencyLimit of the first PerMessageDeflate in the process, whoever makes it: a ws client
+// offers deflate by default (with a limit of 10), and services or an embedding program may open one before any client
+// of a compressed channel arrives. Making one here, when the channels are loaded, makes the limit ours.
+new PerMessageDeflate({ concurrencyLimit: ZLIB_CONCURRENCY });

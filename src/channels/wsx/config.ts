@@ -4,6 +4,11 @@ import { fillDefaults, withDefault, type Filled } from '../../config-schema/inde
 import { TopicPatternsSchema, checkTopicPatterns } from '../../security/config.js';
 
 const nonEmpty = Type.String({ minLength: 1 });
+/**
+ * The lowest `messageRate` / `handshakeRate`: one token per 1,000 s. Any rate above 0 would do for the bucket, but a
+ * rate such as 1e-320 makes its refill time and `Retry-After` infinite.
+ */
+const MIN_RATE = 0.001;
 
 /**
  * A WebSocket channel as stored and as the admin API takes it (DESIGN.md §3). Times are seconds. Every optional
@@ -87,7 +92,7 @@ export const ChannelConfigSchema = Type.Object(
       10,
     ),
     messageRate: withDefault(
-      Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), Type.Null()], {
+      Type.Union([Type.Number({ minimum: MIN_RATE, maximum: 1_000_000 }), Type.Null()], {
         description:
           'messages per second one connection may send (a token bucket); more are refused with 429 rate_limited; null: no limit',
       }),
@@ -100,7 +105,7 @@ export const ChannelConfigSchema = Type.Object(
       null,
     ),
     handshakeRate: withDefault(
-      Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), Type.Null()], {
+      Type.Union([Type.Number({ minimum: MIN_RATE, maximum: 1_000_000 }), Type.Null()], {
         description: 'WebSocket handshakes per second from one IP address; more are refused with HTTP 429; null: no limit',
       }),
       null,
@@ -189,6 +194,19 @@ export function channelTlsFiles(config: ChannelConfig): { certFile: string; keyF
   return config.tlsCertFile && config.tlsKeyFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : undefined;
 }
 
+// A burst without its rate would be a silent no-op: the limit is off while the rate is null.
+function checkBursts(config: ChannelConfig): void {
+  for (const [burst, rate] of [
+    ['messageBurst', 'messageRate'],
+    ['handshakeBurst', 'handshakeRate'],
+  ] as const) {
+    if (config[burst] !== null && config[rate] === null)
+      throw new ValidationError('invalid_input', `${burst} needs ${rate} (without a rate there is no limit)`, {
+        field: burst,
+      });
+  }
+}
+
 // wss:// needs both files, ws:// neither: a file given to a plain channel would be a silent no-op.
 function checkTlsFields(config: ChannelConfig, tls: boolean): void {
   for (const field of ['tlsCertFile', 'tlsKeyFile'] as const) {
@@ -207,11 +225,12 @@ export function withChannelDefaults(config: ChannelConfig): ChannelConfig {
   return fillDefaults(ChannelConfigSchema, config);
 }
 
-/** Fills in defaults and checks what the schema cannot (the address, the TLS files it needs or refuses, the pub/sub patterns). */
+/** Fills in defaults and checks what the schema cannot (the address, the TLS files it needs or refuses, bursts without rates, the pub/sub patterns). */
 export function normalizeChannel(input: ChannelInput): ChannelConfig {
   const { tls } = parseAddress(input.address);
   const config = fillDefaults(ChannelConfigSchema, input);
   checkTlsFields(config, tls);
+  checkBursts(config);
   checkTopicPatterns(config.topicPatterns);
   return config;
 }

@@ -34,7 +34,8 @@ function basicCredentials(req: IncomingMessage): { username: string; secret: str
 /** `Authorization: Bearer <jwt>`, else `?access_token=<jwt>` (browsers cannot set headers on a WebSocket). */
 function bearerToken(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice(7).trim() || undefined;
+  // The scheme's name is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are Bearer too.
+  if (header && /^bearer /i.test(header)) return header.slice(7).trim() || undefined;
   const url = req.url ?? '';
   const q = url.indexOf('?');
   if (q < 0) return undefined;

@@ -1,8 +1,8 @@
 // A certificate and key pair read from PEM files, checked before anything listens with it.
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { SecureContextOptions } from 'node:tls';
 import { ValidationError } from '../../errors/index.js';
+import { readPemFile } from '../../security/index.js';
 
 /** Where a TLS server's certificate (chain) and private key are, as PEM files. */
 export interface TlsFiles {
@@ -32,12 +32,7 @@ export interface TlsFieldNames {
 const CHANNEL_FIELDS: TlsFieldNames = { cert: 'tlsCertFile', key: 'tlsKeyFile' };
 
 function readPem(file: string, field: string, marker: RegExp, what: string): Buffer {
-  let data: Buffer;
-  try {
-    data = readFileSync(file);
-  } catch (err) {
-    throw new ValidationError('invalid_input', `Cannot read ${field} ${file}: ${(err as Error).message}`, { field });
-  }
+  const data = readPemFile(file, field);
   if (!marker.test(data.toString('latin1')))
     throw new ValidationError('invalid_input', `${field} ${file} does not hold a PEM ${what}`, { field });
   return data;

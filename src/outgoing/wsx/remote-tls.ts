@@ -1,7 +1,7 @@
 // TLS towards a wss:// remote: which CA to trust, and a clear error when the remote's certificate is not trusted.
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { SwitchboardError, ValidationError } from '../../errors/index.js';
+import { readPemFile } from '../../security/index.js';
 import type { OutgoingConfig } from './config.js';
 
 /** Node's codes for a remote certificate that failed verification (chain, dates or host name). */
@@ -29,14 +29,7 @@ export class RemoteCertificateError extends SwitchboardError {
 
 /** Reads a PEM CA file; a 400 naming `tlsCaFile` when it cannot be read or holds no certificate. */
 export function readCaFile(file: string): Buffer {
-  let data: Buffer;
-  try {
-    data = readFileSync(file);
-  } catch (err) {
-    throw new ValidationError('invalid_input', `Cannot read tlsCaFile ${file}: ${(err as Error).message}`, {
-      field: 'tlsCaFile',
-    });
-  }
+  const data = readPemFile(file, 'tlsCaFile');
   try {
     if (!data.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
     new X509Certificate(data);
