@@ -135,6 +135,17 @@ describe('security definitions', () => {
     ok.send('in');
     assert.equal(await ok.nextText(), 'in');
     ok.close();
+    // The scheme's name is case-insensitive (RFC 9110 §11.1).
+    for (const scheme of ['basic', 'BASIC']) {
+      const c = await TestClient.connect(url, {
+        headers: { authorization: `${scheme} ${Buffer.from('acme:correct horse').toString('base64')}` },
+      });
+      c.close();
+    }
+    await assert.rejects(
+      TestClient.connect(url, { headers: { authorization: `Basicx ${Buffer.from('acme:correct horse').toString('base64')}` } }),
+      (err: { status?: number }) => err.status === 401,
+    );
   });
 
   test('changing a channel’s security disconnects its clients (1012)', async () => {

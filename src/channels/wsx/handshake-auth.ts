@@ -23,19 +23,25 @@ export interface HandshakeRefusal {
 const kAuth = Symbol('clientAuth');
 type AuthHolder = IncomingMessage & { [kAuth]?: ClientAuth };
 
-function basicCredentials(req: IncomingMessage): { username: string; secret: string } | undefined {
+/** What follows `<scheme> ` in the Authorization header; the scheme's name is case-insensitive (RFC 9110 §11.1). */
+function authorizationOf(req: IncomingMessage, scheme: 'basic' | 'bearer'): string | undefined {
   const header = req.headers.authorization;
-  if (!header?.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  if (!header || header.length <= scheme.length || header[scheme.length] !== ' ') return undefined;
+  return header.slice(0, scheme.length).toLowerCase() === scheme ? header.slice(scheme.length + 1).trim() : undefined;
+}
+
+function basicCredentials(req: IncomingMessage): { username: string; secret: string } | undefined {
+  const encoded = authorizationOf(req, 'basic');
+  if (encoded === undefined) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon < 0 ? undefined : { username: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
 /** `Authorization: Bearer <jwt>`, else `?access_token=<jwt>` (browsers cannot set headers on a WebSocket). */
 function bearerToken(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  // The scheme's name is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are Bearer too.
-  if (header && /^bearer /i.test(header)) return header.slice(7).trim() || undefined;
+  const token = authorizationOf(req, 'bearer');
+  if (token !== undefined) return token || undefined;
   const url = req.url ?? '';
   const q = url.indexOf('?');
   if (q < 0) return undefined;
