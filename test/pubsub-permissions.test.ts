@@ -74,7 +74,14 @@ describe('pub/sub permissions on a channel', () => {
       assert.equal(refused.meta.status, 403, JSON.stringify(refused));
       assert.match(String(refused.meta.error_message), /may not publish to topic \/invoices\/1/);
       const topicPage = await server.api('GET', '/api/pubsub/topics/%2Finvoices%2F1');
-      assert.equal((topicPage.body as { depthGd?: number }).depthGd ?? 0, 0, JSON.stringify(topicPage.body));
+      assert.equal(topicPage.status, 200, JSON.stringify(topicPage.body));
+      assert.equal((topicPage.body as { depth: { gd: number } }).depth.gd, 0, JSON.stringify(topicPage.body));
+      const allowedPage = await server.api('GET', '/api/pubsub/topics/%2Forders%2Feu');
+      assert.equal(
+        (allowedPage.body as { depth: { gd: number } }).depth.gd,
+        1,
+        'the allowed publish is counted where the refused one is not',
+      );
       // sub: the channel allows /*, the definition only /orders/eu*: both must.
       const sub = await c.gateway('zato.pubsub.pubapi.subscribe-wsx', { topic_name: '/orders/eu' });
       assert.equal(sub.meta.status, 200, JSON.stringify(sub));
