@@ -6,6 +6,7 @@ import { TokenBucket, burstOf } from '../src/channels/wsx/token-bucket.js';
 import { HandshakeRates } from '../src/channels/wsx/handshake-rates.js';
 import { EXCESS_MAX_REFUSALS, MessageRate, type RateLimited } from '../src/channels/wsx/message-rate.js';
 import { normalizeChannel } from '../src/channels/wsx/config.js';
+import { refusedUpgrade } from './helpers/upgrade.js';
 import { TestClient } from './helpers/wsx-client.js';
 import { createChannel, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -147,32 +148,6 @@ async function metric(code: string): Promise<number> {
   const text = await (await fetch(`${server.adminUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`switchboard_errors_total{code="${code}"} `));
   return line === undefined ? 0 : Number(line.split(' ')[1]);
-}
-
-/** An upgrade that is refused: its HTTP status, headers and error code. */
-function refusedUpgrade(
-  url: string,
-  options: ConstructorParameters<typeof WebSocket>[2] = {},
-): Promise<{ status: number; retryAfter: string | undefined; code: string } | 'open'> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options);
-    ws.once('open', () => {
-      ws.terminate();
-      resolve('open');
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          retryAfter: res.headers['retry-after'],
-          code: (JSON.parse(body) as { error: { code: string } }).error.code,
-        }),
-      );
-    });
-    ws.once('error', reject);
-  });
 }
 
 describe('message rate over real connections', () => {

@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkipReason, loggedInPage } from './helpers/browser.js';
 import { createChannel, startTestServer, TEST_TOKEN, type TestServer } from './helpers/server.js';
+import { refusedUpgrade } from './helpers/upgrade.js';
 import { TestClient } from './helpers/wsx-client.js';
 
 const skip = browserSkipReason();
@@ -42,22 +43,9 @@ async function saveChannel(name: string, fill: Record<string, string>, select: R
 }
 
 /** Opens a WebSocket to `url`: 'open' (closed again at once), or the refused upgrade's status and error code. */
-function upgrade(url: string): Promise<'open' | { status: number; code: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { localAddress: '127.0.0.1' });
-    ws.once('open', () => {
-      ws.terminate();
-      resolve('open');
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, code: (JSON.parse(body) as { error: { code: string } }).error.code }),
-      );
-    });
-    ws.once('error', reject);
-  });
+async function upgrade(url: string): Promise<'open' | { status: number; code: string }> {
+  const outcome = await refusedUpgrade(url, { localAddress: '127.0.0.1' });
+  return outcome === 'open' ? outcome : { status: outcome.status, code: outcome.code };
 }
 
 /** The outcome of one call after another (meta.status and meta.code of each reply). */
