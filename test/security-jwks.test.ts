@@ -151,3 +151,25 @@ describe('tokens naming unknown kids', () => {
     assert.ok(await accepted(url, await token()), 'the known key still verifies from the cache');
   });
 });
+
+describe('an identity provider that goes down after the cache expired', () => {
+  test('the last good set keeps verifying its keys for staleIfErrorMs; then, and for unknown kids, tokens are refused', async () => {
+    const saved = { ...JWKS_TIMING };
+    // cacheMaxAgeMs is read when the definition's verifier is made, staleIfErrorMs at each fetch.
+    JWKS_TIMING.cacheMaxAgeMs = 200;
+    JWKS_TIMING.cooldownMs = 0;
+    JWKS_TIMING.staleIfErrorMs = 1500;
+    try {
+      const url = await channelWithJwks('jwks-stale', 'ok');
+      assert.ok(await accepted(url, await token()));
+      modes.set('/jwks-stale', 'status500');
+      await new Promise((resolve) => setTimeout(resolve, 300)); // past cacheMaxAgeMs: jose refetches
+      assert.ok(await accepted(url, await token()), 'the known key verifies from the last good set');
+      assert.equal(hits.get('/jwks-stale'), 2, 'the refetch was tried (and failed)');
+      assert.equal(await accepted(url, await token('rotated-in')), false, 'a kid the last good set lacks is refused');
+      await waitFor(async () => !(await accepted(url, await token())), 5000, 'refused once the last good set is too old');
+    } finally {
+      Object.assign(JWKS_TIMING, saved);
+    }
+  });
+});

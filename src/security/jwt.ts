@@ -16,10 +16,18 @@ const MAX_JWKS_BYTES = 256 * 1024;
  * How a JWKS is fetched and cached: a fetch times out after `timeoutMs`; the set is refetched when a token names
  * an unknown `kid` (at most once per `cooldownMs`) or when it is older than `cacheMaxAgeMs`; after a fetch that
  * failed (unreachable, not 200, not a JWKS, too big, too slow) none is made for `failureBackoffMs`, so tokens sent
- * meanwhile cannot make the server fetch once each. Mutable so that tests can shorten them; the server never
+ * meanwhile cannot make the server fetch once each. While fetches fail, the last set fetched is used for
+ * `staleIfErrorMs` after it was fetched (an identity provider that is down for a while does not refuse every
+ * login; a rotated key still needs a fetch that works). Mutable so that tests can shorten them; the server never
  * changes them.
  */
-export const JWKS_TIMING = { timeoutMs: 5000, cooldownMs: 30_000, cacheMaxAgeMs: 600_000, failureBackoffMs: 5000 };
+export const JWKS_TIMING = {
+  timeoutMs: 5000,
+  cooldownMs: 30_000,
+  cacheMaxAgeMs: 600_000,
+  failureBackoffMs: 5000,
+  staleIfErrorMs: 3_600_000,
+};
 
 /** The `jwt` fields of a stored definition (the HMAC secret is stored sealed, beside them). */
 export interface JwtSettings {
@@ -129,7 +137,7 @@ function tooBig(url: string): Error {
 
 // What jose's fetch would read, checked here so that every way a fetch can fail passes through jwksFetch: at most
 // MAX_JWKS_BYTES (a huge JWKS cannot fill our memory), a 200, and JSON shaped as a JWKS.
-async function readJwks(url: string, options: RequestInit): Promise<Response> {
+async function readJwks(url: string, options: RequestInit): Promise<Buffer> {
   const response = await fetch(url, options);
   const declared = Number(response.headers.get('content-length') ?? 0);
   if (declared > MAX_JWKS_BYTES) throw tooBig(url);
@@ -151,25 +159,39 @@ async function readJwks(url: string, options: RequestInit): Promise<Response> {
   const keys = (json as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'object' && k !== null && !Array.isArray(k)))
     throw new Error(`The JWKS at ${url} is not a JSON Web Key Set ({"keys": [...]})`);
-  return new Response(body, { status: 200, headers: response.headers });
+  return body;
+}
+
+function jwksResponse(body: Buffer): Response {
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
 }
 
 /**
  * The fetch of one verifier's JWKS for jose. jose refetches on every token while it has no usable set (its
  * cooldown only follows a successful fetch), so a failed fetch is remembered: for `failureBackoffMs` afterwards,
  * a token that needs the JWKS is refused at once, without a request (and without waiting for a hanging one).
+ * jose drops its cached set when it is older than `cacheMaxAgeMs` and refuses every token when the refetch fails;
+ * handing it the last good set instead keeps known keys verifying through an outage (`staleIfErrorMs`).
  */
 function jwksFetch(): (url: string, options: RequestInit) => Promise<Response> {
   let failedAt = -Infinity;
+  let lastGood: { body: Buffer; at: number } | undefined;
+  // The last set that was fetched, while it is younger than staleIfErrorMs; else the failure.
+  const staleOr = (err: Error): Response => {
+    if (lastGood && Date.now() - lastGood.at < JWKS_TIMING.staleIfErrorMs) return jwksResponse(lastGood.body);
+    throw err;
+  };
   return async (url, options) => {
     const since = Date.now() - failedAt;
     if (since < JWKS_TIMING.failureBackoffMs)
-      throw new Error(`The JWKS at ${url} failed ${Math.round(since / 1000)} s ago; not fetched again yet`);
+      return staleOr(new Error(`The JWKS at ${url} failed ${Math.round(since / 1000)} s ago; not fetched again yet`));
     try {
-      return await readJwks(url, options);
+      const body = await readJwks(url, options);
+      lastGood = { body, at: Date.now() };
+      return jwksResponse(body);
     } catch (err) {
       failedAt = Date.now();
-      throw err;
+      return staleOr(err instanceof Error ? err : new Error(String(err)));
     }
   };
 }
