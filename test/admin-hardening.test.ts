@@ -380,6 +380,18 @@ describe('admin Host check (DNS rebinding)', () => {
     }
   });
 
+  test('the Authorization scheme is case-insensitive (RFC 9110); another scheme or a bare token is 401', async () => {
+    const host = new URL(server.adminUrl).host;
+    for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+      const res = await raw(server.adminUrl, 'GET', '/api/channels/wsx', { host, authorization: `${scheme} ${TEST_TOKEN}` });
+      assert.equal(res.status, 200, scheme);
+    }
+    for (const authorization of [`Basic ${TEST_TOKEN}`, TEST_TOKEN, `Bearer${TEST_TOKEN}`, 'Bearer ']) {
+      const res = await raw(server.adminUrl, 'GET', '/api/channels/wsx', { host, authorization });
+      assert.equal(res.status, 401, authorization);
+    }
+  });
+
   test('an HTTP/1.0 request without a Host header is refused', async () => {
     const port = Number(new URL(server.adminUrl).port);
     const answer = await new Promise<string>((resolve, reject) => {

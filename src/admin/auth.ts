@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ForbiddenError, MisdirectedRequestError, TooManyRequestsError, UnauthorizedError } from '../errors/index.js';
+import { authorizationValue } from '../security/index.js';
 import type { HostCheck } from './host-check.js';
 import { readCookie, SESSION_COOKIE, type SessionStore } from './sessions.js';
 import { FAILURE_WINDOW_MS, type FailureThrottle } from './throttle.js';
@@ -58,7 +59,7 @@ export function refuseCredential(throttle: FailureThrottle, ip: string, error: U
 }
 
 function checkBearer(parts: AdminGuardParts, req: FastifyRequest, header: string): void {
-  const presented = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  const presented = authorizationValue(header, 'bearer') ?? '';
   if (secretMatches(presented, parts.credentials.token)) return;
   refuseCredential(parts.throttle, req.ip, new UnauthorizedError('unauthorized', 'Invalid admin token'));
 }

@@ -4,3 +4,4 @@ export { SecurityInputSchema, type SecurityInput, type SecurityView, type Securi
 export { TopicAccess, OPEN_ACCESS, globMatches, type PatternLayer, type TopicOperation } from './topic-patterns.js';
 export { JWKS_TIMING, type AuthResult } from './jwt.js';
 export { readPemFile } from './pem-file.js';
+export { authorizationValue } from './authorization-header.js';

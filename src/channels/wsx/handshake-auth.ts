@@ -1,7 +1,7 @@
 // Credentials a plain channel's client sends with its handshake (it has no session message), and what a JWT
 // tells about a client for the rest of its connection.
 import type { IncomingMessage } from 'node:http';
-import type { AuthResult, SecurityDefinitions } from '../../security/index.js';
+import { authorizationValue, type AuthResult, type SecurityDefinitions } from '../../security/index.js';
 
 /** What a verified JWT says about a connection: its claims, and when the connection must end (ms), if ever. */
 export interface ClientAuth {
@@ -23,15 +23,8 @@ export interface HandshakeRefusal {
 const kAuth = Symbol('clientAuth');
 type AuthHolder = IncomingMessage & { [kAuth]?: ClientAuth };
 
-/** What follows `<scheme> ` in the Authorization header; the scheme's name is case-insensitive (RFC 9110 §11.1). */
-function authorizationOf(req: IncomingMessage, scheme: 'basic' | 'bearer'): string | undefined {
-  const header = req.headers.authorization;
-  if (!header || header.length <= scheme.length || header[scheme.length] !== ' ') return undefined;
-  return header.slice(0, scheme.length).toLowerCase() === scheme ? header.slice(scheme.length + 1).trim() : undefined;
-}
-
 function basicCredentials(req: IncomingMessage): { username: string; secret: string } | undefined {
-  const encoded = authorizationOf(req, 'basic');
+  const encoded = authorizationValue(req.headers.authorization, 'basic');
   if (encoded === undefined) return undefined;
   const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
@@ -40,7 +33,7 @@ function basicCredentials(req: IncomingMessage): { username: string; secret: str
 
 /** `Authorization: Bearer <jwt>`, else `?access_token=<jwt>` (browsers cannot set headers on a WebSocket). */
 function bearerToken(req: IncomingMessage): string | undefined {
-  const token = authorizationOf(req, 'bearer');
+  const token = authorizationValue(req.headers.authorization, 'bearer');
   if (token !== undefined) return token || undefined;
   const url = req.url ?? '';
   const q = url.indexOf('?');
